@@ -1,0 +1,56 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings every Swift target of the package shares: Swift 6 mode with strict concurrency
+/// (the default of tools 6.x) plus the upcoming features that keep imports and existentials explicit.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "TimelineStore",
+    products: [
+        .library(name: "LMDB", targets: ["LMDB"]),
+        .executable(name: "kvtool", targets: ["kvtool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            path: "Sources/CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
+        ),
+        .target(
+            name: "LMDB",
+            dependencies: ["CLMDB"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "kvtool",
+            dependencies: [
+                "LMDB",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/kvtool",
+            swiftSettings: strictSettings
+        ),
+        // A child process for the multi-process and crash tests: it opens a store and
+        // reads or writes on command. Built with the tests; not a product.
+        .executableTarget(
+            name: "lmdb-child",
+            dependencies: ["LMDB"],
+            path: "Tests/Helpers/lmdb-child",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LMDBTests",
+            dependencies: ["LMDB"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

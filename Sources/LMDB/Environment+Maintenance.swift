@@ -1,0 +1,82 @@
+internal import CLMDB
+internal import Synchronization
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+extension Environment {
+    /// Facts about the environment as a whole (`mdb_env_info`).
+    public struct Info: Sendable, Hashable {
+        /// The size of this process's memory map in bytes.
+        public var mapSize: Int
+        /// The number of the last page in use: `(lastPage + 1) × pageSize` bytes of the map hold data.
+        public var lastPage: Int
+        /// The id of the last committed transaction.
+        public var lastTransactionID: Int
+        /// The size of the reader table.
+        public var maxReaders: Int
+        /// Reader slots in use, by any process.
+        public var readersInUse: Int
+    }
+
+    /// Map size, last page, last transaction and reader counts.
+    /// - Throws: ``LMDBError/Code/closed``.
+    public func info() throws -> Info {
+        try ensureOpen("read environment info")
+        var info = MDB_envinfo()
+        try check(mdb_env_info(handle, &info), "read environment info of \(path)")
+        return Info(mapSize: info.me_mapsize, lastPage: info.me_last_pgno, lastTransactionID: info.me_last_txnid,
+                    maxReaders: Int(info.me_maxreaders), readersInUse: Int(info.me_numreaders))
+    }
+
+    /// Page counts of the main database (`mdb_env_stat`); its `pageSize` is the environment's.
+    /// - Throws: ``LMDBError/Code/closed``.
+    public func statistics() throws -> Database.Statistics {
+        try ensureOpen("read environment statistics")
+        var stat = MDB_stat()
+        try check(mdb_env_stat(handle, &stat), "read environment statistics of \(path)")
+        return Database.Statistics(stat)
+    }
+
+    /// The largest key LMDB accepts (`mdb_env_get_maxkeysize`): 511 bytes in Debian's build.
+    public var maxKeySize: Int { Int(mdb_env_get_maxkeysize(handle)) }
+
+    /// Writes a consistent copy of the environment into the directory `destination` (created if
+    /// missing; it must not already hold a store), while readers and writers carry on
+    /// (`mdb_env_copy2`). With `compact`, free pages are left out and the copy is renumbered —
+    /// smaller, slower to make.
+    /// - Throws: ``LMDBError`` (e.g. `EEXIST`-like errors when the destination holds a store).
+    public func copy(to destination: String, compact: Bool = false) throws {
+        try ensureOpen("copy the environment")
+        if access(destination + "/data.mdb", F_OK) == 0 {
+            throw LMDBError(.invalidArgument, operation: "copy \(path) to \(destination)",
+                            detail: "\(destination) already holds a store; choose an empty directory")
+        }
+        try makeDirectories(destination, mode: 0o700)
+        try check(mdb_env_copy2(handle, destination, compact ? UInt32(MDB_CP_COMPACT) : 0),
+                  "copy \(path) to \(destination)")
+    }
+
+    /// Flushes written data to disk (`mdb_env_sync`). Only needed with ``Durability/noSync`` or
+    /// ``Durability/noMetaSync``; with `force`, flushes even then.
+    public func sync(force: Bool = true) throws {
+        try ensureOpen("sync the environment")
+        try check(mdb_env_sync(handle, force ? 1 : 0), "sync \(path)")
+    }
+
+    /// Clears reader slots held by processes that no longer exist (`mdb_reader_check`) and
+    /// returns how many it cleared. Runs automatically at open.
+    public func clearStaleReaders() throws -> Int {
+        try ensureOpen("check readers")
+        var dead: Int32 = 0
+        try check(mdb_reader_check(handle, &dead), "clear stale readers of \(path)")
+        return Int(dead)
+    }
+
+    private func ensureOpen(_ operation: String) throws(LMDBError) {
+        if isClosed.load(ordering: .acquiring) { throw LMDBError(.closed, operation: operation) }
+    }
+}

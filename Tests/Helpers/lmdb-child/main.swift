@@ -1,0 +1,95 @@
+// A child process for the multi-process and crash tests. Each command opens the store at PATH,
+// does its work and exits 0, or prints the problem to stderr and exits 1.
+//
+//   lmdb-child write PATH COUNT        writes keys k00000000… one transaction each
+//   lmdb-child read PATH COUNT         reads until COUNT contiguous keys are visible
+//   lmdb-child grow PATH MEBIBYTES     writes that much in 1 MiB values (forces map growth)
+//   lmdb-child write-forever PATH      writes batches of 100 keys per transaction until killed,
+//                                      printing each committed batch number on stdout
+import LMDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func key(_ index: Int) -> [UInt8] {
+    let digits = String(index)
+    return Array(("k" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits).utf8)
+}
+
+func value(_ index: Int) -> [UInt8] {
+    Array("value of \(index) ".utf8) + [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 100)
+}
+
+func fail(_ message: String) -> Never {
+    let text = Array("lmdb-child: \(message)\n".utf8)
+    _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    exit(1)
+}
+
+/// Counts contiguous keys from k00000000 and checks their values; fails on a gap.
+func contiguousCount(_ db: Database, _ txn: borrowing Transaction) throws -> Int {
+    let total = try db.count(in: txn)
+    var index = 0
+    try db.withCursor(in: txn) { cursor in
+        var entries = cursor.entries()
+        while let entry = try entries.next() {
+            guard Array(entry.key) == key(index), Array(entry.value) == value(index) else {
+                fail("snapshot is not a contiguous prefix at \(index) (of \(total))")
+            }
+            index += 1
+        }
+    }
+    return index
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 3 else { fail("usage: lmdb-child write|read|grow|write-forever PATH [N]") }
+let command = arguments[1], path = arguments[2]
+let number = arguments.count > 3 ? Int(arguments[3]) ?? 0 : 0
+
+do {
+    let env = try Environment(path: path, configuration: .init(mapSize: 1 << 20))
+    let db = try env.openDatabase("data")
+    switch command {
+    case "write":
+        for index in 0..<number {
+            try env.write { txn in try db.put(value(index), for: key(index), in: txn) }
+        }
+    case "read":
+        var seen = 0
+        var spins = 0
+        while seen < number {
+            let count = try env.read { txn in try contiguousCount(db, txn) }
+            if count < seen { fail("went backwards from \(seen) to \(count)") }
+            seen = count
+            spins += 1
+            if spins > 2_000_000 { fail("gave up after seeing \(seen) of \(number)") }
+        }
+        print("saw \(seen)")
+    case "grow":
+        let big = [UInt8](repeating: 0xAB, count: 1 << 20)
+        for index in 0..<number {
+            try env.write { txn in try db.put(big, for: Array("big\(index)".utf8), in: txn) }
+        }
+        print("map \(env.mapSize)")
+    case "write-forever":
+        var batch = 0
+        while true {
+            try env.write { txn in
+                for index in batch * 100..<(batch + 1) * 100 {
+                    try db.put(value(index), for: key(index), in: txn)
+                }
+            }
+            print(batch)
+            fflush(nil)
+            batch += 1
+        }
+    default:
+        fail("unknown command \(command)")
+    }
+} catch {
+    fail("\(error)")
+}
