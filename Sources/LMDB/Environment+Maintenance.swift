@@ -18,8 +18,9 @@ extension Environment {
         public var lastTransactionID: Int
         /// The size of the reader table.
         public var maxReaders: Int
-        /// Reader slots in use, by any process.
-        public var readersInUse: Int
+        /// How far into the reader table slots have been used, by any process: a high-water mark
+        /// that includes slots freed since (`me_numreaders`).
+        public var readerSlotsUsed: Int
     }
 
     /// Map size, last page, last transaction and reader counts.
@@ -29,7 +30,7 @@ extension Environment {
         var info = MDB_envinfo()
         try check(mdb_env_info(handle, &info), "read environment info of \(path)")
         return Info(mapSize: info.me_mapsize, lastPage: info.me_last_pgno, lastTransactionID: info.me_last_txnid,
-                    maxReaders: Int(info.me_maxreaders), readersInUse: Int(info.me_numreaders))
+                    maxReaders: Int(info.me_maxreaders), readerSlotsUsed: Int(info.me_numreaders))
     }
 
     /// Page counts of the main database (`mdb_env_stat`); its `pageSize` is the environment's.

@@ -6,6 +6,9 @@
 //   lmdb-child grow PATH MEBIBYTES     writes that much in 1 MiB values (forces map growth)
 //   lmdb-child write-forever PATH      writes batches of 100 keys per transaction until killed,
 //                                      printing each committed batch number on stdout
+//   lmdb-child hold-read PATH          opens a read transaction, prints "holding", sleeps until killed
+//   lmdb-child open PATH               opens the store and writes one key; prints "opened" or
+//                                      "error CODE" (the LMDBError's Swift code name)
 import LMDB
 
 #if canImport(Glibc)
@@ -50,6 +53,20 @@ guard arguments.count >= 3 else { fail("usage: lmdb-child write|read|grow|write-
 let command = arguments[1], path = arguments[2]
 let number = arguments.count > 3 ? Int(arguments[3]) ?? 0 : 0
 
+if command == "open" {
+    do {
+        let env = try Environment(path: path)
+        let db = try env.openDatabase("data")
+        try env.write { txn in try db.put(value(0), for: key(0), in: txn) }
+        print("opened")
+    } catch let error as LMDBError {
+        print("error \(error.code)")
+    } catch {
+        fail("\(error)")
+    }
+    exit(0)
+}
+
 do {
     let env = try Environment(path: path, configuration: .init(mapSize: 1 << 20))
     let db = try env.openDatabase("data")
@@ -86,6 +103,12 @@ do {
             print(batch)
             fflush(nil)
             batch += 1
+        }
+    case "hold-read":
+        try env.read { _ in
+            print("holding")
+            fflush(nil)
+            while true { sleep(60) }
         }
     default:
         fail("unknown command \(command)")

@@ -28,7 +28,7 @@ struct Stat: ParsableCommand {
         print("map size     \(info.mapSize) bytes (\(info.mapSize >> 20) MiB)")
         print("in use       \((info.lastPage + 1) * stat.pageSize) bytes (\(info.lastPage + 1) pages of \(stat.pageSize))")
         print("transaction  \(info.lastTransactionID)")
-        print("readers      \(info.readersInUse) of \(info.maxReaders)")
+        print("reader slots \(info.readerSlotsUsed) used of \(info.maxReaders)")
         print("")
         print(pad("database", 16) + "   entries  depth  branch    leaf  overflow      bytes")
         for name in try env.databaseNames() {
