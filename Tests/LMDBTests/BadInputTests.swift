@@ -1,0 +1,84 @@
+import Foundation
+import LMDB
+import Testing
+
+@Suite("Bad input gives clear errors")
+struct BadInputTests {
+    @Test("a directory whose data.mdb is a text file: invalid, and the file is untouched")
+    func textFileAsData() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let text = String(repeating: "these are my notes, not a database\n", count: 300)
+            try text.write(toFile: path + "/data.mdb", atomically: false, encoding: .utf8)
+            let error = #expect(throws: LMDBError.self) { try Environment(path: path) }
+            #expect(error?.code == .invalid)
+            #expect(error?.description.contains("not an LMDB data file") == true)
+            #expect(try String(contentsOfFile: path + "/data.mdb", encoding: .utf8) == text)
+        }
+    }
+
+    @Test("a path that is a file, and a missing directory opened read-only")
+    func wrongPaths() throws {
+        try withTemporaryDirectory { dir in
+            let file = dir + "/plain-file"
+            try "x".write(toFile: file, atomically: false, encoding: .utf8)
+            let notDirectory = #expect(throws: LMDBError.self) { try Environment(path: file) }
+            #expect(notDirectory?.code == .notADirectory)
+            let missing = #expect(throws: LMDBError.self) {
+                try Environment(path: dir + "/missing", configuration: .init(readOnly: true))
+            }
+            #expect(missing?.code == .noSuchFile)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/missing"))
+        }
+    }
+
+    @Test("read-only environments: no writes, no new databases")
+    func readOnly() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            do {
+                let env = try Environment(path: path)
+                let db = try env.openDatabase("present")
+                try env.write { txn throws in try db.put(bytes("v"), for: bytes("k"), in: txn) }
+            }
+            let env = try Environment(path: path, configuration: .init(readOnly: true))
+            let missing = #expect(throws: LMDBError.self) { try env.openDatabase("absent") }
+            #expect(missing?.code == .notFound)
+            #expect(missing?.description.contains("absent") == true)
+            let db = try env.openDatabase("present")
+            try env.read { txn throws in #expect(copy(try db.get(bytes("k"), in: txn)) == bytes("v")) }
+            let write = #expect(throws: LMDBError.self) { try env.write { _ in } }
+            #expect(write?.code == .readOnly)
+        }
+    }
+
+    @Test("a directory without write permission: permissionDenied")
+    func readOnlyDirectory() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            chmod(path, 0o555)
+            defer { chmod(path, 0o755) }
+            if getuid() == 0 {
+                // Root ignores permission bits: ask an unprivileged child process instead.
+                let result = try Child(["open", path], wrapper: ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]).finish()
+                #expect(result.status == 0, "\(result.errors)")
+                #expect(result.output.contains("error permissionDenied"), "\(result.output)")
+            } else {
+                let error = #expect(throws: LMDBError.self) { try Environment(path: path) }
+                #expect(error?.code == .permissionDenied)
+            }
+        }
+    }
+
+    @Test("errors describe themselves with a Swift name, LMDB's message and advice")
+    func descriptions() {
+        let error = LMDBError(.mapFull, operation: "put into database \"turns\"")
+        #expect(error.description.contains("mapFull"))
+        #expect(error.description.contains("MDB_MAP_FULL"))
+        #expect(error.description.contains("maxMapSize"))
+        #expect(LMDBError.Code.keyExists.description == "keyExists")
+        #expect(LMDBError.Code(rawValue: 12345).description == "code(12345)")
+    }
+}
