@@ -20,10 +20,10 @@ struct Demo: ParsableCommand {
     var path: String
 
     @Option(help: "How many sessions to write.")
-    var sessions = 12
+    var sessions = 40
 
     @Option(help: "The most turns a session gets (each gets between half and all of them).")
-    var turnsPerSession = 40
+    var turnsPerSession = 100
 
     @Option(help: "Seed for the generated content, so runs are repeatable.")
     var seed: UInt64 = 42
@@ -83,7 +83,8 @@ struct Demo: ParsableCommand {
             }
             print("\nsessions: \(try sessionsDB.count(in: txn)), turns: \(try turnsDB.count(in: txn))")
         }
-        print("map size now \(env.mapSize / 1024) KiB (the store opened with 1 MiB and grew as needed)")
+        let grown = env.mapSize > 1 << 20 ? ", grown from 1024 KiB as the data needed" : ""
+        print("map size \(env.mapSize / 1024) KiB\(grown)")
     }
 }
 
