@@ -1,6 +1,12 @@
 internal import CLMDB
 public import FoundationEssentials
 
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
 /// A key and its value, both pointing into the memory map: valid only until the transaction
 /// ends, and never to be written through.
 public typealias Entry = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
@@ -146,6 +152,12 @@ public struct Cursor: ~Copyable {
         let database: Database
         let range: KeyRange
         let reverse: Bool
+        /// Whether keys sort bytewise (LMDB's default), so bounds can be compared inline.
+        let bytewise: Bool
+        /// The bound the walk ends at (upper going forward, lower in reverse), empty when none.
+        let endKey: [UInt8]
+        /// How `endKey` stops the walk: 0 none, 1 included, 2 excluded.
+        let endKind: UInt8
         var started = false
         var finished = false
 
@@ -155,6 +167,12 @@ public struct Cursor: ~Copyable {
             self.database = database
             self.range = range
             self.reverse = reverse
+            self.bytewise = database.flags.isDisjoint(with: [.reverseKey, .integerKey])
+            switch reverse ? range.lower : range.upper {
+            case .unbounded: (endKey, endKind) = ([], 0)
+            case .included(let key): (endKey, endKind) = (key, 1)
+            case .excluded(let key): (endKey, endKind) = (key, 2)
+            }
         }
 
         /// The next entry of the range, or `nil` past its end.
@@ -173,7 +191,7 @@ public struct Cursor: ~Copyable {
                 return nil
             }
             try check(rc, "scan \(describe(database: database.name))")
-            if !isInside(key, bound: reverse ? range.lower : range.upper, below: !reverse) {
+            if endKind != 0 && !isBeforeEnd(key) {
                 finished = true
                 return nil
             }
@@ -193,9 +211,8 @@ public struct Cursor: ~Copyable {
             case .excluded(let bound):
                 return bound.withUnsafeBytes { b in
                     key = MDB_val(b)
-                    var boundValue = MDB_val(b)
                     let rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
-                    if rc == 0 && mdb_cmp(txn, database.dbi, &key, &boundValue) == 0 {
+                    if rc == 0 && compare(key, b) == 0 {
                         return mdb_cursor_get(cursor, &key, &value, MDB_NEXT_NODUP)
                     }
                     return rc
@@ -211,11 +228,10 @@ public struct Cursor: ~Copyable {
             let included = if case .included = range.upper { true } else { false }
             return bound.withUnsafeBytes { b in
                 key = MDB_val(b)
-                var boundValue = MDB_val(b)
                 let rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
                 if rc == MDB_NOTFOUND { return mdb_cursor_get(cursor, &key, &value, MDB_LAST) }
                 if rc != 0 { return rc }
-                if included && mdb_cmp(txn, database.dbi, &key, &boundValue) == 0 {
+                if included && compare(key, b) == 0 {
                     guard database.flags.contains(.dupSort) else { return 0 }
                     let last = mdb_cursor_get(cursor, nil, &value, MDB_LAST_DUP)
                     return last != 0 ? last : mdb_cursor_get(cursor, &key, &value, MDB_GET_CURRENT)
@@ -224,19 +240,30 @@ public struct Cursor: ~Copyable {
             }
         }
 
-        /// Whether `key` lies on the inner side of `bound`: below it when `below`, else above.
-        private func isInside(_ key: MDB_val, bound: KeyRange.Bound, below: Bool) -> Bool {
-            let limit: [UInt8], inclusive: Bool
-            switch bound {
-            case .unbounded: return true
-            case .included(let key): (limit, inclusive) = (key, true)
-            case .excluded(let key): (limit, inclusive) = (key, false)
+        /// Whether `key` has not yet passed the end bound in the walk's direction.
+        @inline(__always)
+        private func isBeforeEnd(_ key: MDB_val) -> Bool {
+            let order = endKey.withUnsafeBytes { compare(key, $0) }
+            if order == 0 { return endKind == 1 }
+            return reverse ? order > 0 : order < 0
+        }
+
+        /// The database's order of `key` against `limit`: negative, zero or positive. Databases in
+        /// the default bytewise order compare inline (memcmp, shorter first on a tie), the others
+        /// through LMDB's comparator.
+        @inline(__always)
+        private func compare(_ key: MDB_val, _ limit: UnsafeRawBufferPointer) -> Int32 {
+            var l = MDB_val(limit)
+            guard bytewise else {
+                var k = key
+                return mdb_cmp(txn, database.dbi, &k, &l)
             }
-            return limit.withUnsafeBytes { b in
-                var k = key, l = MDB_val(b)
-                let order = mdb_cmp(txn, database.dbi, &k, &l)
-                return below ? (order < 0 || (inclusive && order == 0)) : (order > 0 || (inclusive && order == 0))
+            let common = Swift.min(key.mv_size, limit.count)
+            if common > 0, let a = key.mv_data, let b = limit.baseAddress {
+                let order = memcmp(a, b, common)
+                if order != 0 { return order }
             }
+            return key.mv_size < limit.count ? -1 : (key.mv_size > limit.count ? 1 : 0)
         }
     }
 

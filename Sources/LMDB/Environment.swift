@@ -41,7 +41,7 @@ public final class Environment: @unchecked Sendable {
     public let staleReadersClearedAtOpen: Int
 
     let handle: OpaquePointer
-    let gate = TransactionGate()
+    let gate: TransactionGate
     /// What went wrong in this process's current write transaction (LMDB allows one at a time),
     /// recorded even when the caller catches the error: see ``WriteFailure``.
     let writeFailure = Atomic<UInt8>(0)
@@ -99,10 +99,11 @@ public final class Environment: @unchecked Sendable {
         self.handle = handle
         self.path = path
         self.configuration = configuration
+        self.gate = TransactionGate(maxIdleReaders: Swift.min(8, Swift.max(0, configuration.maxReaders / 8)))
     }
 
     deinit {
-        if !isClosed.load(ordering: .acquiring) { mdb_env_close(handle) }
+        try? close()
     }
 
     let isClosed = Atomic<Bool>(false)
@@ -113,7 +114,8 @@ public final class Environment: @unchecked Sendable {
     /// - Throws: ``LMDBError/Code/growthBlocked`` when called from inside a transaction closure.
     public func close() throws(LMDBError) {
         if isClosed.load(ordering: .acquiring) { return }
-        try gate.exclusive(closing: true, operation: "close environment at \(path)") { () throws(LMDBError) in
+        try gate.exclusive(closing: true, operation: "close environment at \(path)") { (idleReaders) throws(LMDBError) in
+            idleReaders.forEach { mdb_txn_abort($0) }
             if !isClosed.exchange(true, ordering: .acquiringAndReleasing) { mdb_env_close(handle) }
         }
     }
@@ -135,15 +137,20 @@ public final class Environment: @unchecked Sendable {
     /// opened in a read transaction survives only a commit.
     func read<R>(commit: Bool, _ body: (borrowing Transaction) throws -> R) throws -> R {
         let txn = try begin(readOnly: true)
-        defer { gate.exit() }
         let result: R
         do {
             result = try body(txn)
         } catch {
             txn.abort()
+            gate.exit()
             throw error
         }
-        if commit { try txn.commit() } else { txn.abort() }
+        if commit {
+            defer { gate.exit() }
+            try txn.commit()
+        } else if let rejected = gate.exit(idleReader: txn.reset()) {
+            mdb_txn_abort(rejected)
+        }
         return result
     }
 
@@ -202,11 +209,18 @@ public final class Environment: @unchecked Sendable {
     /// another process and retries. On success the caller must `gate.exit()` after ending it.
     private func begin(readOnly: Bool) throws(LMDBError) -> Transaction {
         while true {
-            try gate.enter(write: !readOnly)
-            if !readOnly { writeFailure.store(0, ordering: .relaxed) }
+            let idle = try gate.enter(write: !readOnly)
+            var rc: Int32
             var txn: OpaquePointer?
-            let rc = mdb_txn_begin(handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
-            if rc == 0, let txn { return Transaction(handle: txn, environment: self, isReadOnly: readOnly) }
+            if let idle {
+                rc = mdb_txn_renew(idle)
+                if rc == 0 { return Transaction(handle: idle, environment: self, isReadOnly: true) }
+                mdb_txn_abort(idle)
+            } else {
+                if !readOnly { writeFailure.store(0, ordering: .relaxed) }
+                rc = mdb_txn_begin(handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
+                if rc == 0, let txn { return Transaction(handle: txn, environment: self, isReadOnly: readOnly) }
+            }
             gate.exit()
             if rc == MDB_MAP_RESIZED {
                 try adoptMapSize()
@@ -225,7 +239,7 @@ public final class Environment: @unchecked Sendable {
     /// a larger size set by another process first.
     private func growMap(beyond observed: Int) throws(LMDBError) {
         let operation = "grow the map of \(path)"
-        try gate.exclusive(operation: operation) { () throws(LMDBError) in
+        try gate.exclusive(operation: operation) { _ throws(LMDBError) in
             if currentMapSize.load(ordering: .relaxed) > observed { return }
             try check(mdb_env_set_mapsize(handle, 0), operation)
             if refreshMapSize() > observed { return }
@@ -242,7 +256,7 @@ public final class Environment: @unchecked Sendable {
     /// Adopts the map size another process set (after `MDB_MAP_RESIZED`).
     private func adoptMapSize() throws(LMDBError) {
         let operation = "adopt the map size of \(path) set by another process"
-        try gate.exclusive(operation: operation) { () throws(LMDBError) in
+        try gate.exclusive(operation: operation) { _ throws(LMDBError) in
             try check(mdb_env_set_mapsize(handle, 0), operation)
             refreshMapSize()
         }

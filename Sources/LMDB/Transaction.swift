@@ -42,6 +42,15 @@ public struct Transaction: ~Copyable {
         try LMDB.checkWrite(mdb_txn_commit(handle), environment, "commit transaction on \(environment.takeUnretainedValue().path)")
     }
 
+    /// Resets a read transaction for reuse (`mdb_txn_reset`): it releases its snapshot but keeps
+    /// its reader slot. Returns the handle, to be renewed or aborted.
+    consuming func reset() -> OpaquePointer {
+        let handle = self.handle
+        discard self
+        mdb_txn_reset(handle)
+        return handle
+    }
+
     /// Aborts, discarding every change.
     consuming func abort() {
         let handle = self.handle

@@ -13,6 +13,11 @@ internal import Darwin
 /// self-deadlocks into errors: `write` inside `write` on one thread, and map growth requested by a
 /// thread that still holds another transaction.
 ///
+/// It also keeps a few idle read transactions (reset with `mdb_txn_reset`, so they hold a reader
+/// slot but no snapshot) for ``Environment/read(_:)`` to renew: renewing skips the search for a
+/// free slot under LMDB's cross-process reader mutex that `mdb_txn_begin` does. Sharing the gate's
+/// mutex means taking or returning one costs no extra lock.
+///
 /// `@unchecked Sendable`: every mutable field is read and written only with `mutex` held.
 final class TransactionGate: @unchecked Sendable {
     private struct Holder {
@@ -25,8 +30,13 @@ final class TransactionGate: @unchecked Sendable {
     private var holders: [Holder] = []
     private var exclusiveRequested = false
     private var isClosed = false
+    private var idleReaders: [OpaquePointer] = []
+    private let maxIdleReaders: Int
 
-    init() {
+    /// - Parameter maxIdleReaders: how many reset read transactions to keep for reuse.
+    init(maxIdleReaders: Int) {
+        self.maxIdleReaders = maxIdleReaders
+        idleReaders.reserveCapacity(maxIdleReaders)
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -45,9 +55,11 @@ final class TransactionGate: @unchecked Sendable {
 
     /// Registers a transaction of the calling thread; waits while a resize is pending, unless this
     /// thread already holds a transaction (the resize is then waiting for us, not we for it).
+    /// - Returns: for a read, an idle reset read transaction to renew, if one is kept.
     /// - Throws: ``LMDBError/Code/closed``; ``LMDBError/Code/nestedWrite`` for a second write
     ///   transaction on one thread (LMDB's writer lock would deadlock).
-    func enter(write: Bool) throws(LMDBError) {
+    @discardableResult
+    func enter(write: Bool) throws(LMDBError) -> OpaquePointer? {
         let me = pthread_self()
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
@@ -59,18 +71,28 @@ final class TransactionGate: @unchecked Sendable {
         }
         if isClosed { throw LMDBError(.closed, operation: write ? "begin write transaction" : "begin read transaction") }
         holders.append(Holder(thread: me, isWrite: write))
+        return write ? nil : idleReaders.popLast()
     }
 
-    /// Unregisters the calling thread's most recent transaction.
-    func exit() {
+    /// Unregisters the calling thread's most recent transaction, keeping `idleReader` (a read
+    /// transaction already reset) for reuse when there is room.
+    /// - Returns: `idleReader` when it was not kept: the caller must abort it.
+    @discardableResult
+    func exit(idleReader: OpaquePointer? = nil) -> OpaquePointer? {
         let me = pthread_self()
+        var rejected = idleReader
         pthread_mutex_lock(mutex)
+        if let reader = idleReader, idleReaders.count < maxIdleReaders, !isClosed {
+            idleReaders.append(reader)
+            rejected = nil
+        }
         if let index = holders.lastIndex(where: { pthread_equal($0.thread, me) != 0 }) {
             holders.swapAt(index, holders.count - 1)
             holders.removeLast()
         }
         if exclusiveRequested && holders.isEmpty { pthread_cond_broadcast(condition) }
         pthread_mutex_unlock(mutex)
+        return rejected
     }
 
     /// Whether the calling thread holds any transaction of this environment.
@@ -83,14 +105,14 @@ final class TransactionGate: @unchecked Sendable {
     /// Runs `body` while no transaction of this process is open and none can start.
     /// - Parameters:
     ///   - closing: when true, the gate stays shut afterwards: every later ``enter(write:)`` throws
-    ///     ``LMDBError/Code/closed``.
+    ///     ``LMDBError/Code/closed``, and `body` gets the idle read transactions to abort.
     ///   - operation: named in the error when the calling thread itself holds a transaction.
     /// - Throws: ``LMDBError/Code/growthBlocked`` when the calling thread holds a transaction (it
     ///   would wait for itself), ``LMDBError/Code/closed`` after a close, or what `body` throws.
     func exclusive<R>(
         closing: Bool = false,
         operation: String,
-        _ body: () throws(LMDBError) -> R
+        _ body: (_ idleReaders: [OpaquePointer]) throws(LMDBError) -> R
     ) throws(LMDBError) -> R {
         let me = pthread_self()
         pthread_mutex_lock(mutex)
@@ -105,10 +127,12 @@ final class TransactionGate: @unchecked Sendable {
         }
         exclusiveRequested = true
         while !holders.isEmpty { pthread_cond_wait(condition, mutex) }
+        var drained: [OpaquePointer] = []
+        if closing { swap(&drained, &idleReaders) }
         pthread_mutex_unlock(mutex)
 
         let result: Result<R, LMDBError>
-        do throws(LMDBError) { result = .success(try body()) } catch { result = .failure(error) }
+        do throws(LMDBError) { result = .success(try body(drained)) } catch { result = .failure(error) }
 
         pthread_mutex_lock(mutex)
         exclusiveRequested = false

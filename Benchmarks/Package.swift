@@ -1,0 +1,32 @@
+// swift-tools-version: 6.1
+import PackageDescription
+import class Foundation.NSString
+
+/// SwiftPM names a path dependency after its directory, which depends on where the repository was
+/// cloned: derive it instead of hard-coding it.
+let root = (((#filePath as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString)
+    .lastPathComponent.lowercased()
+
+// The benchmarks live in their own package so that embedders of TimelineStore never build
+// package-benchmark (or, later, GRDB). Run them with:  cd Benchmarks && swift package benchmark
+let package = Package(
+    name: "TimelineStoreBenchmarks",
+    dependencies: [
+        .package(path: "../"),
+        .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // Raw LMDB for the baselines, under a module name of its own.
+        .systemLibrary(name: "CLMDBBaseline", path: "Sources/CLMDBBaseline", pkgConfig: "lmdb"),
+        .executableTarget(
+            name: "LMDBBenchmarks",
+            dependencies: [
+                .product(name: "LMDB", package: root),
+                .product(name: "Benchmark", package: "package-benchmark"),
+                "CLMDBBaseline",
+            ],
+            path: "Benchmarks/LMDBBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+    ]
+)
