@@ -69,6 +69,21 @@ struct TransactionTests {
         }
     }
 
+    @Test("read transactions are reused: a thousand reads take a handful of reader slots")
+    func readerReuse() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: storePath(dir))
+            let db = try env.openDatabase("items")
+            try env.write { txn throws in try db.put(bytes("v"), for: bytes("k"), in: txn) }
+            for round in 0..<1_000 {
+                if round == 500 { try env.write { txn throws in try db.put(bytes("w"), for: bytes("k"), in: txn) } }
+                let seen = try env.read { txn throws in copy(try db.get(bytes("k"), in: txn)) }
+                #expect(seen == bytes(round < 500 ? "v" : "w"), "a renewed transaction must see the latest commit")
+            }
+            #expect(try env.info().readerSlotsUsed <= 9)
+        }
+    }
+
     @Test("misuse is an error, not a deadlock")
     func misuse() throws {
         try withTemporaryDirectory { dir in
