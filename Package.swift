@@ -13,6 +13,7 @@ let package = Package(
     name: "TimelineStore",
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
+        .library(name: "CBOR", targets: ["CBOR"]),
         .executable(name: "kvtool", targets: ["kvtool"]),
     ],
     dependencies: [
@@ -28,6 +29,10 @@ let package = Package(
         .target(
             name: "LMDB",
             dependencies: ["CLMDB"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "CBOR",
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -50,6 +55,11 @@ let package = Package(
         .testTarget(
             name: "LMDBTests",
             dependencies: ["LMDB"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "CBORTests",
+            dependencies: ["CBOR"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,0 +1,589 @@
+public import FoundationEssentials
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// Decodes `Decodable` values from CBOR (RFC 8949), reading straight from the caller's buffer —
+/// for TimelineStore, LMDB's memory map — without copying it first.
+///
+/// ```swift
+/// let turn = try CBORDecoder().decode(Turn.self, from: buffer)   // UnsafeRawBufferPointer or [UInt8]
+/// ```
+///
+/// Reads what ``CBOREncoder`` writes, and more: map keys that the type does not know are ignored
+/// (so older code reads records written by newer code), integers are accepted for floating-point
+/// fields, and whole floats for integer fields. Indefinite-length items are refused (decode such
+/// input as ``CBORValue``).
+///
+/// Errors are `DecodingError`s with the coding path: `keyNotFound` for a missing required field,
+/// `typeMismatch` for a value of the wrong type, `dataCorrupted` (with a ``CBORError`` as the
+/// underlying error) for bytes that are not well-formed CBOR, nest deeper than ``maxDepth``, or run
+/// past the end of the input. Hostile input never traps and never makes the decoder allocate more
+/// than the input could describe.
+public struct CBORDecoder: Sendable {
+    /// How deeply items may nest before the input is refused. Default 256.
+    public var maxDepth: Int
+
+    /// Creates a decoder.
+    public init(maxDepth: Int = 256) {
+        self.maxDepth = maxDepth
+    }
+
+    /// Decodes one `T` from `buffer`, which must hold exactly one CBOR item.
+    ///
+    /// The buffer is only read during the call; nothing returned points into it.
+    /// - Throws: `DecodingError`.
+    /// - Complexity: O(n) in the size of the input for flat records.
+    public func decode<T: Decodable>(_ type: T.Type, from buffer: UnsafeRawBufferPointer) throws -> T {
+        var reader = CBORReader(buffer, maxDepth: maxDepth)
+        do throws(CBORError) {
+            try reader.skip()
+            if !reader.isAtEnd { throw CBORError(.trailingBytes, at: reader.offset) }
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.description, underlyingError: error))
+        }
+        let context = DecodingContext(buffer: buffer, maxDepth: maxDepth)
+        return try context.decodeValue(T.self, at: 0, codingPath: [])
+    }
+
+    /// Decodes one `T` from `bytes`, which must hold exactly one CBOR item.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try bytes.withUnsafeBytes { try decode(type, from: $0) }
+    }
+}
+
+/// The input and the primitive readers shared by every decoder and container of one `decode` call.
+struct DecodingContext {
+    let buffer: UnsafeRawBufferPointer
+    let maxDepth: Int
+
+    func reader(at offset: Int) -> CBORReader { CBORReader(buffer, offset: offset, maxDepth: maxDepth) }
+
+    /// The offset just past the item starting at `offset`.
+    func end(ofItemAt offset: Int, codingPath: [any CodingKey]) throws -> Int {
+        var reader = reader(at: offset)
+        try wrap(codingPath) { () throws(CBORError) in try reader.skip() }
+        return reader.offset
+    }
+
+    func wrap<R>(_ codingPath: [any CodingKey], _ body: () throws(CBORError) -> R) throws -> R {
+        do throws(CBORError) {
+            return try body()
+        } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
+        }
+    }
+
+    func head(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> CBORReader.Head {
+        var reader = reader(at: offset)
+        let head = try wrap(codingPath) { () throws(CBORError) in try reader.readHead() }
+        offset = reader.offset
+        return head
+    }
+
+    func mismatch<T>(_ type: T.Type, _ head: CBORReader.Head, _ codingPath: [any CodingKey]) -> DecodingError {
+        let found: String = switch head.major {
+        case 0, 1: "an integer"
+        case 2: "a byte string"
+        case 3: "a text string"
+        case 4: "an array"
+        case 5: "a map"
+        case 6: "tag \(head.argument)"
+        default:
+            switch head.additional {
+            case 20, 21: "a boolean"
+            case 22: "null"
+            case 23: "undefined"
+            case 25, 26, 27: "a float"
+            default: "a simple value"
+            }
+        }
+        return .typeMismatch(T.self, .init(codingPath: codingPath, debugDescription: "expected \(T.self) but found \(found) at byte \(head.start)"))
+    }
+
+    // MARK: Primitives
+
+    func decodeNil(at offset: Int) -> Bool {
+        offset < buffer.count && (buffer[offset] == 0xF6 || buffer[offset] == 0xF7)
+    }
+
+    func decodeBool(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Bool {
+        let head = try head(at: &offset, codingPath)
+        guard head.major == 7, head.additional == 20 || head.additional == 21 else { throw mismatch(Bool.self, head, codingPath) }
+        return head.additional == 21
+    }
+
+    func decodeInteger<T: FixedWidthInteger>(_ type: T.Type, at offset: inout Int, _ codingPath: [any CodingKey]) throws -> T {
+        let head = try head(at: &offset, codingPath)
+        let result: T?
+        switch head.major {
+        case 0:
+            result = T(exactly: head.argument)
+        case 1:
+            result = head.argument <= UInt64(Int64.max) ? T(exactly: ~Int64(head.argument)) : nil
+        case 7 where head.additional >= 25 && head.additional <= 27:
+            var start = head.start
+            let value = try decodeDouble(at: &start, codingPath)
+            result = T(exactly: value)
+        default:
+            throw mismatch(T.self, head, codingPath)
+        }
+        guard let result else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "the number at byte \(head.start) does not fit in \(T.self)"))
+        }
+        return result
+    }
+
+    func decodeDouble(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Double {
+        let head = try head(at: &offset, codingPath)
+        switch (head.major, head.additional) {
+        case (7, 25): return HalfFloat.value(UInt16(head.argument))
+        case (7, 26): return Double(Float(bitPattern: UInt32(head.argument)))
+        case (7, 27): return Double(bitPattern: head.argument)
+        case (0, _):
+            if let value = Double(exactly: head.argument) { return value }
+        case (1, _):
+            if head.argument <= UInt64(Int64.max), let value = Double(exactly: ~Int64(head.argument)) { return value }
+        default:
+            throw mismatch(Double.self, head, codingPath)
+        }
+        throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "the integer at byte \(head.start) has no exact Double"))
+    }
+
+    func decodeFloat(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Float {
+        let value = try decodeDouble(at: &offset, codingPath)
+        guard value.isNaN || value.isInfinite || abs(value) <= Double(Float.greatestFiniteMagnitude) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\(value) does not fit in Float"))
+        }
+        return Float(value)
+    }
+
+    /// The bytes of a definite-length string of major type `major` (2 or 3).
+    func stringBytes<T>(_ type: T.Type, major: UInt8, at offset: inout Int, _ codingPath: [any CodingKey]) throws -> UnsafeRawBufferPointer {
+        var reader = reader(at: offset)
+        let bytes = try wrap(codingPath) { () throws(CBORError) -> UnsafeRawBufferPointer? in
+            let head = try reader.readHead()
+            guard head.major == major else { reader.offset = head.start; return nil }
+            guard !head.isIndefinite else { throw CBORError(.indefiniteLength, at: head.start) }
+            return try reader.readBytes(head.argument, itemStart: head.start)
+        }
+        guard let bytes else {
+            var start = offset
+            throw mismatch(T.self, try head(at: &start, codingPath), codingPath)
+        }
+        offset = reader.offset
+        return bytes
+    }
+
+    func decodeString(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> String {
+        let start = offset
+        let bytes = try stringBytes(String.self, major: 3, at: &offset, codingPath)
+        let utf8 = UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        guard let text = String(validating: utf8, as: UTF8.self) else {
+            let error = CBORError(.invalidUTF8, at: start)
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
+        }
+        return text
+    }
+
+    /// Consumes tag `number` if it is next; returns whether it was.
+    func consumeTag(_ number: UInt64, at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Bool {
+        var probe = offset
+        let head = try head(at: &probe, codingPath)
+        guard head.major == 6 else { return false }
+        guard head.argument == number else { throw mismatch(UInt64.self, head, codingPath) }
+        offset = probe
+        return true
+    }
+
+    func decodeDate(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Date {
+        _ = try consumeTag(1, at: &offset, codingPath)
+        return Date(timeIntervalSince1970: try decodeDouble(at: &offset, codingPath))
+    }
+
+    func decodeUUID(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> UUID {
+        if try consumeTag(37, at: &offset, codingPath) || buffer[offset] >> 5 == 2 {
+            let bytes = try stringBytes(UUID.self, major: 2, at: &offset, codingPath)
+            guard bytes.count == 16 else {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "a UUID needs 16 bytes, found \(bytes.count)"))
+            }
+            var uuid = UUID().uuid
+            withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: bytes) }
+            return UUID(uuid: uuid)
+        }
+        let text = try decodeString(at: &offset, codingPath)
+        guard let uuid = UUID(uuidString: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\"\(text)\" is not a UUID"))
+        }
+        return uuid
+    }
+
+    func decodeURL(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> URL {
+        _ = try consumeTag(32, at: &offset, codingPath)
+        let text = try decodeString(at: &offset, codingPath)
+        guard let url = URL(string: text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\"\(text)\" is not a URL"))
+        }
+        return url
+    }
+
+    // MARK: Any value
+
+    /// Decodes a `T` from the item at `offset`: primitives and the special types directly,
+    /// anything else through `T(from:)`.
+    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, codingPath: [any CodingKey]) throws -> T {
+        var offset = offset
+        if T.self == String.self { return unsafeBitCast(try decodeString(at: &offset, codingPath), to: T.self) }
+        if T.self == Int.self { return unsafeBitCast(try decodeInteger(Int.self, at: &offset, codingPath), to: T.self) }
+        if T.self == Bool.self { return unsafeBitCast(try decodeBool(at: &offset, codingPath), to: T.self) }
+        if T.self == Double.self { return unsafeBitCast(try decodeDouble(at: &offset, codingPath), to: T.self) }
+        if T.self == Date.self { return unsafeBitCast(try decodeDate(at: &offset, codingPath), to: T.self) }
+        if T.self == UUID.self { return unsafeBitCast(try decodeUUID(at: &offset, codingPath), to: T.self) }
+        if T.self == Int64.self { return unsafeBitCast(try decodeInteger(Int64.self, at: &offset, codingPath), to: T.self) }
+        if T.self == UInt64.self { return unsafeBitCast(try decodeInteger(UInt64.self, at: &offset, codingPath), to: T.self) }
+        if T.self == Int32.self { return unsafeBitCast(try decodeInteger(Int32.self, at: &offset, codingPath), to: T.self) }
+        if T.self == UInt32.self { return unsafeBitCast(try decodeInteger(UInt32.self, at: &offset, codingPath), to: T.self) }
+        if T.self == UInt8.self { return unsafeBitCast(try decodeInteger(UInt8.self, at: &offset, codingPath), to: T.self) }
+        if T.self == Float.self { return unsafeBitCast(try decodeFloat(at: &offset, codingPath), to: T.self) }
+        if T.self == Data.self {
+            let bytes = try stringBytes(Data.self, major: 2, at: &offset, codingPath)
+            return unsafeBitCast(Data(bytes), to: T.self)
+        }
+        if T.self == URL.self { return unsafeBitCast(try decodeURL(at: &offset, codingPath), to: T.self) }
+        if T.self == CBORValue.self {
+            var reader = reader(at: offset)
+            let value = try wrap(codingPath) { () throws(CBORError) in try CBORValue.read(&reader, depth: 0) }
+            return unsafeBitCast(value, to: T.self)
+        }
+        guard codingPath.count < maxDepth else {
+            let error = CBORError(.tooDeep, at: offset)
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
+        }
+        return try T(from: _CBORDecoder(context: self, offset: offset, codingPath: codingPath))
+    }
+}
+
+/// The `Decoder` handed to a type's `init(from:)`: one item of the input.
+final class _CBORDecoder: Decoder {
+    let context: DecodingContext
+    /// Where the item starts.
+    let offset: Int
+    let codingPath: [any CodingKey]
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    // The map entry last found by a keyed container: checked first by the next lookup, because
+    // synthesized `init(from:)` asks for keys in the order they were written, and asks for an
+    // optional field's key two or three times in a row.
+    var mapStart = 0
+    var mapCount = 0
+    var hintIndex = -1
+    var hintEntry = 0
+    var hintValue = 0
+    var hintEnd = 0
+
+    init(context: DecodingContext, offset: Int, codingPath: [any CodingKey]) {
+        self.context = context
+        self.offset = offset
+        self.codingPath = codingPath
+    }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        var position = offset
+        let head = try context.head(at: &position, codingPath)
+        guard head.major == 5 else { throw context.mismatch([String: String].self, head, codingPath) }
+        guard !head.isIndefinite else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: CBORError(.indefiniteLength, at: head.start).description))
+        }
+        mapStart = position
+        mapCount = Int(head.argument)
+        hintIndex = -1
+        return KeyedDecodingContainer(CBORKeyedDecodingContainer<Key>(decoder: self))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        var position = offset
+        let head = try context.head(at: &position, codingPath)
+        guard head.major == 4 else { throw context.mismatch([String].self, head, codingPath) }
+        guard !head.isIndefinite else {
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: CBORError(.indefiniteLength, at: head.start).description))
+        }
+        return CBORUnkeyedDecodingContainer(context: context, codingPath: codingPath, offset: position, count: Int(head.argument))
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        CBORSingleValueDecodingContainer(context: context, offset: offset, codingPath: codingPath)
+    }
+
+    /// Whether the text key at `entry` is `key`; returns the offset of its value too.
+    private func keyMatches(at entry: Int, _ key: some CodingKey) throws -> (Bool, Int) {
+        var reader = context.reader(at: entry)
+        let matched = try context.wrap(codingPath) { () throws(CBORError) -> Bool in
+            let head = try reader.readHead()
+            guard head.major == 3, !head.isIndefinite else {
+                reader.offset = head.start
+                try reader.skip()
+                return false
+            }
+            let bytes = try reader.readBytes(head.argument, itemStart: head.start)
+            var name = key.stringValue
+            return name.withUTF8 { utf8 in
+                utf8.count == bytes.count && (bytes.count == 0 || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
+            }
+        }
+        return (matched, reader.offset)
+    }
+
+    /// The offset of the value stored under `key` in this decoder's map, or `nil`.
+    func find(_ key: some CodingKey) throws -> Int? {
+        var remaining = mapCount
+        var index = 0, entry = mapStart
+        if hintIndex >= 0 {
+            let (matched, _) = try keyMatches(at: hintEntry, key)
+            if matched { return hintValue }
+            remaining -= 1
+            index = hintIndex + 1
+            entry = hintEnd
+        }
+        while remaining > 0 {
+            if index >= mapCount {
+                index = 0
+                entry = mapStart
+            }
+            let (matched, value) = try keyMatches(at: entry, key)
+            let end = try context.end(ofItemAt: value, codingPath: codingPath)
+            if matched {
+                (hintIndex, hintEntry, hintValue, hintEnd) = (index, entry, value, end)
+                return value
+            }
+            entry = end
+            index += 1
+            remaining -= 1
+        }
+        return nil
+    }
+
+    /// Every text key of the map, in stored order.
+    func keys() throws -> [String] {
+        var keys: [String] = []
+        var entry = mapStart
+        for _ in 0..<mapCount {
+            var position = entry
+            if context.buffer[position] >> 5 == 3, let key = try? context.decodeString(at: &position, codingPath) {
+                keys.append(key)
+            } else {
+                position = try context.end(ofItemAt: entry, codingPath: codingPath)
+            }
+            entry = try context.end(ofItemAt: position, codingPath: codingPath)
+        }
+        return keys
+    }
+}
+
+/// A map being read: lookups by key name, in any order; unknown keys are ignored.
+struct CBORKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let decoder: _CBORDecoder
+    var codingPath: [any CodingKey] { decoder.codingPath }
+    var context: DecodingContext { decoder.context }
+
+    var allKeys: [Key] { ((try? decoder.keys()) ?? []).compactMap { Key(stringValue: $0) } }
+
+    func contains(_ key: Key) -> Bool { ((try? decoder.find(key)) ?? nil) != nil }
+
+    private func value(_ key: Key) throws -> Int {
+        guard let offset = try decoder.find(key) else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for key \"\(key.stringValue)\""))
+        }
+        return offset
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool { context.decodeNil(at: try value(key)) }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        var offset = try value(key)
+        return try context.decodeBool(at: &offset, codingPath + [key])
+    }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        var offset = try value(key)
+        return try context.decodeString(at: &offset, codingPath + [key])
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        var offset = try value(key)
+        return try context.decodeDouble(at: &offset, codingPath + [key])
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        var offset = try value(key)
+        return try context.decodeFloat(at: &offset, codingPath + [key])
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(key) }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(key) }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(key) }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(key) }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(key) }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(key) }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(key) }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(key) }
+
+    private func integer<T: FixedWidthInteger>(_ key: Key) throws -> T {
+        var offset = try value(key)
+        return try context.decodeInteger(T.self, at: &offset, codingPath + [key])
+    }
+
+    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
+        try context.decodeValue(T.self, at: try value(key), codingPath: codingPath + [key])
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+        try _CBORDecoder(context: context, offset: try value(key), codingPath: codingPath + [key]).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try _CBORDecoder(context: context, offset: try value(key), codingPath: codingPath + [key]).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder {
+        let key = AnyCodingKey(stringValue: "super")
+        guard let offset = try decoder.find(key) else {
+            throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no value for key \"super\""))
+        }
+        return _CBORDecoder(context: context, offset: offset, codingPath: codingPath + [key])
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        _CBORDecoder(context: context, offset: try value(key), codingPath: codingPath + [key])
+    }
+}
+
+/// An array being read front to back.
+struct CBORUnkeyedDecodingContainer: UnkeyedDecodingContainer {
+    let context: DecodingContext
+    let codingPath: [any CodingKey]
+    var offset: Int
+    let total: Int
+    private(set) var currentIndex = 0
+
+    init(context: DecodingContext, codingPath: [any CodingKey], offset: Int, count: Int) {
+        self.context = context
+        self.codingPath = codingPath
+        self.offset = offset
+        self.total = count
+    }
+
+    var count: Int? { total }
+    var isAtEnd: Bool { currentIndex >= total }
+    private var path: [any CodingKey] { codingPath + [AnyCodingKey(intValue: currentIndex)] }
+
+    private func checkNotAtEnd<T>(_ type: T.Type) throws {
+        if isAtEnd {
+            throw DecodingError.valueNotFound(T.self, .init(codingPath: path, debugDescription: "the array has only \(total) items"))
+        }
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        try checkNotAtEnd(Never.self)
+        guard context.decodeNil(at: offset) else { return false }
+        offset += 1
+        currentIndex += 1
+        return true
+    }
+
+    /// Reads the next item with `read`, which gets the context, the item's offset (to move past
+    /// the item) and its coding path.
+    private mutating func next<T>(_ read: (DecodingContext, inout Int, [any CodingKey]) throws -> T) throws -> T {
+        try checkNotAtEnd(T.self)
+        let context = self.context, path = self.path
+        var position = offset
+        let value = try read(context, &position, path)
+        offset = position
+        currentIndex += 1
+        return value
+    }
+
+    mutating func decode(_ type: Bool.Type) throws -> Bool { try next { try $0.decodeBool(at: &$1, $2) } }
+    mutating func decode(_ type: String.Type) throws -> String { try next { try $0.decodeString(at: &$1, $2) } }
+    mutating func decode(_ type: Double.Type) throws -> Double { try next { try $0.decodeDouble(at: &$1, $2) } }
+    mutating func decode(_ type: Float.Type) throws -> Float { try next { try $0.decodeFloat(at: &$1, $2) } }
+    mutating func decode(_ type: Int.Type) throws -> Int { try integer() }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 { try integer() }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 { try integer() }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 { try integer() }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 { try integer() }
+    mutating func decode(_ type: UInt.Type) throws -> UInt { try integer() }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { try integer() }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { try integer() }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { try integer() }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try integer() }
+
+    private mutating func integer<T: FixedWidthInteger>() throws -> T {
+        try next { try $0.decodeInteger(T.self, at: &$1, $2) }
+    }
+
+    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try next { context, offset, path in
+            let value = try context.decodeValue(T.self, at: offset, codingPath: path)
+            offset = try context.end(ofItemAt: offset, codingPath: path)
+            return value
+        }
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+        try next { context, offset, path in
+            let container = try _CBORDecoder(context: context, offset: offset, codingPath: path).container(keyedBy: type)
+            offset = try context.end(ofItemAt: offset, codingPath: path)
+            return container
+        }
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        try next { context, offset, path in
+            let container = try _CBORDecoder(context: context, offset: offset, codingPath: path).unkeyedContainer()
+            offset = try context.end(ofItemAt: offset, codingPath: path)
+            return container
+        }
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        try next { context, offset, path in
+            let decoder = _CBORDecoder(context: context, offset: offset, codingPath: path)
+            offset = try context.end(ofItemAt: offset, codingPath: path)
+            return decoder
+        }
+    }
+}
+
+/// One value read in place of a container.
+struct CBORSingleValueDecodingContainer: SingleValueDecodingContainer {
+    let context: DecodingContext
+    let offset: Int
+    let codingPath: [any CodingKey]
+
+    func decodeNil() -> Bool { context.decodeNil(at: offset) }
+
+    func decode(_ type: Bool.Type) throws -> Bool { var o = offset; return try context.decodeBool(at: &o, codingPath) }
+    func decode(_ type: String.Type) throws -> String { var o = offset; return try context.decodeString(at: &o, codingPath) }
+    func decode(_ type: Double.Type) throws -> Double { var o = offset; return try context.decodeDouble(at: &o, codingPath) }
+    func decode(_ type: Float.Type) throws -> Float { var o = offset; return try context.decodeFloat(at: &o, codingPath) }
+    func decode(_ type: Int.Type) throws -> Int { try integer() }
+    func decode(_ type: Int8.Type) throws -> Int8 { try integer() }
+    func decode(_ type: Int16.Type) throws -> Int16 { try integer() }
+    func decode(_ type: Int32.Type) throws -> Int32 { try integer() }
+    func decode(_ type: Int64.Type) throws -> Int64 { try integer() }
+    func decode(_ type: UInt.Type) throws -> UInt { try integer() }
+    func decode(_ type: UInt8.Type) throws -> UInt8 { try integer() }
+    func decode(_ type: UInt16.Type) throws -> UInt16 { try integer() }
+    func decode(_ type: UInt32.Type) throws -> UInt32 { try integer() }
+    func decode(_ type: UInt64.Type) throws -> UInt64 { try integer() }
+
+    private func integer<T: FixedWidthInteger>() throws -> T {
+        var o = offset
+        return try context.decodeInteger(T.self, at: &o, codingPath)
+    }
+
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try context.decodeValue(T.self, at: offset, codingPath: codingPath)
+    }
+}
