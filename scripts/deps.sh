@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Installs what building TimelineStore needs beyond Swift: LMDB's headers and library
 # (liblmdb-dev), its stock tools (lmdb-utils: mdb_stat, mdb_dump, mdb_load) and pkg-config.
-# Does nothing when they are already there.
+# Also installs Python's cbor2 for the CBOR cross-check tests. Does nothing when all are there.
 set -euo pipefail
-if pkg-config --exists lmdb 2>/dev/null && command -v mdb_dump >/dev/null 2>&1; then
-    exit 0
+if ! pkg-config --exists lmdb 2>/dev/null || ! command -v mdb_dump >/dev/null 2>&1; then
+    echo "scripts/deps.sh: installing liblmdb-dev lmdb-utils pkg-config" >&2
+    sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config >/dev/null
 fi
-echo "scripts/deps.sh: installing liblmdb-dev lmdb-utils pkg-config" >&2
-sudo=""
-if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config >/dev/null
+
+# Python's cbor2, the independent CBOR implementation the cross-check tests compare against.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import cbor2" 2>/dev/null; then
+    echo "scripts/deps.sh: installing the Python package cbor2 (for the CBOR cross-check tests)" >&2
+    python3 -m pip install -q --root-user-action=ignore cbor2 >/dev/null \
+        || echo "scripts/deps.sh: could not install cbor2; the cross-check test will report it" >&2
+fi

@@ -295,7 +295,8 @@ final class _CBORDecoder: Decoder {
         let head = try context.head(at: &position, codingPath)
         guard head.major == 5 else { throw context.mismatch([String: String].self, head, codingPath) }
         guard !head.isIndefinite else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: CBORError(.indefiniteLength, at: head.start).description))
+            let error = CBORError(.indefiniteLength, at: head.start)
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
         }
         mapStart = position
         mapCount = Int(head.argument)
@@ -308,7 +309,8 @@ final class _CBORDecoder: Decoder {
         let head = try context.head(at: &position, codingPath)
         guard head.major == 4 else { throw context.mismatch([String].self, head, codingPath) }
         guard !head.isIndefinite else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: CBORError(.indefiniteLength, at: head.start).description))
+            let error = CBORError(.indefiniteLength, at: head.start)
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
         }
         return CBORUnkeyedDecodingContainer(context: context, codingPath: codingPath, offset: position, count: Int(head.argument))
     }

@@ -1,0 +1,124 @@
+import CBOR
+import Foundation
+import Testing
+
+func randomValue(_ random: inout SeededGenerator, depth: Int = 0) -> CBORValue {
+    let pick = Int.random(in: 0..<(depth > 3 ? 9 : 12), using: &random)
+    switch pick {
+    case 0: return .unsigned([0, 23, 24, 255, 256, 65535, 65536, UInt64.max, UInt64.random(in: 0...UInt64.max, using: &random)].randomElement(using: &random)!)
+    case 1: return .negative([0, 23, 24, 255, UInt64.max, UInt64.random(in: 0...UInt64.max, using: &random)].randomElement(using: &random)!)
+    case 2: return .bytes((0..<Int.random(in: 0...30, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) })
+    case 3: return .text(randomString(&random))
+    case 4: return .float([0.0, -0.0, 1.5, 65504, 1e300, 5.960464477539063e-8, .infinity, -.infinity, .nan, Double.random(in: -1e10...1e10, using: &random)].randomElement(using: &random)!)
+    case 5: return [.bool(true), .bool(false), .null, .undefined, .simple(16), .simple(255)].randomElement(using: &random)!
+    case 6: return .tagged([0, 1, 2, 24, 37, 1000, UInt64.max].randomElement(using: &random)!, .text("x"))
+    case 7, 8: return .text("leaf")
+    case 9: return .array((0..<Int.random(in: 0...5, using: &random)).map { _ in randomValue(&random, depth: depth + 1) })
+    case 10:
+        // Text keys, sometimes one named like a JSON-form marker.
+        return .map((0..<Int.random(in: 0...5, using: &random)).map { index in
+            .init(.text(index == 0 && Bool.random(using: &random) ? "$bytes" : "k\(index)"), randomValue(&random, depth: depth + 1))
+        })
+    default:
+        return .map((0..<Int.random(in: 0...4, using: &random)).map { _ in .init(randomValue(&random, depth: depth + 1), randomValue(&random, depth: depth + 1)) })
+    }
+}
+
+/// Equality that treats NaN as equal to NaN.
+func same(_ a: CBORValue, _ b: CBORValue) -> Bool { a.encoded() == b.encoded() }
+
+@Suite("Hostile input and the JSON form")
+struct HostileInputTests {
+    @Test("random CBORValues round-trip through bytes and through JSON")
+    func valueRoundTrips() throws {
+        var random = SeededGenerator(seed: 99)
+        for _ in 0..<5_000 {
+            let value = randomValue(&random)
+            let bytes = value.encoded()
+            #expect(same(try CBORValue(decoding: bytes), value))
+            let json = value.jsonText()
+            let back = try CBORValue(json: json)
+            #expect(same(back, value), "\(json)")
+            #expect(back.jsonText() == json)
+        }
+    }
+
+    @Test("100,000 random and mutated inputs: errors only, never a crash")
+    func fuzz() throws {
+        var random = SeededGenerator(seed: 7)
+        var seeds: [[UInt8]] = (0..<200).map { _ in randomValue(&random).encoded() }
+        seeds.append(try CBOREncoder().encode(randomTurn(&random)))
+        var decoded = 0, refused = 0
+        for round in 0..<100_000 {
+            var bytes: [UInt8]
+            if round % 4 == 0 {
+                bytes = (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            } else {
+                bytes = seeds.randomElement(using: &random)!
+                for _ in 0..<Int.random(in: 1...4, using: &random) where !bytes.isEmpty {
+                    switch Int.random(in: 0..<4, using: &random) {
+                    case 0: bytes[Int.random(in: 0..<bytes.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+                    case 1: bytes.removeLast(Int.random(in: 0...bytes.count, using: &random))
+                    case 2: bytes.insert(UInt8.random(in: 0...255, using: &random), at: Int.random(in: 0...bytes.count, using: &random))
+                    default: bytes[Int.random(in: 0..<bytes.count, using: &random)] ^= 0x1B  // big lengths
+                    }
+                }
+            }
+            do {
+                _ = try CBORValue(decoding: bytes)
+                decoded += 1
+            } catch {
+                refused += 1
+            }
+            _ = try? CBORDecoder().decode(Turn.self, from: bytes)
+            _ = try? CBORDecoder().decode([String: CBORValue].self, from: bytes)
+        }
+        #expect(decoded + refused == 100_000)
+        #expect(decoded > 1_000 && refused > 1_000)
+    }
+
+    @Test("specific hostile inputs are refused with the right error")
+    func specificCases() {
+        let cases: [([UInt8], CBORError.Kind)] = [
+            ([0x1B, 0x00], .truncated),
+            ([0x5B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00], .lengthExceedsInput),  // a 2^63-byte string
+            ([0x9B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], .lengthExceedsInput),        // 2^64-1 items
+            ([0xBB, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00], .lengthExceedsInput),
+            ([0x1C], .reservedAdditionalInformation),
+            ([0x3D], .reservedAdditionalInformation),
+            ([0x62, 0xC3, 0x28], .invalidUTF8),
+            ([0xFF], .unexpectedBreak),
+            ([0x1F], .indefiniteLength),
+            ([0xF8, 0x10], .invalidSimpleValue),
+            ([0x01, 0x02], .trailingBytes),
+            ([0x5F, 0x61, 0x61, 0xFF], .indefiniteLength),  // a text chunk inside a byte string
+            (Array(repeating: 0x81, count: 10_000) + [0x00], .tooDeep),
+        ]
+        for (bytes, kind) in cases {
+            do {
+                _ = try CBORValue(decoding: bytes)
+                Issue.record("\(bytes.prefix(10)) was accepted")
+            } catch {
+                #expect(error.kind == kind, "\(bytes.prefix(10)) gave \(error)")
+            }
+        }
+        // The Codable decoder refuses indefinite lengths and wraps the CBORError.
+        #expect {
+            try CBORDecoder().decode([Int].self, from: [0x9F, 0x01, 0xFF])
+        } throws: { error in
+            guard case DecodingError.dataCorrupted(let context) = error else { return false }
+            return (context.underlyingError as? CBORError)?.kind == .indefiniteLength
+        }
+    }
+
+    @Test("malformed JSON forms are refused with an offset")
+    func badJSON() throws {
+        for text in ["", "{", "[1,]", #"{"$bytes":"***"}"#, #"{"$tag":"x","value":1}"#, "18446744073709551616",
+                     #""\u12""#, "nul", "1 2", #"{"$simple":21}"#, #"{"a" 1}"#] {
+            #expect(throws: CBORJSONError.self, "\(text)") { try CBORValue(json: text) }
+        }
+        #expect(try CBORValue(json: "-18446744073709551616") == .negative(.max))
+        #expect(try CBORValue(json: #"{"$map":[[1,2]]}"#) == .map([.init(.unsigned(1), .unsigned(2))]))
+        #expect(try CBORValue(json: #""\ud83d\ude00""#) == .text("😀"))
+    }
+}
