@@ -63,28 +63,28 @@ struct DecodingContext {
     func reader(at offset: Int) -> CBORReader { CBORReader(buffer, offset: offset, maxDepth: maxDepth) }
 
     /// The offset just past the item starting at `offset`.
-    func end(ofItemAt offset: Int, codingPath: [any CodingKey]) throws -> Int {
+    func end(ofItemAt offset: Int, codingPath: @autoclosure () -> [any CodingKey]) throws -> Int {
         var reader = reader(at: offset)
-        try wrap(codingPath) { () throws(CBORError) in try reader.skip() }
+        try wrap(codingPath()) { () throws(CBORError) in try reader.skip() }
         return reader.offset
     }
 
-    func wrap<R>(_ codingPath: [any CodingKey], _ body: () throws(CBORError) -> R) throws -> R {
+    func wrap<R>(_ codingPath: @autoclosure () -> [any CodingKey], _ body: () throws(CBORError) -> R) throws -> R {
         do throws(CBORError) {
             return try body()
         } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: error.description, underlyingError: error))
         }
     }
 
-    func head(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> CBORReader.Head {
+    func head(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> CBORReader.Head {
         var reader = reader(at: offset)
-        let head = try wrap(codingPath) { () throws(CBORError) in try reader.readHead() }
+        let head = try wrap(codingPath()) { () throws(CBORError) in try reader.readHead() }
         offset = reader.offset
         return head
     }
 
-    func mismatch<T>(_ type: T.Type, _ head: CBORReader.Head, _ codingPath: [any CodingKey]) -> DecodingError {
+    func mismatch<T>(_ type: T.Type, _ head: CBORReader.Head, _ codingPath: @autoclosure () -> [any CodingKey]) -> DecodingError {
         let found: String = switch head.major {
         case 0, 1: "an integer"
         case 2: "a byte string"
@@ -101,7 +101,7 @@ struct DecodingContext {
             default: "a simple value"
             }
         }
-        return .typeMismatch(T.self, .init(codingPath: codingPath, debugDescription: "expected \(T.self) but found \(found) at byte \(head.start)"))
+        return .typeMismatch(T.self, .init(codingPath: codingPath(), debugDescription: "expected \(T.self) but found \(found) at byte \(head.start)"))
     }
 
     // MARK: Primitives
@@ -110,14 +110,14 @@ struct DecodingContext {
         offset < buffer.count && (buffer[offset] == 0xF6 || buffer[offset] == 0xF7)
     }
 
-    func decodeBool(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Bool {
-        let head = try head(at: &offset, codingPath)
-        guard head.major == 7, head.additional == 20 || head.additional == 21 else { throw mismatch(Bool.self, head, codingPath) }
+    func decodeBool(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Bool {
+        let head = try head(at: &offset, codingPath())
+        guard head.major == 7, head.additional == 20 || head.additional == 21 else { throw mismatch(Bool.self, head, codingPath()) }
         return head.additional == 21
     }
 
-    func decodeInteger<T: FixedWidthInteger>(_ type: T.Type, at offset: inout Int, _ codingPath: [any CodingKey]) throws -> T {
-        let head = try head(at: &offset, codingPath)
+    func decodeInteger<T: FixedWidthInteger>(_ type: T.Type, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> T {
+        let head = try head(at: &offset, codingPath())
         let result: T?
         switch head.major {
         case 0:
@@ -126,19 +126,19 @@ struct DecodingContext {
             result = head.argument <= UInt64(Int64.max) ? T(exactly: ~Int64(head.argument)) : nil
         case 7 where head.additional >= 25 && head.additional <= 27:
             var start = head.start
-            let value = try decodeDouble(at: &start, codingPath)
+            let value = try decodeDouble(at: &start, codingPath())
             result = T(exactly: value)
         default:
-            throw mismatch(T.self, head, codingPath)
+            throw mismatch(T.self, head, codingPath())
         }
         guard let result else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "the number at byte \(head.start) does not fit in \(T.self)"))
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "the number at byte \(head.start) does not fit in \(T.self)"))
         }
         return result
     }
 
-    func decodeDouble(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Double {
-        let head = try head(at: &offset, codingPath)
+    func decodeDouble(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Double {
+        let head = try head(at: &offset, codingPath())
         switch (head.major, head.additional) {
         case (7, 25): return HalfFloat.value(UInt16(head.argument))
         case (7, 26): return Double(Float(bitPattern: UInt32(head.argument)))
@@ -148,23 +148,23 @@ struct DecodingContext {
         case (1, _):
             if head.argument <= UInt64(Int64.max), let value = Double(exactly: ~Int64(head.argument)) { return value }
         default:
-            throw mismatch(Double.self, head, codingPath)
+            throw mismatch(Double.self, head, codingPath())
         }
-        throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "the integer at byte \(head.start) has no exact Double"))
+        throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "the integer at byte \(head.start) has no exact Double"))
     }
 
-    func decodeFloat(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Float {
-        let value = try decodeDouble(at: &offset, codingPath)
+    func decodeFloat(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Float {
+        let value = try decodeDouble(at: &offset, codingPath())
         guard value.isNaN || value.isInfinite || abs(value) <= Double(Float.greatestFiniteMagnitude) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\(value) does not fit in Float"))
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "\(value) does not fit in Float"))
         }
         return Float(value)
     }
 
     /// The bytes of a definite-length string of major type `major` (2 or 3).
-    func stringBytes<T>(_ type: T.Type, major: UInt8, at offset: inout Int, _ codingPath: [any CodingKey]) throws -> UnsafeRawBufferPointer {
+    func stringBytes<T>(_ type: T.Type, major: UInt8, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> UnsafeRawBufferPointer {
         var reader = reader(at: offset)
-        let bytes = try wrap(codingPath) { () throws(CBORError) -> UnsafeRawBufferPointer? in
+        let bytes = try wrap(codingPath()) { () throws(CBORError) -> UnsafeRawBufferPointer? in
             let head = try reader.readHead()
             guard head.major == major else { reader.offset = head.start; return nil }
             guard !head.isIndefinite else { throw CBORError(.indefiniteLength, at: head.start) }
@@ -172,60 +172,59 @@ struct DecodingContext {
         }
         guard let bytes else {
             var start = offset
-            throw mismatch(T.self, try head(at: &start, codingPath), codingPath)
+            throw mismatch(T.self, try head(at: &start, codingPath()), codingPath())
         }
         offset = reader.offset
         return bytes
     }
 
-    func decodeString(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> String {
+    func decodeString(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> String {
         let start = offset
-        let bytes = try stringBytes(String.self, major: 3, at: &offset, codingPath)
-        let utf8 = UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-        guard let text = String(validating: utf8, as: UTF8.self) else {
+        let bytes = try stringBytes(String.self, major: 3, at: &offset, codingPath())
+        guard let text = CBORText.string(bytes) else {
             let error = CBORError(.invalidUTF8, at: start)
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: error.description, underlyingError: error))
         }
         return text
     }
 
     /// Consumes tag `number` if it is next; returns whether it was.
-    func consumeTag(_ number: UInt64, at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Bool {
+    func consumeTag(_ number: UInt64, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Bool {
         var probe = offset
-        let head = try head(at: &probe, codingPath)
+        let head = try head(at: &probe, codingPath())
         guard head.major == 6 else { return false }
-        guard head.argument == number else { throw mismatch(UInt64.self, head, codingPath) }
+        guard head.argument == number else { throw mismatch(UInt64.self, head, codingPath()) }
         offset = probe
         return true
     }
 
-    func decodeDate(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> Date {
-        _ = try consumeTag(1, at: &offset, codingPath)
-        return Date(timeIntervalSince1970: try decodeDouble(at: &offset, codingPath))
+    func decodeDate(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Date {
+        _ = try consumeTag(1, at: &offset, codingPath())
+        return Date(timeIntervalSince1970: try decodeDouble(at: &offset, codingPath()))
     }
 
-    func decodeUUID(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> UUID {
-        if try consumeTag(37, at: &offset, codingPath) || buffer[offset] >> 5 == 2 {
-            let bytes = try stringBytes(UUID.self, major: 2, at: &offset, codingPath)
+    func decodeUUID(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> UUID {
+        if try consumeTag(37, at: &offset, codingPath()) || buffer[offset] >> 5 == 2 {
+            let bytes = try stringBytes(UUID.self, major: 2, at: &offset, codingPath())
             guard bytes.count == 16 else {
-                throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "a UUID needs 16 bytes, found \(bytes.count)"))
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "a UUID needs 16 bytes, found \(bytes.count)"))
             }
             var uuid = UUID().uuid
             withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: bytes) }
             return UUID(uuid: uuid)
         }
-        let text = try decodeString(at: &offset, codingPath)
+        let text = try decodeString(at: &offset, codingPath())
         guard let uuid = UUID(uuidString: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\"\(text)\" is not a UUID"))
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "\"\(text)\" is not a UUID"))
         }
         return uuid
     }
 
-    func decodeURL(at offset: inout Int, _ codingPath: [any CodingKey]) throws -> URL {
-        _ = try consumeTag(32, at: &offset, codingPath)
-        let text = try decodeString(at: &offset, codingPath)
+    func decodeURL(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> URL {
+        _ = try consumeTag(32, at: &offset, codingPath())
+        let text = try decodeString(at: &offset, codingPath())
         guard let url = URL(string: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "\"\(text)\" is not a URL"))
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "\"\(text)\" is not a URL"))
         }
         return url
     }
@@ -234,37 +233,120 @@ struct DecodingContext {
 
     /// Decodes a `T` from the item at `offset`: primitives and the special types directly,
     /// anything else through `T(from:)`.
-    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, codingPath: [any CodingKey]) throws -> T {
-        var offset = offset
-        if T.self == String.self { return unsafeBitCast(try decodeString(at: &offset, codingPath), to: T.self) }
-        if T.self == Int.self { return unsafeBitCast(try decodeInteger(Int.self, at: &offset, codingPath), to: T.self) }
-        if T.self == Bool.self { return unsafeBitCast(try decodeBool(at: &offset, codingPath), to: T.self) }
-        if T.self == Double.self { return unsafeBitCast(try decodeDouble(at: &offset, codingPath), to: T.self) }
-        if T.self == Date.self { return unsafeBitCast(try decodeDate(at: &offset, codingPath), to: T.self) }
-        if T.self == UUID.self { return unsafeBitCast(try decodeUUID(at: &offset, codingPath), to: T.self) }
-        if T.self == Int64.self { return unsafeBitCast(try decodeInteger(Int64.self, at: &offset, codingPath), to: T.self) }
-        if T.self == UInt64.self { return unsafeBitCast(try decodeInteger(UInt64.self, at: &offset, codingPath), to: T.self) }
-        if T.self == Int32.self { return unsafeBitCast(try decodeInteger(Int32.self, at: &offset, codingPath), to: T.self) }
-        if T.self == UInt32.self { return unsafeBitCast(try decodeInteger(UInt32.self, at: &offset, codingPath), to: T.self) }
-        if T.self == UInt8.self { return unsafeBitCast(try decodeInteger(UInt8.self, at: &offset, codingPath), to: T.self) }
-        if T.self == Float.self { return unsafeBitCast(try decodeFloat(at: &offset, codingPath), to: T.self) }
+    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, codingPath: @autoclosure () -> [any CodingKey]) throws -> T {
+        var position = offset
+        return try decodeValue(T.self, advancing: &position, needsEnd: false, codingPath: codingPath())
+    }
+
+    /// Decodes a `T` from the item at `offset`; with `needsEnd`, moves `offset` past the item.
+    func decodeValue<T: Decodable>(
+        _ type: T.Type, advancing offset: inout Int, needsEnd: Bool, codingPath: @autoclosure () -> [any CodingKey]
+    ) throws -> T {
+        if T.self == String.self { return unsafeBitCast(try decodeString(at: &offset, codingPath()), to: T.self) }
+        if T.self == Int.self { return unsafeBitCast(try decodeInteger(Int.self, at: &offset, codingPath()), to: T.self) }
+        if T.self == Bool.self { return unsafeBitCast(try decodeBool(at: &offset, codingPath()), to: T.self) }
+        if T.self == Double.self { return unsafeBitCast(try decodeDouble(at: &offset, codingPath()), to: T.self) }
+        if T.self == Date.self { return unsafeBitCast(try decodeDate(at: &offset, codingPath()), to: T.self) }
+        if T.self == UUID.self { return unsafeBitCast(try decodeUUID(at: &offset, codingPath()), to: T.self) }
+        if T.self == Int64.self { return unsafeBitCast(try decodeInteger(Int64.self, at: &offset, codingPath()), to: T.self) }
+        if T.self == UInt64.self { return unsafeBitCast(try decodeInteger(UInt64.self, at: &offset, codingPath()), to: T.self) }
+        if T.self == Int32.self { return unsafeBitCast(try decodeInteger(Int32.self, at: &offset, codingPath()), to: T.self) }
+        if T.self == UInt32.self { return unsafeBitCast(try decodeInteger(UInt32.self, at: &offset, codingPath()), to: T.self) }
+        if T.self == UInt8.self { return unsafeBitCast(try decodeInteger(UInt8.self, at: &offset, codingPath()), to: T.self) }
+        if T.self == Float.self { return unsafeBitCast(try decodeFloat(at: &offset, codingPath()), to: T.self) }
         if T.self == Data.self {
-            let bytes = try stringBytes(Data.self, major: 2, at: &offset, codingPath)
+            let bytes = try stringBytes(Data.self, major: 2, at: &offset, codingPath())
             return unsafeBitCast(Data(bytes), to: T.self)
         }
-        if T.self == URL.self { return unsafeBitCast(try decodeURL(at: &offset, codingPath), to: T.self) }
+        if T.self == URL.self { return unsafeBitCast(try decodeURL(at: &offset, codingPath()), to: T.self) }
         if T.self == CBORValue.self {
             var reader = reader(at: offset)
-            let value = try wrap(codingPath) { () throws(CBORError) in try CBORValue.read(&reader, depth: 0) }
+            let value = try wrap(codingPath()) { () throws(CBORError) in try CBORValue.read(&reader, depth: 0) }
+            offset = reader.offset
             return unsafeBitCast(value, to: T.self)
         }
-        guard codingPath.count < maxDepth else {
+        let path = codingPath()
+        guard path.count < maxDepth else {
             let error = CBORError(.tooDeep, at: offset)
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
+            throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: error.description, underlyingError: error))
         }
-        return try T(from: _CBORDecoder(context: self, offset: offset, codingPath: codingPath))
+        let start = offset
+        let value: T
+        if T.self == [String: String].self {
+            value = unsafeBitCast(try decodeStringMap(String.self, advancing: &offset, codingPath: path), to: T.self)
+        } else if T.self == [String: CBORValue].self {
+            value = unsafeBitCast(try decodeStringMap(CBORValue.self, advancing: &offset, codingPath: path), to: T.self)
+        } else if let dictionary = T.self as? any CBORDictionaryDecodable.Type,
+           let decoded = try dictionary.decodeCBOR(self, advancing: &offset, codingPath: path) as? T {
+            value = decoded
+        } else {
+            value = try T(from: _CBORDecoder(context: self, offset: start, codingPath: path))
+            if needsEnd { offset = try end(ofItemAt: start, codingPath: path) }
+        }
+        return value
     }
 }
+
+extension DecodingContext {
+    /// The map at `offset` as a dictionary of text keys: the common metadata shapes, decoded with
+    /// concrete types (the generic path below costs several times as much).
+    func decodeStringMap<Value: Decodable>(_ type: Value.Type, advancing offset: inout Int, codingPath: [any CodingKey]) throws -> [String: Value] {
+        var position = offset
+        let head = try head(at: &position, codingPath)
+        guard head.major == 5 else { throw mismatch([String: Value].self, head, codingPath) }
+        guard !head.isIndefinite else {
+            let error = CBORError(.indefiniteLength, at: head.start)
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
+        }
+        var result: [String: Value] = [:]
+        result.reserveCapacity(Int(head.argument))
+        for _ in 0..<head.argument {
+            let key = try decodeString(at: &position, codingPath)
+            result[key] = try decodeValue(Value.self, advancing: &position, needsEnd: true, codingPath: codingPath + [AnyCodingKey(stringValue: key)])
+        }
+        offset = position
+        return result
+    }
+}
+
+/// Dictionaries with `String` or `Int` keys, read straight from a CBOR map instead of through
+/// the standard library's generic (and much slower) keyed-container path.
+protocol CBORDictionaryDecodable {
+    /// The dictionary in the map at `offset` (moving `offset` past it), or `nil` for key types
+    /// this fast path does not handle.
+    static func decodeCBOR(_ context: DecodingContext, advancing offset: inout Int, codingPath: [any CodingKey]) throws -> Self?
+}
+
+extension Dictionary: CBORDictionaryDecodable where Key: Decodable, Value: Decodable {
+    static func decodeCBOR(_ context: DecodingContext, advancing offset: inout Int, codingPath: [any CodingKey]) throws -> Self? {
+        guard Key.self == String.self || Key.self == Int.self else { return nil }
+        var position = offset
+        let head = try context.head(at: &position, codingPath)
+        guard head.major == 5 else { throw context.mismatch(Self.self, head, codingPath) }
+        guard !head.isIndefinite else {
+            let error = CBORError(.indefiniteLength, at: head.start)
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
+        }
+        var result: [Key: Value] = [:]
+        result.reserveCapacity(Int(head.argument))
+        for _ in 0..<head.argument {
+            let name = try context.decodeString(at: &position, codingPath)
+            let key: Key
+            if Key.self == String.self {
+                key = unsafeBitCast(name, to: Key.self)
+            } else if let number = Int(name) {
+                key = unsafeBitCast(number, to: Key.self)
+            } else {
+                throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "map key \"\(name)\" is not an Int"))
+            }
+            result[key] = try context.decodeValue(Value.self, advancing: &position, needsEnd: true,
+                                                  codingPath: codingPath + [AnyCodingKey(stringValue: name)])
+        }
+        offset = position
+        return result
+    }
+}
+
 
 /// The `Decoder` handed to a type's `init(from:)`: one item of the input.
 final class _CBORDecoder: Decoder {
@@ -280,7 +362,7 @@ final class _CBORDecoder: Decoder {
     var mapStart = 0
     var mapCount = 0
     var hintIndex = -1
-    var hintEntry = 0
+    var hintName = ""
     var hintValue = 0
     var hintEnd = 0
 
@@ -301,6 +383,7 @@ final class _CBORDecoder: Decoder {
         mapStart = position
         mapCount = Int(head.argument)
         hintIndex = -1
+        hintName = ""
         return KeyedDecodingContainer(CBORKeyedDecodingContainer<Key>(decoder: self))
     }
 
@@ -320,7 +403,7 @@ final class _CBORDecoder: Decoder {
     }
 
     /// Whether the text key at `entry` is `key`; returns the offset of its value too.
-    private func keyMatches(at entry: Int, _ key: some CodingKey) throws -> (Bool, Int) {
+    private func keyMatches(at entry: Int, _ name: String) throws -> (Bool, Int) {
         var reader = context.reader(at: entry)
         let matched = try context.wrap(codingPath) { () throws(CBORError) -> Bool in
             let head = try reader.readHead()
@@ -330,7 +413,7 @@ final class _CBORDecoder: Decoder {
                 return false
             }
             let bytes = try reader.readBytes(head.argument, itemStart: head.start)
-            var name = key.stringValue
+            var name = name
             return name.withUTF8 { utf8 in
                 utf8.count == bytes.count && (bytes.count == 0 || memcmp(utf8.baseAddress!, bytes.baseAddress!, bytes.count) == 0)
             }
@@ -340,11 +423,11 @@ final class _CBORDecoder: Decoder {
 
     /// The offset of the value stored under `key` in this decoder's map, or `nil`.
     func find(_ key: some CodingKey) throws -> Int? {
+        let name = key.stringValue
         var remaining = mapCount
         var index = 0, entry = mapStart
         if hintIndex >= 0 {
-            let (matched, _) = try keyMatches(at: hintEntry, key)
-            if matched { return hintValue }
+            if name == hintName { return hintValue }
             remaining -= 1
             index = hintIndex + 1
             entry = hintEnd
@@ -354,10 +437,10 @@ final class _CBORDecoder: Decoder {
                 index = 0
                 entry = mapStart
             }
-            let (matched, value) = try keyMatches(at: entry, key)
+            let (matched, value) = try keyMatches(at: entry, name)
             let end = try context.end(ofItemAt: value, codingPath: codingPath)
             if matched {
-                (hintIndex, hintEntry, hintValue, hintEnd) = (index, entry, value, end)
+                (hintIndex, hintName, hintValue, hintEnd) = (index, name, value, end)
                 return value
             }
             entry = end
@@ -419,16 +502,25 @@ struct CBORKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
         var offset = try value(key)
         return try context.decodeFloat(at: &offset, codingPath + [key])
     }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try integer(key) }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        var offset = try value(key)
+        return try context.decodeInteger(Int.self, at: &offset, codingPath + [key])
+    }
     func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try integer(key) }
     func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try integer(key) }
     func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try integer(key) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try integer(key) }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        var offset = try value(key)
+        return try context.decodeInteger(Int64.self, at: &offset, codingPath + [key])
+    }
     func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try integer(key) }
     func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try integer(key) }
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try integer(key) }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try integer(key) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try integer(key) }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        var offset = try value(key)
+        return try context.decodeInteger(UInt64.self, at: &offset, codingPath + [key])
+    }
 
     private func integer<T: FixedWidthInteger>(_ key: Key) throws -> T {
         var offset = try value(key)
@@ -526,9 +618,7 @@ struct CBORUnkeyedDecodingContainer: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try next { context, offset, path in
-            let value = try context.decodeValue(T.self, at: offset, codingPath: path)
-            offset = try context.end(ofItemAt: offset, codingPath: path)
-            return value
+            try context.decodeValue(T.self, advancing: &offset, needsEnd: true, codingPath: path)
         }
     }
 

@@ -38,6 +38,7 @@ public struct CBOREncoder: Sendable {
     /// Appends the CBOR encoding of `value` to `bytes` (e.g. after a header of your own).
     public func encode<T: Encodable>(_ value: T, appendingTo bytes: inout [UInt8]) throws {
         let storage = EncodingStorage()
+        if bytes.capacity - bytes.count < 512 { bytes.reserveCapacity(bytes.count + 512) }
         swap(&storage.writer.bytes, &bytes)
         defer { swap(&storage.writer.bytes, &bytes) }
         let start = storage.writer.bytes.count
@@ -59,11 +60,44 @@ final class EncodingStorage {
         var count: UInt64
     }
 
-    var writer = CBORWriter(capacity: 0)
-    private(set) var frames: [Frame] = []
-    private var nextID = 0
-    /// The first misuse found; thrown at the end of `encode`.
-    var error: EncodingError?
+    /// The mutable state, kept behind a pointer: a class's stored properties are checked for
+    /// exclusive access at run time on every use, which cost a quarter of all encoding work.
+    struct State {
+        var writer = CBORWriter(capacity: 0)
+        var frames: [Frame] = []
+        var nextID = 0
+        /// The first misuse found; thrown at the end of `encode`.
+        var error: EncodingError?
+    }
+
+    private let statePointer: UnsafeMutablePointer<State>
+
+    init() {
+        statePointer = .allocate(capacity: 1)
+        statePointer.initialize(to: State())
+    }
+
+    deinit {
+        statePointer.deinitialize(count: 1)
+        statePointer.deallocate()
+    }
+
+    var writer: CBORWriter {
+        unsafeAddress { UnsafePointer(statePointer).pointer(to: \.writer)! }
+        unsafeMutableAddress { statePointer.pointer(to: \.writer)! }
+    }
+    var frames: [Frame] {
+        unsafeAddress { UnsafePointer(statePointer).pointer(to: \.frames)! }
+        unsafeMutableAddress { statePointer.pointer(to: \.frames)! }
+    }
+    var nextID: Int {
+        unsafeAddress { UnsafePointer(statePointer).pointer(to: \.nextID)! }
+        unsafeMutableAddress { statePointer.pointer(to: \.nextID)! }
+    }
+    var error: EncodingError? {
+        unsafeAddress { UnsafePointer(statePointer).pointer(to: \.error)! }
+        unsafeMutableAddress { statePointer.pointer(to: \.error)! }
+    }
 
     /// Opens an array or map at the end of the output, with a one-byte placeholder head.
     func open(major: UInt8) -> Int {
@@ -92,11 +126,11 @@ final class EncodingStorage {
     /// inside it and counts the item. Records a misuse and returns false when the container was
     /// already closed.
     @inline(__always)
-    func beginItem(frame id: Int, depth: Int, codingPath: [any CodingKey]) -> Bool {
+    func beginItem(frame id: Int, depth: Int, codingPath: @autoclosure () -> [any CodingKey]) -> Bool {
         if frames.count > depth + 1 { close(downTo: depth + 1) }
         guard frames.count == depth + 1, frames[depth].id == id else {
             if error == nil {
-                error = .invalidValue((), .init(codingPath: codingPath,
+                error = .invalidValue((), .init(codingPath: codingPath(),
                     debugDescription: "a container was written to after its parent moved on; fill nested containers before writing to their parent"))
             }
             return false
@@ -113,13 +147,21 @@ final class EncodingStorage {
 
     /// Writes one value: primitives and the special types inline, dictionaries sorted, anything
     /// else through its own `encode(to:)`. If that writes nothing, an empty map stands in.
-    func encodeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey], slotStart: Int) throws {
+    func encodeValue<T: Encodable>(_ value: T, codingPath: @autoclosure () -> [any CodingKey], slotStart: Int) throws {
         if writePrimitive(value) { return }
-        if let sortable = value as? any SortedMapEncodable {
-            try sortable.encodeSorted(into: self, codingPath: codingPath)
+        if T.self == [String: String].self {
+            try encodeStringMap(unsafeBitCast(value, to: [String: String].self), codingPath: codingPath())
             return
         }
-        let encoder = _CBOREncoder(storage: self, codingPath: codingPath)
+        if T.self == [String: CBORValue].self {
+            try encodeStringMap(unsafeBitCast(value, to: [String: CBORValue].self), codingPath: codingPath())
+            return
+        }
+        if let sortable = value as? any SortedMapEncodable {
+            try sortable.encodeSorted(into: self, codingPath: codingPath())
+            return
+        }
+        let encoder = _CBOREncoder(storage: self, codingPath: codingPath())
         try value.encode(to: encoder)
         close(downTo: encoder.baseDepth)
         try check()
@@ -173,6 +215,18 @@ final class EncodingStorage {
             return false
         }
         return true
+    }
+
+    /// A dictionary with text keys, sorted in RFC 8949 §4.2.1 order: the common metadata shapes,
+    /// with concrete types (the generic `SortedMapEncodable` path costs several times as much).
+    func encodeStringMap<Value: Encodable>(_ map: [String: Value], codingPath: [any CodingKey]) throws {
+        writer.head(5, UInt64(map.count))
+        for key in map.keys.sorted(by: CBORKeyOrder.precedes) {
+            writer.text(key)
+            // Subscripting by a key taken from the dictionary always finds it.
+            guard let value = map[key] else { continue }
+            try encodeValue(value, codingPath: codingPath + [AnyCodingKey(stringValue: key)], slotStart: writer.bytes.count)
+        }
     }
 
     func writeDate(_ date: Date) {
@@ -422,10 +476,20 @@ extension Dictionary: SortedMapEncodable where Key: Encodable, Value: Encodable 
             return
         }
         storage.writer.head(5, UInt64(keyed.count))
-        for (key, value) in keyed.sorted(by: { $0.0.utf8.count != $1.0.utf8.count ? $0.0.utf8.count < $1.0.utf8.count : $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }) {
+        for (key, value) in keyed.sorted(by: { CBORKeyOrder.precedes($0.0, $1.0) }) {
             storage.writer.text(key)
             try storage.encodeValue(value, codingPath: codingPath + [AnyCodingKey(stringValue: key)], slotStart: storage.writer.bytes.count)
         }
+    }
+}
+
+/// The deterministic order of text map keys (RFC 8949 §4.2.1): the order of their encodings,
+/// which for text strings is shorter first, then bytewise.
+enum CBORKeyOrder {
+    static func precedes(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (a.utf8, b.utf8)
+        if x.count != y.count { return x.count < y.count }
+        return x.lexicographicallyPrecedes(y)
     }
 }
 
