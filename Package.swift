@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "CBOR", targets: ["CBOR"]),
+        .library(name: "DocumentStore", targets: ["DocumentStore"]),
         .executable(name: "kvtool", targets: ["kvtool"]),
     ],
     dependencies: [
@@ -33,6 +34,11 @@ let package = Package(
         ),
         .target(
             name: "CBOR",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "DocumentStore",
+            dependencies: ["LMDB", "CBOR"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -55,6 +61,11 @@ let package = Package(
         .testTarget(
             name: "LMDBTests",
             dependencies: ["LMDB"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "DocumentStoreTests",
+            dependencies: ["DocumentStore"],
             swiftSettings: strictSettings
         ),
         .testTarget(

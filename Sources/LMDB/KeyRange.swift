@@ -18,7 +18,8 @@ public struct KeyRange: Sendable, Hashable {
         /// The range stops just short of the key.
         case excluded([UInt8])
 
-        var key: [UInt8]? {
+        /// The bound's key, or `nil` when unbounded.
+        public var key: [UInt8]? {
             switch self {
             case .unbounded: nil
             case .included(let key), .excluded(let key): key

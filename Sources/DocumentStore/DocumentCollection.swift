@@ -1,0 +1,313 @@
+public import LMDB
+public import CBOR
+
+/// A named LMDB database of `Record`s, each stored under its primary key as an ``Envelope``
+/// around its CBOR encoding, with its secondary ``Index``es kept in step.
+///
+/// Get one from ``Store/collection(_:version:primaryKey:indexes:)``. It is a small `Sendable`
+/// value; every operation takes the transaction to work in, so one transaction can span several
+/// collections. Records are decoded straight from LMDB's memory map.
+///
+/// (Named `DocumentCollection` rather than `Collection` so that it never shadows Swift's
+/// `Collection` protocol in code that imports this module.)
+public struct DocumentCollection<Record: Codable>: Sendable {
+    /// The collection's (and its database's) name.
+    public let name: String
+    /// The record-type version this code writes.
+    public let version: Int
+    /// The LMDB database holding the records.
+    public let database: Database
+    /// The primary key of a record.
+    public let primaryKey: @Sendable (Record) -> KeyBytes
+    /// The secondary indexes, bound to their databases.
+    public let indexes: [Index<Record>]
+
+    // MARK: Reading
+
+    /// The record stored under `key`, or `nil`.
+    /// - Throws: ``DocumentStoreError`` (`.corrupted`, `.recordVersionTooNew`) for a stored value
+    ///   that is not a readable record.
+    /// - Complexity: O(log n) plus decoding.
+    public func get(_ key: KeyBytes, in txn: borrowing Transaction) throws -> Record? {
+        guard let value = try database.get(key.bytes, in: txn) else { return nil }
+        return try decode(value, key: key.bytes)
+    }
+
+    /// Whether a record is stored under `key`.
+    public func contains(_ key: KeyBytes, in txn: borrowing Transaction) throws -> Bool {
+        try database.get(key.bytes, in: txn) != nil
+    }
+
+    /// The number of records.
+    /// - Complexity: O(1).
+    public func count(in txn: borrowing Transaction) throws -> Int {
+        try database.count(in: txn)
+    }
+
+    /// The records whose keys lie in `range`, in key order (or reverse), at most `limit` of them,
+    /// starting after `cursor` — keyset pagination: O(log n + limit) at any depth.
+    ///
+    /// ```swift
+    /// var page = try turns.scan(.prefix(KeyBytes(sessionID).bytes), limit: 100, in: txn)
+    /// while let next = page.next { page = try turns.scan(.prefix(…), limit: 100, after: next, in: txn) }
+    /// ```
+    /// - Returns: the records and, when more remain, the cursor to continue from.
+    public func scan(
+        _ range: KeyRange = .all, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+    ) throws -> Page<Record> {
+        try walk(database, range, reverse: reverse, limit: limit, after: cursor, in: txn) { key, value, _ in
+            try decode(value, key: key)
+        }
+    }
+
+    /// The first record in key order, or `nil` when empty.
+    public func first(in txn: borrowing Transaction) throws -> Record? {
+        try scan(limit: 1, in: txn).items.first
+    }
+
+    /// The last record in key order, or `nil` when empty.
+    public func last(in txn: borrowing Transaction) throws -> Record? {
+        try scan(reverse: true, limit: 1, in: txn).items.first
+    }
+
+    // MARK: Writing
+
+    /// Stores `record` under its primary key, replacing any record there, and moves its index
+    /// entries. Unique indexes are checked before anything is written.
+    /// - Throws: ``DocumentStoreError/Kind/uniqueViolation(index:)`` (nothing written),
+    ///   ``DocumentStoreError/Kind/encoding``, ``LMDB/LMDBError``.
+    /// - Complexity: O(log n) per index plus encoding.
+    public func put(_ record: Record, in txn: borrowing Transaction) throws {
+        let key = primaryKey(record)
+        let old = indexes.isEmpty ? nil : try get(key, in: txn)
+        try write(record, key: key, replacing: old, in: txn)
+    }
+
+    /// Stores `record`, which must be new.
+    /// - Throws: ``DocumentStoreError/Kind/duplicateKey`` when its key is taken (nothing written);
+    ///   as ``put(_:in:)`` otherwise.
+    public func insert(_ record: Record, in txn: borrowing Transaction) throws {
+        let key = primaryKey(record)
+        if try contains(key, in: txn) { throw DocumentStoreError(.duplicateKey, collection: name, key: key) }
+        try write(record, key: key, replacing: nil, in: txn)
+    }
+
+    /// Removes the record under `key` and its index entries. Returns whether there was one.
+    @discardableResult
+    public func delete(_ key: KeyBytes, in txn: borrowing Transaction) throws -> Bool {
+        if indexes.isEmpty { return try database.delete(key.bytes, in: txn) }
+        guard let old = try get(key, in: txn) else { return false }
+        for index in indexes {
+            if let value = index.key(old), let db = index.database {
+                try db.delete(index.entryKey(value: value, primaryKey: key), in: txn)
+            }
+        }
+        return try database.delete(key.bytes, in: txn)
+    }
+
+    private func write(_ record: Record, key: KeyBytes, replacing old: Record?, in txn: borrowing Transaction) throws {
+        // Work out every index change and check unique indexes before writing anything.
+        var changes: [(index: Index<Record>, remove: [UInt8]?, add: [UInt8]?)] = []
+        for index in indexes {
+            let oldValue = old.flatMap(index.key), newValue = index.key(record)
+            if oldValue == newValue { continue }
+            let remove = oldValue.map { index.entryKey(value: $0, primaryKey: key) }
+            let add = newValue.map { index.entryKey(value: $0, primaryKey: key) }
+            if index.unique, let add, let db = index.database, let holder = try db.get(add, in: txn), !holder.elementsEqual(key.bytes) {
+                throw DocumentStoreError(.uniqueViolation(index: index.name), collection: name, key: key)
+            }
+            changes.append((index, remove, add))
+        }
+        for change in changes {
+            guard let db = change.index.database else { continue }
+            if let remove = change.remove { try db.delete(remove, in: txn) }
+            if let add = change.add { try db.put(key.bytes, for: add, in: txn) }
+        }
+        try database.put(try encode(record, key: key), for: key.bytes, in: txn)
+    }
+
+    // MARK: Indexes
+
+    /// The index named `name`.
+    public func index(_ name: String) throws -> Index<Record> {
+        guard let index = indexes.first(where: { $0.name == name }) else {
+            throw DocumentStoreError(.corrupted, collection: self.name, underlying: IndexNotFound(name: name))
+        }
+        return index
+    }
+
+    /// The records whose value in index `name` lies in `range` (of encoded index values), in
+    /// index order or reverse, with keyset pagination.
+    ///
+    /// For records with exactly one value use ``scan(index:matching:reverse:limit:after:in:)``.
+    /// - Throws: ``DocumentStoreError/Kind/danglingIndexEntry(index:)`` when an entry points at a
+    ///   missing record.
+    public func scan(
+        index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+    ) throws -> Page<Record> {
+        let index = try index(name)
+        guard let indexDB = index.database else { return Page(items: [], next: nil) }
+        return try walk(indexDB, range, reverse: reverse, limit: limit, after: cursor, in: txn) { entryKey, primary, txn in
+            guard let value = try database.get(primary, in: txn) else {
+                throw DocumentStoreError(.danglingIndexEntry(index: name), collection: self.name, key: KeyBytes(raw: Array(primary)))
+            }
+            return try decode(value, key: primary)
+        }
+    }
+
+    /// The records whose value in index `name` is exactly `value`.
+    public func scan(
+        index name: String, matching value: KeyBytes, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+    ) throws -> Page<Record> {
+        let range: KeyRange = try index(name).unique ? .closed(value.bytes, value.bytes) : .prefix(value.bytes)
+        return try scan(index: name, range, reverse: reverse, limit: limit, after: cursor, in: txn)
+    }
+
+    /// The primary keys of the records whose value in index `name` lies in `range`, without
+    /// reading the records.
+    public func primaryKeys(
+        index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+    ) throws -> Page<KeyBytes> {
+        guard let indexDB = try index(name).database else { return Page(items: [], next: nil) }
+        return try walk(indexDB, range, reverse: reverse, limit: limit, after: cursor, in: txn) { _, primary, _ in
+            KeyBytes(raw: Array(primary))
+        }
+    }
+
+    /// Rebuilds `index` from every record (used when an index is added to an existing collection).
+    func rebuild(_ index: Index<Record>, in txn: borrowing Transaction) throws {
+        guard let indexDB = index.database else { return }
+        try indexDB.clear(in: txn)
+        var page = try scan(limit: 1_000, in: txn)
+        while true {
+            for record in page.items {
+                let key = primaryKey(record)
+                guard let value = index.key(record) else { continue }
+                let entry = index.entryKey(value: value, primaryKey: key)
+                if index.unique, let holder = try indexDB.get(entry, in: txn), !holder.elementsEqual(key.bytes) {
+                    throw DocumentStoreError(.uniqueViolation(index: index.name), collection: name, key: key)
+                }
+                try indexDB.put(key.bytes, for: entry, in: txn)
+            }
+            guard let next = page.next else { break }
+            page = try scan(limit: 1_000, after: next, in: txn)
+        }
+    }
+
+    // MARK: Encoding
+
+    /// The envelope and CBOR encoding of `record`.
+    func encode(_ record: Record, key: KeyBytes) throws -> [UInt8] {
+        var bytes = Envelope.header(recordVersion: version)
+        do {
+            try CBOREncoder().encode(record, appendingTo: &bytes)
+        } catch {
+            throw DocumentStoreError(.encoding, collection: name, key: key, underlying: error)
+        }
+        return bytes
+    }
+
+    /// Decodes a stored value, straight from the memory map.
+    func decode(_ value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) throws -> Record {
+        guard let (storedVersion, item) = Envelope.open(value) else {
+            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)))
+        }
+        if storedVersion > version {
+            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: KeyBytes(raw: Array(key)))
+        }
+        do {
+            return try CBORDecoder().decode(Record.self, from: item)
+        } catch {
+            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+        }
+    }
+
+    func decode(_ value: UnsafeRawBufferPointer, key: [UInt8]) throws -> Record {
+        try key.withUnsafeBytes { try decode(value, key: $0) }
+    }
+
+    /// Walks `db` over `range` after `cursor`, turning each entry into an item, up to `limit`.
+    private func walk<Item>(
+        _ db: Database, _ range: KeyRange, reverse: Bool, limit: Int, after cursor: PageCursor?,
+        in txn: borrowing Transaction,
+        _ item: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, borrowing Transaction) throws -> Item
+    ) throws -> Page<Item> {
+        let effective = range.continuing(after: cursor, reverse: reverse)
+        var items: [Item] = []
+        var lastKey: [UInt8]?
+        var more = false
+        try db.withCursor(in: txn) { walker in
+            var entries = walker.entries(in: effective, reverse: reverse)
+            while let entry = try entries.next() {
+                if items.count >= limit {
+                    more = true
+                    break
+                }
+                items.append(try item(entry.key, entry.value, txn))
+                lastKey = Array(entry.key)
+            }
+        }
+        return Page(items: items, next: more ? lastKey.map { PageCursor(key: $0) } : nil)
+    }
+}
+
+/// Thrown (wrapped) when ``DocumentCollection/index(_:)`` is asked for an index that was not declared.
+struct IndexNotFound: Error, CustomStringConvertible {
+    let name: String
+    var description: String { "no index named \"\(name)\" was declared for this collection" }
+}
+
+/// One page of a scan: its items and, when more remain, where the next page starts.
+public struct Page<Item> {
+    /// The items, in scan order.
+    public var items: [Item]
+    /// The cursor to pass as `after:` for the next page; `nil` on the last page.
+    public var next: PageCursor?
+}
+
+extension Page: Sendable where Item: Sendable {}
+
+/// An opaque position in a scan (the last key returned), for keyset pagination. Its ``token``
+/// is a string safe to hand to clients and take back.
+public struct PageCursor: Hashable, Sendable {
+    /// The last key of the previous page.
+    public let key: [UInt8]
+
+    /// A cursor after `key`.
+    public init(key: [UInt8]) { self.key = key }
+
+    /// The cursor as a hex string.
+    public var token: String { KeyBytes(raw: key).description }
+
+    /// A cursor from its ``token``; `nil` when the token is not one.
+    public init?(token: String) {
+        let digits = Array(token.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var key: [UInt8] = []
+        for pair in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[pair..<pair + 2], as: UTF8.self), radix: 16) else { return nil }
+            key.append(byte)
+        }
+        self.key = key
+    }
+}
+
+extension KeyRange {
+    /// The part of this range after `cursor` in the scan's direction.
+    func continuing(after cursor: PageCursor?, reverse: Bool) -> KeyRange {
+        guard let cursor else { return self }
+        var range = self
+        if reverse {
+            if let upper = upper.key, upper.lexicographicallyPrecedes(cursor.key) { return range }
+            range.upper = .excluded(cursor.key)
+        } else {
+            if let lower = lower.key, cursor.key.lexicographicallyPrecedes(lower) { return range }
+            range.lower = .excluded(cursor.key)
+        }
+        return range
+    }
+}

@@ -1,0 +1,114 @@
+public import LMDB
+internal import CBOR
+
+/// A store of typed records: an LMDB ``LMDB/Environment`` plus the collections and indexes
+/// registered in it, and a `meta` database holding the format version and each collection's
+/// record version.
+///
+/// ```swift
+/// let store = try Store(path: "/var/lib/app/store")
+/// let notes = try store.collection("notes", primaryKey: { (note: Note) in KeyBytes(note.id) },
+///                                  indexes: [Index("byAuthor") { KeyBytes($0.author, $0.created) }])
+/// try store.write { txn in try notes.put(note, in: txn) }            // record and index together
+/// let page = try store.read { txn in try notes.scan(limit: 50, in: txn) }
+/// ```
+///
+/// `read` and `write` are the environment's: one transaction may span any number of collections,
+/// atomically.
+public final class Store: Sendable {
+    /// The store format this code writes and reads.
+    public static let formatVersion = 1
+
+    /// The LMDB environment underneath.
+    public let environment: Environment
+    let meta: Database
+
+    /// Opens (or creates) a store in the directory at `path`.
+    /// - Throws: ``LMDB/LMDBError`` from opening;
+    ///   ``DocumentStoreError/Kind/formatTooNew(stored:supported:)`` for a store written by newer code.
+    public convenience init(path: String, configuration: Environment.Configuration = .init()) throws {
+        try self.init(environment: Environment(path: path, configuration: configuration))
+    }
+
+    /// Uses an environment that is already open.
+    public init(environment: Environment) throws {
+        self.environment = environment
+        meta = try environment.openDatabase("meta")
+        let stored = try environment.read { txn in try Store.metaInt(meta, "format", in: txn) }
+        if let stored, stored > Store.formatVersion {
+            throw DocumentStoreError(.formatTooNew(stored: stored, supported: Store.formatVersion), collection: "meta")
+        }
+        if stored == nil && !environment.configuration.readOnly {
+            try environment.write { txn in try Store.setMetaInt(meta, "format", Store.formatVersion, in: txn) }
+        }
+    }
+
+    /// Runs `body` in a read transaction (see ``LMDB/Environment/read(_:)``).
+    public func read<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        try environment.read(body)
+    }
+
+    /// Runs `body` in a write transaction that commits on return and aborts on throw (see
+    /// ``LMDB/Environment/write(_:)``; the closure may run again after the map grows).
+    public func write<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+        try environment.write(body)
+    }
+
+    /// Registers a collection: opens its database and its indexes' databases, records its version
+    /// in `meta`, and back-fills any index that is new to an existing collection.
+    ///
+    /// - Parameters:
+    ///   - name: the database name; indexes live in `idx.<name>.<index>`.
+    ///   - version: the record-type version this code writes (stored in every envelope).
+    ///   - primaryKey: the key of a record; must be stable for the record's life.
+    ///   - indexes: secondary indexes, maintained in the same transaction as every write.
+    /// - Throws: ``DocumentStoreError/Kind/recordVersionTooNew(stored:supported:)`` when the store
+    ///   holds records of a newer version; ``LMDB/LMDBError``.
+    public func collection<Record: Codable>(
+        _ name: String,
+        version: Int = 1,
+        primaryKey: @escaping @Sendable (Record) -> KeyBytes,
+        indexes: [Index<Record>] = []
+    ) throws -> DocumentCollection<Record> {
+        let readOnly = environment.configuration.readOnly
+        let database = try environment.openDatabase(name, create: !readOnly)
+        var bound: [Index<Record>] = []
+        for var index in indexes {
+            index.database = try environment.openDatabase("idx.\(name).\(index.name)", create: !readOnly)
+            bound.append(index)
+        }
+        let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey, indexes: bound)
+        let storedVersion = try read { txn in try Store.metaInt(meta, "collection.\(name).version", in: txn) }
+        if let storedVersion, storedVersion > version {
+            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name)
+        }
+        if readOnly { return collection }
+        try write { txn in
+            if storedVersion == nil { try Store.setMetaInt(meta, "collection.\(name).version", version, in: txn) }
+            for index in bound where try Store.metaInt(meta, "index.\(name).\(index.name)", in: txn) == nil {
+                try collection.rebuild(index, in: txn)
+                try Store.setMetaInt(meta, "index.\(name).\(index.name)", 1, in: txn)
+            }
+        }
+        return collection
+    }
+
+    /// The record version stored for `collection` in `meta`, if any.
+    public func storedVersion(of collection: String) throws -> Int? {
+        try read { txn in try Store.metaInt(meta, "collection.\(collection).version", in: txn) }
+    }
+
+    // MARK: meta
+
+    static func metaInt(_ meta: Database, _ name: String, in txn: borrowing Transaction) throws -> Int? {
+        guard let value = try meta.get(Array(name.utf8), in: txn) else { return nil }
+        guard let number = (try? CBORValue(decoding: value))?.int64Value else {
+            throw DocumentStoreError(.corrupted, collection: "meta", key: KeyBytes(raw: Array(name.utf8)))
+        }
+        return Int(number)
+    }
+
+    static func setMetaInt(_ meta: Database, _ name: String, _ value: Int, in txn: borrowing Transaction) throws {
+        try meta.put(CBORValue(Int64(value)).encoded(), for: Array(name.utf8), in: txn)
+    }
+}
