@@ -15,7 +15,8 @@ public struct Index<Record>: Sendable {
     /// Whether two records may not share a value.
     public let unique: Bool
     let key: @Sendable (Record) -> KeyBytes?
-    var database: Database?
+    /// The LMDB database holding the entries, once the index is registered with a collection.
+    public internal(set) var database: Database?
 
     /// Declares an index.
     /// - Parameters:

@@ -50,6 +50,7 @@ public final class Store: Sendable {
 
     /// Runs `body` in a write transaction that commits on return and aborts on throw (see
     /// ``LMDB/Environment/write(_:)``; the closure may run again after the map grows).
+    @discardableResult
     public func write<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
         try environment.write(body)
     }

@@ -168,6 +168,7 @@ public final class Environment: @unchecked Sendable {
     /// - Throws: ``LMDBError`` (``LMDBError/Code/readOnly``, ``LMDBError/Code/nestedWrite`` when
     ///   this thread already holds a write transaction, ``LMDBError/Code/mapFull`` past
     ///   ``Configuration/maxMapSize``), or what `body` throws.
+    @discardableResult
     public func write<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
         if configuration.readOnly { throw LMDBError(.readOnly, operation: "begin write transaction on \(path)") }
         while true {

@@ -109,8 +109,8 @@ struct MapGrowthTests {
     }
 
     @Test("growth waits for another thread's reader to finish")
-    func growthWaitsForReaders() async throws {
-        try await withTemporaryDirectory { dir in
+    func growthWaitsForReaders() throws {
+        try withTemporaryDirectory { dir in
             let env = try Environment(path: storePath(dir), configuration: .init(mapSize: 1 << 20, durability: .noSync))
             let db = try env.openDatabase("big")
             try env.write { txn throws in try db.put(bytes("old"), for: bytes("k"), in: txn) }

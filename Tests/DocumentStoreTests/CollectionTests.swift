@@ -1,0 +1,223 @@
+import DocumentStore
+import Foundation
+import LMDB
+import Testing
+
+struct Note: Codable, Equatable, Sendable {
+    var id: Int64
+    var author: String
+    var email: String?
+    var score: Int
+    var text: String
+}
+
+func openNotes(_ path: String, indexes: Bool = true) throws -> (Store, DocumentCollection<Note>) {
+    let store = try Store(path: path, configuration: .init(durability: .noSync))
+    let notes = try store.collection(
+        "notes", primaryKey: { (note: Note) in KeyBytes(note.id) },
+        indexes: indexes ? [
+            Index("byAuthor") { KeyBytes($0.author, Int64($0.score)) },
+            Index("byEmail", unique: true) { note in note.email.map { KeyBytes($0) } },
+        ] : [])
+    return (store, notes)
+}
+
+@Suite("Collections, indexes and pagination")
+struct CollectionTests {
+    @Test("put, get, insert, delete, contains, count, first, last")
+    func basics() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s")
+            let a = Note(id: 1, author: "ann", email: "a@x", score: 3, text: "hello")
+            try store.write { txn throws in
+                try notes.put(a, in: txn)
+                try notes.insert(Note(id: 2, author: "bob", email: nil, score: 1, text: "hi"), in: txn)
+            }
+            let duplicate = #expect(throws: DocumentStoreError.self) {
+                try store.write { txn throws in try notes.insert(Note(id: 1, author: "x", email: nil, score: 0, text: ""), in: txn) }
+            }
+            #expect(duplicate?.kind == .duplicateKey)
+            try store.read { txn throws in
+                #expect(try notes.get(KeyBytes(Int64(1)), in: txn) == a)
+                #expect(try notes.get(KeyBytes(Int64(3)), in: txn) == nil)
+                #expect(try notes.contains(KeyBytes(Int64(2)), in: txn))
+                #expect(try notes.count(in: txn) == 2)
+                #expect(try notes.first(in: txn)?.id == 1)
+                #expect(try notes.last(in: txn)?.id == 2)
+            }
+            try store.write { txn throws in #expect(try notes.delete(KeyBytes(Int64(1)), in: txn)) }
+            try store.read { txn throws in
+                #expect(try notes.count(in: txn) == 1)
+                #expect(try notes.scan(index: "byEmail", matching: KeyBytes("a@x"), in: txn).items.isEmpty)
+                #expect(try notes.scan(index: "byAuthor", .prefix(KeyBytes("ann").bytes), in: txn).items.isEmpty)
+            }
+        }
+    }
+
+    @Test("pagination over 10,000 records returns each exactly once, in order, both ways")
+    func pagination() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s", indexes: false)
+            var random = SeededGenerator(seed: 5)
+            let ids = (0..<10_000).map { _ in Int64.random(in: -1_000_000_000...1_000_000_000, using: &random) }
+            let unique = Array(Set(ids))
+            try store.write { txn throws in
+                for id in unique { try notes.put(Note(id: id, author: "a", email: nil, score: 0, text: "\(id)"), in: txn) }
+            }
+            for reverse in [false, true] {
+                var seen: [Int64] = []
+                var cursor: PageCursor?
+                repeat {
+                    let page = try store.read { txn throws in try notes.scan(reverse: reverse, limit: 97, after: cursor, in: txn) }
+                    seen += page.items.map(\.id)
+                    cursor = page.next.flatMap { PageCursor(token: $0.token) }   // through its string form
+                } while cursor != nil
+                #expect(seen == (reverse ? unique.sorted().reversed() : unique.sorted()))
+            }
+            // A range with pagination: ids in [-1e8, 1e8).
+            let low = KeyBytes(Int64(-100_000_000)).bytes, high = KeyBytes(Int64(100_000_000)).bytes
+            var seen: [Int64] = []
+            var cursor: PageCursor?
+            repeat {
+                let page = try store.read { txn throws in try notes.scan(.halfOpen(low, high), limit: 50, after: cursor, in: txn) }
+                seen += page.items.map(\.id)
+                cursor = page.next
+            } while cursor != nil
+            #expect(seen == unique.filter { $0 >= -100_000_000 && $0 < 100_000_000 }.sorted())
+        }
+    }
+
+    @Test("indexes match an in-memory model under random inserts, updates and deletes")
+    func indexConsistency() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s")
+            var random = SeededGenerator(seed: 6)
+            var model: [Int64: Note] = [:]
+            let authors = ["ann", "bob", "cy", "dee"]
+            for round in 0..<3_000 {
+                let id = Int64.random(in: 0..<300, using: &random)
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    let removed = try store.write { txn throws in try notes.delete(KeyBytes(id), in: txn) }
+                    #expect(removed == (model.removeValue(forKey: id) != nil))
+                } else {
+                    let email = Int.random(in: 0..<3, using: &random) == 0 ? nil : "u\(Int.random(in: 0..<400, using: &random))@x"
+                    let note = Note(id: id, author: authors.randomElement(using: &random)!, email: email,
+                                    score: Int.random(in: -5...5, using: &random), text: "round \(round)")
+                    let taken = email.map { e in model.values.contains { $0.email == e && $0.id != id } } ?? false
+                    do {
+                        try store.write { txn throws in try notes.put(note, in: txn) }
+                        #expect(!taken, "a duplicate email was accepted")
+                        model[id] = note
+                    } catch let error as DocumentStoreError {
+                        #expect(taken && error.kind == .uniqueViolation(index: "byEmail"))
+                    }
+                }
+            }
+            try store.read { txn throws in
+                #expect(try notes.count(in: txn) == model.count)
+                for author in authors {
+                    let got = try notes.scan(index: "byAuthor", matching: KeyBytes(author), in: txn).items
+                    let want = model.values.filter { $0.author == author }.sorted { ($0.score, $0.id) < ($1.score, $1.id) }
+                    #expect(got == want, "author \(author)")
+                }
+                let emails = try notes.scan(index: "byEmail", .all, in: txn).items.map(\.email)
+                #expect(emails == model.values.compactMap(\.email).sorted { KeyBytes($0) < KeyBytes($1) })
+                #expect(try notes.primaryKeys(index: "byEmail", .all, in: txn).items.count == model.values.filter { $0.email != nil }.count)
+                // Each index has exactly one entry per indexed record.
+                #expect(try notes.index("byAuthor").database?.count(in: txn) == model.count)
+            }
+        }
+    }
+
+    @Test("a unique violation writes nothing, not even the other index's change")
+    func uniqueViolationWritesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s")
+            try store.write { txn throws in
+                try notes.put(Note(id: 1, author: "ann", email: "same@x", score: 1, text: ""), in: txn)
+                try notes.put(Note(id: 2, author: "bob", email: nil, score: 1, text: ""), in: txn)
+            }
+            try store.write { txn throws in
+                // The caller catches the error and commits: still nothing of the failed put may be there.
+                #expect(throws: DocumentStoreError.self) {
+                    try notes.put(Note(id: 2, author: "zed", email: "same@x", score: 9, text: "changed"), in: txn)
+                }
+            }
+            try store.read { txn throws in
+                #expect(try notes.get(KeyBytes(Int64(2)), in: txn)?.author == "bob")
+                #expect(try notes.scan(index: "byAuthor", matching: KeyBytes("zed"), in: txn).items.isEmpty)
+                #expect(try notes.scan(index: "byAuthor", matching: KeyBytes("bob"), in: txn).items.count == 1)
+            }
+        }
+    }
+
+    @Test("an index added to an existing collection is back-filled")
+    func backfill() throws {
+        try withTemporaryDirectory { dir in
+            do {
+                let (store, notes) = try openNotes(dir + "/s", indexes: false)
+                try store.write { txn throws in
+                    for id in 0..<2_500 { try notes.put(Note(id: Int64(id), author: id % 2 == 0 ? "even" : "odd", email: nil, score: id % 7, text: ""), in: txn) }
+                }
+            }
+            let (store, notes) = try openNotes(dir + "/s")
+            try store.read { txn throws in
+                #expect(try notes.scan(index: "byAuthor", matching: KeyBytes("odd"), in: txn).items.count == 1_250)
+                let page = try notes.scan(index: "byAuthor", matching: KeyBytes("even"), limit: 10, in: txn)
+                #expect(page.items.allSatisfy { $0.author == "even" && $0.score == 0 })
+                #expect(page.next != nil)
+            }
+        }
+    }
+
+    @Test("damaged values and newer versions give DocumentStoreErrors, never a crash")
+    func damagedValues() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s", indexes: false)
+            try store.write { txn throws in
+                try notes.put(Note(id: 1, author: "a", email: nil, score: 0, text: ""), in: txn)
+                try notes.database.put([0x00, 0x01, 0x02], for: KeyBytes(Int64(2)).bytes, in: txn)
+                var wrongType = Envelope.header(recordVersion: 1)
+                wrongType += [0x83, 0x01, 0x02, 0x03]
+                try notes.database.put(wrongType, for: KeyBytes(Int64(3)).bytes, in: txn)
+                try notes.database.put(Envelope.header(recordVersion: 9) + [0xA0], for: KeyBytes(Int64(4)).bytes, in: txn)
+            }
+            try store.read { txn throws in
+                for (id, kind) in [(Int64(2), DocumentStoreError.Kind.corrupted), (3, .corrupted), (4, .recordVersionTooNew(stored: 9, supported: 1))] {
+                    let error = #expect(throws: DocumentStoreError.self) { try notes.get(KeyBytes(id), in: txn) }
+                    #expect(error?.kind == kind)
+                    #expect(error?.description.contains("collection \"notes\", key \(KeyBytes(id))") == true)
+                }
+                var random = SeededGenerator(seed: 8)
+                _ = random.next()
+            }
+            // Random garbage under every key: decoding only ever throws.
+            var random = SeededGenerator(seed: 9)
+            try store.write { txn throws in
+                for id in 10..<2_010 {
+                    var bytes = Envelope.header(recordVersion: 1)
+                    bytes += (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                    try notes.database.put(bytes, for: KeyBytes(Int64(id)).bytes, in: txn)
+                }
+            }
+            try store.read { txn throws in
+                for id in 10..<2_010 { _ = try? notes.get(KeyBytes(Int64(id)), in: txn) }
+            }
+        }
+    }
+
+    @Test("the envelope is the documented bytes, and a newer store version is refused")
+    func envelopeAndVersions() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s", indexes: false)
+            try store.write { txn throws in try notes.put(Note(id: 1, author: "a", email: nil, score: 0, text: ""), in: txn) }
+            let raw = try store.read { txn throws in try notes.database.get(KeyBytes(Int64(1)).bytes, in: txn).map { Array($0) } }
+            #expect(Array(raw?.prefix(4) ?? []) == [0x54, 0x01, 0x01, 0xA4])  // marker, format 1, version 1, map of 4 (nil email left out)
+            #expect(try store.storedVersion(of: "notes") == 1)
+            let error = #expect(throws: DocumentStoreError.self) {
+                _ = try store.collection("notes", version: 0, primaryKey: { (note: Note) in KeyBytes(note.id) })
+            }
+            #expect(error?.kind == .recordVersionTooNew(stored: 1, supported: 0))
+        }
+    }
+}
