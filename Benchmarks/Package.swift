@@ -32,6 +32,8 @@ let package = Package(
             name: "CBORBenchmarks",
             dependencies: [
                 .product(name: "CBOR", package: root),
+                .product(name: "DocumentStore", package: root),
+                .product(name: "LMDB", package: root),
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/CBORBenchmarks",

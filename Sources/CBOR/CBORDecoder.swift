@@ -276,7 +276,8 @@ struct DecodingContext {
             value = unsafeBitCast(try decodeStringMap(String.self, advancing: &offset, codingPath: path), to: T.self)
         } else if T.self == [String: CBORValue].self {
             value = unsafeBitCast(try decodeStringMap(CBORValue.self, advancing: &offset, codingPath: path), to: T.self)
-        } else if let dictionary = T.self as? any CBORDictionaryDecodable.Type,
+        } else if MemoryLayout<T>.size == MemoryLayout<[Int: Int]>.size,  // a Dictionary is one word: skip the costly cast for everything else
+                  let dictionary = T.self as? any CBORDictionaryDecodable.Type,
            let decoded = try dictionary.decodeCBOR(self, advancing: &offset, codingPath: path) as? T {
             value = decoded
         } else {
@@ -529,6 +530,77 @@ struct CBORKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try context.decodeValue(T.self, at: try value(key), codingPath: codingPath + [key])
+    }
+
+    // Optional fields: one lookup each, with concrete types. The protocol's default
+    // implementations look the key up three times and instantiate `Optional<T>` metadata at run
+    // time on every call, which together cost more than decoding the value.
+
+    /// The offset of a present, non-null value for `key`.
+    private func present(_ key: Key) throws -> Int? {
+        guard let offset = try decoder.find(key), !context.decodeNil(at: offset) else { return nil }
+        return offset
+    }
+
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeBool(at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeString(at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeDouble(at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeFloat(at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(Int.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(Int8.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(Int16.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(Int32.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(Int64.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(UInt.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(UInt8.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(UInt16.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(UInt32.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? {
+        guard var offset = try present(key) else { return nil }
+        return try context.decodeInteger(UInt64.self, at: &offset, codingPath + [key])
+    }
+    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        guard let offset = try present(key) else { return nil }
+        return try context.decodeValue(T.self, at: offset, codingPath: codingPath + [key])
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {

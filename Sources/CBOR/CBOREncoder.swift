@@ -157,7 +157,8 @@ final class EncodingStorage {
             try encodeStringMap(unsafeBitCast(value, to: [String: CBORValue].self), codingPath: codingPath())
             return
         }
-        if let sortable = value as? any SortedMapEncodable {
+        // A Dictionary is one word: checking the size first skips the costly cast for everything else.
+        if MemoryLayout<T>.size == MemoryLayout<[Int: Int]>.size, let sortable = value as? any SortedMapEncodable {
             try sortable.encodeSorted(into: self, codingPath: codingPath())
             return
         }

@@ -1,5 +1,6 @@
 // CBOR against Foundation's JSON coders, on a realistic 10-field turn (about 300 bytes of text,
-// dates, optionals, a small dictionary). Run:
+// dates, optionals, a small dictionary); and the same turn stored and read through a
+// DocumentStore collection against raw LMDB (RecordBenchmarks.swift). Run:
 //   cd Benchmarks && swift package benchmark --target CBORBenchmarks
 import Benchmark
 import CBOR
@@ -55,4 +56,5 @@ let benchmarks: @Sendable () -> Void = {
         let decoder = JSONDecoder()
         for _ in benchmark.scaledIterations { blackHole(try decoder.decode(BenchTurn.self, from: jsonBytes)) }
     }
+    recordBenchmarks()
 }

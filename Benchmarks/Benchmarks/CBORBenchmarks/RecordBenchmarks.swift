@@ -1,0 +1,121 @@
+import Benchmark
+import CBOR
+import DocumentStore
+import Foundation
+import LMDB
+
+/// The same 10,000 turns in three stores: a DocumentStore collection (envelope + CBOR), a plain
+/// LMDB database holding the identical value bytes (read without decoding: the floor), and a
+/// plain LMDB database holding Foundation JSON (what users would otherwise do).
+final class RecordFixture: @unchecked Sendable {
+    static let shared = RecordFixture()
+    static let count = 10_000
+
+    let store: Store
+    let turns: DocumentCollection<BenchTurn>
+    let rawEnvironment: Environment
+    let rawCBOR: Database
+    let rawJSON: Database
+    let keys: [KeyBytes]
+    private let lock = NSLock()
+    private var next = 1_000_000
+
+    init() {
+        let base = NSTemporaryDirectory() + "/timelinestore-records-\(getpid())"
+        try? FileManager.default.removeItem(atPath: base)
+        do {
+            let store = try Store(path: base + "/store", configuration: .init(mapSize: 256 << 20, durability: .noSync))
+            let turns = try store.collection("turns", primaryKey: { (turn: BenchTurn) in KeyBytes(turn.sessionID, turn.sequence) })
+            let rawEnvironment = try Environment(path: base + "/raw", configuration: .init(mapSize: 256 << 20, durability: .noSync))
+            let rawCBOR = try rawEnvironment.openDatabase("cbor")
+            let rawJSON = try rawEnvironment.openDatabase("json")
+            var keys: [KeyBytes] = []
+            let session = UUID()
+            try store.write { txn in
+                for sequence in 0..<RecordFixture.count {
+                    var turn = BenchTurn.sample
+                    turn.sessionID = session
+                    turn.sequence = UInt64(sequence)
+                    try turns.put(turn, in: txn)
+                    keys.append(KeyBytes(session, UInt64(sequence)))
+                }
+            }
+            let stored = try store.read { txn in
+                try keys.map { key in Array(try turns.database.get(key.bytes, in: txn) ?? UnsafeRawBufferPointer(start: nil, count: 0)) }
+            }
+            let encoder = JSONEncoder()
+            try rawEnvironment.write { txn in
+                for (key, value) in zip(keys, stored) {
+                    try rawCBOR.put(value, for: key.bytes, in: txn)
+                    var turn = BenchTurn.sample
+                    turn.sequence = UInt64(key.bytes.count)
+                    try rawJSON.put(Array(try encoder.encode(turn)), for: key.bytes, in: txn)
+                }
+            }
+            self.store = store
+            self.turns = turns
+            self.rawEnvironment = rawEnvironment
+            self.rawCBOR = rawCBOR
+            self.rawJSON = rawJSON
+            self.keys = keys.shuffled()
+        } catch {
+            fatalError("record benchmark fixture: \(error)")
+        }
+    }
+
+    /// A fresh key for the write benchmarks.
+    func nextKey() -> KeyBytes {
+        lock.withLock {
+            next += 1
+            return KeyBytes(UUID(), UInt64(next))
+        }
+    }
+}
+
+func recordBenchmarks() {
+    let fixture = RecordFixture.shared
+
+    Benchmark("get + decode turn — DocumentStore collection") { benchmark in
+        for round in benchmark.scaledIterations {
+            let key = fixture.keys[round % fixture.keys.count]
+            blackHole(try fixture.store.read { txn in try fixture.turns.get(key, in: txn) })
+        }
+    }
+    Benchmark("get turn bytes, no decode — raw LMDB") { benchmark in
+        for round in benchmark.scaledIterations {
+            let key = fixture.keys[round % fixture.keys.count]
+            blackHole(try fixture.rawEnvironment.read { txn in try fixture.rawCBOR.get(key.bytes, in: txn)?.count })
+        }
+    }
+    Benchmark("get + JSON decode turn — raw LMDB + JSONDecoder") { benchmark in
+        let decoder = JSONDecoder()
+        for round in benchmark.scaledIterations {
+            let key = fixture.keys[round % fixture.keys.count]
+            blackHole(try fixture.rawEnvironment.read { txn in
+                try fixture.rawJSON.get(key.bytes, in: txn).map { try decoder.decode(BenchTurn.self, from: Data($0)) }
+            })
+        }
+    }
+    Benchmark("encode + put turn (noSync) — DocumentStore collection") { benchmark in
+        for _ in benchmark.scaledIterations {
+            var turn = BenchTurn.sample
+            turn.sessionID = UUID()
+            try fixture.store.write { txn in try fixture.turns.put(turn, in: txn) }
+        }
+    }
+    Benchmark("put pre-encoded turn (noSync) — raw LMDB") { benchmark in
+        let bytes = (try? CBOREncoder().encode(BenchTurn.sample)) ?? []
+        for _ in benchmark.scaledIterations {
+            let key = fixture.nextKey()
+            try fixture.rawEnvironment.write { txn in try fixture.rawCBOR.put(bytes, for: key.bytes, in: txn) }
+        }
+    }
+    Benchmark("JSON encode + put turn (noSync) — raw LMDB + JSONEncoder") { benchmark in
+        let encoder = JSONEncoder()
+        for _ in benchmark.scaledIterations {
+            let key = fixture.nextKey()
+            let bytes = try encoder.encode(BenchTurn.sample)
+            try fixture.rawEnvironment.write { txn in try fixture.rawJSON.put(bytes, for: key.bytes, in: txn) }
+        }
+    }
+}
