@@ -1,4 +1,5 @@
 import DocumentStore
+import LMDB
 import Foundation
 import Testing
 
@@ -72,5 +73,42 @@ struct KeyEncodingTests {
         }
         // Descending reverses the order of a part.
         #expect(KeyBytes(Descending(Int64(5))) < KeyBytes(Descending(Int64(3))))
+    }
+}
+
+@Suite("The examples in Docs/format.md")
+struct FormatDocumentationTests {
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined(separator: " ") }
+
+    @Test("key encodings are the documented bytes")
+    func keyExamples() {
+        let uuid = UUID(uuidString: "E621E1F8-C36C-495A-93FC-0C247A3E6E5F")!
+        let cases: [(KeyBytes, String)] = [
+            (KeyBytes(UInt64(7)), "00 00 00 00 00 00 00 07"),
+            (KeyBytes(Int64(-1)), "7f ff ff ff ff ff ff ff"),
+            (KeyBytes(Int64(1)), "80 00 00 00 00 00 00 01"),
+            (KeyBytes(true), "01"),
+            (KeyBytes("ab"), "61 62 00 01"),
+            (KeyBytes("a\u{0}b"), "61 00 ff 62 00 01"),
+            (KeyBytes(""), "00 01"),
+            (KeyBytes(uuid), "e6 21 e1 f8 c3 6c 49 5a 93 fc 0c 24 7a 3e 6e 5f"),
+            (KeyBytes(Date(timeIntervalSince1970: 1)), "80 00 00 00 3b 9a ca 00"),
+            (KeyBytes(1.0), "bf f0 00 00 00 00 00 00"),
+            (KeyBytes(-1.0), "40 0f ff ff ff ff ff ff"),
+            (KeyBytes(Descending(Int64(1))), "7f ff ff ff ff ff ff fe"),
+        ]
+        for (key, expected) in cases { #expect(Self.hex(key.bytes) == expected) }
+    }
+
+    @Test("the envelope example is the documented bytes")
+    func envelopeExample() throws {
+        struct P: Codable { var n = 1 }
+        try withTemporaryDirectory { dir in
+            let store = try Store(path: dir + "/s")
+            let ps = try store.collection("p", primaryKey: { (_: P) in KeyBytes(UInt8(0)) })
+            try store.write { txn in try ps.put(P(), in: txn) }
+            let raw = try store.read { txn in try ps.database.get([0], in: txn).map { Array($0) } }
+            #expect(raw.map(Self.hex) == "54 01 01 a1 61 6e 01")
+        }
     }
 }
