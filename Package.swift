@@ -58,19 +58,25 @@ let package = Package(
             path: "Tests/Helpers/lmdb-child",
             swiftSettings: strictSettings
         ),
+        // Helpers shared by the test targets (seeded random numbers, temporary directories).
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "LMDBTests",
-            dependencies: ["LMDB"],
+            dependencies: ["TestSupport", "LMDB"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "DocumentStoreTests",
-            dependencies: ["DocumentStore"],
+            dependencies: ["TestSupport", "DocumentStore"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "CBORTests",
-            dependencies: ["CBOR"],
+            dependencies: ["TestSupport", "CBOR"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,30 +1,7 @@
 import Foundation
 import LMDB
 import Testing
-
-/// Runs `body` with a new, empty temporary directory that is removed afterwards.
-func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    let path = try makeTemporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
-}
-
-/// The async form of ``withTemporaryDirectory(_:)``.
-func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
-    let path = try makeTemporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
-
-private func makeTemporaryDirectory() throws -> String {
-    var template = Array((NSTemporaryDirectory() + "/lmdb-tests-XXXXXX").utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-        throw CocoaError(.fileWriteUnknown)
-    }
-    let path = String(cString: made)
-    chmod(path, 0o755)  // so that a child process running as another user can reach into it
-    return path
-}
+import TestSupport
 
 /// A store directory inside `directory`.
 func storePath(_ directory: String) -> String { directory + "/store" }
@@ -34,19 +11,6 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
 /// The bytes of a buffer read from LMDB, copied out.
 func copy(_ buffer: UnsafeRawBufferPointer?) -> [UInt8]? { buffer.map { Array($0) } }
-
-/// A seedable generator (SplitMix64) so that random tests repeat exactly.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Every entry of `db` in the given range and direction, copied out.
 func collect(_ db: Database, _ range: KeyRange = .all, reverse: Bool = false, in txn: borrowing Transaction) throws -> [([UInt8], [UInt8])] {
