@@ -23,7 +23,7 @@ struct Demo: ParsableCommand {
     var sessions = 40
 
     @Option(help: "The most turns a session gets (each gets between half and all of them).")
-    var turnsPerSession = 100
+    var turnsPerSession = 150
 
     @Option(help: "Seed for the generated content, so runs are repeatable.")
     var seed: UInt64 = 42
