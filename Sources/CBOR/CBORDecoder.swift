@@ -106,6 +106,25 @@ struct DecodingContext {
 
     // MARK: Primitives
 
+    /// Reads the head of a definite-length array (major 4) or map (major 5) at `offset` and
+    /// returns its item count, checked against the bytes left (so it also fits an `Int`).
+    func containerCount<T>(_ type: T.Type, major: UInt8, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Int {
+        var reader = reader(at: offset)
+        let head = try wrap(codingPath()) { () throws(CBORError) in try reader.readHead() }
+        guard head.major == major else { throw mismatch(T.self, head, codingPath()) }
+        try wrap(codingPath()) { () throws(CBORError) in
+            if head.isIndefinite { throw CBORError(.indefiniteLength, at: head.start) }
+            try reader.checkCount(head.argument, perItem: major == 5 ? 2 : 1, itemStart: head.start)
+        }
+        offset = reader.offset
+        return Int(head.argument)
+    }
+
+    /// The major type of the item at `offset`, or `nil` past the end of the input.
+    func majorType(at offset: Int) -> UInt8? {
+        offset >= 0 && offset < buffer.count ? buffer[offset] >> 5 : nil
+    }
+
     func decodeNil(at offset: Int) -> Bool {
         offset < buffer.count && (buffer[offset] == 0xF6 || buffer[offset] == 0xF7)
     }
@@ -204,7 +223,7 @@ struct DecodingContext {
     }
 
     func decodeUUID(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> UUID {
-        if try consumeTag(37, at: &offset, codingPath()) || buffer[offset] >> 5 == 2 {
+        if try consumeTag(37, at: &offset, codingPath()) || majorType(at: offset) == 2 {
             let bytes = try stringBytes(UUID.self, major: 2, at: &offset, codingPath())
             guard bytes.count == 16 else {
                 throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "a UUID needs 16 bytes, found \(bytes.count)"))
@@ -293,15 +312,10 @@ extension DecodingContext {
     /// concrete types (the generic path below costs several times as much).
     func decodeStringMap<Value: Decodable>(_ type: Value.Type, advancing offset: inout Int, codingPath: [any CodingKey]) throws -> [String: Value] {
         var position = offset
-        let head = try head(at: &position, codingPath)
-        guard head.major == 5 else { throw mismatch([String: Value].self, head, codingPath) }
-        guard !head.isIndefinite else {
-            let error = CBORError(.indefiniteLength, at: head.start)
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
-        }
+        let count = try containerCount([String: Value].self, major: 5, at: &position, codingPath)
         var result: [String: Value] = [:]
-        result.reserveCapacity(Int(head.argument))
-        for _ in 0..<head.argument {
+        result.reserveCapacity(count)
+        for _ in 0..<count {
             let key = try decodeString(at: &position, codingPath)
             result[key] = try decodeValue(Value.self, advancing: &position, needsEnd: true, codingPath: codingPath + [AnyCodingKey(stringValue: key)])
         }
@@ -322,15 +336,10 @@ extension Dictionary: CBORDictionaryDecodable where Key: Decodable, Value: Decod
     static func decodeCBOR(_ context: DecodingContext, advancing offset: inout Int, codingPath: [any CodingKey]) throws -> Self? {
         guard Key.self == String.self || Key.self == Int.self else { return nil }
         var position = offset
-        let head = try context.head(at: &position, codingPath)
-        guard head.major == 5 else { throw context.mismatch(Self.self, head, codingPath) }
-        guard !head.isIndefinite else {
-            let error = CBORError(.indefiniteLength, at: head.start)
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
-        }
+        let count = try context.containerCount(Self.self, major: 5, at: &position, codingPath)
         var result: [Key: Value] = [:]
-        result.reserveCapacity(Int(head.argument))
-        for _ in 0..<head.argument {
+        result.reserveCapacity(count)
+        for _ in 0..<count {
             let name = try context.decodeString(at: &position, codingPath)
             let key: Key
             if Key.self == String.self {
@@ -375,14 +384,9 @@ final class _CBORDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         var position = offset
-        let head = try context.head(at: &position, codingPath)
-        guard head.major == 5 else { throw context.mismatch([String: String].self, head, codingPath) }
-        guard !head.isIndefinite else {
-            let error = CBORError(.indefiniteLength, at: head.start)
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
-        }
+        let count = try context.containerCount([String: String].self, major: 5, at: &position, codingPath)
         mapStart = position
-        mapCount = Int(head.argument)
+        mapCount = count
         hintIndex = -1
         hintName = ""
         return KeyedDecodingContainer(CBORKeyedDecodingContainer<Key>(decoder: self))
@@ -390,13 +394,8 @@ final class _CBORDecoder: Decoder {
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         var position = offset
-        let head = try context.head(at: &position, codingPath)
-        guard head.major == 4 else { throw context.mismatch([String].self, head, codingPath) }
-        guard !head.isIndefinite else {
-            let error = CBORError(.indefiniteLength, at: head.start)
-            throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: error.description, underlyingError: error))
-        }
-        return CBORUnkeyedDecodingContainer(context: context, codingPath: codingPath, offset: position, count: Int(head.argument))
+        let count = try context.containerCount([String].self, major: 4, at: &position, codingPath)
+        return CBORUnkeyedDecodingContainer(context: context, codingPath: codingPath, offset: position, count: count)
     }
 
     func singleValueContainer() throws -> any SingleValueDecodingContainer {
@@ -457,7 +456,7 @@ final class _CBORDecoder: Decoder {
         var entry = mapStart
         for _ in 0..<mapCount {
             var position = entry
-            if context.buffer[position] >> 5 == 3, let key = try? context.decodeString(at: &position, codingPath) {
+            if context.majorType(at: position) == 3, let key = try? context.decodeString(at: &position, codingPath) {
                 keys.append(key)
             } else {
                 position = try context.end(ofItemAt: entry, codingPath: codingPath)

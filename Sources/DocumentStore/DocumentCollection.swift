@@ -21,6 +21,18 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     public let primaryKey: @Sendable (Record) -> KeyBytes
     /// The secondary indexes, bound to their databases.
     public let indexes: [Index<Record>]
+    /// `Record` as a ``CBOR/CBORRecordDecodable`` type, when it is one: its records are then read
+    /// through the fast path. Looked up once, here, rather than on every read.
+    let fastRecordType: (any CBORRecordDecodable.Type)?
+
+    init(name: String, version: Int, database: Database, primaryKey: @escaping @Sendable (Record) -> KeyBytes, indexes: [Index<Record>]) {
+        self.name = name
+        self.version = version
+        self.database = database
+        self.primaryKey = primaryKey
+        self.indexes = indexes
+        self.fastRecordType = Record.self as? any CBORRecordDecodable.Type
+    }
 
     // MARK: Reading
 
@@ -220,6 +232,9 @@ public struct DocumentCollection<Record: Codable>: Sendable {
             throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: KeyBytes(raw: Array(key)))
         }
         do {
+            if let fastRecordType, let record = try CBORDecoder().decodeRecord(fastRecordType, from: item) as? Record {
+                return record
+            }
             return try CBORDecoder().decode(Record.self, from: item)
         } catch {
             throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)), underlying: error)

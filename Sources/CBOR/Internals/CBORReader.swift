@@ -22,7 +22,7 @@ struct CBORReader {
         self.maxDepth = maxDepth
     }
 
-    var remaining: Int { base.count - offset }
+    var remaining: Int { Swift.max(0, base.count - offset) }
     var isAtEnd: Bool { offset >= base.count }
 
     @inline(__always)

@@ -1,0 +1,157 @@
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+/// A type that can also read itself straight from CBOR, without going through `Decoder`.
+///
+/// `Decodable` costs a few hundred instructions per field in Swift's own machinery (boxed
+/// containers, witness calls, run-time metadata) before any CBOR is read. For the records a service
+/// reads most — a conversation's turns — that overhead is most of the read. Conforming types are
+/// decoded by ``CBORDecoder`` and by DocumentStore collections through ``init(cbor:)`` instead,
+/// and keep their `Decodable` conformance for everything else.
+///
+/// ```swift
+/// extension Note: CBORRecordDecodable {
+///     init(cbor reader: inout CBORItemReader) throws {
+///         var id: Int64?, text: String?, tags: [String] = []
+///         try reader.readMap { key, value in
+///             switch key {
+///             case "id": id = try value.decode(Int64.self)
+///             case "text": text = try value.decode(String.self)
+///             case "tags": tags = try value.decode([String].self)   // any Decodable works
+///             default: break                                         // unknown keys are skipped
+///             }
+///         }
+///         guard let id, let text else { throw CBORItemReader.missingField("id or text", in: Note.self) }
+///         self.init(id: id, text: text, tags: tags)
+///     }
+/// }
+/// ```
+///
+/// The result must equal what `init(from:)` would produce; the tests of a conforming type should
+/// check both paths against each other.
+public protocol CBORRecordDecodable: Decodable {
+    /// Reads the value from `reader`, which stands at the value's CBOR item.
+    init(cbor reader: inout CBORItemReader) throws
+}
+
+/// A position in a CBOR input, for ``CBORRecordDecodable``: each `decode` reads the item at the
+/// position and moves past it. Bounds are checked on every read; errors are `DecodingError`s.
+///
+/// Read each item at most once: ``readMap(_:)`` moves past a value the closure did not read, but
+/// not past one it read twice.
+public struct CBORItemReader {
+    let context: DecodingContext
+    var offset: Int
+
+    init(context: DecodingContext, offset: Int) {
+        self.context = context
+        self.offset = offset
+    }
+
+    /// Calls `body` once per entry of the map at the position, with the entry's key and a reader
+    /// standing at its value, then moves past the map. Entries whose key is not a text string,
+    /// and values `body` does not read, are skipped (after checking that they are well-formed).
+    public mutating func readMap(_ body: (CBORKey, inout CBORItemReader) throws -> Void) throws {
+        var position = offset
+        let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
+        for _ in 0..<count {
+            let keyStart = position
+            if context.majorType(at: keyStart) != 3 {
+                position = try context.end(ofItemAt: keyStart, codingPath: [])
+                position = try context.end(ofItemAt: position, codingPath: [])
+                continue
+            }
+            let key = CBORKey(bytes: try context.stringBytes(String.self, major: 3, at: &position, []))
+            var value = CBORItemReader(context: context, offset: position)
+            try body(key, &value)
+            position = value.offset != position ? value.offset : try context.end(ofItemAt: position, codingPath: [])
+        }
+        offset = position
+    }
+
+    /// Calls `body` once per item of the array at the position, then moves past the array.
+    public mutating func readArray(_ body: (inout CBORItemReader) throws -> Void) throws {
+        var position = offset
+        let count = try context.containerCount([String].self, major: 4, at: &position, [])
+        for _ in 0..<count {
+            var item = CBORItemReader(context: context, offset: position)
+            try body(&item)
+            position = item.offset != position ? item.offset : try context.end(ofItemAt: position, codingPath: [])
+        }
+        offset = position
+    }
+
+    /// Whether the item at the position is `null` (or `undefined`); moves past it if so.
+    public mutating func decodeNil() -> Bool {
+        guard context.decodeNil(at: offset) else { return false }
+        offset += 1
+        return true
+    }
+
+    /// Reads a text string.
+    public mutating func decode(_ type: String.Type) throws -> String { try context.decodeString(at: &offset, []) }
+    /// Reads a boolean.
+    public mutating func decode(_ type: Bool.Type) throws -> Bool { try context.decodeBool(at: &offset, []) }
+    /// Reads a float (or an integer that is exactly a `Double`).
+    public mutating func decode(_ type: Double.Type) throws -> Double { try context.decodeDouble(at: &offset, []) }
+    /// Reads an integer that fits `Int`.
+    public mutating func decode(_ type: Int.Type) throws -> Int { try context.decodeInteger(Int.self, at: &offset, []) }
+    /// Reads an integer that fits `Int64`.
+    public mutating func decode(_ type: Int64.Type) throws -> Int64 { try context.decodeInteger(Int64.self, at: &offset, []) }
+    /// Reads an integer that fits `UInt64`.
+    public mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try context.decodeInteger(UInt64.self, at: &offset, []) }
+    /// Reads an integer that fits `Int32`.
+    public mutating func decode(_ type: Int32.Type) throws -> Int32 { try context.decodeInteger(Int32.self, at: &offset, []) }
+
+    /// Reads any `Decodable` value (UUIDs, dates, arrays, dictionaries, nested records…) the way
+    /// ``CBORDecoder`` does.
+    public mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try context.decodeValue(T.self, advancing: &offset, needsEnd: true, codingPath: [])
+    }
+
+    /// The error to throw when a required field was not in the map.
+    public static func missingField<T>(_ name: String, in type: T.Type) -> DecodingError {
+        .keyNotFound(AnyCodingKey(stringValue: name), .init(codingPath: [], debugDescription: "\(T.self) needs \"\(name)\""))
+    }
+}
+
+/// A map key as it stands in the input (not yet a `String`), to `switch` over with string literals.
+public struct CBORKey {
+    let bytes: UnsafeRawBufferPointer
+
+    /// The key as a `String` (invalid UTF-8 repaired).
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Whether the key's bytes are `literal`'s UTF-8: lets `case "name":` match a key.
+    public static func ~= (literal: StaticString, key: CBORKey) -> Bool {
+        literal.utf8CodeUnitCount == key.bytes.count
+            && (key.bytes.count == 0 || memcmp(literal.utf8Start, key.bytes.baseAddress!, key.bytes.count) == 0)
+    }
+}
+
+extension CBORDecoder {
+    /// Decodes a ``CBORRecordDecodable`` type through its fast ``CBORRecordDecodable/init(cbor:)``.
+    public func decode<T: CBORRecordDecodable>(_ type: T.Type, from buffer: UnsafeRawBufferPointer) throws -> T {
+        try decodeRecord(T.self, from: buffer)
+    }
+
+    /// Decodes a ``CBORRecordDecodable`` type from bytes through ``CBORRecordDecodable/init(cbor:)``.
+    public func decode<T: CBORRecordDecodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try bytes.withUnsafeBytes { try decodeRecord(T.self, from: $0) }
+    }
+
+    /// Reads `type` through its fast path; the whole input must be that one item. Used by
+    /// DocumentStore for record types it only knows as `Decodable`.
+    public func decodeRecord<T: CBORRecordDecodable>(_ type: T.Type, from buffer: UnsafeRawBufferPointer) throws -> T {
+        var reader = CBORItemReader(context: DecodingContext(buffer: buffer, maxDepth: maxDepth), offset: 0)
+        let value = try T(cbor: &reader)
+        if reader.offset != buffer.count {
+            let error = CBORError(.trailingBytes, at: reader.offset)
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: error.description, underlyingError: error))
+        }
+        return value
+    }
+}
