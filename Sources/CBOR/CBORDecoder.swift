@@ -284,7 +284,14 @@ struct DecodingContext {
             offset = reader.offset
             return unsafeBitCast(value, to: T.self)
         }
-        let path = codingPath()
+        return try decodeComposite(T.self, advancing: &offset, needsEnd: needsEnd, codingPath: codingPath())
+    }
+
+    /// ``decodeValue(_:advancing:needsEnd:codingPath:)`` for everything but primitives. Kept out of
+    /// line: unspecialized generic code sets up the run-time metadata of every local type on entry
+    /// (here `Optional<T>`), which cost more than decoding a primitive.
+    @inline(never)
+    func decodeComposite<T: Decodable>(_ type: T.Type, advancing offset: inout Int, needsEnd: Bool, codingPath path: [any CodingKey]) throws -> T {
         guard path.count < maxDepth else {
             let error = CBORError(.tooDeep, at: offset)
             throw DecodingError.dataCorrupted(.init(codingPath: path, debugDescription: error.description, underlyingError: error))

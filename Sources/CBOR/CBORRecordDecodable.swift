@@ -1,3 +1,5 @@
+public import FoundationEssentials
+
 #if canImport(Glibc)
 internal import Glibc
 #elseif canImport(Darwin)
@@ -105,6 +107,19 @@ public struct CBORItemReader {
     public mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try context.decodeInteger(UInt64.self, at: &offset, []) }
     /// Reads an integer that fits `Int32`.
     public mutating func decode(_ type: Int32.Type) throws -> Int32 { try context.decodeInteger(Int32.self, at: &offset, []) }
+
+    /// Reads a UUID (tag 37 + 16 bytes, or its text form).
+    public mutating func decode(_ type: UUID.Type) throws -> UUID { try context.decodeUUID(at: &offset, []) }
+    /// Reads a date (tag 1 + epoch seconds, or a plain number).
+    public mutating func decode(_ type: Date.Type) throws -> Date { try context.decodeDate(at: &offset, []) }
+    /// Reads a byte string.
+    public mutating func decode(_ type: Data.Type) throws -> Data { Data(try context.stringBytes(Data.self, major: 2, at: &offset, [])) }
+    /// Reads a float that fits `Float`.
+    public mutating func decode(_ type: Float.Type) throws -> Float { try context.decodeFloat(at: &offset, []) }
+    /// Reads a map of text keys to text values.
+    public mutating func decode(_ type: [String: String].Type) throws -> [String: String] {
+        try context.decodeStringMap(String.self, advancing: &offset, codingPath: [])
+    }
 
     /// Reads any `Decodable` value (UUIDs, dates, arrays, dictionaries, nested records…) the way
     /// ``CBORDecoder`` does.

@@ -52,9 +52,48 @@ let benchmarks: @Sendable () -> Void = {
         let decoder = CBORDecoder()
         for _ in benchmark.scaledIterations { blackHole(try decoder.decode(BenchTurn.self, from: cborBytes)) }
     }
+    Benchmark("decode turn — CBOR fast path (CBORRecordDecodable)") { benchmark in
+        let decoder = CBORDecoder()
+        for _ in benchmark.scaledIterations { blackHole(try decoder.decode(FastBenchTurn.self, from: cborBytes)) }
+    }
     Benchmark("decode turn — Foundation JSON") { benchmark in
         let decoder = JSONDecoder()
         for _ in benchmark.scaledIterations { blackHole(try decoder.decode(BenchTurn.self, from: jsonBytes)) }
     }
     recordBenchmarks()
+}
+
+/// The fast path: the turn read straight from CBOR (what the timeline's own records will do).
+struct FastBenchTurn: Codable, Equatable, CBORRecordDecodable {
+    var turn: BenchTurn
+
+    init(_ turn: BenchTurn) { self.turn = turn }
+
+    func encode(to encoder: any Encoder) throws { try turn.encode(to: encoder) }
+    init(from decoder: any Decoder) throws { turn = try BenchTurn(from: decoder) }
+
+    init(cbor reader: inout CBORItemReader) throws {
+        var id: UUID?, sessionID: UUID?, sequence: UInt64?, role: String?, content: String?, created: Date?
+        var durationMs: Double?, inputTokens: Int?, outputTokens: Int?, metadata: [String: String]?
+        try reader.readMap { key, value in
+            switch key {
+            case "id": id = try value.decode(UUID.self)
+            case "sessionID": sessionID = try value.decode(UUID.self)
+            case "sequence": sequence = try value.decode(UInt64.self)
+            case "role": role = try value.decode(String.self)
+            case "content": content = try value.decode(String.self)
+            case "created": created = try value.decode(Date.self)
+            case "durationMs": durationMs = value.decodeNil() ? nil : try value.decode(Double.self)
+            case "inputTokens": inputTokens = try value.decode(Int.self)
+            case "outputTokens": outputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
+            case "metadata": metadata = try value.decode([String: String].self)
+            default: break
+            }
+        }
+        guard let id, let sessionID, let sequence, let role, let content, let created, let inputTokens, let metadata else {
+            throw CBORItemReader.missingField("a required field", in: BenchTurn.self)
+        }
+        turn = BenchTurn(id: id, sessionID: sessionID, sequence: sequence, role: role, content: content, created: created,
+                         durationMs: durationMs, inputTokens: inputTokens, outputTokens: outputTokens, metadata: metadata)
+    }
 }

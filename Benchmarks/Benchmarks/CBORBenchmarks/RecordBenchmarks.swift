@@ -13,6 +13,7 @@ final class RecordFixture: @unchecked Sendable {
 
     let store: Store
     let turns: DocumentCollection<BenchTurn>
+    let fastTurns: DocumentCollection<FastBenchTurn>
     let rawEnvironment: Environment
     let rawCBOR: Database
     let rawJSON: Database
@@ -26,6 +27,8 @@ final class RecordFixture: @unchecked Sendable {
         do {
             let store = try Store(path: base + "/store", configuration: .init(mapSize: 256 << 20, durability: .noSync))
             let turns = try store.collection("turns", primaryKey: { (turn: BenchTurn) in KeyBytes(turn.sessionID, turn.sequence) })
+            // The same database, read through the fast path.
+            let fastTurns = try store.collection("turns", primaryKey: { (fast: FastBenchTurn) in KeyBytes(fast.turn.sessionID, fast.turn.sequence) })
             let rawEnvironment = try Environment(path: base + "/raw", configuration: .init(mapSize: 256 << 20, durability: .noSync))
             let rawCBOR = try rawEnvironment.openDatabase("cbor")
             let rawJSON = try rawEnvironment.openDatabase("json")
@@ -54,6 +57,7 @@ final class RecordFixture: @unchecked Sendable {
             }
             self.store = store
             self.turns = turns
+            self.fastTurns = fastTurns
             self.rawEnvironment = rawEnvironment
             self.rawCBOR = rawCBOR
             self.rawJSON = rawJSON
@@ -79,6 +83,12 @@ func recordBenchmarks() {
         for round in benchmark.scaledIterations {
             let key = fixture.keys[round % fixture.keys.count]
             blackHole(try fixture.store.read { txn in try fixture.turns.get(key, in: txn) })
+        }
+    }
+    Benchmark("get + decode turn — DocumentStore collection, CBORRecordDecodable") { benchmark in
+        for round in benchmark.scaledIterations {
+            let key = fixture.keys[round % fixture.keys.count]
+            blackHole(try fixture.store.read { txn in try fixture.fastTurns.get(key, in: txn) })
         }
     }
     Benchmark("get turn bytes, no decode — raw LMDB") { benchmark in
