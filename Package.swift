@@ -71,7 +71,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DocumentStoreTests",
-            dependencies: ["TestSupport", "DocumentStore"],
+            dependencies: ["TestSupport", "DocumentStore", "CBOR"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,4 +1,4 @@
-public import FoundationEssentials
+internal import FoundationEssentials
 
 #if canImport(Glibc)
 internal import Glibc

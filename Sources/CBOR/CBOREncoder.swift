@@ -1,4 +1,4 @@
-public import FoundationEssentials
+internal import FoundationEssentials
 
 /// Encodes `Encodable` values as CBOR (RFC 8949), deterministically: the same value always gives
 /// the same bytes.

@@ -34,7 +34,7 @@ internal import Darwin
 ///
 /// The result must equal what `init(from:)` would produce; the tests of a conforming type should
 /// check both paths against each other.
-public protocol CBORRecordDecodable: Decodable {
+public protocol CBORRecordDecodable: Decodable, SendableMetatype {
     /// Reads the value from `reader`, which stands at the value's CBOR item.
     init(cbor reader: inout CBORItemReader) throws
 }

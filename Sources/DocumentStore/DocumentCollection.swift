@@ -1,5 +1,5 @@
 public import LMDB
-public import CBOR
+internal import CBOR
 
 /// A named LMDB database of `Record`s, each stored under its primary key as an ``Envelope``
 /// around its CBOR encoding, with its secondary ``Index``es kept in step.

@@ -1,4 +1,5 @@
 import TestSupport
+import CBOR
 import DocumentStore
 import Foundation
 import LMDB
@@ -219,6 +220,62 @@ struct CollectionTests {
                 _ = try store.collection("notes", version: 0, primaryKey: { (note: Note) in KeyBytes(note.id) })
             }
             #expect(error?.kind == .recordVersionTooNew(stored: 1, supported: 0))
+        }
+    }
+}
+
+/// A record with the CBOR fast path; `viaFastPath` records which path decoded it.
+struct FastNote: Codable, Equatable, CBORRecordDecodable {
+    var id: Int64
+    var text: String
+    var viaFastPath = false
+
+    enum CodingKeys: String, CodingKey { case id, text }
+
+    init(id: Int64, text: String) {
+        self.id = id
+        self.text = text
+    }
+
+    init(cbor reader: inout CBORItemReader) throws {
+        var id: Int64?, text: String?
+        try reader.readMap { key, value in
+            switch key {
+            case "id": id = try value.decode(Int64.self)
+            case "text": text = try value.decode(String.self)
+            default: break
+            }
+        }
+        guard let id, let text else { throw CBORItemReader.missingField("id or text", in: FastNote.self) }
+        self.init(id: id, text: text)
+        viaFastPath = true
+    }
+
+    static func == (a: FastNote, b: FastNote) -> Bool { a.id == b.id && a.text == b.text }
+}
+
+@Suite("Collections of CBORRecordDecodable records")
+struct FastPathCollectionTests {
+    @Test("records are read through the fast path, and equal what was written")
+    func fastPath() throws {
+        try withTemporaryDirectory { dir in
+            let store = try Store(path: dir + "/s")
+            let notes = try store.collection("fast", primaryKey: { (note: FastNote) in KeyBytes(note.id) })
+            try store.write { txn in
+                for id in 0..<100 { try notes.put(FastNote(id: Int64(id), text: "note \(id)"), in: txn) }
+            }
+            try store.read { txn in
+                let one = try #require(try notes.get(KeyBytes(Int64(42)), in: txn))
+                #expect(one == FastNote(id: 42, text: "note 42") && one.viaFastPath)
+                let page = try notes.scan(limit: 100, in: txn)
+                #expect(page.items.count == 100 && page.items.allSatisfy(\.viaFastPath))
+            }
+            // A damaged value is still an error naming the collection and key.
+            try store.write { txn in
+                try notes.database.put(Envelope.header(recordVersion: 1) + [0xA1, 0x62, 0x69, 0x64], for: KeyBytes(Int64(7)).bytes, in: txn)
+            }
+            let error = #expect(throws: DocumentStoreError.self) { try store.read { txn in try notes.get(KeyBytes(Int64(7)), in: txn) } }
+            #expect(error?.kind == .corrupted)
         }
     }
 }
