@@ -228,7 +228,8 @@ struct DecodingContext {
             guard bytes.count == 16 else {
                 throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "a UUID needs 16 bytes, found \(bytes.count)"))
             }
-            var uuid = UUID().uuid
+            // Start from zeros: `UUID()` would read the system's random source (a syscall) first.
+            var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: bytes) }
             return UUID(uuid: uuid)
         }
