@@ -321,8 +321,7 @@ extension DecodingContext {
     func decodeStringMap<Value: Decodable>(_ type: Value.Type, advancing offset: inout Int, codingPath: [any CodingKey]) throws -> [String: Value] {
         var position = offset
         let count = try containerCount([String: Value].self, major: 5, at: &position, codingPath)
-        var result: [String: Value] = [:]
-        result.reserveCapacity(count)
+        var result = [String: Value](minimumCapacity: count)
         for _ in 0..<count {
             let key = try decodeString(at: &position, codingPath)
             result[key] = try decodeValue(Value.self, advancing: &position, needsEnd: true, codingPath: codingPath + [AnyCodingKey(stringValue: key)])
@@ -345,8 +344,7 @@ extension Dictionary: CBORDictionaryDecodable where Key: Decodable, Value: Decod
         guard Key.self == String.self || Key.self == Int.self else { return nil }
         var position = offset
         let count = try context.containerCount(Self.self, major: 5, at: &position, codingPath)
-        var result: [Key: Value] = [:]
-        result.reserveCapacity(count)
+        var result = [Key: Value](minimumCapacity: count)
         for _ in 0..<count {
             let name = try context.decodeString(at: &position, codingPath)
             let key: Key
