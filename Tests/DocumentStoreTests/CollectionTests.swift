@@ -279,3 +279,33 @@ struct FastPathCollectionTests {
         }
     }
 }
+
+@Suite("Transactions across collections")
+struct MultiCollectionTests {
+    struct Stop: Error {}
+    struct Tag: Codable, Equatable { var name: String; var count: Int }
+
+    @Test("one write spans several collections: all of it lands, or none of it")
+    func atomicAcrossCollections() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s")
+            let tags = try store.collection("tags", primaryKey: { (tag: Tag) in KeyBytes(tag.name) })
+            try store.write { txn throws in
+                try notes.put(Note(id: 1, author: "ann", email: nil, score: 1, text: "a"), in: txn)
+                try tags.put(Tag(name: "swift", count: 1), in: txn)
+            }
+            #expect(throws: Stop.self) {
+                try store.write { txn throws in
+                    try notes.put(Note(id: 2, author: "bob", email: nil, score: 2, text: "b"), in: txn)
+                    try tags.put(Tag(name: "swift", count: 2), in: txn)
+                    throw Stop()
+                }
+            }
+            try store.read { txn throws in
+                #expect(try notes.count(in: txn) == 1)
+                #expect(try tags.get(KeyBytes("swift"), in: txn) == Tag(name: "swift", count: 1))
+                #expect(try notes.scan(index: "byAuthor", matching: KeyBytes("bob"), in: txn).items.isEmpty)
+            }
+        }
+    }
+}
