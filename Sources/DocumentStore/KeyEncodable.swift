@@ -87,12 +87,14 @@ extension UUID: KeyEncodable {
     }
 }
 
-/// Whole nanoseconds since 1970 as a signed 64-bit integer (covers the years 1678–2262).
+/// Whole nanoseconds since 1970 as a signed 64-bit integer (covers the years 1678–2262; dates
+/// outside clamp to the ends, and a NaN date sorts first).
 extension Date: KeyEncodable {
     public func appendKey(to bytes: inout [UInt8]) {
         let nanoseconds = (timeIntervalSince1970 * 1e9).rounded(.down)
-        let clamped = Swift.max(Swift.min(nanoseconds, 9.2e18), -9.2e18)
-        Int64(clamped).appendKey(to: &bytes)
+        // Out-of-range dates clamp to the ends; a NaN date (never a real time) sorts first.
+        let clamped: Int64 = nanoseconds.isNaN ? .min : Int64(Swift.max(Swift.min(nanoseconds, 9.2e18), -9.2e18))
+        clamped.appendKey(to: &bytes)
     }
 }
 

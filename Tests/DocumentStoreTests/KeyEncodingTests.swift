@@ -66,6 +66,10 @@ struct KeyEncodingTests {
         Self.checkOrder((0..<3_000).map { _ in Double.random(in: -1e12...1e12, using: &random) } + [-.infinity, -0.0, 0.0, 1e-300, .infinity])
         let dates = (0..<3_000).map { _ in Date(timeIntervalSince1970: Double(Int64.random(in: -5_000_000_000...5_000_000_000, using: &random)) / 1000) }
         Self.checkOrder(dates)
+        // Dates no clock can show never trap: they clamp, and NaN sorts first.
+        #expect(KeyBytes(Date(timeIntervalSince1970: .nan)) < KeyBytes(Date.distantPast))
+        #expect(KeyBytes(Date(timeIntervalSince1970: 1e300)) == KeyBytes(Date(timeIntervalSince1970: .infinity)))
+        #expect(KeyBytes(Date(timeIntervalSince1970: -1e300)) < KeyBytes(Date(timeIntervalSince1970: 0)))
         #expect(KeyBytes(false) < KeyBytes(true))
         let uuids = (0..<1_000).map { _ in UUID() }
         for (a, b) in zip(uuids, uuids.shuffled()) {
