@@ -131,6 +131,9 @@ public struct Database: Sendable, Hashable {
         reserving count: Int, for key: UnsafeRawBufferPointer, flags: PutFlags = [],
         in txn: borrowing Transaction, _ fill: (UnsafeMutableRawBufferPointer) throws -> R
     ) throws -> R {
+        guard count >= 0 else {
+            throw LMDBError(.invalidArgument, operation: "reserve a value in \(describe(database: name))", detail: "a negative size (\(count))")
+        }
         var k = MDB_val(key)
         var v = MDB_val(mv_size: count, mv_data: nil)
         try txn.checkWrite(mdb_put(txn.handle, dbi, &k, &v, flags.rawValue | UInt32(MDB_RESERVE)),
