@@ -59,6 +59,10 @@ public struct CBORDecoder: Sendable {
 struct DecodingContext {
     let buffer: UnsafeRawBufferPointer
     let maxDepth: Int
+    /// Whether the whole input was checked for well-formedness up front (``CBORDecoder``'s
+    /// `Decodable` path). When not (the ``CBORRecordDecodable`` path), a keyed container checks its
+    /// own map before use, since `allKeys` cannot throw.
+    var validated = true
 
     func reader(at offset: Int) -> CBORReader { CBORReader(buffer, offset: offset, maxDepth: maxDepth) }
 
@@ -389,6 +393,7 @@ final class _CBORDecoder: Decoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        if !context.validated { _ = try context.end(ofItemAt: offset, codingPath: codingPath) }
         var position = offset
         let count = try context.containerCount([String: String].self, major: 5, at: &position, codingPath)
         mapStart = position

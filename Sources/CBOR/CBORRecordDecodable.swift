@@ -161,7 +161,7 @@ extension CBORDecoder {
     /// Reads `type` through its fast path; the whole input must be that one item. Used by
     /// DocumentStore for record types it only knows as `Decodable`.
     public func decodeRecord<T: CBORRecordDecodable>(_ type: T.Type, from buffer: UnsafeRawBufferPointer) throws -> T {
-        var reader = CBORItemReader(context: DecodingContext(buffer: buffer, maxDepth: maxDepth), offset: 0)
+        var reader = CBORItemReader(context: DecodingContext(buffer: buffer, maxDepth: maxDepth, validated: false), offset: 0)
         let value = try T(cbor: &reader)
         if reader.offset != buffer.count {
             let error = CBORError(.trailingBytes, at: reader.offset)
