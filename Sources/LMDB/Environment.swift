@@ -218,9 +218,13 @@ public final class Environment: @unchecked Sendable {
                 if rc == 0 { return Transaction(handle: idle, environment: self, isReadOnly: true) }
                 mdb_txn_abort(idle)
             } else {
-                if !readOnly { writeFailure.store(0, ordering: .relaxed) }
                 rc = mdb_txn_begin(handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
-                if rc == 0, let txn { return Transaction(handle: txn, environment: self, isReadOnly: readOnly) }
+                if rc == 0, let txn {
+                    // Only now does this thread hold LMDB's writer lock: resetting the failure
+                    // record earlier could erase the record of a writer still running.
+                    if !readOnly { writeFailure.store(0, ordering: .relaxed) }
+                    return Transaction(handle: txn, environment: self, isReadOnly: readOnly)
+                }
             }
             gate.exit()
             if rc == MDB_MAP_RESIZED {

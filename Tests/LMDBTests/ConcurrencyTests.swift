@@ -69,6 +69,29 @@ struct ConcurrencyTests {
         }
     }
 
+    @Test("writers on several threads that swallow a full map still grow it and land every write")
+    func swallowedMapFullUnderContention() async throws {
+        try await withTemporaryDirectory { dir in
+            let env = try Environment(path: storePath(dir), configuration: .init(mapSize: 1 << 20, durability: .noSync))
+            let db = try env.openDatabase("big")
+            let value = [UInt8](repeating: 7, count: 32 << 10)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<3 {
+                    group.addTask {
+                        for index in 0..<150 {
+                            try env.write { txn throws in
+                                // The closure ignores the error; the environment must not.
+                                try? db.put(value, for: bytes("w\(writer)-\(index + 1000)"), in: txn)
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            try env.read { txn throws in #expect(try db.count(in: txn) == 450) }
+        }
+    }
+
     @Test("many tasks open the same database handle at once")
     func concurrentOpen() async throws {
         try await withTemporaryDirectory { dir in
