@@ -110,6 +110,30 @@ struct DecodingContext {
 
     // MARK: Primitives
 
+    /// The head at `offset` when it is an ordinary one — a definite argument whose bytes are all
+    /// there — with the offset after it: the fast path of every primitive read. `nil` sends the
+    /// caller to the full path, which names the exact problem.
+    @inline(__always)
+    func quickHead(at offset: Int) -> (major: UInt8, info: UInt8, argument: UInt64, next: Int)? {
+        guard offset >= 0, offset < buffer.count else { return nil }
+        let initial = buffer[offset]
+        let info = initial & 0x1F
+        if info < 24 { return (initial >> 5, info, UInt64(info), offset + 1) }
+        let size: Int
+        switch info {
+        case 24: size = 1
+        case 25: size = 2
+        case 26: size = 4
+        case 27: size = 8
+        default: return nil
+        }
+        guard size < buffer.count - offset else { return nil }
+        var value: UInt64 = 0
+        for index in 1...size { value = value << 8 | UInt64(buffer[offset + index]) }
+        if initial >> 5 == 7 && info == 24 && value < 32 { return nil }
+        return (initial >> 5, info, value, offset + 1 + size)
+    }
+
     /// Reads the head of a definite-length array (major 4) or map (major 5) at `offset` and
     /// returns its item count, checked against the bytes left (so it also fits an `Int`).
     func containerCount<T>(_ type: T.Type, major: UInt8, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Int {
@@ -140,6 +164,16 @@ struct DecodingContext {
     }
 
     func decodeInteger<T: FixedWidthInteger>(_ type: T.Type, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> T {
+        if let quick = quickHead(at: offset) {
+            if quick.major == 0, let value = T(exactly: quick.argument) {
+                offset = quick.next
+                return value
+            }
+            if quick.major == 1, quick.argument <= UInt64(Int64.max), let value = T(exactly: ~Int64(quick.argument)) {
+                offset = quick.next
+                return value
+            }
+        }
         let head = try head(at: &offset, codingPath())
         let result: T?
         switch head.major {
@@ -161,6 +195,14 @@ struct DecodingContext {
     }
 
     func decodeDouble(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Double {
+        if let quick = quickHead(at: offset), quick.major == 7 {
+            switch quick.info {
+            case 25: offset = quick.next; return HalfFloat.value(UInt16(quick.argument))
+            case 26: offset = quick.next; return Double(Float(bitPattern: UInt32(quick.argument)))
+            case 27: offset = quick.next; return Double(bitPattern: quick.argument)
+            default: break
+            }
+        }
         let head = try head(at: &offset, codingPath())
         switch (head.major, head.additional) {
         case (7, 25): return HalfFloat.value(UInt16(head.argument))
@@ -202,6 +244,13 @@ struct DecodingContext {
     }
 
     func decodeString(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> String {
+        if let quick = quickHead(at: offset), quick.major == 3, quick.argument <= UInt64(buffer.count - quick.next) {
+            let end = quick.next + Int(quick.argument)
+            if let text = CBORText.string(UnsafeRawBufferPointer(rebasing: buffer[quick.next..<end])) {
+                offset = end
+                return text
+            }
+        }
         let start = offset
         let bytes = try stringBytes(String.self, major: 3, at: &offset, codingPath())
         guard let text = CBORText.string(bytes) else {
@@ -222,11 +271,21 @@ struct DecodingContext {
     }
 
     func decodeDate(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Date {
+        if offset < buffer.count, buffer[offset] == 0xC1, let quick = quickHead(at: offset + 1), quick.major == 0 {
+            offset = quick.next
+            return Date(timeIntervalSince1970: Double(quick.argument))
+        }
         _ = try consumeTag(1, at: &offset, codingPath())
         return Date(timeIntervalSince1970: try decodeDouble(at: &offset, codingPath()))
     }
 
     func decodeUUID(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> UUID {
+        if offset >= 0, buffer.count - offset >= 19, buffer[offset] == 0xD8, buffer[offset + 1] == 0x25, buffer[offset + 2] == 0x50 {
+            var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: buffer[offset + 3..<offset + 19])) }
+            offset += 19
+            return UUID(uuid: uuid)
+        }
         if try consumeTag(37, at: &offset, codingPath()) || majorType(at: offset) == 2 {
             let bytes = try stringBytes(UUID.self, major: 2, at: &offset, codingPath())
             guard bytes.count == 16 else {

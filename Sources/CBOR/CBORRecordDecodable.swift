@@ -66,7 +66,14 @@ public struct CBORItemReader {
                 position = try context.end(ofItemAt: position, codingPath: [])
                 continue
             }
-            let key = CBORKey(bytes: try context.stringBytes(String.self, major: 3, at: &position, []))
+            let key: CBORKey
+            if let quick = context.quickHead(at: position), quick.major == 3, quick.argument <= UInt64(context.buffer.count - quick.next) {
+                let end = quick.next + Int(quick.argument)
+                key = CBORKey(bytes: UnsafeRawBufferPointer(rebasing: context.buffer[quick.next..<end]))
+                position = end
+            } else {
+                key = CBORKey(bytes: try context.stringBytes(String.self, major: 3, at: &position, []))
+            }
             var value = CBORItemReader(context: context, offset: position)
             try body(key, &value)
             position = value.offset != position ? value.offset : try context.end(ofItemAt: position, codingPath: [])
