@@ -106,16 +106,43 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     }
 
     /// Removes the record under `key` and its index entries. Returns whether there was one.
+    ///
+    /// A record that can no longer be decoded (damaged, or written by newer code) is removed too:
+    /// its index entries are then found by scanning each index for its key, so that a damaged
+    /// record can always be deleted.
+    /// - Complexity: O(log n) per index; O(index size) per index for an undecodable record.
     @discardableResult
     public func delete(_ key: KeyBytes, in txn: borrowing Transaction) throws -> Bool {
         if indexes.isEmpty { return try database.delete(key.bytes, in: txn) }
-        guard let old = try get(key, in: txn) else { return false }
+        let old: Record?
+        do {
+            old = try get(key, in: txn)
+        } catch is DocumentStoreError {
+            try purgeIndexEntries(of: key, in: txn)
+            return try database.delete(key.bytes, in: txn)
+        }
+        guard let old else { return false }
         for index in indexes {
             if let value = index.key(old), let db = index.database {
                 try db.delete(index.entryKey(value: value, primaryKey: key), in: txn)
             }
         }
         return try database.delete(key.bytes, in: txn)
+    }
+
+    /// Removes every index entry that points at `key`, by scanning the indexes.
+    private func purgeIndexEntries(of key: KeyBytes, in txn: borrowing Transaction) throws {
+        for index in indexes {
+            guard let db = index.database else { continue }
+            var stale: [[UInt8]] = []
+            try db.withCursor(in: txn) { cursor in
+                var entries = cursor.entries()
+                while let entry = try entries.next() {
+                    if entry.value.elementsEqual(key.bytes) { stale.append(Array(entry.key)) }
+                }
+            }
+            for entry in stale { try db.delete(entry, in: txn) }
+        }
     }
 
     private func write(_ record: Record, key: KeyBytes, replacing old: Record?, in txn: borrowing Transaction) throws {

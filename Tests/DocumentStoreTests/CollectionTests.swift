@@ -208,6 +208,26 @@ struct CollectionTests {
         }
     }
 
+    @Test("a damaged record can still be deleted, index entries and all")
+    func deleteDamaged() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s")
+            try store.write { txn throws in
+                try notes.put(Note(id: 1, author: "ann", email: "a@x", score: 1, text: "fine"), in: txn)
+                try notes.put(Note(id: 2, author: "ann", email: "b@x", score: 2, text: "to be damaged"), in: txn)
+                try notes.database.put([0x54, 0x01, 0x01, 0xFF, 0xFF], for: KeyBytes(Int64(2)).bytes, in: txn)
+            }
+            let removed = try store.write { txn throws in try notes.delete(KeyBytes(Int64(2)), in: txn) }
+            #expect(removed)
+            try store.read { txn throws in
+                #expect(try notes.count(in: txn) == 1)
+                #expect(try notes.index("byAuthor").database?.count(in: txn) == 1)
+                #expect(try notes.index("byEmail").database?.count(in: txn) == 1)
+                #expect(try notes.scan(index: "byAuthor", matching: KeyBytes("ann"), in: txn).items.map(\.id) == [1])
+            }
+        }
+    }
+
     @Test("the envelope is the documented bytes, and a newer store version is refused")
     func envelopeAndVersions() throws {
         try withTemporaryDirectory { dir in
