@@ -70,6 +70,7 @@ extension Bool: KeyEncodable { public func appendKey(to bytes: inout [UInt8]) { 
 /// UTF-8 with every 0x00 byte written as 0x00 0xFF, then the terminator 0x00 0x01: bytewise
 /// order is the strings' UTF-8 order, and no string's key is a prefix of another's.
 extension String: KeyEncodable {
+    /// Appends the encoding described on the extension.
     public func appendKey(to bytes: inout [UInt8]) {
         for byte in utf8 {
             bytes.append(byte)
@@ -82,6 +83,7 @@ extension String: KeyEncodable {
 
 /// The 16 bytes of the UUID, in order.
 extension UUID: KeyEncodable {
+    /// Appends the encoding described on the extension.
     public func appendKey(to bytes: inout [UInt8]) {
         withUnsafeBytes(of: uuid) { bytes.append(contentsOf: $0) }
     }
@@ -90,6 +92,7 @@ extension UUID: KeyEncodable {
 /// Whole nanoseconds since 1970 as a signed 64-bit integer (covers the years 1678–2262; dates
 /// outside clamp to the ends, and a NaN date sorts first).
 extension Date: KeyEncodable {
+    /// Appends the encoding described on the extension.
     public func appendKey(to bytes: inout [UInt8]) {
         let nanoseconds = (timeIntervalSince1970 * 1e9).rounded(.down)
         // Out-of-range dates clamp to the ends; a NaN date (never a real time) sorts first.
@@ -101,6 +104,7 @@ extension Date: KeyEncodable {
 /// IEEE 754 bits, transformed so that bytewise order is numeric order (negatives have every bit
 /// flipped, positives only the sign bit). NaN sorts above +infinity.
 extension Double: KeyEncodable {
+    /// Appends the encoding described on the extension.
     public func appendKey(to bytes: inout [UInt8]) {
         let bits = (self == 0 ? 0.0 : self).bitPattern
         (bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)).appendBigEndian(to: &bytes)
@@ -114,6 +118,7 @@ public struct Descending<Value: KeyEncodable & Sendable>: KeyEncodable, Sendable
     public var value: Value
     /// Wraps `value`.
     public init(_ value: Value) { self.value = value }
+    /// Appends the encoding described on the extension.
     public func appendKey(to bytes: inout [UInt8]) {
         let start = bytes.count
         value.appendKey(to: &bytes)
