@@ -404,28 +404,20 @@ protocol CBORDictionaryDecodable {
 
 extension Dictionary: CBORDictionaryDecodable where Key: Decodable, Value: Decodable {
     static func decodeCBOR(_ context: DecodingContext, advancing offset: inout Int, codingPath: [any CodingKey]) throws -> Self? {
-        guard Key.self == String.self || Key.self == Int.self else { return nil }
-        var position = offset
-        let count = try context.containerCount(Self.self, major: 5, at: &position, codingPath)
-        var result = [Key: Value](minimumCapacity: count)
-        for _ in 0..<count {
-            let name = try context.decodeString(at: &position, codingPath)
-            let key: Key
-            if Key.self == String.self {
-                key = unsafeBitCast(name, to: Key.self)
-            } else if let number = Int(name) {
-                key = unsafeBitCast(number, to: Key.self)
-            } else {
+        if Key.self == String.self {
+            return unsafeBitCast(try context.decodeStringMap(Value.self, advancing: &offset, codingPath: codingPath), to: Self.self)
+        }
+        guard Key.self == Int.self else { return nil }
+        var result = [Key: Value]()
+        for (name, value) in try context.decodeStringMap(Value.self, advancing: &offset, codingPath: codingPath) {
+            guard let number = Int(name) else {
                 throw DecodingError.dataCorrupted(.init(codingPath: codingPath, debugDescription: "map key \"\(name)\" is not an Int"))
             }
-            result[key] = try context.decodeValue(Value.self, advancing: &position, needsEnd: true,
-                                                  codingPath: codingPath + [AnyCodingKey(stringValue: name)])
+            result[unsafeBitCast(number, to: Key.self)] = value
         }
-        offset = position
         return result
     }
 }
-
 
 /// The `Decoder` handed to a type's `init(from:)`: one item of the input.
 final class _CBORDecoder: Decoder {

@@ -458,11 +458,11 @@ protocol SortedMapEncodable {
 
 extension Dictionary: SortedMapEncodable where Key: Encodable, Value: Encodable {
     func encodeSorted(into storage: EncodingStorage, codingPath: [any CodingKey]) throws {
-        let keyed: [(String, Value)]
         if Key.self == String.self {
-            keyed = map { (unsafeBitCast($0.key, to: String.self), $0.value) }
+            try storage.encodeStringMap(unsafeBitCast(self, to: [String: Value].self), codingPath: codingPath)
         } else if Key.self == Int.self {
-            keyed = map { (String(unsafeBitCast($0.key, to: Int.self)), $0.value) }
+            let textKeyed = Dictionary<String, Value>(uniqueKeysWithValues: map { (String(unsafeBitCast($0.key, to: Int.self)), $0.value) })
+            try storage.encodeStringMap(textKeyed, codingPath: codingPath)
         } else {
             // Other key types encode as an array of alternating keys and values: sort the pairs
             // by the encoding of their keys.
@@ -474,12 +474,6 @@ extension Dictionary: SortedMapEncodable where Key: Encodable, Value: Encodable 
                 try storage.encodeValue(key, codingPath: codingPath, slotStart: storage.writer.bytes.count)
                 try storage.encodeValue(value, codingPath: codingPath, slotStart: storage.writer.bytes.count)
             }
-            return
-        }
-        storage.writer.head(5, UInt64(keyed.count))
-        for (key, value) in keyed.sorted(by: { CBORKeyOrder.precedes($0.0, $1.0) }) {
-            storage.writer.text(key)
-            try storage.encodeValue(value, codingPath: codingPath + [AnyCodingKey(stringValue: key)], slotStart: storage.writer.bytes.count)
         }
     }
 }
