@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "CBOR", targets: ["CBOR"]),
         .library(name: "DocumentStore", targets: ["DocumentStore"]),
+        .library(name: "Timeline", targets: ["Timeline"]),
         .executable(name: "kvtool", targets: ["kvtool"]),
     ],
     dependencies: [
@@ -39,6 +40,11 @@ let package = Package(
         .target(
             name: "DocumentStore",
             dependencies: ["LMDB", "CBOR"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Timeline",
+            dependencies: ["LMDB", "CBOR", "DocumentStore"],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -72,6 +78,11 @@ let package = Package(
         .testTarget(
             name: "DocumentStoreTests",
             dependencies: ["TestSupport", "DocumentStore", "CBOR"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "TimelineTests",
+            dependencies: ["TestSupport", "Timeline", "DocumentStore", "LMDB"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -96,6 +96,17 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         try write(record, key: key, replacing: old, in: txn)
     }
 
+    /// Replaces `old` — the record stored under the key, as just read in this same transaction —
+    /// with `record`, moving index entries from `old`'s values to `record`'s. Saves ``put(_:in:)``
+    /// reading and decoding the stored record a second time.
+    /// - Throws: ``DocumentStoreError/Kind/keyChanged`` when the two records' primary keys
+    ///   differ (nothing written); as ``put(_:in:)`` otherwise.
+    public func replace(_ old: Record, with record: Record, in txn: borrowing Transaction) throws {
+        let key = primaryKey(record)
+        guard primaryKey(old) == key else { throw DocumentStoreError(.keyChanged, collection: name, key: key) }
+        try write(record, key: key, replacing: old, in: txn)
+    }
+
     /// Stores `record`, which must be new.
     /// - Throws: ``DocumentStoreError/Kind/duplicateKey`` when its key is taken (nothing written);
     ///   as ``put(_:in:)`` otherwise.
@@ -309,6 +320,12 @@ public struct Page<Item> {
     public var items: [Item]
     /// The cursor to pass as `after:` for the next page; `nil` on the last page.
     public var next: PageCursor?
+
+    /// A page of `items`, continuing after `next` when that is not `nil`.
+    public init(items: [Item], next: PageCursor?) {
+        self.items = items
+        self.next = next
+    }
 }
 
 extension Page: Sendable where Item: Sendable {}

@@ -20,6 +20,8 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
         case danglingIndexEntry(index: String)
         /// A page cursor that this scan did not produce.
         case invalidPageCursor
+        /// `replace` was given two records with different primary keys.
+        case keyChanged
     }
 
     /// What went wrong.
@@ -53,6 +55,7 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
         case .encoding: "the record could not be encoded"
         case .danglingIndexEntry(let index): "index \"\(index)\" points at a record that does not exist: run `kvtool check`"
         case .invalidPageCursor: "the page cursor does not belong to this scan"
+        case .keyChanged: "replace needs the old and new record to share a primary key; nothing was written"
         }
         return "\(place): \(what)" + (underlying.map { " (\($0))" } ?? "")
     }

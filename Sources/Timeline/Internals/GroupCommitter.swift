@@ -1,0 +1,140 @@
+internal import Foundation
+internal import LMDB
+internal import DocumentStore
+
+/// The one writer behind the async API: callers queue work; a dedicated thread runs everything
+/// queued so far in one write transaction (each piece in its own nested transaction) and commits
+/// once, so N concurrent durable writes cost one fsync per batch rather than N.
+///
+/// - A caller resumes only after the commit that holds its work returned (with `.durable`, after
+///   the fsync).
+/// - Work that throws is rolled back alone (its nested transaction is aborted) and fails only its
+///   caller; the rest of the batch commits.
+/// - If the commit itself fails, every caller of the batch gets the error and nothing of the
+///   batch is written.
+///
+/// The thread is a plain thread, not a task: a write transaction holds LMDB's writer lock, which
+/// belongs to the thread that took it and must never be held across a suspension.
+///
+/// `@unchecked Sendable`: the queue and flags are only touched with `condition` locked.
+final class GroupCommitter: @unchecked Sendable {
+    /// One caller's work and how to tell it the outcome.
+    struct Job {
+        let run: (borrowing Transaction) throws -> Void
+        let finish: (Result<Void, any Error>) -> Void
+    }
+
+    /// The most jobs in one transaction: bounds a transaction's size and a caller's wait.
+    static let maxBatch = 512
+
+    private let store: Store
+    private let condition = NSCondition()
+    private var queue: [Job] = []
+    private var stopping = false
+    private var stopped = false
+    private var thread: Thread?
+
+    init(store: Store) {
+        self.store = store
+        // The thread keeps the committer alive until its loop ends (`thread` is cleared then).
+        let thread = Thread { self.loop() }
+        thread.name = "TimelineStore.writer"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Runs `work` in the next batch and returns its result once that batch is committed.
+    func submit<T: Sendable>(_ work: @escaping @Sendable (borrowing Transaction) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let box = ResultBox<T>()
+            let job = Job(
+                run: { txn in box.value = try work(txn) },
+                finish: { outcome in
+                    switch outcome {
+                    case .success: continuation.resume(with: box.value.map { .success($0) } ?? .failure(TimelineError(.closed)))
+                    case .failure(let error): continuation.resume(throwing: error)
+                    }
+                }
+            )
+            condition.lock()
+            if stopping {
+                condition.unlock()
+                continuation.resume(throwing: TimelineError(.closed))
+                return
+            }
+            queue.append(job)
+            condition.signal()
+            condition.unlock()
+        }
+    }
+
+    /// Finishes the queued work, then stops the thread. Later submissions fail with `.closed`.
+    /// Called on the writer thread itself (the last reference to the store can go away there), it
+    /// only asks the loop to end, since waiting would wait for itself.
+    func stop() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        if Thread.current !== thread {
+            while !stopped { condition.wait() }
+        }
+        condition.unlock()
+    }
+
+    private func loop() {
+        while true {
+            condition.lock()
+            while queue.isEmpty && !stopping { condition.wait() }
+            if queue.isEmpty {
+                stopped = true
+                thread = nil
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            let batch = Array(queue.prefix(Self.maxBatch))
+            queue.removeFirst(batch.count)
+            condition.unlock()
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Job]) {
+        if batch.count == 1, let job = batch.first {
+            // Alone in its batch: no nested transaction needed to keep a failure to itself.
+            do {
+                try store.write { txn in try job.run(txn) }
+                job.finish(.success(()))
+            } catch {
+                job.finish(.failure(error))
+            }
+            return
+        }
+        var outcomes: [Result<Void, any Error>] = []
+        do {
+            try store.write { txn in
+                // The closure may run again after the map grew: start the outcomes afresh.
+                outcomes = []
+                outcomes.reserveCapacity(batch.count)
+                for job in batch {
+                    do {
+                        try txn.nested { child in try job.run(child) }
+                        outcomes.append(.success(()))
+                    } catch {
+                        outcomes.append(.failure(error))
+                    }
+                }
+            }
+        } catch {
+            for job in batch { job.finish(.failure(error)) }
+            return
+        }
+        for (job, outcome) in zip(batch, outcomes) { job.finish(outcome) }
+    }
+}
+
+/// Carries a job's result from the writer thread to its caller (written before the commit,
+/// read after it, never at the same time).
+private final class ResultBox<T>: @unchecked Sendable {
+    var value: T?
+}

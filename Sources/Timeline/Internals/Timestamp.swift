@@ -1,0 +1,80 @@
+internal import FoundationEssentials
+
+/// Dates in session exports: UTC ISO 8601 with microseconds, `2026-11-22T01:05:05.123456Z`.
+///
+/// Readable, sortable, and stable: a date read from this form prints to the same text again, so
+/// export → import → export is byte-identical. (Finer than a microsecond is not kept.)
+enum Timestamp {
+    static func format(_ date: Date) -> String {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let (days, dayMicros) = micros.quotientAndRemainderFlooring(dividingBy: 86_400_000_000)
+        let (year, month, day) = civil(fromDays: days)
+        let seconds = dayMicros / 1_000_000, fraction = dayMicros % 1_000_000
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
+    }
+
+    /// Parses the form ``format(_:)`` writes (a fraction of 0–9 digits, or none, is accepted).
+    static func parse(_ text: String) -> Date? {
+        let bytes = Array(text.utf8)
+        func number(_ range: Range<Int>) -> Int64? {
+            guard range.upperBound <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for byte in bytes[range] {
+                guard byte >= 0x30 && byte <= 0x39 else { return nil }
+                value = value * 10 + Int64(byte - 0x30)
+            }
+            return value
+        }
+        guard bytes.count >= 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54, bytes[13] == 0x3A, bytes[16] == 0x3A,
+              bytes.last == 0x5A,
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var micros: Int64 = 0
+        if bytes.count > 20 {
+            guard bytes[19] == 0x2E, bytes.count - 21 <= 9, bytes.count > 21, let fraction = number(20..<(bytes.count - 1)) else { return nil }
+            var scaled = fraction
+            for _ in 0..<(9 - (bytes.count - 21)) { scaled *= 10 }
+            micros = (scaled + 500) / 1000
+        }
+        let days = days(fromCivil: year, month, day)
+        let total = (days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros
+        return Date(timeIntervalSince1970: Double(total) / 1_000_000)
+    }
+
+    /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
+    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// (year, month, day) → days since 1970-01-01.
+    private static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+}
+
+extension Int64 {
+    /// Quotient rounded toward −∞ and the matching non-negative remainder.
+    func quotientAndRemainderFlooring(dividingBy divisor: Int64) -> (Int64, Int64) {
+        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
+        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
+    }
+}

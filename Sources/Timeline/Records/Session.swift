@@ -1,0 +1,158 @@
+public import FoundationEssentials
+public import CBOR
+
+/// One conversation: its identity, where it came from (a fork's parent and branch point), its
+/// activity and running totals. Stored in the `sessions` database under its id.
+///
+/// A session's history is a gapless run of turn sequences `0..<turnCount`. A fork (``parentID``
+/// set) inherits its parent's turns `0..<branchPoint` and stores only its own, from `branchPoint`
+/// on; ``TimelineStore/turns(of:range:reverse:limit:after:)`` reads through the ancestry.
+public struct Session: Codable, Sendable, Hashable, Identifiable {
+    /// The session's id.
+    public var id: UUID
+    /// A human-readable title.
+    public var title: String
+    /// The project (workspace, tenant…) the session belongs to, if any; sessions are listed per project.
+    public var project: String?
+    /// The session this one was forked from, if any.
+    public var parentID: UUID?
+    /// For a fork: how many of the parent's turns (sequences `0..<branchPoint`) it inherits.
+    public var branchPoint: UInt64?
+    /// A name for the branch (e.g. "retry with tools"), if any.
+    public var branchName: String?
+    /// The model that produced the assistant turns, if recorded.
+    public var model: String?
+    /// The model's provider, if recorded.
+    public var provider: String?
+    /// When the session was created.
+    public var created: Date
+    /// When the session record last changed (title, metadata, totals…).
+    public var updated: Date
+    /// When the last turn was appended (or the session created): the order of every listing.
+    public var lastActivity: Date
+    /// The number of turns in the session's history, inherited ones included: the next turn's sequence.
+    public var turnCount: UInt64
+    /// Input tokens of the session's own turns.
+    public var inputTokens: Int
+    /// Output tokens of the session's own turns.
+    public var outputTokens: Int
+    /// Cost of the session's own turns, in the caller's currency unit.
+    public var cost: Double
+    /// Whether the session is archived (hidden from listings unless asked for).
+    public var archived: Bool
+    /// Free-form string metadata.
+    public var metadata: [String: String]
+    /// How many checkpoints were ever saved in the session: the next checkpoint's number.
+    public var checkpointCount: UInt64
+    /// How many crystals were ever saved for the session: the next crystal's version.
+    public var crystalCount: UInt64
+
+    /// The record-type version this code writes.
+    public static let recordVersion = 1
+
+    /// A session as ``TimelineStore`` creates it; most callers use ``NewSession`` instead.
+    public init(
+        id: UUID, title: String, project: String? = nil, parentID: UUID? = nil, branchPoint: UInt64? = nil,
+        branchName: String? = nil, model: String? = nil, provider: String? = nil, created: Date,
+        updated: Date? = nil, lastActivity: Date? = nil, turnCount: UInt64 = 0, inputTokens: Int = 0,
+        outputTokens: Int = 0, cost: Double = 0, archived: Bool = false, metadata: [String: String] = [:],
+        checkpointCount: UInt64 = 0, crystalCount: UInt64 = 0
+    ) {
+        self.id = id
+        self.title = title
+        self.project = project
+        self.parentID = parentID
+        self.branchPoint = branchPoint
+        self.branchName = branchName
+        self.model = model
+        self.provider = provider
+        self.created = created
+        self.updated = updated ?? created
+        self.lastActivity = lastActivity ?? created
+        self.turnCount = turnCount
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cost = cost
+        self.archived = archived
+        self.metadata = metadata
+        self.checkpointCount = checkpointCount
+        self.crystalCount = crystalCount
+    }
+
+    /// The first sequence stored under this session's own id (0 for a root session).
+    public var firstOwnSequence: UInt64 { branchPoint ?? 0 }
+}
+
+extension Session: CBORRecordDecodable {
+    /// Reads a session straight from CBOR (the fast path ``TimelineStore`` reads with).
+    public init(cbor reader: inout CBORItemReader) throws {
+        var id: UUID?, title: String?, created: Date?
+        var session = Session(id: .zero, title: "", created: Date(timeIntervalSince1970: 0))
+        var updated: Date?, lastActivity: Date?
+        try reader.readMap { key, value in
+            switch key {
+            case "id": id = try value.decode(UUID.self)
+            case "title": title = try value.decode(String.self)
+            case "project": session.project = value.decodeNil() ? nil : try value.decode(String.self)
+            case "parentID": session.parentID = value.decodeNil() ? nil : try value.decode(UUID.self)
+            case "branchPoint": session.branchPoint = value.decodeNil() ? nil : try value.decode(UInt64.self)
+            case "branchName": session.branchName = value.decodeNil() ? nil : try value.decode(String.self)
+            case "model": session.model = value.decodeNil() ? nil : try value.decode(String.self)
+            case "provider": session.provider = value.decodeNil() ? nil : try value.decode(String.self)
+            case "created": created = try value.decode(Date.self)
+            case "updated": updated = try value.decode(Date.self)
+            case "lastActivity": lastActivity = try value.decode(Date.self)
+            case "turnCount": session.turnCount = try value.decode(UInt64.self)
+            case "inputTokens": session.inputTokens = try value.decode(Int.self)
+            case "outputTokens": session.outputTokens = try value.decode(Int.self)
+            case "cost": session.cost = try value.decode(Double.self)
+            case "archived": session.archived = try value.decode(Bool.self)
+            case "metadata": session.metadata = try value.decode([String: String].self)
+            case "checkpointCount": session.checkpointCount = try value.decode(UInt64.self)
+            case "crystalCount": session.crystalCount = try value.decode(UInt64.self)
+            default: break
+            }
+        }
+        guard let id, let title, let created, let updated, let lastActivity else {
+            throw CBORItemReader.missingField("id, title, created, updated or lastActivity", in: Session.self)
+        }
+        session.id = id
+        session.title = title
+        session.created = created
+        session.updated = updated
+        session.lastActivity = lastActivity
+        self = session
+    }
+}
+
+/// What a caller supplies to create a session; the store fills in times, totals and counters.
+public struct NewSession: Sendable, Hashable {
+    /// The id to use; a fresh random one by default. Creating a second session with an id in use fails.
+    public var id: UUID
+    /// A human-readable title.
+    public var title: String
+    /// The project the session belongs to, if any.
+    public var project: String?
+    /// The model, if recorded.
+    public var model: String?
+    /// The provider, if recorded.
+    public var provider: String?
+    /// Free-form string metadata.
+    public var metadata: [String: String]
+    /// The creation time; now by default.
+    public var created: Date?
+
+    /// Describes a session to create.
+    public init(
+        id: UUID = UUID(), title: String = "", project: String? = nil, model: String? = nil,
+        provider: String? = nil, metadata: [String: String] = [:], created: Date? = nil
+    ) {
+        self.id = id
+        self.title = title
+        self.project = project
+        self.model = model
+        self.provider = provider
+        self.metadata = metadata
+        self.created = created
+    }
+}

@@ -1,0 +1,220 @@
+public import FoundationEssentials
+public import CBOR
+
+/// One message of a conversation. Append-only: once written, a turn is never changed (a
+/// correction is a new turn). Stored in the `turns` database under session id ‖ sequence.
+public struct Turn: Codable, Sendable, Hashable, Identifiable {
+    /// The session whose database entry holds the turn. Read through a fork, an inherited turn
+    /// keeps the id of the ancestor that wrote it.
+    public var sessionID: UUID
+    /// The turn's position in its session's history: 0, 1, 2… without gaps.
+    public var sequence: UInt64
+    /// The turn's own id.
+    public var id: UUID
+    /// Who spoke.
+    public var role: Role
+    /// The text.
+    public var content: String
+    /// When the turn was written.
+    public var created: Date
+    /// How long producing the turn took, in seconds, if recorded.
+    public var duration: Double?
+    /// Input (prompt) tokens, if recorded.
+    public var inputTokens: Int?
+    /// Output (completion) tokens, if recorded.
+    public var outputTokens: Int?
+    /// Cost, if recorded.
+    public var cost: Double?
+    /// The tool calls the turn made.
+    public var toolCalls: [ToolCall]
+    /// Structured parts besides the text (reasoning, code, attachments…).
+    public var blocks: [Block]
+    /// Free-form string metadata.
+    public var metadata: [String: String]
+
+    /// The record-type version this code writes.
+    public static let recordVersion = 1
+
+    /// A turn as ``TimelineStore`` writes it; callers append ``NewTurn``s instead.
+    public init(
+        sessionID: UUID, sequence: UInt64, id: UUID, role: Role, content: String, created: Date,
+        duration: Double? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, cost: Double? = nil,
+        toolCalls: [ToolCall] = [], blocks: [Block] = [], metadata: [String: String] = [:]
+    ) {
+        self.sessionID = sessionID
+        self.sequence = sequence
+        self.id = id
+        self.role = role
+        self.content = content
+        self.created = created
+        self.duration = duration
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cost = cost
+        self.toolCalls = toolCalls
+        self.blocks = blocks
+        self.metadata = metadata
+    }
+
+    /// Who produced a turn. Unknown roles from other writers survive as ``other(_:)``.
+    public enum Role: Codable, Sendable, Hashable, CustomStringConvertible {
+        /// Instructions to the model.
+        case system
+        /// The person.
+        case user
+        /// The model.
+        case assistant
+        /// A tool's answer.
+        case tool
+        /// Any other role, by name.
+        case other(String)
+
+        /// The role from its name.
+        public init(_ name: String) {
+            switch name {
+            case "system": self = .system
+            case "user": self = .user
+            case "assistant": self = .assistant
+            case "tool": self = .tool
+            default: self = .other(name)
+            }
+        }
+
+        /// The role's name, as stored.
+        public var description: String {
+            switch self {
+            case .system: "system"
+            case .user: "user"
+            case .assistant: "assistant"
+            case .tool: "tool"
+            case .other(let name): name
+            }
+        }
+
+        /// Reads the role's name.
+        public init(from decoder: any Decoder) throws { self.init(try decoder.singleValueContainer().decode(String.self)) }
+        /// Writes the role's name.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(description)
+        }
+    }
+
+    /// A call the model made to a tool, with its outcome when known.
+    public struct ToolCall: Codable, Sendable, Hashable {
+        /// The call's id, as the model gave it.
+        public var id: String
+        /// The tool's name.
+        public var name: String
+        /// The arguments, usually JSON text.
+        public var arguments: String
+        /// The tool's answer, if recorded with the call.
+        public var result: String?
+        /// Whether the call failed.
+        public var isError: Bool
+
+        /// Describes a tool call.
+        public init(id: String, name: String, arguments: String, result: String? = nil, isError: Bool = false) {
+            self.id = id
+            self.name = name
+            self.arguments = arguments
+            self.result = result
+            self.isError = isError
+        }
+    }
+
+    /// A structured part of a turn besides its text: reasoning, code, an attachment reference…
+    public struct Block: Codable, Sendable, Hashable {
+        /// What the block is, e.g. `"thinking"`, `"code"`, `"image"`.
+        public var kind: String
+        /// Its text (or a reference such as a URL).
+        public var text: String
+
+        /// Describes a block.
+        public init(kind: String, text: String) {
+            self.kind = kind
+            self.text = text
+        }
+    }
+}
+
+extension Turn: CBORRecordDecodable {
+    /// Reads a turn straight from CBOR (the fast path ``TimelineStore`` reads with).
+    public init(cbor reader: inout CBORItemReader) throws {
+        var sessionID: UUID?, sequence: UInt64?, id: UUID?, role: String?, content: String?, created: Date?
+        var turn = Turn(sessionID: .zero, sequence: 0, id: .zero, role: .user, content: "", created: Date(timeIntervalSince1970: 0))
+        try reader.readMap { key, value in
+            switch key {
+            case "sessionID": sessionID = try value.decode(UUID.self)
+            case "sequence": sequence = try value.decode(UInt64.self)
+            case "id": id = try value.decode(UUID.self)
+            case "role": role = try value.decode(String.self)
+            case "content": content = try value.decode(String.self)
+            case "created": created = try value.decode(Date.self)
+            case "duration": turn.duration = value.decodeNil() ? nil : try value.decode(Double.self)
+            case "inputTokens": turn.inputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
+            case "outputTokens": turn.outputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
+            case "cost": turn.cost = value.decodeNil() ? nil : try value.decode(Double.self)
+            case "toolCalls": turn.toolCalls = try value.decode([ToolCall].self)
+            case "blocks": turn.blocks = try value.decode([Block].self)
+            case "metadata": turn.metadata = try value.decode([String: String].self)
+            default: break
+            }
+        }
+        guard let sessionID, let sequence, let id, let role, let content, let created else {
+            throw CBORItemReader.missingField("sessionID, sequence, id, role, content or created", in: Turn.self)
+        }
+        turn.sessionID = sessionID
+        turn.sequence = sequence
+        turn.id = id
+        turn.role = Role(role)
+        turn.content = content
+        turn.created = created
+        self = turn
+    }
+}
+
+/// What a caller appends; the store assigns the session, the sequence and (by default) id and time.
+public struct NewTurn: Sendable, Hashable {
+    /// The id to use; a fresh random one by default.
+    public var id: UUID
+    /// Who spoke.
+    public var role: Turn.Role
+    /// The text (may be empty).
+    public var content: String
+    /// The creation time; the append's time by default.
+    public var created: Date?
+    /// How long producing the turn took, in seconds.
+    public var duration: Double?
+    /// Input tokens; added to the session's total.
+    public var inputTokens: Int?
+    /// Output tokens; added to the session's total.
+    public var outputTokens: Int?
+    /// Cost; added to the session's total.
+    public var cost: Double?
+    /// Tool calls.
+    public var toolCalls: [Turn.ToolCall]
+    /// Structured parts.
+    public var blocks: [Turn.Block]
+    /// Free-form string metadata.
+    public var metadata: [String: String]
+
+    /// Describes a turn to append.
+    public init(
+        id: UUID = UUID(), role: Turn.Role, content: String, created: Date? = nil, duration: Double? = nil,
+        inputTokens: Int? = nil, outputTokens: Int? = nil, cost: Double? = nil,
+        toolCalls: [Turn.ToolCall] = [], blocks: [Turn.Block] = [], metadata: [String: String] = [:]
+    ) {
+        self.id = id
+        self.role = role
+        self.content = content
+        self.created = created
+        self.duration = duration
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+        self.cost = cost
+        self.toolCalls = toolCalls
+        self.blocks = blocks
+        self.metadata = metadata
+    }
+}

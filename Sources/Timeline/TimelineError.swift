@@ -1,0 +1,60 @@
+public import FoundationEssentials
+
+/// Why a timeline operation was refused. Every refused operation leaves the store as it was.
+///
+/// Lower-level failures (``DocumentStore/DocumentStoreError`` for a damaged record,
+/// ``LMDB/LMDBError`` for the file) pass through unchanged.
+public struct TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong.
+    public enum Kind: Sendable, Hashable {
+        /// No session with this id (never created, or deleted).
+        case sessionNotFound(UUID)
+        /// A session with this id already exists.
+        case sessionExists(UUID)
+        /// A turn sequence past the end of the session's history (`count` turns).
+        case sequenceOutOfRange(sequence: UInt64, count: UInt64)
+        /// A range of turn sequences whose start is after its end, or a negative limit.
+        case invalidRange(String)
+        /// No checkpoint with this id.
+        case checkpointNotFound(UUID)
+        /// No crystal with this version for the session.
+        case crystalNotFound(session: UUID, version: UInt64?)
+        /// An export document that cannot be imported.
+        case invalidExport(String)
+        /// A session whose parent is missing from the store (import of a fork without its parent).
+        case parentNotFound(session: UUID, parent: UUID)
+        /// An update changed a field the store maintains itself (ids, fork point, times, counts, totals).
+        case readOnlyField(String)
+        /// A checkpoint with this id already exists.
+        case checkpointExists(UUID)
+        /// The store was closed.
+        case closed
+    }
+
+    /// What went wrong.
+    public let kind: Kind
+
+    /// An error of `kind`.
+    public init(_ kind: Kind) { self.kind = kind }
+
+    /// A sentence saying what went wrong and what to do.
+    public var description: String {
+        switch kind {
+        case .sessionNotFound(let id): "no session \(id) in the timeline (never created, or deleted)"
+        case .sessionExists(let id): "a session \(id) already exists; use another id (or import with replace)"
+        case .sequenceOutOfRange(let sequence, let count):
+            "turn sequence \(sequence) is past the end of the session's history (\(count) turns: 0..<\(count))"
+        case .invalidRange(let detail): "invalid range: \(detail)"
+        case .checkpointNotFound(let id): "no checkpoint \(id) in the timeline"
+        case .crystalNotFound(let session, let version?): "session \(session) has no crystal version \(version)"
+        case .crystalNotFound(let session, nil): "session \(session) has no crystal yet"
+        case .invalidExport(let detail): "not an importable session export: \(detail)"
+        case .parentNotFound(let session, let parent):
+            "session \(session) is a fork of \(parent), which is not in this store; import the parent first or export the fork with its history"
+        case .readOnlyField(let field):
+            "\(field) is maintained by the store and cannot be updated; change title, project, branchName, model, provider, archived or metadata"
+        case .checkpointExists(let id): "a checkpoint \(id) already exists; use another id"
+        case .closed: "the timeline store is closed"
+        }
+    }
+}

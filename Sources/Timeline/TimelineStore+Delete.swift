@@ -1,0 +1,71 @@
+public import FoundationEssentials
+public import LMDB
+internal import DocumentStore
+
+extension TimelineStore {
+    /// Deletes session `id` with its turns, checkpoints, crystals and index entries, in one
+    /// transaction.
+    ///
+    /// A delete never loses another session's history: each fork of the session first receives
+    /// the part of the session's own turns it inherited (copied under the fork's id, same
+    /// sequences and turn ids) and is re-parented to the session's parent — or becomes a root
+    /// session. Only that part is copied; what the fork inherits from further up stays shared.
+    /// - Returns: the ids of the forks that were re-parented.
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)`` (nothing written).
+    /// - Complexity: O(own turns + checkpoints + crystals) of the session, plus the turns copied.
+    @discardableResult
+    public func deleteSession(_ id: UUID, in txn: borrowing Transaction) throws -> [UUID] {
+        let session = try existingSession(id, in: txn)
+        let children = try children(of: id, in: txn)
+        for child in children {
+            try adopt(child, from: session, in: txn)
+        }
+        try deleteAll(in: turnRecords.database, prefix: KeyBytes(id), in: txn)
+        try deleteAll(in: crystalRecords.database, prefix: KeyBytes(id), in: txn)
+        let checkpointKeys = try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items.map(checkpointRecords.primaryKey)
+        for key in checkpointKeys { try checkpointRecords.delete(key, in: txn) }
+        try sessions.delete(KeyBytes(id), in: txn)
+        return children.map(\.id)
+    }
+
+    /// Deletes a session (see ``deleteSession(_:in:)``).
+    @discardableResult
+    public func deleteSession(_ id: UUID) async throws -> [UUID] {
+        try await submit { txn in try self.deleteSession(id, in: txn) }
+    }
+
+    /// Moves `child` from `parent` (about to be deleted) to `parent`'s parent, first copying the
+    /// turns of `parent`'s own that `child` inherits.
+    private func adopt(_ child: Session, from parent: Session, in txn: borrowing Transaction) throws {
+        let inherited = child.branchPoint ?? 0
+        let own = parent.firstOwnSequence..<max(parent.firstOwnSequence, min(inherited, parent.turnCount))
+        if !own.isEmpty {
+            let keys = KeyRange.halfOpen(KeyBytes(parent.id, own.lowerBound).bytes, KeyBytes(parent.id, own.upperBound).bytes)
+            var page = try turnRecords.scan(keys, limit: 1_000, in: txn)
+            while true {
+                for var turn in page.items {
+                    turn.sessionID = child.id
+                    try turnRecords.insert(turn, in: txn)
+                }
+                guard let next = page.next else { break }
+                page = try turnRecords.scan(keys, limit: 1_000, after: next, in: txn)
+            }
+        }
+        var adopted = child
+        adopted.parentID = parent.parentID
+        adopted.branchPoint = parent.parentID == nil ? nil : min(inherited, parent.firstOwnSequence)
+        adopted.updated = clock()
+        try sessions.replace(child, with: adopted, in: txn)
+    }
+
+    /// Deletes every entry of `database` whose key starts with `prefix`.
+    private func deleteAll(in database: Database, prefix: KeyBytes, in txn: borrowing Transaction) throws {
+        try database.withCursor(in: txn) { cursor in
+            var entry = try cursor.seek(prefix.bytes)
+            while let current = entry, current.key.starts(with: prefix.bytes) {
+                try cursor.delete()
+                entry = try cursor.next()  // after a delete, LMDB's NEXT lands on the entry that followed
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+public import FoundationEssentials
+public import LMDB
+internal import DocumentStore
+internal import Foundation
+
+/// One session with everything it owns, as a self-contained document: what
+/// ``TimelineStore/exportSession(_:includeInherited:in:)`` produces and
+/// ``TimelineStore/importSession(_:options:in:)`` reads. As JSON (``TimelineStore/exportJSON(_:includeInherited:)``)
+/// it is sorted, pretty-printed, with UTC microsecond timestamps and base64 checkpoint states.
+public struct SessionExport: Codable, Sendable, Hashable {
+    /// The document kind, always ``formatName``.
+    public var format: String
+    /// The document version, ``formatVersion``.
+    public var version: Int
+    /// The session record.
+    public var session: Session
+    /// The turns stored under the session — with inherited ones materialised, its whole history.
+    public var turns: [Turn]
+    /// Its checkpoints, by number.
+    public var checkpoints: [Checkpoint]
+    /// Its crystals, by version.
+    public var crystals: [Crystal]
+
+    /// The value of ``format``.
+    public static let formatName = "timelinestore.session"
+    /// The document version this code writes and reads.
+    public static let formatVersion = 1
+
+    /// A document for `session` and its records.
+    public init(session: Session, turns: [Turn], checkpoints: [Checkpoint], crystals: [Crystal]) {
+        format = Self.formatName
+        version = Self.formatVersion
+        self.session = session
+        self.turns = turns
+        self.checkpoints = checkpoints
+        self.crystals = crystals
+    }
+}
+
+/// How ``TimelineStore/importSession(_:options:in:)`` treats ids.
+public struct ImportOptions: Sendable, Hashable {
+    /// Give the session, its turns and checkpoints fresh ids (import a copy beside the original).
+    public var newIDs: Bool
+    /// Replace a session that has the same id (deleting it first, as ``TimelineStore/deleteSession(_:in:)`` does).
+    public var replace: Bool
+
+    /// Options; by default ids are kept and an existing session is an error.
+    public init(newIDs: Bool = false, replace: Bool = false) {
+        self.newIDs = newIDs
+        self.replace = replace
+    }
+}
+
+extension TimelineStore {
+    /// Session `id` and everything it owns.
+    /// - Parameter includeInherited: for a fork, copy the inherited turns into the document and
+    ///   present the session as a root (no parent), so the document stands alone — the default.
+    ///   With `false` the document holds the fork's own turns and importing it needs the parent.
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``.
+    public func exportSession(_ id: UUID, includeInherited: Bool = true, in txn: borrowing Transaction) throws -> SessionExport {
+        var session = try existingSession(id, in: txn)
+        var turns: [Turn]
+        if includeInherited && session.parentID != nil {
+            turns = try self.turns(of: id, in: txn).items
+            for index in turns.indices { turns[index].sessionID = id }
+            session.parentID = nil
+            session.branchPoint = nil
+        } else {
+            turns = try turnRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items
+        }
+        let checkpoints = try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items
+        let crystals = try crystalRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items
+        return SessionExport(session: session, turns: turns, checkpoints: checkpoints, crystals: crystals)
+    }
+
+    /// Session `id` as a JSON document (see ``exportSession(_:includeInherited:in:)``).
+    public func exportJSON(_ id: UUID, includeInherited: Bool = true) throws -> Data {
+        let document = try read { txn in try exportSession(id, includeInherited: includeInherited, in: txn) }
+        return try Self.jsonEncoder().encode(document)
+    }
+
+    /// Writes an exported session into this store, after checking the whole document.
+    ///
+    /// - Throws: ``TimelineError/Kind/invalidExport(_:)`` for a document that is not consistent
+    ///   (wrong format, records of another session, sequences with gaps…);
+    ///   ``TimelineError/Kind/sessionExists(_:)`` unless `options.replace`;
+    ///   ``TimelineError/Kind/parentNotFound(session:parent:)`` for a fork without its parent;
+    ///   ``TimelineError/Kind/checkpointExists(_:)``. Nothing is written in any of these cases.
+    /// - Returns: the session as stored.
+    @discardableResult
+    public func importSession(_ document: SessionExport, options: ImportOptions = ImportOptions(), in txn: borrowing Transaction) throws -> Session {
+        try Self.validate(document)
+        let document = options.newIDs ? Self.reminted(document) : document
+        let session = document.session
+        if let parent = session.parentID, try sessions.get(KeyBytes(parent), in: txn) == nil {
+            throw TimelineError(.parentNotFound(session: session.id, parent: parent))
+        }
+        if try sessions.contains(KeyBytes(session.id), in: txn) {
+            guard options.replace else { throw TimelineError(.sessionExists(session.id)) }
+            try deleteSession(session.id, in: txn)
+        }
+        for checkpoint in document.checkpoints where try checkpointKey(checkpoint.id, in: txn) != nil {
+            throw TimelineError(.checkpointExists(checkpoint.id))
+        }
+        try sessions.insert(session, in: txn)
+        for turn in document.turns { try turnRecords.insert(turn, in: txn) }
+        for checkpoint in document.checkpoints { try checkpointRecords.insert(checkpoint, in: txn) }
+        for crystal in document.crystals { try crystalRecords.insert(crystal, in: txn) }
+        return session
+    }
+
+    /// Imports a session from JSON (see ``importSession(_:options:in:)``).
+    /// - Throws: ``TimelineError/Kind/invalidExport(_:)`` for text that is not an export document.
+    @discardableResult
+    public func importJSON(_ json: Data, options: ImportOptions = ImportOptions()) async throws -> Session {
+        let document: SessionExport
+        do {
+            document = try Self.jsonDecoder().decode(SessionExport.self, from: json)
+        } catch {
+            throw TimelineError(.invalidExport("\(error)"))
+        }
+        return try await submit { txn in try self.importSession(document, options: options, in: txn) }
+    }
+
+    /// Checks that a document is one session's consistent records.
+    static func validate(_ document: SessionExport) throws {
+        func refuse(_ why: String) -> TimelineError { TimelineError(.invalidExport(why)) }
+        guard document.format == SessionExport.formatName else { throw refuse("format is \"\(document.format)\", expected \"\(SessionExport.formatName)\"") }
+        guard document.version <= SessionExport.formatVersion else {
+            throw refuse("document version \(document.version) is newer than this code reads (\(SessionExport.formatVersion))")
+        }
+        let session = document.session
+        if (session.parentID == nil) != (session.branchPoint == nil) { throw refuse("parentID and branchPoint must be given together") }
+        var expected = session.firstOwnSequence
+        for turn in document.turns {
+            guard turn.sessionID == session.id else { throw refuse("turn \(turn.sequence) belongs to session \(turn.sessionID)") }
+            guard turn.sequence == expected else { throw refuse("turn sequence \(turn.sequence) where \(expected) was expected") }
+            expected += 1
+        }
+        guard expected == max(session.turnCount, session.firstOwnSequence) else {
+            throw refuse("the session has \(session.turnCount) turns but the document holds sequences \(session.firstOwnSequence)..<\(expected)")
+        }
+        for (index, checkpoint) in document.checkpoints.enumerated() {
+            guard checkpoint.sessionID == session.id else { throw refuse("checkpoint \(checkpoint.id) belongs to session \(checkpoint.sessionID)") }
+            guard checkpoint.number < session.checkpointCount, index == 0 || document.checkpoints[index - 1].number < checkpoint.number else {
+                throw refuse("checkpoint numbers must be increasing and below the session's checkpointCount \(session.checkpointCount)")
+            }
+            guard checkpoint.turnSequence <= session.turnCount else { throw refuse("checkpoint \(checkpoint.id) is past the last turn") }
+        }
+        for (index, crystal) in document.crystals.enumerated() {
+            guard crystal.sessionID == session.id else { throw refuse("crystal \(crystal.version) belongs to session \(crystal.sessionID)") }
+            guard crystal.version < session.crystalCount, index == 0 || document.crystals[index - 1].version < crystal.version else {
+                throw refuse("crystal versions must be increasing and below the session's crystalCount \(session.crystalCount)")
+            }
+        }
+        if Set(document.checkpoints.map(\.id)).count != document.checkpoints.count { throw refuse("two checkpoints share an id") }
+    }
+
+    /// The document with fresh session, turn and checkpoint ids.
+    static func reminted(_ document: SessionExport) -> SessionExport {
+        var copy = document
+        let id = UUID()
+        copy.session.id = id
+        for index in copy.turns.indices {
+            copy.turns[index].sessionID = id
+            copy.turns[index].id = UUID()
+        }
+        for index in copy.checkpoints.indices {
+            copy.checkpoints[index].sessionID = id
+            copy.checkpoints[index].id = UUID()
+        }
+        for index in copy.crystals.indices { copy.crystals[index].sessionID = id }
+        return copy
+    }
+
+    /// The encoder behind ``exportJSON(_:includeInherited:)``: sorted keys, UTC microsecond timestamps.
+    static func jsonEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(Timestamp.format(date))
+        }
+        return encoder
+    }
+
+    /// The decoder behind ``importJSON(_:options:)``.
+    static func jsonDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = Timestamp.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: container, debugDescription: "\"\(text)\" is not a timestamp like 2026-11-22T01:05:05.123456Z")
+            }
+            return date
+        }
+        return decoder
+    }
+}

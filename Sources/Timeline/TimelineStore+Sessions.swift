@@ -1,0 +1,299 @@
+public import FoundationEssentials
+public import LMDB
+public import DocumentStore
+
+/// Which sessions a listing or count includes. Every filter is one index range scan.
+public struct SessionFilter: Sendable, Hashable {
+    /// Only sessions of this project.
+    public var project: String?
+    /// Only forks of this session.
+    public var parent: UUID?
+    /// `false` (the default): only sessions not archived; `true`: only archived ones; `nil`: both.
+    public var archived: Bool?
+    /// Only sessions whose last activity is at or after this time.
+    public var activeSince: Date?
+    /// Only sessions whose last activity is before this time.
+    public var activeBefore: Date?
+
+    /// A filter; with no arguments, every session not archived.
+    public init(project: String? = nil, parent: UUID? = nil, archived: Bool? = false, activeSince: Date? = nil, activeBefore: Date? = nil) {
+        self.project = project
+        self.parent = parent
+        self.archived = archived
+        self.activeSince = activeSince
+        self.activeBefore = activeBefore
+    }
+}
+
+/// The order of a session listing.
+public enum SessionOrder: Sendable, Hashable {
+    /// Most recent last activity first.
+    case newestFirst
+    /// Least recent last activity first.
+    case oldestFirst
+}
+
+extension TimelineStore {
+    // MARK: Create, read, update
+
+    /// Creates a session.
+    /// - Throws: ``TimelineError/Kind/sessionExists(_:)`` when the id is taken (nothing written).
+    /// - Complexity: O(log n).
+    public func createSession(_ new: NewSession, in txn: borrowing Transaction) throws -> Session {
+        if try sessions.contains(KeyBytes(new.id), in: txn) { throw TimelineError(.sessionExists(new.id)) }
+        let session = Session(
+            id: new.id, title: new.title, project: new.project, model: new.model, provider: new.provider,
+            created: new.created?.storable ?? clock(), metadata: new.metadata
+        )
+        try sessions.insert(session, in: txn)
+        return session
+    }
+
+    /// Creates a session (see ``createSession(_:in:)``), through the group-committing writer.
+    public func createSession(_ new: NewSession = NewSession()) async throws -> Session {
+        try await submit { txn in try self.createSession(new, in: txn) }
+    }
+
+    /// The session `id`, or `nil`.
+    public func session(_ id: UUID, in txn: borrowing Transaction) throws -> Session? {
+        try sessions.get(KeyBytes(id), in: txn)
+    }
+
+    /// The session `id`, or `nil`.
+    /// - Complexity: O(log n); a few microseconds.
+    public func session(_ id: UUID) async throws -> Session? {
+        try read { txn in try session(id, in: txn) }
+    }
+
+    /// Changes the fields a caller owns — title, project, branch name, model, provider, archived,
+    /// metadata — and moves the session's index entries to match.
+    ///
+    /// ```swift
+    /// try await timeline.updateSession(id) { $0.title = "Renamed"; $0.archived = true }
+    /// ```
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/readOnlyField(_:)``
+    ///   when `change` touched a field the store maintains (nothing written).
+    @discardableResult
+    public func updateSession(_ id: UUID, in txn: borrowing Transaction, _ change: (inout Session) throws -> Void) throws -> Session {
+        let old = try existingSession(id, in: txn)
+        var new = old
+        try change(&new)
+        var check = new
+        check.title = old.title
+        check.project = old.project
+        check.branchName = old.branchName
+        check.model = old.model
+        check.provider = old.provider
+        check.archived = old.archived
+        check.metadata = old.metadata
+        if check != old { throw TimelineError(.readOnlyField(Self.changedField(old, check))) }
+        if new == old { return old }
+        new.updated = clock()
+        try sessions.replace(old, with: new, in: txn)
+        return new
+    }
+
+    /// Changes a session (see ``updateSession(_:in:_:)``), through the group-committing writer.
+    @discardableResult
+    public func updateSession(_ id: UUID, _ change: @escaping @Sendable (inout Session) throws -> Void) async throws -> Session {
+        try await submit { txn in try self.updateSession(id, in: txn, change) }
+    }
+
+    /// The name of the first store-maintained field that differs, for the error message.
+    private static func changedField(_ old: Session, _ new: Session) -> String {
+        let fields: [(String, Bool)] = [
+            ("id", old.id != new.id), ("parentID", old.parentID != new.parentID), ("branchPoint", old.branchPoint != new.branchPoint),
+            ("created", old.created != new.created), ("updated", old.updated != new.updated),
+            ("lastActivity", old.lastActivity != new.lastActivity), ("turnCount", old.turnCount != new.turnCount),
+            ("inputTokens", old.inputTokens != new.inputTokens), ("outputTokens", old.outputTokens != new.outputTokens),
+            ("cost", old.cost != new.cost), ("checkpointCount", old.checkpointCount != new.checkpointCount),
+            ("crystalCount", old.crystalCount != new.crystalCount),
+        ]
+        return fields.first { $0.1 }?.0 ?? "a maintained field"
+    }
+
+    // MARK: Listing
+
+    /// Sessions matching `filter`, ordered by last activity, a page at a time.
+    ///
+    /// ```swift
+    /// var page = try await timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 100)
+    /// while let next = page.next { page = try await timeline.listSessions(filter: …, limit: 100, after: next) }
+    /// ```
+    /// Each filter maps onto an index whose keys are group ‖ archived ‖ inverted last activity ‖
+    /// id, so a page is one range scan per archived state (two, merged, when `archived` is `nil`).
+    /// Filtering by project *and* parent scans the project's range and skips other parents.
+    /// - Parameters:
+    ///   - limit: the page size (≥ 0).
+    ///   - cursor: ``DocumentStore/Page/next`` of the previous page (the same filter and order).
+    /// - Returns: the sessions and, when more may remain, the cursor for the next page.
+    /// - Throws: ``TimelineError/Kind/invalidRange(_:)`` for a negative limit or a foreign cursor.
+    /// - Complexity: O(log n + limit) at any depth.
+    public func listSessions(
+        filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+    ) throws -> Page<Session> {
+        try checkLimit(limit)
+        let plan = try SessionScan(filter: filter, order: order, cursor: cursor, sessions: sessions)
+        var items: [Session] = []
+        var lastSuffix: [UInt8]?
+        var more = false
+        try plan.walk(in: txn) { suffix, id in
+            if items.count == limit {
+                more = true
+                return false
+            }
+            guard let session = try sessions.get(KeyBytes(id), in: txn) else {
+                throw DocumentStoreError(.danglingIndexEntry(index: plan.indexName), collection: sessions.name, key: KeyBytes(id))
+            }
+            if let parent = plan.parentFilter, session.parentID != parent { return true }
+            items.append(session)
+            lastSuffix = suffix
+            return true
+        }
+        return Page(items: items, next: more ? lastSuffix.map { PageCursor(key: $0) } : nil)
+    }
+
+    /// Sessions matching `filter` (see ``listSessions(filter:order:limit:after:in:)``).
+    public func listSessions(
+        filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
+        after cursor: PageCursor? = nil
+    ) async throws -> Page<Session> {
+        try read { txn in try listSessions(filter: filter, order: order, limit: limit, after: cursor, in: txn) }
+    }
+
+    /// The forks of session `id` (every archived state), newest activity first.
+    public func children(of id: UUID, in txn: borrowing Transaction) throws -> [Session] {
+        try listSessions(filter: SessionFilter(parent: id, archived: nil), limit: .max, in: txn).items
+    }
+
+    /// The forks of session `id` (see ``children(of:in:)``).
+    public func children(of id: UUID) async throws -> [Session] {
+        try read { txn in try children(of: id, in: txn) }
+    }
+
+    /// How many sessions match `filter`.
+    /// - Complexity: O(matches) index entries, read without decoding sessions (except when
+    ///   filtering by project and parent together); O(1) for every session (`archived: nil` and
+    ///   nothing else).
+    public func countSessions(filter: SessionFilter = SessionFilter(), in txn: borrowing Transaction) throws -> Int {
+        if filter == SessionFilter(archived: nil) { return try sessions.count(in: txn) }
+        let plan = try SessionScan(filter: filter, order: .newestFirst, cursor: nil, sessions: sessions)
+        var count = 0
+        try plan.walk(in: txn) { _, id in
+            if let parent = plan.parentFilter, try sessions.get(KeyBytes(id), in: txn)?.parentID != parent { return true }
+            count += 1
+            return true
+        }
+        return count
+    }
+
+    /// How many sessions match `filter` (see ``countSessions(filter:in:)``).
+    public func countSessions(filter: SessionFilter = SessionFilter()) async throws -> Int {
+        try read { txn in try countSessions(filter: filter, in: txn) }
+    }
+}
+
+/// How one session listing reads its index: which database, which key ranges (one per archived
+/// state), in which direction, and the filter left to apply to the records.
+///
+/// Index keys are `group ‖ archived ‖ ~activity ‖ id`; the part after `group ‖ archived` — the
+/// *suffix*, 8 + 16 bytes — orders the same way in every range, so ranges for both archived
+/// states merge by suffix, and a page cursor is simply the last suffix returned.
+struct SessionScan {
+    let indexName: String
+    let database: Database
+    let ranges: [KeyRange]
+    let prefixLength: Int
+    let reverse: Bool
+    let parentFilter: UUID?
+
+    static let suffixLength = 8 + 16
+
+    init(filter: SessionFilter, order: SessionOrder, cursor: PageCursor?, sessions: DocumentCollection<Session>) throws {
+        var group: [UInt8] = []
+        if let project = filter.project {
+            indexName = "project"
+            project.appendKey(to: &group)
+            parentFilter = filter.parent
+        } else if let parent = filter.parent {
+            indexName = "parent"
+            parent.appendKey(to: &group)
+            parentFilter = nil
+        } else {
+            indexName = "activity"
+            parentFilter = nil
+        }
+        guard let database = try sessions.index(indexName).database else {
+            throw DocumentStoreError(.corrupted, collection: sessions.name)
+        }
+        self.database = database
+        reverse = order == .oldestFirst
+        prefixLength = group.count + 1
+        if let cursor, cursor.key.count != Self.suffixLength {
+            throw TimelineError(.invalidRange("the page cursor does not come from a session listing"))
+        }
+        // Newer activity has the smaller inverted key: `activeBefore` bounds the low end of the
+        // suffix, `activeSince` the high end (every id after the inverted time included).
+        let low = filter.activeBefore.map { KeyBytes(Descending($0)).bytes + [UInt8](repeating: 0xFF, count: 16) }
+        let high = filter.activeSince.map { KeyBytes(Descending($0)).bytes + [UInt8](repeating: 0xFF, count: 16) }
+        ranges = (filter.archived.map { [$0] } ?? [false, true]).map { archived in
+            let prefix = group + [archived ? 1 : 0]
+            var range = KeyRange.prefix(prefix)
+            if let low { range.lower = .excluded(prefix + low) }
+            if let high { range.upper = .included(prefix + high) }
+            if let cursor {
+                let position = prefix + cursor.key
+                if order == .newestFirst {
+                    if range.lower.key.map({ !position.lexicographicallyPrecedes($0) }) ?? true { range.lower = .excluded(position) }
+                } else if range.upper.key.map({ position.lexicographicallyPrecedes($0) || position == $0 }) ?? true {
+                    range.upper = .excluded(position)
+                }
+            }
+            return range
+        }
+    }
+
+    /// Calls `visit` with each entry's suffix and session id, in listing order, merging the
+    /// ranges, until `visit` returns `false` or the entries run out.
+    func walk(in txn: borrowing Transaction, _ visit: ([UInt8], UUID) throws -> Bool) throws {
+        try database.withCursor(in: txn) { first in
+            var streams = [first.entries(in: ranges[0], reverse: reverse)]
+            if ranges.count == 1 {
+                try merge(&streams, visit)
+            } else {
+                try database.withCursor(in: txn) { second in
+                    streams.append(second.entries(in: ranges[1], reverse: reverse))
+                    try merge(&streams, visit)
+                }
+            }
+        }
+    }
+
+    private func merge(_ streams: inout [Cursor.Entries], _ visit: ([UInt8], UUID) throws -> Bool) throws {
+        var heads: [[UInt8]?] = try streams.indices.map { try suffix(of: streams[$0].next()) }
+        while true {
+            var pick: Int?
+            for index in heads.indices {
+                guard let head = heads[index] else { continue }
+                if let current = pick, let best = heads[current] {
+                    if reverse ? best.lexicographicallyPrecedes(head) : head.lexicographicallyPrecedes(best) { pick = index }
+                } else {
+                    pick = index
+                }
+            }
+            guard let pick, let suffix = heads[pick] else { return }
+            let id = suffix[8...].withUnsafeBytes { bytes in UUID(uuid: bytes.loadUnaligned(as: uuid_t.self)) }
+            guard try visit(suffix, id) else { return }
+            heads[pick] = try self.suffix(of: streams[pick].next())
+        }
+    }
+
+    private func suffix(of entry: Entry?) throws -> [UInt8]? {
+        guard let entry else { return nil }
+        guard entry.key.count == prefixLength + Self.suffixLength else {
+            throw DocumentStoreError(.corrupted, collection: "idx.sessions.\(indexName)", key: KeyBytes(raw: Array(entry.key)))
+        }
+        return Array(entry.key[prefixLength...])
+    }
+}

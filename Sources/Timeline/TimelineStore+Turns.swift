@@ -1,0 +1,193 @@
+public import FoundationEssentials
+public import LMDB
+public import DocumentStore
+
+extension TimelineStore {
+    // MARK: Appending
+
+    /// Appends `turns` to session `id`, atomically: each gets the next sequence number (no gaps),
+    /// and the session's last activity, token and cost totals and index entries move with them.
+    ///
+    /// A written turn is never changed; a correction is a new turn. Appending nothing only checks
+    /// that the session exists.
+    /// - Returns: the turns as stored.
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)`` (nothing written).
+    /// - Complexity: O(log n) per turn, whatever the history's length.
+    @discardableResult
+    public func append(_ turns: [NewTurn], to id: UUID, in txn: borrowing Transaction) throws -> [Turn] {
+        let old = try existingSession(id, in: txn)
+        if turns.isEmpty { return [] }
+        var session = old
+        let now = clock()
+        var written: [Turn] = []
+        written.reserveCapacity(turns.count)
+        for new in turns {
+            let turn = Turn(
+                sessionID: id, sequence: session.turnCount, id: new.id, role: new.role, content: new.content,
+                created: new.created?.storable ?? now, duration: new.duration, inputTokens: new.inputTokens,
+                outputTokens: new.outputTokens, cost: new.cost, toolCalls: new.toolCalls, blocks: new.blocks,
+                metadata: new.metadata
+            )
+            // `insert`, not `put`: a sequence already taken means a damaged counter, never an overwrite.
+            try turnRecords.insert(turn, in: txn)
+            session.turnCount += 1
+            session.inputTokens += new.inputTokens ?? 0
+            session.outputTokens += new.outputTokens ?? 0
+            session.cost += new.cost ?? 0
+            written.append(turn)
+        }
+        session.lastActivity = max(now, session.lastActivity)
+        session.updated = session.lastActivity
+        try sessions.replace(old, with: session, in: txn)
+        return written
+    }
+
+    /// Appends turns (see ``append(_:to:in:)``) through the group-committing writer: concurrent
+    /// callers share transactions and fsyncs; this returns once these turns are committed.
+    @discardableResult
+    public func append(_ turns: [NewTurn], to id: UUID) async throws -> [Turn] {
+        try await submit { txn in try self.append(turns, to: id, in: txn) }
+    }
+
+    /// Appends one turn (see ``append(_:to:in:)``).
+    @discardableResult
+    public func append(_ turn: NewTurn, to id: UUID) async throws -> Turn {
+        try await submit { txn in try self.append([turn], to: id, in: txn)[0] }
+    }
+
+    // MARK: Reading
+
+    /// Session `id`'s turns with sequences in `range`, in order (or reverse), a page at a time,
+    /// reading a fork's inherited turns from its ancestors transparently.
+    ///
+    /// - Parameters:
+    ///   - range: the sequences wanted; clamped to the history's length.
+    ///   - limit: the page size (≥ 0).
+    ///   - cursor: ``DocumentStore/Page/next`` of the previous page.
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/invalidRange(_:)``.
+    /// - Complexity: O(depth of the fork ancestry + limit · log n).
+    public func turns(
+        of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+    ) throws -> Page<Turn> {
+        try checkLimit(limit)
+        let session = try existingSession(id, in: txn)
+        var wanted = range.clamped(to: 0..<session.turnCount)
+        if let cursor {
+            guard cursor.key.count == 8 else { throw TimelineError(.invalidRange("the page cursor does not come from a turn listing")) }
+            let last = cursor.key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            wanted = reverse ? wanted.clamped(to: 0..<last) : wanted.clamped(to: (last == .max ? last : last + 1)..<UInt64.max)
+        }
+        var items: [Turn] = []
+        let segments = try lineage(of: session, in: txn)
+        for segment in reverse ? segments.reversed() : segments {
+            let part = segment.sequences.clamped(to: wanted)
+            if part.isEmpty || items.count >= limit { continue }
+            let keys = KeyRange.halfOpen(KeyBytes(segment.session, part.lowerBound).bytes, KeyBytes(segment.session, part.upperBound).bytes)
+            let page = try turnRecords.scan(keys, reverse: reverse, limit: limit - items.count, in: txn)
+            let expected = UInt64(page.items.count)
+            if page.next == nil && expected != UInt64(min(part.count, limit - items.count)) {
+                throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session),
+                                         underlying: TimelineError(.invalidRange("turns \(part) of session \(segment.session) are not all stored")))
+            }
+            items += page.items
+        }
+        let more = items.last.map { reverse ? $0.sequence > wanted.lowerBound : $0.sequence + 1 < wanted.upperBound } ?? false
+        return Page(items: items, next: more ? items.last.map { PageCursor(key: KeyBytes($0.sequence).bytes) } : nil)
+    }
+
+    /// Session `id`'s turns (see ``turns(of:range:reverse:limit:after:in:)``).
+    public func turns(
+        of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil
+    ) async throws -> Page<Turn> {
+        try read { txn in try turns(of: id, range: range, reverse: reverse, limit: limit, after: cursor, in: txn) }
+    }
+
+    /// The turn at `sequence` of session `id`'s history (inherited or its own).
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``, ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)``.
+    public func turn(session id: UUID, sequence: UInt64, in txn: borrowing Transaction) throws -> Turn {
+        let session = try existingSession(id, in: txn)
+        guard sequence < session.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: sequence, count: session.turnCount)) }
+        let segment = try lineage(of: session, in: txn).first { $0.sequences.contains(sequence) }
+        let key = KeyBytes(segment?.session ?? id, sequence)
+        guard let turn = try turnRecords.get(key, in: txn) else {
+            throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: key,
+                                     underlying: TimelineError(.sequenceOutOfRange(sequence: sequence, count: session.turnCount)))
+        }
+        return turn
+    }
+
+    /// The turn at `sequence` of session `id` (see ``turn(session:sequence:in:)``).
+    public func turn(session id: UUID, sequence: UInt64) async throws -> Turn {
+        try read { txn in try turn(session: id, sequence: sequence, in: txn) }
+    }
+
+    /// Where each part of `session`'s history is stored: (session, sequences) pairs in sequence
+    /// order, from the root ancestor to the session itself.
+    func lineage(of session: Session, in txn: borrowing Transaction) throws -> [(session: UUID, sequences: Range<UInt64>)] {
+        var segments: [(session: UUID, sequences: Range<UInt64>)] = []
+        var current = session
+        var end = session.turnCount
+        while true {
+            let start = min(current.firstOwnSequence, end)
+            if start < end { segments.append((current.id, start..<end)) }
+            end = start
+            guard end > 0, let parentID = current.parentID else { break }
+            guard let parent = try sessions.get(KeyBytes(parentID), in: txn) else {
+                throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(current.id),
+                                         underlying: TimelineError(.parentNotFound(session: current.id, parent: parentID)))
+            }
+            current = parent
+        }
+        return segments.reversed()
+    }
+
+    // MARK: Forks
+
+    /// A new session whose history is session `id`'s turns `0..<sequence`, followed by its own.
+    ///
+    /// Nothing is copied: the fork stores its branch point and reads the inherited turns from its
+    /// ancestors. Forks of forks work to any depth. The fork takes the parent's title, project,
+    /// model, provider and metadata; its totals count only its own turns.
+    /// - Parameters:
+    ///   - sequence: how many turns to inherit, `0…turnCount` (the whole history by default).
+    ///   - branchName: a name for the branch.
+    ///   - newID: the fork's id; a fresh one by default.
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``,
+    ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)``, ``TimelineError/Kind/sessionExists(_:)``.
+    /// - Complexity: O(log n), whatever the history's length.
+    public func fork(
+        session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID(),
+        in txn: borrowing Transaction
+    ) throws -> Session {
+        let parent = try existingSession(id, in: txn)
+        let point = sequence ?? parent.turnCount
+        guard point <= parent.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: point, count: parent.turnCount)) }
+        if try sessions.contains(KeyBytes(newID), in: txn) { throw TimelineError(.sessionExists(newID)) }
+        let now = clock()
+        let child = Session(
+            id: newID, title: parent.title, project: parent.project, parentID: parent.id, branchPoint: point,
+            branchName: branchName, model: parent.model, provider: parent.provider, created: now,
+            turnCount: point, metadata: parent.metadata
+        )
+        try sessions.insert(child, in: txn)
+        return child
+    }
+
+    /// Forks session `id` (see ``fork(session:at:branchName:newID:in:)``).
+    public func fork(session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID()) async throws -> Session {
+        try await submit { txn in try self.fork(session: id, at: sequence, branchName: branchName, newID: newID, in: txn) }
+    }
+
+    /// Goes back to `sequence` in session `id`: returns a new branch holding turns `0..<sequence`
+    /// to continue from. The original session stays exactly as it was — nothing in the timeline is
+    /// destroyed by a rewind.
+    public func rewind(session id: UUID, to sequence: UInt64, in txn: borrowing Transaction) throws -> Session {
+        try fork(session: id, at: sequence, branchName: "rewind to \(sequence)", in: txn)
+    }
+
+    /// Rewinds session `id` (see ``rewind(session:to:in:)``).
+    public func rewind(session id: UUID, to sequence: UInt64) async throws -> Session {
+        try await submit { txn in try self.rewind(session: id, to: sequence, in: txn) }
+    }
+}
