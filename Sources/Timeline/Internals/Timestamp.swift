@@ -3,10 +3,15 @@ internal import FoundationEssentials
 /// Dates in session exports: UTC ISO 8601 with microseconds, `2026-11-22T01:05:05.123456Z`.
 ///
 /// Readable, sortable, and stable: a date read from this form prints to the same text again, so
-/// export → import → export is byte-identical. (Finer than a microsecond is not kept.)
+/// export → import → export is byte-identical for the years 1907–2106. (Finer than a
+/// microsecond is not kept.) The arithmetic starts from `Date`'s own seconds since 2001, whose
+/// `Double` holds microseconds exactly over that span.
 enum Timestamp {
+    /// Microseconds from 1970 to 2001, `Date`'s reference date.
+    private static let referenceMicros: Int64 = 978_307_200_000_000
+
     static func format(_ date: Date) -> String {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = Int64((date.timeIntervalSinceReferenceDate * 1_000_000).rounded()) + referenceMicros
         let (days, dayMicros) = micros.quotientAndRemainderFlooring(dividingBy: 86_400_000_000)
         let (year, month, day) = civil(fromDays: days)
         let seconds = dayMicros / 1_000_000, fraction = dayMicros % 1_000_000
@@ -44,7 +49,7 @@ enum Timestamp {
         }
         let days = days(fromCivil: year, month, day)
         let total = (days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros
-        return Date(timeIntervalSince1970: Double(total) / 1_000_000)
+        return Date(timeIntervalSinceReferenceDate: Double(total - referenceMicros) / 1_000_000).storable
     }
 
     /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.

@@ -1,0 +1,102 @@
+import TestSupport
+import DocumentStore
+import Foundation
+import LMDB
+import Testing
+import Timeline
+
+@Suite("Export and import of one session")
+struct ExportTests {
+    /// A session with every kind of record, forked from a parent.
+    func populated(_ timeline: TimelineStore) async throws -> (parent: Session, fork: Session) {
+        let parent = try await timeline.createSession(NewSession(title: "Ünïcode ✓", project: "p", metadata: ["a": "b"]))
+        try await timeline.append(sampleTurns(5, tag: "p"), to: parent.id)
+        let fork = try await timeline.fork(session: parent.id, at: 3, branchName: "alt")
+        try await timeline.append([
+            NewTurn(role: .assistant, content: "with a tool", duration: 1.25, toolCalls: [Turn.ToolCall(id: "1", name: "ls", arguments: "{}", result: "a b")]),
+            NewTurn(role: .user, content: "", blocks: [Turn.Block(kind: "image", text: "https://example.org/x.png")]),
+        ], to: fork.id)
+        try await timeline.saveCheckpoint(NewCheckpoint(starred: true, description: "before", state: Data([0, 255, 7])), for: fork.id)
+        try await timeline.saveCrystal(NewCrystal(text: "summary", tokens: 3), for: fork.id)
+        return (parent, try #require(try await timeline.session(fork.id)))
+    }
+
+    @Test("export → import → export is byte-identical, in another store and after replacing")
+    func roundTrip() async throws {
+        try await withTemporaryDirectory { dir in
+            let source = try openTimeline(dir + "/a")
+            let (_, fork) = try await populated(source)
+            let json = try source.exportJSON(fork.id)
+            let document = try JSONDecoder().decode([String: JSONValue].self, from: json)
+            #expect(document["format"] == .string("timelinestore.session"))
+
+            let target = try openTimeline(dir + "/b")
+            let imported = try await target.importJSON(json)
+            #expect(imported.id == fork.id && imported.parentID == nil && imported.turnCount == 5)
+            #expect(try target.exportJSON(fork.id) == json)
+            #expect(try await history(target, fork.id) == ["p 0", "p 1", "p 2", "with a tool", ""])
+
+            let exists = await #expect(throws: TimelineError.self) { try await target.importJSON(json) }
+            #expect(exists?.kind == .sessionExists(fork.id))
+            try await target.importJSON(json, options: ImportOptions(replace: true))
+            #expect(try target.exportJSON(fork.id) == json)
+
+            let copy = try await target.importJSON(json, options: ImportOptions(newIDs: true))
+            #expect(copy.id != fork.id)
+            #expect(try await history(target, copy.id) == history(target, fork.id))
+            #expect(try target.statistics().sessions == 2)
+        }
+    }
+
+    @Test("a fork exported without its inherited turns imports only where its parent is")
+    func forkWithoutHistory() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir + "/a")
+            let (parent, fork) = try await populated(timeline)
+            let document = try timeline.read { txn in try timeline.exportSession(fork.id, includeInherited: false, in: txn) }
+            #expect(document.turns.map(\.sequence) == [3, 4] && document.session.parentID == parent.id)
+
+            let elsewhere = try openTimeline(dir + "/b")
+            let orphan = #expect(throws: TimelineError.self) { try elsewhere.write { txn in try elsewhere.importSession(document, in: txn) } }
+            #expect(orphan?.kind == .parentNotFound(session: fork.id, parent: parent.id))
+
+            try timeline.write { txn in try timeline.importSession(document, options: ImportOptions(replace: true), in: txn) }
+            #expect(try await history(timeline, fork.id) == ["p 0", "p 1", "p 2", "with a tool", ""])
+        }
+    }
+
+    @Test("inconsistent documents are refused and leave the store as it was")
+    func badDocuments() async throws {
+        try await withTemporaryDirectory { dir in
+            let source = try openTimeline(dir + "/a")
+            let (_, fork) = try await populated(source)
+            let good = try source.read { txn in try source.exportSession(fork.id, in: txn) }
+            let target = try openTimeline(dir + "/b")
+            var cases: [(String, SessionExport)] = []
+            var wrongFormat = good; wrongFormat.format = "other"; cases.append(("format", wrongFormat))
+            var newer = good; newer.version = 2; cases.append(("version", newer))
+            var gap = good; gap.turns.remove(at: 2); cases.append(("gap", gap))
+            var foreign = good; foreign.turns[0].sessionID = UUID(); cases.append(("foreign turn", foreign))
+            var extra = good; extra.session.turnCount = 9; cases.append(("count", extra))
+            var badCheckpoint = good; badCheckpoint.checkpoints[0].number = 5; cases.append(("checkpoint number", badCheckpoint))
+            var badCrystal = good; badCrystal.crystals[0].sessionID = UUID(); cases.append(("crystal owner", badCrystal))
+            for (name, document) in cases {
+                let error = #expect(throws: TimelineError.self, "\(name)") { try target.write { txn in try target.importSession(document, in: txn) } }
+                if case .invalidExport = error?.kind {} else { Issue.record("\(name): \(String(describing: error))") }
+            }
+            let notJSON = await #expect(throws: TimelineError.self) { try await target.importJSON(Data("{\"format\": 1".utf8)) }
+            if case .invalidExport = notJSON?.kind {} else { Issue.record("not JSON: \(String(describing: notJSON))") }
+            #expect(try target.statistics().sessions == 0)
+            #expect(try target.statistics().turns == 0)
+        }
+    }
+}
+
+/// Just enough JSON to look inside an export.
+enum JSONValue: Decodable, Equatable {
+    case string(String), other
+
+    init(from decoder: any Decoder) throws {
+        self = (try? decoder.singleValueContainer().decode(String.self)).map(JSONValue.string) ?? .other
+    }
+}

@@ -1,0 +1,79 @@
+import TestSupport
+import CBOR
+import DocumentStore
+import Foundation
+import Testing
+@testable import Timeline
+
+/// Decodes through `Decodable` only (in a generic context the fast-path overload is not chosen).
+func viaDecodable<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws -> T {
+    try CBORDecoder().decode(T.self, from: bytes)
+}
+
+@Suite("Timeline records")
+struct RecordTests {
+    /// A random turn with every optional field sometimes present.
+    func randomTurn(_ random: inout SeededGenerator) -> Turn {
+        func maybe<T>(_ value: T) -> T? { Bool.random(using: &random) ? value : nil }
+        let roles: [Turn.Role] = [.system, .user, .assistant, .tool, .other("critic")]
+        return Turn(
+            sessionID: UUID(), sequence: UInt64.random(in: 0...1_000_000, using: &random), id: UUID(),
+            role: roles.randomElement(using: &random)!, content: String(repeating: "é ✓ x", count: Int.random(in: 0...50, using: &random)),
+            created: Date(timeIntervalSince1970: Double.random(in: 0...2e9, using: &random)).storable,
+            duration: maybe(Double.random(in: 0...100, using: &random)), inputTokens: maybe(Int.random(in: 0...10_000, using: &random)),
+            outputTokens: maybe(-1), cost: maybe(0.001),
+            toolCalls: Bool.random(using: &random) ? [Turn.ToolCall(id: "c", name: "n", arguments: "{}", result: maybe("r"), isError: true)] : [],
+            blocks: Bool.random(using: &random) ? [Turn.Block(kind: "k", text: "t")] : [],
+            metadata: Bool.random(using: &random) ? ["a": "1", "b": "2"] : [:]
+        )
+    }
+
+    @Test("the fast paths read what Decodable reads, for 2,000 random turns and sessions")
+    func fastPathsMatchDecodable() throws {
+        var random = SeededGenerator(seed: 42)
+        for _ in 0..<2_000 {
+            let turn = randomTurn(&random)
+            let bytes = try CBOREncoder().encode(turn)
+            #expect(try viaDecodable(Turn.self, bytes) == turn)
+            #expect(try CBORDecoder().decode(Turn.self, from: bytes) == turn)
+
+            let session = Session(
+                id: UUID(), title: "t", project: Bool.random(using: &random) ? "p" : nil, parentID: Bool.random(using: &random) ? UUID() : nil,
+                branchPoint: 3, branchName: "b", model: "m", provider: nil, created: turn.created, updated: turn.created,
+                lastActivity: turn.created, turnCount: 9, inputTokens: 1, outputTokens: 2, cost: 0.5, archived: Bool.random(using: &random),
+                metadata: ["x": "y"], checkpointCount: 4, crystalCount: 5
+            )
+            let sessionBytes = try CBOREncoder().encode(session)
+            #expect(try viaDecodable(Session.self, sessionBytes) == session)
+            #expect(try CBORDecoder().decode(Session.self, from: sessionBytes) == session)
+        }
+    }
+
+    @Test("a record missing a required field is an error on both paths")
+    func missingField() throws {
+        let bytes = try CBOREncoder().encode(["sessionID": "x"])
+        #expect(throws: DecodingError.self) { try viaDecodable(Turn.self, bytes) }
+        #expect(throws: DecodingError.self) { try CBORDecoder().decode(Turn.self, from: bytes) }
+    }
+
+    @Test("export timestamps: UTC microseconds, and text → date → text is stable")
+    func timestamps() throws {
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000000Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 1_795_655_105.123456)) == "2026-11-26T01:05:05.123456Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -1.5)) == "1969-12-31T23:59:58.500000Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00.000000Z")
+        #expect(Timestamp.parse("2026-11-22T01:05:05Z") == Date(timeIntervalSince1970: 1_795_309_505))
+        #expect(Timestamp.parse("2026-11-22T01:05:05.5Z") == Date(timeIntervalSince1970: 1_795_309_505.5))
+        for bad in ["", "2026-11-22", "2026-13-01T00:00:00Z", "2026-11-22T01:05:05.Z", "2026-11-22T01:05:05.1234567890Z", "2026-11-22 01:05:05Z"] {
+            #expect(Timestamp.parse(bad) == nil, "\(bad)")
+        }
+        var random = SeededGenerator(seed: 7)
+        for _ in 0..<10_000 {
+            let date = Date(timeIntervalSince1970: Double.random(in: -2e9...4e9, using: &random))
+            let text = Timestamp.format(date)
+            let parsed = try #require(Timestamp.parse(text))
+            #expect(Timestamp.format(parsed) == text)
+            #expect(abs(parsed.timeIntervalSince(date)) <= 0.000_001)
+        }
+    }
+}

@@ -1,0 +1,240 @@
+import TestSupport
+import DocumentStore
+import Foundation
+import LMDB
+import Testing
+import Timeline
+
+@Suite("Turns: append, read, fork, rewind")
+struct TurnTests {
+    @Test("append assigns gapless sequences and moves activity, totals and the listing order")
+    func appendBasics() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let first = try await timeline.createSession(NewSession(title: "one"))
+            let second = try await timeline.createSession(NewSession(title: "two"))
+            #expect(try await timeline.listSessions().items.map(\.id) == [second.id, first.id])
+
+            let call = Turn.ToolCall(id: "c1", name: "search", arguments: #"{"q":"lisbon"}"#, result: "…", isError: false)
+            let written = try await timeline.append([
+                NewTurn(role: .user, content: "Where to?", inputTokens: 5),
+                NewTurn(role: .assistant, content: "", outputTokens: 7, cost: 0.25, toolCalls: [call],
+                        blocks: [Turn.Block(kind: "thinking", text: "hmm")], metadata: ["model": "m"]),
+                NewTurn(role: .other("critic"), content: "ok"),
+            ], to: first.id)
+            #expect(written.map(\.sequence) == [0, 1, 2])
+            #expect(written.allSatisfy { $0.sessionID == first.id })
+            let stored = try await timeline.turns(of: first.id).items
+            #expect(stored == written)
+            #expect(try await timeline.turn(session: first.id, sequence: 1) == written[1])
+            #expect(stored[2].role == .other("critic"))
+
+            let session = try #require(try await timeline.session(first.id))
+            #expect(session.turnCount == 3 && session.inputTokens == 5 && session.outputTokens == 7 && session.cost == 0.25)
+            #expect(session.lastActivity > first.lastActivity)
+            #expect(try await timeline.listSessions().items.map(\.id) == [first.id, second.id])
+
+            let more = try await timeline.append(NewTurn(role: .user, content: "next"), to: first.id)
+            #expect(more.sequence == 3)
+            #expect(try await timeline.append([], to: first.id).isEmpty)
+        }
+    }
+
+    @Test("bad input: missing session, sequence past the end, negative limit; a 16 MiB turn works")
+    func badInput() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let missing = UUID()
+            let noSession = await #expect(throws: TimelineError.self) { try await timeline.append(sampleTurns(1), to: missing) }
+            #expect(noSession?.kind == .sessionNotFound(missing))
+            let session = try await timeline.createSession()
+            try await timeline.append(sampleTurns(3), to: session.id)
+            let past = await #expect(throws: TimelineError.self) { try await timeline.turn(session: session.id, sequence: 3) }
+            #expect(past?.kind == .sequenceOutOfRange(sequence: 3, count: 3))
+            let forkPast = await #expect(throws: TimelineError.self) { try await timeline.fork(session: session.id, at: 4) }
+            #expect(forkPast?.kind == .sequenceOutOfRange(sequence: 4, count: 3))
+            await #expect(throws: TimelineError.self) { try await timeline.turns(of: session.id, limit: -1) }
+            await #expect(throws: TimelineError.self) { try await timeline.turns(of: session.id, after: PageCursor(key: [1])) }
+            #expect(try await timeline.countSessions() == 1)
+
+            let big = String(repeating: "x", count: 16 << 20)
+            let turn = try await timeline.append(NewTurn(role: .tool, content: big), to: session.id)
+            #expect(try await timeline.turn(session: session.id, sequence: turn.sequence).content == big)
+        }
+    }
+
+    @Test("ranges and pagination, forward and backward")
+    func rangesAndPages() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession()
+            try await timeline.append(sampleTurns(250), to: session.id)
+            #expect(try await timeline.turns(of: session.id, range: 10..<20).items.map(\.sequence) == Array(10..<20))
+            #expect(try await timeline.turns(of: session.id, range: 240..<1_000).items.map(\.sequence) == Array(240..<250))
+            #expect(try await timeline.turns(of: session.id, range: 300..<400).items.isEmpty)
+            #expect(try await timeline.turns(of: session.id, reverse: true, limit: 3).items.map(\.sequence) == [249, 248, 247])
+            for reverse in [false, true] {
+                var seen: [UInt64] = []
+                var page = try await timeline.turns(of: session.id, range: 5..<205, reverse: reverse, limit: 30)
+                seen += page.items.map(\.sequence)
+                while let next = page.next {
+                    page = try await timeline.turns(of: session.id, range: 5..<205, reverse: reverse, limit: 30, after: next)
+                    seen += page.items.map(\.sequence)
+                }
+                #expect(seen == (reverse ? Array((5..<205).reversed()) : Array(5..<205)))
+            }
+        }
+    }
+
+    @Test("16 tasks appending to one session get gapless, unique sequences; to 16 sessions, each its own")
+    func concurrentAppends() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir, durability: .durable)
+            let shared = try await timeline.createSession()
+            let before = try timeline.store.environment.info().lastTransactionID
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<16 {
+                    group.addTask {
+                        for index in 0..<25 { try await timeline.append(NewTurn(role: .user, content: "\(task)/\(index)"), to: shared.id) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let transactions = try timeline.store.environment.info().lastTransactionID - before
+            let turns = try await timeline.turns(of: shared.id).items
+            #expect(turns.map(\.sequence) == Array(0..<400))
+            #expect(Set(turns.map(\.content)).count == 400)
+            // Each task's turns are in its own order.
+            for task in 0..<16 {
+                let mine = turns.filter { $0.content.hasPrefix("\(task)/") }.map(\.content)
+                #expect(mine == (0..<25).map { "\(task)/\($0)" })
+            }
+            // Group commit: 400 durable appends took fewer transactions than appends.
+            #expect(transactions < 400, "400 appends took \(transactions) transactions")
+
+            let sessions = try await withThrowingTaskGroup(of: UUID.self) { group in
+                for task in 0..<16 {
+                    group.addTask {
+                        let session = try await timeline.createSession(NewSession(title: "\(task)"))
+                        for index in 0..<20 { try await timeline.append(NewTurn(role: .user, content: "\(index)"), to: session.id) }
+                        return session.id
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for id in sessions {
+                #expect(try await history(timeline, id) == (0..<20).map(String.init))
+            }
+        }
+    }
+
+    @Test("an error in one caller's work fails only that caller")
+    func failureIsolation() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession()
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<64 {
+                    group.addTask {
+                        // Every fourth caller appends to a session that does not exist.
+                        let target = index % 4 == 0 ? UUID() : session.id
+                        return (try? await timeline.append(NewTurn(role: .user, content: "\(index)"), to: target)) != nil
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 }.count == 48)
+            let turns = try await timeline.turns(of: session.id).items
+            #expect(turns.map(\.sequence) == Array(0..<48))
+            #expect(Set(turns.compactMap { Int($0.content) }).allSatisfy { $0 % 4 != 0 })
+        }
+    }
+
+    @Test("a fork of a fork of a fork reads its whole history; parents stay as they were")
+    func forkChains() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let root = try await timeline.createSession(NewSession(title: "root", project: "p"))
+            try await timeline.append(sampleTurns(10, tag: "root"), to: root.id)
+            let a = try await timeline.fork(session: root.id, at: 6, branchName: "a")
+            #expect(a.parentID == root.id && a.branchPoint == 6 && a.turnCount == 6 && a.project == "p")
+            try await timeline.append(sampleTurns(4, tag: "a"), to: a.id)
+            let b = try await timeline.fork(session: a.id, at: 8)
+            try await timeline.append(sampleTurns(3, tag: "b"), to: b.id)
+            let c = try await timeline.fork(session: b.id, at: 3)          // inside root's part
+            try await timeline.append(sampleTurns(2, tag: "c"), to: c.id)
+            let d = try await timeline.fork(session: c.id)                 // the whole of c
+            try await timeline.append(sampleTurns(1, tag: "d"), to: d.id)
+
+            let rootTurns = (0..<10).map { "root \($0)" }
+            let aTurns = Array(rootTurns[0..<6]) + (0..<4).map { "a \($0)" }
+            let bTurns = Array(aTurns[0..<8]) + (0..<3).map { "b \($0)" }
+            let cTurns = Array(bTurns[0..<3]) + (0..<2).map { "c \($0)" }
+            let dTurns = cTurns + ["d 0"]
+            #expect(try await history(timeline, root.id) == rootTurns)
+            #expect(try await history(timeline, a.id) == aTurns)
+            #expect(try await history(timeline, b.id) == bTurns)
+            #expect(try await history(timeline, c.id) == cTurns)
+            #expect(try await history(timeline, d.id) == dTurns)
+            // Sequences are the fork's own view; inherited turns name the session that stores them.
+            let bRead = try await timeline.turns(of: b.id).items
+            #expect(bRead.map(\.sequence) == Array(0..<11))
+            #expect(bRead.map(\.sessionID) == Array(repeating: root.id, count: 6) + [a.id, a.id] + Array(repeating: b.id, count: 3))
+            #expect(try await timeline.turn(session: d.id, sequence: 2).content == "root 2")
+            #expect(try await timeline.turns(of: b.id, range: 4..<9, reverse: true).items.map(\.content) == Array(bTurns[4..<9].reversed()))
+            var paged: [String] = []
+            var page = try await timeline.turns(of: b.id, limit: 4)
+            paged += page.items.map(\.content)
+            while let next = page.next {
+                page = try await timeline.turns(of: b.id, limit: 4, after: next)
+                paged += page.items.map(\.content)
+            }
+            #expect(paged == bTurns)
+            // Forking copies nothing.
+            #expect(try timeline.statistics().turns == 10 + 4 + 3 + 2 + 1)
+            #expect(try await timeline.children(of: root.id).map(\.id) == [a.id])
+        }
+    }
+
+    @Test("rewind returns a new branch and leaves the original intact")
+    func rewind() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession()
+            try await timeline.append(sampleTurns(5), to: session.id)
+            let branch = try await timeline.rewind(session: session.id, to: 2)
+            try await timeline.append(NewTurn(role: .user, content: "instead"), to: branch.id)
+            #expect(try await history(timeline, branch.id) == ["t 0", "t 1", "instead"])
+            #expect(try await history(timeline, session.id) == (0..<5).map { "t \($0)" })
+            #expect(branch.branchName == "rewind to 2")
+        }
+    }
+
+    @Test("everything is there after close and reopen")
+    func reopen() async throws {
+        try await withTemporaryDirectory { dir in
+            var ids: [UUID] = []
+            do {
+                let timeline = try openTimeline(dir, durability: .durable)
+                let session = try await timeline.createSession(NewSession(title: "kept", project: "p"))
+                try await timeline.append(sampleTurns(30), to: session.id)
+                let fork = try await timeline.fork(session: session.id, at: 10)
+                try await timeline.append(sampleTurns(2, tag: "f"), to: fork.id)
+                try await timeline.saveCheckpoint(NewCheckpoint(state: Data([1, 2, 3])), for: session.id)
+                try await timeline.saveCrystal(NewCrystal(text: "summary"), for: session.id)
+                ids = [session.id, fork.id]
+                await timeline.close()
+                await #expect(throws: TimelineError.self) { try await timeline.createSession() }
+            }
+            let timeline = try openTimeline(dir)
+            #expect(try await history(timeline, ids[0]).count == 30)
+            #expect(try await history(timeline, ids[1]) == (0..<10).map { "t \($0)" } + ["f 0", "f 1"])
+            #expect(try await timeline.checkpoints(of: ids[0]).items.first?.state == Data([1, 2, 3]))
+            #expect(try await timeline.crystal(of: ids[0])?.text == "summary")
+            #expect(try await timeline.listSessions(filter: SessionFilter(project: "p")).items.count == 2)
+            let statistics = try timeline.statistics()
+            #expect(statistics.sessions == 2 && statistics.turns == 32 && statistics.checkpoints == 1 && statistics.crystals == 1)
+            #expect(statistics.usedBytes > 0 && statistics.usedBytes <= statistics.mapSize && statistics.fileSize > 0)
+        }
+    }
+}
