@@ -51,6 +51,7 @@ let package = Package(
             name: "kvtool",
             dependencies: [
                 "LMDB",
+                "Timeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/kvtool",

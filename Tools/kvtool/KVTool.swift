@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `kvtool`: look into, repair and exercise a TimelineStore (an LMDB environment) from the shell.
 @main
-struct KVTool: ParsableCommand {
+struct KVTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvtool",
         abstract: "Inspect and exercise a TimelineStore (an LMDB environment directory).",

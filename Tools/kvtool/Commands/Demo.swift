@@ -1,15 +1,21 @@
 import ArgumentParser
+import Foundation
 import LMDB
+import Synchronization
+import Timeline
 
-/// `kvtool demo`: writes a small conversation timeline straight through the LMDB layer and reads
-/// it back, to show a store being built and read.
-struct Demo: ParsableCommand {
+/// `kvtool demo`: builds a realistic timeline — projects, sessions of varied length with tool
+/// calls, forks, checkpoints and crystals — through the `Timeline` API, and shows what it made.
+/// It doubles as the example program of `Docs/guide.md`.
+struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Build an example store of sessions and turns, then read it back.",
+        abstract: "Build an example timeline (sessions, turns, forks, checkpoints, crystals) and show it.",
         discussion: """
-            Writes SESSIONS sessions of up to TURNS turns each into a new store at PATH (keys:
-            16-byte session id followed by the turn sequence, big-endian), then reads one session
-            back with a range scan and prints what it holds.
+            Writes SESSIONS sessions spread over four projects and the last 30 days, each with
+            between half and all of TURNS turns (some with tool calls), forks every fifth session,
+            saves checkpoints every 20 turns and a crystal (summary) per long session. Then reads
+            back the newest sessions of a project and a fork's history, which runs through its
+            parent's turns. The content is generated from SEED, so runs are repeatable.
 
             Example:
               kvtool demo /tmp/demo.timeline --sessions 20 --turns-per-session 50
@@ -38,59 +44,120 @@ struct Demo: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let env = try Environment(path: path, configuration: .init(mapSize: 1 << 20))
-        let sessionsDB = try env.openDatabase("sessions")
-        let turnsDB = try env.openDatabase("turns")
+    func run() async throws {
         var random = SplitMix64(seed: seed)
-        let roles = ["user", "assistant", "tool"]
-        let topics = ["the billing service", "a flaky test", "the release notes", "an LMDB map resize",
-                      "the onboarding flow", "a memory leak", "the search ranking", "a migration plan"]
+        let clock = DemoClock(start: Date(timeIntervalSince1970: 1_795_000_000))
+        // Starts with a 1 MiB map, to show it growing as the data needs.
+        let timeline = try TimelineStore(path: path, configuration: .init(mapSize: 1 << 20), clock: { clock.now })
+        let projects = ["billing", "search", "mobile-app", "infra"]
+        let topics = ["a flaky test", "the release notes", "an LMDB map resize", "the onboarding flow",
+                      "a memory leak", "the search ranking", "a migration plan", "the invoice export"]
+        var made = (sessions: 0, forks: 0, turns: 0, checkpoints: 0, crystals: 0)
+        var ids: [UUID] = []
 
-        var sessionIDs: [[UInt8]] = []
-        var turnCount = 0
         for index in 0..<sessions {
-            let id = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-            sessionIDs.append(id)
+            clock.advance(by: Double(random.next() % 60_000))
+            let project = projects[Int(random.next() % UInt64(projects.count))]
             let topic = topics[Int(random.next() % UInt64(topics.count))]
-            let turns = turnsPerSession / 2 + Int(random.next() % UInt64(turnsPerSession - turnsPerSession / 2 + 1))
-            // One transaction per session: the session record and all its turns land together.
-            try env.write { txn in
-                try sessionsDB.put(Array("session \(index): \(topic)".utf8), for: id, in: txn)
-                for sequence in 0..<turns {
-                    let role = roles[sequence % 2 == 0 ? 0 : (random.next() % 4 == 0 ? 2 : 1)]
-                    let text = "\(role) turn \(sequence) about \(topic): " + String(repeating: "lorem ipsum ", count: 1 + Int(random.next() % 20))
-                    try turnsDB.put(Array(text.utf8), for: id + bigEndian(UInt64(sequence)), in: txn)
+            let count = turnsPerSession / 2 + Int(random.next() % UInt64(turnsPerSession - turnsPerSession / 2 + 1))
+            let turns = (0..<count).map { Self.turn($0, topic: topic, random: &random) }
+            let sessionID = random.uuid()
+            let checkpointIDs = stride(from: 0, to: turns.count, by: 20).map { _ in random.uuid() }
+            // One transaction per session: the session, its turns, checkpoints and summary land together.
+            // (Everything random is drawn before: the closure runs again if the map has to grow.)
+            let id = try timeline.write { txn in
+                let session = try timeline.createSession(
+                    NewSession(id: sessionID, title: "Session \(index): \(topic)", project: project,
+                               model: "demo-model-1", provider: "demo"), in: txn)
+                for (batch, start) in stride(from: 0, to: turns.count, by: 20).enumerated() {
+                    try timeline.append(Array(turns[start..<min(start + 20, turns.count)]), to: session.id, in: txn)
+                    try timeline.saveCheckpoint(NewCheckpoint(id: checkpointIDs[batch], kind: .auto, starred: start == 0,
+                                                              description: "after \(min(start + 20, turns.count)) turns",
+                                                              state: Data("{\"step\":\(start)}".utf8)), for: session.id, in: txn)
                 }
+                if turns.count >= 40 {
+                    try timeline.saveCrystal(NewCrystal(text: "Discussed \(topic) over \(turns.count) turns; settled on a fix.",
+                                                        tokens: 14), for: session.id, in: txn)
+                }
+                return session.id
             }
-            turnCount += turns
+            made.checkpoints += checkpointIDs.count
+            made.crystals += turns.count >= 40 ? 1 : 0
+            ids.append(id)
+            made.sessions += 1
+            made.turns += turns.count
+            // Every fifth session gets a fork from its middle, through the async API.
+            if index % 5 == 4 {
+                let fork = try await timeline.fork(session: id, at: UInt64(turns.count / 2), branchName: "try another approach", newID: random.uuid())
+                try await timeline.append([NewTurn(id: random.uuid(), role: .user, content: "Let's try a different approach to \(topic)."),
+                                           NewTurn(id: random.uuid(), role: .assistant, content: "Sure — starting from turn \(turns.count / 2).",
+                                                   outputTokens: 12)], to: fork.id)
+                made.forks += 1
+                made.turns += 2
+            }
         }
-        print("wrote \(sessions) sessions and \(turnCount) turns to \(path)")
+        print("wrote \(made.sessions) sessions (+\(made.forks) forks), \(made.turns) turns, \(made.checkpoints) checkpoints and \(made.crystals) crystals to \(path)")
 
-        try env.read { txn in
-            let first = sessionIDs[0]
-            let title = try sessionsDB.get(first, in: txn).map { String(decoding: $0, as: UTF8.self) } ?? "?"
-            print("\n\(title) — first turns, read back with a prefix scan:")
-            try turnsDB.withCursor(in: txn) { cursor in
-                var entries = cursor.entries(in: .prefix(first))
-                var shown = 0
-                while let entry = try entries.next(), shown < 5 {
-                    let sequence = entry.key.suffix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-                    let text = String(decoding: entry.value, as: UTF8.self)
-                    print("  #\(sequence)  \(text.prefix(72))")
-                    shown += 1
-                }
-            }
-            print("\nsessions: \(try sessionsDB.count(in: txn)), turns: \(try turnsDB.count(in: txn))")
+        let recent = try await timeline.listSessions(filter: SessionFilter(project: projects[0]), limit: 5)
+        print("\nnewest sessions of project \"\(projects[0])\" (by last activity):")
+        for session in recent.items {
+            let fork = session.parentID.map { " fork of \($0.uuidString.prefix(8)) at \(session.branchPoint ?? 0)" } ?? ""
+            print("  \(session.id.uuidString.prefix(8))  \(DisplayTime.text(session.lastActivity))  \(String(session.turnCount).padding(toLength: 4, withPad: " ", startingAt: 0)) turns  \(session.title)\(fork)")
         }
-        let grown = env.mapSize > 1 << 20 ? ", grown from 1024 KiB as the data needed" : ""
-        print("map size \(env.mapSize / 1024) KiB\(grown)")
+        if let fork = try await timeline.listSessions(limit: 1_000).items.first(where: { $0.parentID != nil }) {
+            let history = try await timeline.turns(of: fork.id, range: (fork.branchPoint ?? 0) - 2..<fork.turnCount)
+            print("\nthe end of fork \(fork.id.uuidString.prefix(8))'s history — the first two turns are its parent's:")
+            for turn in history.items {
+                let origin = turn.sessionID == fork.id ? "own      " : "inherited"
+                print("  #\(turn.sequence) \(origin) \(turn.role): \(turn.content.prefix(60))")
+            }
+        }
+        if let crystal = try await timeline.crystal(of: ids[0]) {
+            print("\ncrystal of session \(ids[0].uuidString.prefix(8)): \(crystal.text)")
+        }
+        let statistics = try timeline.statistics()
+        print("\n\(statistics.sessions) sessions, \(statistics.turns) turns stored (forks share their parents'), \(statistics.usedBytes / 1024) KiB used, map \(statistics.mapSize / 1024) KiB (grew from 1024 KiB as the data needed)")
+        await timeline.close()
+    }
+
+    /// Turn `sequence` of a session about `topic`: user and assistant alternate; some assistant
+    /// turns call a tool, and the tool's answer follows.
+    static func turn(_ sequence: Int, topic: String, random: inout SplitMix64) -> NewTurn {
+        let words = String(repeating: "lorem ipsum ", count: 1 + Int(random.next() % 20))
+        switch sequence % 4 {
+        case 0: return NewTurn(id: random.uuid(), role: .user, content: "Question \(sequence / 4 + 1) about \(topic): \(words)", inputTokens: 40)
+        case 1 where random.next() % 3 == 0:
+            let call = Turn.ToolCall(id: "call-\(sequence)", name: "search_code", arguments: "{\"query\":\"\(topic)\"}",
+                                     result: "3 matches", isError: false)
+            return NewTurn(id: random.uuid(), role: .assistant, content: "Let me look that up.", duration: 0.8,
+                           outputTokens: 12, cost: 0.0004, toolCalls: [call])
+        case 2: return NewTurn(id: random.uuid(), role: .user, content: "Follow-up on \(topic): \(words)", inputTokens: 25)
+        default:
+            return NewTurn(id: random.uuid(), role: .assistant, content: "Here is what I found about \(topic): \(words)",
+                           duration: 2.5, outputTokens: 180, cost: 0.0021,
+                           blocks: [Turn.Block(kind: "thinking", text: "Consider \(topic) step by step.")])
+        }
     }
 }
 
-/// The 8 bytes of `value`, most significant first: keys that sort like the numbers.
-func bigEndian(_ value: UInt64) -> [UInt8] {
-    (0..<8).map { UInt8(truncatingIfNeeded: value >> (56 - 8 * $0)) }
+/// The demo's time: starts at a fixed date and moves forward as sessions are written, so the
+/// store looks like weeks of use and every run prints the same.
+final class DemoClock: Sendable {
+    private let current: Mutex<Date>
+    init(start: Date) { current = Mutex(start) }
+    var now: Date { current.withLock { $0 } }
+    func advance(by seconds: Double) { current.withLock { $0 += seconds } }
+}
+
+/// Times as kvtool prints them: `2026-11-22 01:05`.
+enum DisplayTime {
+    static func text(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "??" }
+        return "\(parts.year ?? 0)-\(two(parts.month))-\(two(parts.day)) \(two(parts.hour)):\(two(parts.minute))"
+    }
 }
 
 /// A small, fast, seedable generator (SplitMix64), so demo content is repeatable.
@@ -103,5 +170,14 @@ struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+
+    /// A version-4 UUID from the generator.
+    mutating func uuid() -> UUID {
+        var bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: next()) }
+        bytes[6] = bytes[6] & 0x0F | 0x40
+        bytes[8] = bytes[8] & 0x3F | 0x80
+        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
 }

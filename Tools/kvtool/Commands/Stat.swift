@@ -30,13 +30,13 @@ struct Stat: ParsableCommand {
         print("transaction  \(info.lastTransactionID)")
         print("reader slots \(info.readerSlotsUsed) used of \(info.maxReaders)")
         print("")
-        print(pad("database", 16) + "   entries  depth  branch    leaf  overflow      bytes")
+        print(pad("database", 26) + "   entries  depth  branch    leaf  overflow      bytes")
         for name in try env.databaseNames() {
             let db = try env.openDatabase(name, create: false)
             let s = try env.read { txn in try db.statistics(in: txn) }
             let columns = [s.entries, s.depth, s.branchPages, s.leafPages, s.overflowPages, s.bytes]
             let widths = [10, 7, 8, 8, 10, 11]
-            print(pad(name, 16) + zip(columns, widths).map { padLeft(String($0), $1) }.joined())
+            print(pad(name, 26) + zip(columns, widths).map { padLeft(String($0), $1) }.joined())
         }
     }
 }
