@@ -8,12 +8,13 @@ let root = (((#filePath as NSString).deletingLastPathComponent as NSString).dele
     .lastPathComponent.lowercased()
 
 // The benchmarks live in their own package so that embedders of TimelineStore never build
-// package-benchmark (or, later, GRDB). Run them with:  cd Benchmarks && swift package benchmark
+// package-benchmark or GRDB. Run them with:  cd Benchmarks && swift package benchmark
 let package = Package(
     name: "TimelineStoreBenchmarks",
     dependencies: [
         .package(path: "../"),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Raw LMDB for the baselines, under a module name of its own.
@@ -37,6 +38,16 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/CBORBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        .executableTarget(
+            name: "TimelineBenchmarks",
+            dependencies: [
+                .product(name: "Timeline", package: root),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Benchmark", package: "package-benchmark"),
+            ],
+            path: "Benchmarks/TimelineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
     ]

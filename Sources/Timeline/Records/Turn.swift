@@ -155,8 +155,8 @@ extension Turn: CBORRecordDecodable {
             case "inputTokens": turn.inputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
             case "outputTokens": turn.outputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
             case "cost": turn.cost = value.decodeNil() ? nil : try value.decode(Double.self)
-            case "toolCalls": turn.toolCalls = try value.decode([ToolCall].self)
-            case "blocks": turn.blocks = try value.decode([Block].self)
+            case "toolCalls": try value.readArray { item in turn.toolCalls.append(try ToolCall(cbor: &item)) }
+            case "blocks": try value.readArray { item in turn.blocks.append(try Block(cbor: &item)) }
             case "metadata": turn.metadata = try value.decode([String: String].self)
             default: break
             }
@@ -216,5 +216,42 @@ public struct NewTurn: Sendable, Hashable {
         self.toolCalls = toolCalls
         self.blocks = blocks
         self.metadata = metadata
+    }
+}
+
+extension Turn.ToolCall: CBORRecordDecodable {
+    /// Reads a tool call straight from CBOR (part of the turn's fast path).
+    public init(cbor reader: inout CBORItemReader) throws {
+        var id: String?, name: String?, arguments: String?, result: String?, isError = false
+        try reader.readMap { key, value in
+            switch key {
+            case "id": id = try value.decode(String.self)
+            case "name": name = try value.decode(String.self)
+            case "arguments": arguments = try value.decode(String.self)
+            case "result": result = value.decodeNil() ? nil : try value.decode(String.self)
+            case "isError": isError = try value.decode(Bool.self)
+            default: break
+            }
+        }
+        guard let id, let name, let arguments else {
+            throw CBORItemReader.missingField("id, name or arguments", in: Turn.ToolCall.self)
+        }
+        self.init(id: id, name: name, arguments: arguments, result: result, isError: isError)
+    }
+}
+
+extension Turn.Block: CBORRecordDecodable {
+    /// Reads a block straight from CBOR (part of the turn's fast path).
+    public init(cbor reader: inout CBORItemReader) throws {
+        var kind: String?, text: String?
+        try reader.readMap { key, value in
+            switch key {
+            case "kind": kind = try value.decode(String.self)
+            case "text": text = try value.decode(String.self)
+            default: break
+            }
+        }
+        guard let kind, let text else { throw CBORItemReader.missingField("kind or text", in: Turn.Block.self) }
+        self.init(kind: kind, text: text)
     }
 }

@@ -1,0 +1,205 @@
+// TimelineStore against SQLite through GRDB (the classic sessions/turns schema, WAL,
+// synchronous = FULL), both durable, on the same generated timeline, side by side. Run:
+//   cd Benchmarks && swift package --allow-writing-to-package-directory benchmark --target TimelineBenchmarks
+import Benchmark
+import Foundation
+import GRDB
+import Timeline
+
+/// Both stores, filled with the same timeline: `sessionCount` sessions of `turnsPerSession`
+/// turns over `projects.count` projects.
+final class TimelineFixture: @unchecked Sendable {
+    static let shared = TimelineFixture()
+    static let sessionCount = 1_000
+    static let turnsPerSession = 100
+    static let projects = (0..<10).map { "project-\($0)" }
+
+    let timeline: TimelineStore
+    let sqlite: SQLiteTimeline
+    /// Session ids in each store (index i is the same generated session).
+    let timelineSessions: [UUID]
+    let sqliteSessions: [UUID]
+    /// Sessions the append benchmarks write to (16, one per concurrent task).
+    let timelineTargets: [UUID]
+    let sqliteTargets: [UUID]
+
+    init() {
+        let base = NSTemporaryDirectory() + "/timelinestore-bench-\(getpid())"
+        try? FileManager.default.removeItem(atPath: base)
+        try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        do {
+            let timeline = try TimelineStore(path: base + "/timeline")
+            let sqlite = try SQLiteTimeline(path: base + "/sqlite.db")
+            var timelineSessions: [UUID] = [], sqliteSessions: [UUID] = []
+            for chunk in stride(from: 0, to: Self.sessionCount, by: 100) {
+                let range = chunk..<min(chunk + 100, Self.sessionCount)
+                timelineSessions += try timeline.write { txn in
+                    try range.map { index in
+                        let session = try timeline.createSession(NewSession(title: "session \(index)", project: Self.projects[index % 10]), in: txn)
+                        try timeline.append(benchTurns(Self.turnsPerSession), to: session.id, in: txn)
+                        return session.id
+                    }
+                }
+                sqliteSessions += try sqlite.pool.write { db in
+                    try range.map { index in
+                        let session = try sqlite.createSession(title: "session \(index)", project: Self.projects[index % 10], in: db)
+                        try sqlite.append(benchTurns(Self.turnsPerSession), to: session.id, in: db)
+                        return session.id
+                    }
+                }
+            }
+            self.timeline = timeline
+            self.sqlite = sqlite
+            self.timelineSessions = timelineSessions
+            self.sqliteSessions = sqliteSessions
+            timelineTargets = try timeline.write { txn in try (0..<16).map { _ in try timeline.createSession(NewSession(title: "target"), in: txn).id } }
+            sqliteTargets = try sqlite.pool.write { db in try (0..<16).map { _ in try sqlite.createSession(title: "target", project: nil, in: db).id } }
+        } catch {
+            fatalError("timeline benchmark fixture: \(error)")
+        }
+    }
+}
+
+/// `count` realistic turns: alternating roles, about 300 bytes of text, token counts, and a tool
+/// call on every fourth.
+func benchTurns(_ count: Int) -> [NewTurn] {
+    (0..<count).map { index in
+        NewTurn(
+            role: index % 2 == 0 ? .user : .assistant,
+            content: String(repeating: "The migration plan keeps every record readable while it runs. ", count: 5),
+            duration: index % 2 == 0 ? nil : 1.5, inputTokens: 120, outputTokens: index % 2 == 0 ? nil : 340,
+            cost: 0.002,
+            toolCalls: index % 4 == 1 ? [Turn.ToolCall(id: "call-\(index)", name: "search", arguments: #"{"q":"plan"}"#, result: "3 hits")] : [],
+            metadata: ["model": "gpt-x"]
+        )
+    }
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: 10,
+        scalingFactor: .one,
+        maxDuration: .seconds(3),
+        maxIterations: 100_000
+    )
+    let fixture = TimelineFixture.shared
+    let oneTurn = benchTurns(2)[1]
+
+    // MARK: Durable writes
+
+    Benchmark("append 1 turn, durable — TimelineStore") { _ in
+        try await fixture.timeline.append(oneTurn, to: fixture.timelineTargets[0])
+    }
+    Benchmark("append 1 turn, durable — SQLite (GRDB)") { _ in
+        try await fixture.sqlite.pool.write { db in try fixture.sqlite.append([oneTurn], to: fixture.sqliteTargets[0], in: db) }
+    }
+    Benchmark("16 concurrent appends, durable — TimelineStore") { _ in
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for target in fixture.timelineTargets {
+                group.addTask { try await fixture.timeline.append(oneTurn, to: target) }
+            }
+            try await group.waitForAll()
+        }
+    }
+    Benchmark("16 concurrent appends, durable — SQLite (GRDB)") { _ in
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for target in fixture.sqliteTargets {
+                group.addTask { try await fixture.sqlite.pool.write { db in try fixture.sqlite.append([oneTurn], to: target, in: db) } }
+            }
+            try await group.waitForAll()
+        }
+    }
+    let bulk = benchTurns(1_000)
+    Benchmark("import a 1,000-turn session, durable — TimelineStore") { _ in
+        try fixture.timeline.write { txn in
+            let session = try fixture.timeline.createSession(NewSession(title: "bulk"), in: txn)
+            try fixture.timeline.append(bulk, to: session.id, in: txn)
+        }
+    }
+    Benchmark("import a 1,000-turn session, durable — SQLite (GRDB)") { _ in
+        try fixture.sqlite.pool.write { db in
+            let session = try fixture.sqlite.createSession(title: "bulk", project: nil, in: db)
+            try fixture.sqlite.append(bulk, to: session.id, in: db)
+        }
+    }
+
+    // MARK: Reads
+
+    Benchmark("load 100 turns of a session — TimelineStore", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for round in benchmark.scaledIterations {
+            let id = fixture.timelineSessions[round % fixture.timelineSessions.count]
+            blackHole(try fixture.timeline.read { txn in try fixture.timeline.turns(of: id, limit: 100, in: txn) })
+        }
+    }
+    Benchmark("load 100 turns of a session — SQLite (GRDB)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for round in benchmark.scaledIterations {
+            let id = fixture.sqliteSessions[round % fixture.sqliteSessions.count]
+            blackHole(try fixture.sqlite.pool.read { db in try fixture.sqlite.turns(of: id, limit: 100, in: db) })
+        }
+    }
+    Benchmark("list 100 recent sessions of a project — TimelineStore", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for round in benchmark.scaledIterations {
+            let filter = SessionFilter(project: TimelineFixture.projects[round % 10])
+            blackHole(try fixture.timeline.read { txn in try fixture.timeline.listSessions(filter: filter, limit: 100, in: txn) })
+        }
+    }
+    Benchmark("list 100 recent sessions of a project — SQLite (GRDB)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+        for round in benchmark.scaledIterations {
+            let project = TimelineFixture.projects[round % 10]
+            blackHole(try fixture.sqlite.pool.read { db in try fixture.sqlite.listSessions(project: project, limit: 100, in: db) })
+        }
+    }
+
+    // MARK: Fork and delete
+
+    Benchmark("fork a 100-turn session at turn 50, durable — TimelineStore") { benchmark in
+        let id = fixture.timelineSessions[Int.random(in: 0..<fixture.timelineSessions.count)]
+        blackHole(try await fixture.timeline.fork(session: id, at: 50))
+    }
+    Benchmark("fork a 100-turn session at turn 50, durable — SQLite (GRDB)") { benchmark in
+        let id = fixture.sqliteSessions[Int.random(in: 0..<fixture.sqliteSessions.count)]
+        blackHole(try await fixture.sqlite.pool.write { db in try fixture.sqlite.fork(id, at: 50, in: db) })
+    }
+    // Sessions to delete are made in each benchmark's setup, outside the measurement.
+    let deletes = Benchmark.Configuration(warmupIterations: 10, scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 500)
+    let doomed = (timeline: Doomed(), sqlite: Doomed())
+    let hundred = benchTurns(100)
+    Benchmark("delete a 100-turn session, durable — TimelineStore", configuration: deletes) { _ in
+        guard let id = doomed.timeline.next() else { throw DoomedExhausted() }
+        try await fixture.timeline.deleteSession(id)
+    } setup: {
+        try doomed.timeline.fill(fixture.timeline.write { txn in
+            try (0..<Doomed.count).map { _ in
+                let session = try fixture.timeline.createSession(NewSession(title: "doomed"), in: txn)
+                try fixture.timeline.append(hundred, to: session.id, in: txn)
+                return session.id
+            }
+        })
+    }
+    Benchmark("delete a 100-turn session, durable — SQLite (GRDB)", configuration: deletes) { _ in
+        guard let id = doomed.sqlite.next() else { throw DoomedExhausted() }
+        try await fixture.sqlite.pool.write { db in try fixture.sqlite.deleteSession(id, in: db) }
+    } setup: {
+        try doomed.sqlite.fill(fixture.sqlite.pool.write { db in
+            try (0..<Doomed.count).map { _ in
+                let session = try fixture.sqlite.createSession(title: "doomed", project: nil, in: db)
+                try fixture.sqlite.append(hundred, to: session.id, in: db)
+                return session.id
+            }
+        })
+    }
+}
+
+/// Sessions made ahead for a delete benchmark: each iteration deletes one.
+final class Doomed: @unchecked Sendable {
+    /// More than the benchmark's warm-up plus its most iterations.
+    static let count = 600
+    private let lock = NSLock()
+    private var ids: [UUID] = []
+
+    func fill(_ ids: [UUID]) { lock.withLock { self.ids = ids } }
+    func next() -> UUID? { lock.withLock { ids.popLast() } }
+}
+
+struct DoomedExhausted: Error {}
