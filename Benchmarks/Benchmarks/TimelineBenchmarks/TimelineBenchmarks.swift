@@ -126,38 +126,30 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: Reads
 
-    Benchmark("load 100 turns of a session — TimelineStore", configuration: .init(scalingFactor: .kilo)) { benchmark in
-        for round in benchmark.scaledIterations {
-            let id = fixture.timelineSessions[round % fixture.timelineSessions.count]
-            blackHole(try fixture.timeline.read { txn in try fixture.timeline.turns(of: id, limit: 100, in: txn) })
-        }
+    Benchmark("load 100 turns of a session — TimelineStore") { _ in
+        let id = fixture.timelineSessions[Int.random(in: 0..<fixture.timelineSessions.count)]
+        blackHole(try fixture.timeline.read { txn in try fixture.timeline.turns(of: id, limit: 100, in: txn) })
     }
-    Benchmark("load 100 turns of a session — SQLite (GRDB)", configuration: .init(scalingFactor: .kilo)) { benchmark in
-        for round in benchmark.scaledIterations {
-            let id = fixture.sqliteSessions[round % fixture.sqliteSessions.count]
-            blackHole(try fixture.sqlite.pool.read { db in try fixture.sqlite.turns(of: id, limit: 100, in: db) })
-        }
+    Benchmark("load 100 turns of a session — SQLite (GRDB)") { _ in
+        let id = fixture.sqliteSessions[Int.random(in: 0..<fixture.sqliteSessions.count)]
+        blackHole(try fixture.sqlite.pool.read { db in try fixture.sqlite.turns(of: id, limit: 100, in: db) })
     }
-    Benchmark("list 100 recent sessions of a project — TimelineStore", configuration: .init(scalingFactor: .kilo)) { benchmark in
-        for round in benchmark.scaledIterations {
-            let filter = SessionFilter(project: TimelineFixture.projects[round % 10])
-            blackHole(try fixture.timeline.read { txn in try fixture.timeline.listSessions(filter: filter, limit: 100, in: txn) })
-        }
+    Benchmark("list 100 recent sessions of a project — TimelineStore") { _ in
+        let filter = SessionFilter(project: TimelineFixture.projects.randomElement()!)
+        blackHole(try fixture.timeline.read { txn in try fixture.timeline.listSessions(filter: filter, limit: 100, in: txn) })
     }
-    Benchmark("list 100 recent sessions of a project — SQLite (GRDB)", configuration: .init(scalingFactor: .kilo)) { benchmark in
-        for round in benchmark.scaledIterations {
-            let project = TimelineFixture.projects[round % 10]
-            blackHole(try fixture.sqlite.pool.read { db in try fixture.sqlite.listSessions(project: project, limit: 100, in: db) })
-        }
+    Benchmark("list 100 recent sessions of a project — SQLite (GRDB)") { _ in
+        let project = TimelineFixture.projects.randomElement()!
+        blackHole(try fixture.sqlite.pool.read { db in try fixture.sqlite.listSessions(project: project, limit: 100, in: db) })
     }
 
     // MARK: Fork and delete
 
-    Benchmark("fork a 100-turn session at turn 50, durable — TimelineStore") { benchmark in
+    Benchmark("fork a 100-turn session at turn 50, durable — TimelineStore") { _ in
         let id = fixture.timelineSessions[Int.random(in: 0..<fixture.timelineSessions.count)]
         blackHole(try await fixture.timeline.fork(session: id, at: 50))
     }
-    Benchmark("fork a 100-turn session at turn 50, durable — SQLite (GRDB)") { benchmark in
+    Benchmark("fork a 100-turn session at turn 50, durable — SQLite (GRDB)") { _ in
         let id = fixture.sqliteSessions[Int.random(in: 0..<fixture.sqliteSessions.count)]
         blackHole(try await fixture.sqlite.pool.write { db in try fixture.sqlite.fork(id, at: 50, in: db) })
     }
