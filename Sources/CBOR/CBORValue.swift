@@ -69,9 +69,26 @@ public enum CBORValue: Hashable, Sendable {
     }
 
     /// The value stored under the text key `key`, if this is a map that has one.
+    ///
+    /// Setting replaces the entry in place, appends a new one, or (with `nil`) removes it — the
+    /// moves a migration step makes: `record["name"] = record["title"]; record["title"] = nil`.
+    /// Setting on a value that is not a map does nothing.
     public subscript(key: String) -> CBORValue? {
-        guard case .map(let entries) = self else { return nil }
-        return entries.first { $0.key == .text(key) }?.value
+        get {
+            guard case .map(let entries) = self else { return nil }
+            return entries.first { $0.key == .text(key) }?.value
+        }
+        set {
+            guard case .map(var entries) = self else { return }
+            let index = entries.firstIndex { $0.key == .text(key) }
+            switch (index, newValue) {
+            case (let index?, let value?): entries[index].value = value
+            case (let index?, nil): entries.remove(at: index)
+            case (nil, let value?): entries.append(MapEntry(.text(key), value))
+            case (nil, nil): return
+            }
+            self = .map(entries)
+        }
     }
 }
 

@@ -24,13 +24,19 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// `Record` as a ``CBOR/CBORRecordDecodable`` type, when it is one: its records are then read
     /// through the fast path. Looked up once, here, rather than on every read.
     let fastRecordType: (any CBORRecordDecodable.Type)?
+    /// The migration steps, by the version they read.
+    let migrations: [Int: MigrationStep]
 
-    init(name: String, version: Int, database: Database, primaryKey: @escaping @Sendable (Record) -> KeyBytes, indexes: [Index<Record>]) {
+    init(
+        name: String, version: Int, database: Database, primaryKey: @escaping @Sendable (Record) -> KeyBytes,
+        indexes: [Index<Record>], migrations: [Int: MigrationStep] = [:]
+    ) {
         self.name = name
         self.version = version
         self.database = database
         self.primaryKey = primaryKey
         self.indexes = indexes
+        self.migrations = migrations
         self.fastRecordType = Record.self as? any CBORRecordDecodable.Type
     }
 
@@ -163,8 +169,14 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         }
     }
 
-    private func write(_ record: Record, key: KeyBytes, replacing old: Record?, in txn: borrowing Transaction) throws {
-        // Work out every index change and check unique indexes before writing anything.
+    func write(_ record: Record, key: KeyBytes, replacing old: Record?, in txn: borrowing Transaction) throws {
+        try moveIndexEntries(from: old, to: record, key: key, in: txn)
+        try database.put(try encode(record, key: key), for: key.bytes, in: txn)
+    }
+
+    /// Moves `key`'s index entries from `old`'s values to `record`'s (adds them, when `old` is
+    /// `nil`). Every unique index is checked before anything is written.
+    func moveIndexEntries(from old: Record?, to record: Record, key: KeyBytes, in txn: borrowing Transaction) throws {
         var changes: [(index: Index<Record>, remove: [UInt8]?, add: [UInt8]?)] = []
         for index in indexes {
             let oldValue = old.flatMap(index.key), newValue = index.key(record)
@@ -181,7 +193,6 @@ public struct DocumentCollection<Record: Codable>: Sendable {
             if let remove = change.remove { try db.delete(remove, in: txn) }
             if let add = change.add { try db.put(key.bytes, for: add, in: txn) }
         }
-        try database.put(try encode(record, key: key), for: key.bytes, in: txn)
     }
 
     // MARK: Indexes
@@ -275,6 +286,13 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         }
         if storedVersion > version {
             throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: KeyBytes(raw: Array(key)))
+        }
+        if storedVersion < version {
+            // Not migrated yet: upgrade in memory (the lazy policy, or a read during a run).
+            guard let first = try upgrade(item, from: storedVersion, key: key).first else {
+                throw DocumentStoreError(.removedByMigration, collection: name, key: KeyBytes(raw: Array(key)))
+            }
+            return try decode(upgraded: first, key: key)
         }
         do {
             if let fastRecordType { return try Self.decodeFast(fastRecordType, item) }

@@ -22,6 +22,18 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
         case invalidPageCursor
         /// `replace` was given two records with different primary keys.
         case keyChanged
+        /// The collection's records are at an older version and the store's policy is
+        /// ``MigrationPolicy/failIfNeeded``.
+        case migrationNeeded(stored: Int, current: Int)
+        /// A migration step threw for the record (its stored version given); the run stopped
+        /// there, everything before it stays committed.
+        case migrationFailed(version: Int)
+        /// A migration gave a record a primary key that another record already has.
+        case migrationKeyCollision
+        /// Read lazily, the record is one its pending migration removes.
+        case removedByMigration
+        /// ``MigrationRunner`` was asked for a collection that was not registered with the store.
+        case notRegistered
     }
 
     /// What went wrong.
@@ -56,6 +68,13 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
         case .danglingIndexEntry(let index): "index \"\(index)\" points at a record that does not exist: run `kvtool check`"
         case .invalidPageCursor: "the page cursor does not belong to this scan"
         case .keyChanged: "replace needs the old and new record to share a primary key; nothing was written"
+        case .migrationNeeded(let stored, let current):
+            "the records are at version \(stored) and this code is at version \(current): open the store with a migration policy that migrates, or run `kvtool migrate`"
+        case .migrationFailed(let version):
+            "the migration step from version \(version) failed for this record; records before it are migrated and committed: fix the step and run the migration again to continue"
+        case .migrationKeyCollision: "a migrated record's primary key is already taken by another record; nothing of this batch was written"
+        case .removedByMigration: "the pending migration removes this record; run the migration"
+        case .notRegistered: "no collection of this name is registered with the store: register it (store.collection(...)) before migrating"
         }
         return "\(place): \(what)" + (underlying.map { " (\($0))" } ?? "")
     }

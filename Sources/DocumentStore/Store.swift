@@ -1,5 +1,6 @@
 public import LMDB
 internal import CBOR
+internal import Synchronization
 
 /// A store of typed records: an LMDB ``LMDB/Environment`` plus the collections and indexes
 /// registered in it, and a `meta` database holding the format version and each collection's
@@ -21,18 +22,27 @@ public final class Store: Sendable {
 
     /// The LMDB environment underneath.
     public let environment: Environment
+    /// What registering a collection whose records are older than the code does.
+    public let migrationPolicy: MigrationPolicy
     let meta: Database
+    /// The collections registered so far, in order, for ``MigrationRunner``.
+    private let registry = Mutex<[Registered]>([])
 
     /// Opens (or creates) a store in the directory at `path`.
+    /// - Parameter migrationPolicy: what to do with collections whose records are older than the
+    ///   code (see ``MigrationPolicy``); by default they are migrated when registered, after a backup.
     /// - Throws: ``LMDB/LMDBError`` from opening;
     ///   ``DocumentStoreError/Kind/formatTooNew(stored:supported:)`` for a store written by newer code.
-    public convenience init(path: String, configuration: Environment.Configuration = .init()) throws {
-        try self.init(environment: Environment(path: path, configuration: configuration))
+    public convenience init(
+        path: String, configuration: Environment.Configuration = .init(), migrationPolicy: MigrationPolicy = .migrateNow
+    ) throws {
+        try self.init(environment: Environment(path: path, configuration: configuration), migrationPolicy: migrationPolicy)
     }
 
     /// Uses an environment that is already open.
-    public init(environment: Environment) throws {
+    public init(environment: Environment, migrationPolicy: MigrationPolicy = .migrateNow) throws {
         self.environment = environment
+        self.migrationPolicy = migrationPolicy
         meta = try environment.openDatabase("meta")
         let stored = try environment.read { txn in try Store.metaInt(meta, "format", in: txn) }
         if let stored, stored > Store.formatVersion {
@@ -56,20 +66,27 @@ public final class Store: Sendable {
     }
 
     /// Registers a collection: opens its database and its indexes' databases, records its version
-    /// in `meta`, and back-fills any index that is new to an existing collection.
+    /// in `meta`, back-fills any index that is new to an existing collection, and — when its
+    /// records are older than `version` — migrates them, refuses, or reads them lazily, as the
+    /// store's ``migrationPolicy`` says.
     ///
     /// - Parameters:
     ///   - name: the database name; indexes live in `idx.<name>.<index>`.
     ///   - version: the record-type version this code writes (stored in every envelope).
     ///   - primaryKey: the key of a record; must be stable for the record's life.
     ///   - indexes: secondary indexes, maintained in the same transaction as every write.
+    ///   - migrations: how records of older versions become current ones (see ``MigrationStep``).
     /// - Throws: ``DocumentStoreError/Kind/recordVersionTooNew(stored:supported:)`` when the store
-    ///   holds records of a newer version; ``LMDB/LMDBError``.
-    public func collection<Record: Codable>(
+    ///   holds records of a newer version (nothing is written);
+    ///   ``DocumentStoreError/Kind/migrationNeeded(stored:current:)`` under ``MigrationPolicy/failIfNeeded``;
+    ///   what ``MigrationRunner/run(collection:)`` throws under ``MigrationPolicy/migrateNow(backup:)``;
+    ///   ``LMDB/LMDBError``.
+    public func collection<Record: Codable & SendableMetatype>(
         _ name: String,
         version: Int = 1,
         primaryKey: @escaping @Sendable (Record) -> KeyBytes,
-        indexes: [Index<Record>] = []
+        indexes: [Index<Record>] = [],
+        migrations: [MigrationStep] = []
     ) throws -> DocumentCollection<Record> {
         let readOnly = environment.configuration.readOnly
         let database = try environment.openDatabase(name, create: !readOnly)
@@ -78,11 +95,16 @@ public final class Store: Sendable {
             index.database = try environment.openDatabase("idx.\(name).\(index.name)", create: !readOnly)
             bound.append(index)
         }
-        let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey, indexes: bound)
-        let storedVersion = try read { txn in try Store.metaInt(meta, "collection.\(name).version", in: txn) }
+        let steps = Dictionary(migrations.map { ($0.from, $0) }, uniquingKeysWith: { _, last in last })
+        let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey,
+                                            indexes: bound, migrations: steps)
+        let (storedVersion, state) = try read { txn in
+            (try Store.metaInt(meta, "collection.\(name).version", in: txn), try Store.migrationState(meta, name, in: txn))
+        }
         if let storedVersion, storedVersion > version {
             throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name)
         }
+        register(collection)
         if readOnly { return collection }
         try write { txn in
             if storedVersion == nil { try Store.setMetaInt(meta, "collection.\(name).version", version, in: txn) }
@@ -91,12 +113,54 @@ public final class Store: Sendable {
                 try Store.setMetaInt(meta, "index.\(name).\(index.name)", 1, in: txn)
             }
         }
+        if let storedVersion, storedVersion < version || state != nil {
+            switch migrationPolicy {
+            case .failIfNeeded:
+                throw DocumentStoreError(.migrationNeeded(stored: storedVersion, current: version), collection: name)
+            case .migrateNow(let backup):
+                try MigrationRunner(store: self, backup: backup).run(collection: name)
+            case .lazy:
+                break
+            }
+        }
         return collection
     }
 
     /// The record version stored for `collection` in `meta`, if any.
     public func storedVersion(of collection: String) throws -> Int? {
         try read { txn in try Store.metaInt(meta, "collection.\(collection).version", in: txn) }
+    }
+
+    // MARK: Registry
+
+    /// A registered collection, with its type erased, as ``MigrationRunner`` sees it.
+    struct Registered: Sendable {
+        let name: String
+        let version: Int
+        let indexNames: [String]
+        let count: @Sendable (borrowing Transaction) throws -> Int
+        let versionCounts: @Sendable (borrowing Transaction) throws -> [Int: Int]
+        let clearIndexes: @Sendable (borrowing Transaction) throws -> Void
+        let batch: @Sendable ([UInt8]?, Int, borrowing Transaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?)
+    }
+
+    private func register<Record: SendableMetatype>(_ collection: DocumentCollection<Record>) {
+        let entry = Registered(
+            name: collection.name, version: collection.version, indexNames: collection.indexes.map(\.name),
+            count: { txn in try collection.count(in: txn) },
+            versionCounts: { txn in try collection.versionCounts(in: txn) },
+            clearIndexes: { txn in try collection.clearIndexes(in: txn) },
+            batch: { after, limit, txn in try collection.migrateBatch(after: after, limit: limit, in: txn) }
+        )
+        registry.withLock { entries in
+            entries.removeAll { $0.name == entry.name }
+            entries.append(entry)
+        }
+    }
+
+    /// The registered collections, in registration order.
+    func registeredCollections() -> [Registered] {
+        registry.withLock { $0 }
     }
 
     // MARK: meta

@@ -1,0 +1,103 @@
+internal import CBOR
+internal import LMDB
+
+extension DocumentCollection {
+    /// `item`, stored at `storedVersion`, carried through the steps up to ``version``: the records
+    /// that replace it (usually one).
+    /// - Throws: ``DocumentStoreError/Kind/migrationFailed(version:)`` naming the step that threw.
+    func upgrade(_ item: UnsafeRawBufferPointer, from storedVersion: Int, key: UnsafeRawBufferPointer) throws -> [CBORValue] {
+        var values: [CBORValue]
+        do {
+            values = [try CBORValue(decoding: item)]
+        } catch {
+            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+        }
+        for from in storedVersion..<version {
+            guard let step = migrations[from] else { continue }
+            do {
+                values = try values.flatMap(step.apply)
+            } catch {
+                throw DocumentStoreError(.migrationFailed(version: from), collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+            }
+        }
+        return values
+    }
+
+    /// A migrated value as a `Record` (which also checks that the steps produced one).
+    func decode(upgraded value: CBORValue, key: UnsafeRawBufferPointer) throws -> Record {
+        do {
+            return try CBORDecoder().decode(Record.self, from: value.encoded())
+        } catch {
+            throw DocumentStoreError(.migrationFailed(version: version - 1), collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+        }
+    }
+
+    /// How many records are stored at each record version.
+    func versionCounts(in txn: borrowing Transaction) throws -> [Int: Int] {
+        var counts: [Int: Int] = [:]
+        try database.withCursor(in: txn) { cursor in
+            var entries = cursor.entries()
+            while let entry = try entries.next() {
+                guard let (stored, _) = Envelope.open(entry.value) else {
+                    throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(entry.key)))
+                }
+                counts[stored, default: 0] += 1
+            }
+        }
+        return counts
+    }
+
+    /// Migrates up to `limit` records after the key `after`, in key order: each older record is
+    /// carried through the steps and rewritten (moved when its key changed, removed or split when
+    /// a step says so); every record walked, old or not, gets its index entries (the runner
+    /// cleared the indexes when the run began).
+    /// - Returns: how many stored records were walked, how many of them were rewritten, and the
+    ///   last key walked.
+    func migrateBatch(after: [UInt8]?, limit: Int, in txn: borrowing Transaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?) {
+        // Copy the batch out first: the loop below changes the database it was read from.
+        var batch: [(key: [UInt8], value: [UInt8])] = []
+        try database.withCursor(in: txn) { cursor in
+            var entries = cursor.entries(in: after.map { KeyRange.after($0) } ?? .all)
+            while batch.count < limit, let entry = try entries.next() {
+                batch.append((Array(entry.key), Array(entry.value)))
+            }
+        }
+        var rewritten = 0
+        for (keyBytes, value) in batch {
+            let key = KeyBytes(raw: keyBytes)
+            let stored = try value.withUnsafeBytes { buffer in
+                guard let (stored, _) = Envelope.open(buffer) else { throw DocumentStoreError(.corrupted, collection: name, key: key) }
+                return stored
+            }
+            if stored > version {
+                throw DocumentStoreError(.recordVersionTooNew(stored: stored, supported: version), collection: name, key: key)
+            }
+            if stored == version {
+                let record = try value.withUnsafeBytes { buffer in try keyBytes.withUnsafeBytes { try decode(buffer, key: $0) } }
+                try moveIndexEntries(from: nil, to: record, key: key, in: txn)
+                continue
+            }
+            let values = try value.withUnsafeBytes { buffer in
+                try keyBytes.withUnsafeBytes { keyBuffer in try upgrade(Envelope.open(buffer)!.item, from: stored, key: keyBuffer) }
+            }
+            let records = try keyBytes.withUnsafeBytes { keyBuffer in try values.map { try decode(upgraded: $0, key: keyBuffer) } }
+            if !records.contains(where: { primaryKey($0) == key }) {
+                try database.delete(keyBytes, in: txn)
+            }
+            for record in records {
+                let newKey = primaryKey(record)
+                if newKey != key, try database.get(newKey.bytes, in: txn) != nil {
+                    throw DocumentStoreError(.migrationKeyCollision, collection: name, key: newKey)
+                }
+                try write(record, key: newKey, replacing: nil, in: txn)
+            }
+            rewritten += 1
+        }
+        return (batch.count, rewritten, batch.last?.key)
+    }
+
+    /// Empties every index database (a run rebuilds them as it walks the records).
+    func clearIndexes(in txn: borrowing Transaction) throws {
+        for index in indexes { try index.database?.clear(in: txn) }
+    }
+}
