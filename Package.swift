@@ -65,6 +65,20 @@ let package = Package(
             path: "Tests/Helpers/lmdb-child",
             swiftSettings: strictSettings
         ),
+        // Versioned record types and steps shared by the migration tests and their child process.
+        .target(
+            name: "MigrationFixtures",
+            dependencies: ["DocumentStore"],
+            path: "Tests/Helpers/MigrationFixtures",
+            swiftSettings: strictSettings
+        ),
+        // A child process that runs a migration slowly, for the tests that kill it mid-run.
+        .executableTarget(
+            name: "migration-child",
+            dependencies: ["DocumentStore", "MigrationFixtures"],
+            path: "Tests/Helpers/migration-child",
+            swiftSettings: strictSettings
+        ),
         // Helpers shared by the test targets (seeded random numbers, temporary directories).
         .target(
             name: "TestSupport",
@@ -78,7 +92,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DocumentStoreTests",
-            dependencies: ["TestSupport", "DocumentStore", "CBOR"],
+            dependencies: ["TestSupport", "DocumentStore", "CBOR", "MigrationFixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,204 @@
+import TestSupport
+import DocumentStore
+import Foundation
+import MigrationFixtures
+import Testing
+
+@Suite("Migrations")
+struct MigrationTests {
+    static let count = 10_000
+
+    /// Every record of the version-3 collection is what the two steps make of its version-1
+    /// original, and the index holds exactly one entry per record, keyed by the new value.
+    func verifyV3(_ path: String, count: Int = MigrationTests.count) throws {
+        let store = try Store(path: path, migrationPolicy: .failIfNeeded)
+        let people = try People.openV3(store)
+        try store.read { txn throws in
+            let all = try people.scan(in: txn).items
+            #expect(all.count == count)
+            #expect(all == (0..<count).map(People.v3))
+            var entries = 0
+            for city in People.cities {
+                let code = city.uppercased()
+                let listed = try people.scan(index: "byCity", matching: KeyBytes(code), in: txn).items
+                #expect(listed == all.filter { $0.cityCode == code }, "index entries for \(code)")
+                entries += listed.count
+                #expect(try people.scan(index: "byCity", matching: KeyBytes(city), in: txn).items.isEmpty)
+            }
+            #expect(entries == count)
+            #expect(try people.index("byCity").database.map { try $0.count(in: txn) } == count)
+        }
+        #expect(try MigrationRunner(store: store).plan().allSatisfy { !$0.needsMigration })
+    }
+
+    @Test("v1 → v2 → v3 over 10,000 records: rename, derive, change the indexed value; a backup of each")
+    func twoMigrations() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/people"
+            try People.writeV1Store(path, count: Self.count)
+            do {
+                let store = try Store(path: path)                                  // migrateNow, with a backup
+                let people = try People.openV2(store)
+                try store.read { txn throws in
+                    #expect(try people.get(KeyBytes(Int64(5)), in: txn) == PersonV2(id: 5, fullName: "Person 5 Ünï", city: "coimbra"))
+                    #expect(try people.scan(index: "byCity", matching: KeyBytes("porto"), in: txn).items.count == 1_429)
+                }
+                #expect(try store.storedVersion(of: "people") == 2)
+            }
+            // The backup is the version-1 store, openable as such.
+            do {
+                let backup = try Store(path: path + ".backup-people-v1", migrationPolicy: .failIfNeeded)
+                #expect(try backup.storedVersion(of: "people") == 1)
+                let people = try People.openV1(backup)
+                #expect(try backup.read { txn in try people.get(KeyBytes(Int64(5)), in: txn) } == People.v1(5))
+                #expect(try backup.read { txn in try people.count(in: txn) } == Self.count)
+            }
+            do { _ = try People.openV3(Store(path: path)) }
+            #expect(FileManager.default.fileExists(atPath: path + ".backup-people-v2/data.mdb"))
+            try verifyV3(path)
+        }
+    }
+
+    @Test("dry run counts records per version and writes nothing; failIfNeeded refuses; downgrade is refused")
+    func planAndRefusals() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/people"
+            try People.writeV1Store(path, count: 1_000)
+            let before = try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb"))
+            do {
+                let refused = #expect(throws: DocumentStoreError.self) { try People.openV3(Store(path: path, migrationPolicy: .failIfNeeded)) }
+                #expect(refused?.kind == .migrationNeeded(stored: 1, current: 3))
+                let store = try Store(path: path, migrationPolicy: .lazy)
+                _ = try People.openV3(store)
+                let plan = try #require(try MigrationRunner(store: store).plan().first)
+                #expect(plan.storedVersion == 1 && plan.currentVersion == 3 && plan.recordsByVersion == [1: 1_000])
+                #expect(plan.recordsToMigrate == 1_000 && plan.needsMigration)
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")) == before)
+
+            do {
+                let store = try Store(path: path, migrationPolicy: .lazy)
+                _ = try People.openV3(store)
+                try MigrationRunner(store: store, backup: false).run()
+            }
+            let migrated = try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb"))
+            let downgrade = #expect(throws: DocumentStoreError.self) { try People.openV2(Store(path: path)) }
+            #expect(downgrade?.kind == .recordVersionTooNew(stored: 3, supported: 2))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")) == migrated)
+        }
+    }
+
+    @Test("a failing step stops the run naming the record; lazy reads see both versions; a fixed step resumes")
+    func failingStepAndLazyReads() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/people"
+            try People.writeV1Store(path, count: 3_000)
+            do {
+                let store = try Store(path: path, migrationPolicy: .lazy)
+                let people = try People.openV3(store, failingAt: 1_234)
+                let failure = #expect(throws: DocumentStoreError.self) {
+                    try MigrationRunner(store: store, backup: false, batchSize: 100).run()
+                }
+                #expect(failure?.kind == .migrationFailed(version: 2))
+                #expect(failure?.key == KeyBytes(Int64(1_234)).description)
+                #expect((failure?.underlying as? StepFailure) == StepFailure(id: 1_234))
+                // Batches before the failing one are committed at version 3; the rest are still version 1.
+                let plan = try #require(try MigrationRunner(store: store).plan().first)
+                #expect(plan.recordsByVersion == [3: 1_200, 1: 1_800] && plan.inProgress)
+                // Lazy reads return current records from both.
+                try store.read { txn throws in
+                    #expect(try people.get(KeyBytes(Int64(10)), in: txn) == People.v3(10))
+                    #expect(try people.get(KeyBytes(Int64(2_500)), in: txn) == People.v3(2_500))
+                }
+                #expect(throws: DocumentStoreError.self) { try store.read { txn throws in try people.get(KeyBytes(Int64(1_234)), in: txn) } }
+            }
+            do {
+                let store = try Store(path: path, migrationPolicy: .lazy)
+                _ = try People.openV3(store)
+                let report = try #require(try MigrationRunner(store: store, backup: false, batchSize: 100).run().first)
+                #expect(report.fromVersion == 1 && report.toVersion == 3 && report.rewritten == 1_800)
+            }
+            try verifyV3(path, count: 3_000)
+        }
+    }
+
+    @Test("a migration killed mid-run, several times, resumes where it stopped and loses nothing")
+    func killedAndResumed() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/people"
+            try People.writeV1Store(path, count: Self.count)
+            let child = try helperExecutable("migration-child")
+            var positions: [Int] = []
+            for _ in 0..<3 {
+                let process = Process()
+                let output = Pipe()
+                process.executableURL = URL(fileURLWithPath: child)
+                process.arguments = [path, "250", "20000"]
+                process.standardOutput = output
+                try process.run()
+                // Let it commit a few batches, then kill it without warning.
+                var seen = ""
+                while seen.components(separatedBy: "progress").count < 4 {
+                    let chunk = output.fileHandleForReading.availableData
+                    if chunk.isEmpty { break }
+                    seen += String(decoding: chunk, as: UTF8.self)
+                }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                #expect(process.terminationReason == .uncaughtSignal)
+                let store = try Store(path: path, migrationPolicy: .lazy)
+                _ = try People.openV3(store)
+                let plan = try #require(try MigrationRunner(store: store).plan().first)
+                #expect(plan.inProgress)
+                positions.append(plan.recordsByVersion[3] ?? 0)
+            }
+            // Each run went further than the one before.
+            #expect(positions == positions.sorted() && Set(positions).count == 3 && positions[0] > 0)
+            do {
+                let store = try Store(path: path, migrationPolicy: .lazy)
+                _ = try People.openV3(store)
+                try MigrationRunner(store: store, backup: false).run()
+            }
+            try verifyV3(path)
+        }
+    }
+
+    @Test("a step can split a record, remove one, and move one to a new key")
+    func splitRemoveMove() throws {
+        struct Item: Codable, Equatable { var id: Int64; var text: String }
+        try withTemporaryDirectory { dir in
+            let path = dir + "/items"
+            do {
+                let store = try Store(path: path)
+                let items = try store.collection("items", primaryKey: { (item: Item) in KeyBytes(item.id) })
+                try store.write { txn in for id in 1...4 { try items.put(Item(id: Int64(id), text: "t\(id)"), in: txn) } }
+            }
+            let step = MigrationStep.split(from: 1) { item in
+                switch item["id"]?.int64Value {
+                case 1: return []                                                   // removed
+                case 2: return [item, .map([.init(.text("id"), CBORValue(20)), .init(.text("text"), .text("t2b"))])]  // split
+                case 3:                                                             // moved to a new key
+                    var moved = item
+                    moved["id"] = CBORValue(30)
+                    return [moved]
+                default: return [item]
+                }
+            }
+            let store = try Store(path: path, migrationPolicy: .migrateNow(backup: false))
+            let items = try store.collection("items", version: 2, primaryKey: { (item: Item) in KeyBytes(item.id) }, migrations: [step])
+            let all = try store.read { txn throws in try items.scan(in: txn).items }
+            #expect(all == [Item(id: 2, text: "t2"), Item(id: 4, text: "t4"), Item(id: 20, text: "t2b"), Item(id: 30, text: "t3")])
+        }
+    }
+}
+
+/// A helper executable built next to the test bundle.
+func helperExecutable(_ name: String) throws -> String {
+    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let path = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        Issue.record("\(name) not found at \(path): run `swift build --build-tests` first (scripts/test.sh does)")
+        throw CocoaError(.fileNoSuchFile)
+    }
+    return path
+}
