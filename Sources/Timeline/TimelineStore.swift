@@ -45,17 +45,20 @@ public final class TimelineStore: Sendable {
     /// - Parameters:
     ///   - configuration: LMDB options; the default is durable (fsync at every commit) with a map
     ///     that starts small and grows by itself.
+    ///   - migrationPolicy: what to do when the store's records are older than this code (see
+    ///     ``DocumentStore/MigrationPolicy``; by default they are migrated at open, after a backup).
     ///   - clock: where times come from (tests pass a fixed clock).
     /// - Throws: ``LMDB/LMDBError`` from opening the files; ``DocumentStore/DocumentStoreError``
-    ///   for a store written by newer code.
+    ///   for a store written by newer code (nothing is written then) or a migration that failed.
     public convenience init(
-        path: String, configuration: Environment.Configuration = .init(),
+        path: String, configuration: Environment.Configuration = .init(), migrationPolicy: MigrationPolicy = .migrateNow,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
-        try self.init(store: Store(path: path, configuration: configuration), clock: clock)
+        try self.init(store: Store(path: path, configuration: configuration, migrationPolicy: migrationPolicy), clock: clock)
     }
 
-    /// Opens the timeline's collections in a store that is already open.
+    /// Opens the timeline's collections in a store that is already open (migrating them as the
+    /// store's policy says).
     public init(store: Store, clock: @escaping @Sendable () -> Date = { Date() }) throws {
         self.store = store
         self.clock = { clock().storable }
@@ -65,17 +68,21 @@ public final class TimelineStore: Sendable {
                 Index("project") { session in session.project.map { KeyBytes($0, session.archived, Descending(session.lastActivity)) } },
                 Index("parent") { session in session.parentID.map { KeyBytes($0, session.archived, Descending(session.lastActivity)) } },
                 Index("activity") { session in KeyBytes(session.archived, Descending(session.lastActivity)) },
-            ]
+            ],
+            migrations: Session.migrations
         )
-        turnRecords = try store.collection("turns", version: Turn.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.sequence) })
+        turnRecords = try store.collection("turns", version: Turn.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.sequence) },
+                                           migrations: Turn.migrations)
         checkpointRecords = try store.collection(
             "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number) },
             indexes: [
                 Index("id", unique: true) { KeyBytes($0.id) },
                 Index("created") { KeyBytes($0.created) },
-            ]
+            ],
+            migrations: Checkpoint.migrations
         )
-        crystalRecords = try store.collection("crystals", version: Crystal.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.version) })
+        crystalRecords = try store.collection("crystals", version: Crystal.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.version) },
+                                              migrations: Crystal.migrations)
         committer = GroupCommitter(store: store)
     }
 

@@ -27,6 +27,9 @@ public struct Checkpoint: Codable, Sendable, Hashable, Identifiable {
 
     /// The record-type version this code writes.
     public static let recordVersion = 1
+    /// How stored records of earlier versions become version ``recordVersion`` (none yet: this
+    /// is the first). A new version adds its step here; see `Docs/migrations.md`.
+    static let migrations: [MigrationStep] = []
 
     /// Why a checkpoint was taken.
     public enum Kind: String, Codable, Sendable, Hashable, CaseIterable {

@@ -23,6 +23,9 @@ public struct Crystal: Codable, Sendable, Hashable {
 
     /// The record-type version this code writes.
     public static let recordVersion = 1
+    /// How stored records of earlier versions become version ``recordVersion`` (none yet: this
+    /// is the first). A new version adds its step here; see `Docs/migrations.md`.
+    static let migrations: [MigrationStep] = []
 
     /// The turns it covers.
     public var coveredTurns: Range<UInt64> { firstSequence..<max(firstSequence, endSequence) }

@@ -49,6 +49,9 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
 
     /// The record-type version this code writes.
     public static let recordVersion = 1
+    /// How stored records of earlier versions become version ``recordVersion`` (none yet: this
+    /// is the first). A new version adds its step here; see `Docs/migrations.md`.
+    static let migrations: [MigrationStep] = []
 
     /// A session as ``TimelineStore`` creates it; most callers use ``NewSession`` instead.
     public init(

@@ -34,6 +34,9 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
 
     /// The record-type version this code writes.
     public static let recordVersion = 1
+    /// How stored records of earlier versions become version ``recordVersion`` (none yet: this
+    /// is the first). A new version adds its step here; see `Docs/migrations.md`.
+    static let migrations: [MigrationStep] = []
 
     /// A turn as ``TimelineStore`` writes it; callers append ``NewTurn``s instead.
     public init(
