@@ -51,6 +51,8 @@ let package = Package(
             name: "kvtool",
             dependencies: [
                 "LMDB",
+                "CBOR",
+                "DocumentStore",
                 "Timeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -367,14 +367,8 @@ public struct PageCursor: Hashable, Sendable {
 
     /// A cursor from its ``token``; `nil` when the token is not one.
     public init?(token: String) {
-        let digits = Array(token.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var key: [UInt8] = []
-        for pair in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[pair..<pair + 2], as: UTF8.self), radix: 16) else { return nil }
-            key.append(byte)
-        }
-        self.key = key
+        guard let key = KeyBytes(hex: token) else { return nil }
+        self.key = key.bytes
     }
 }
 

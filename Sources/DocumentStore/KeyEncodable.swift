@@ -25,6 +25,20 @@ public struct KeyBytes: Hashable, Sendable, Comparable, KeyEncodable, CustomStri
     /// Wraps bytes that already are an encoded key.
     public init(raw bytes: [UInt8]) { self.bytes = bytes }
 
+    /// The key whose ``description`` is `hex` (two hex digits a byte, either case); `nil` when
+    /// `hex` is not that.
+    public init?(hex: String) {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for pair in stride(from: 0, to: digits.count, by: 2) {
+            guard let byte = UInt8(String(decoding: digits[pair..<pair + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(byte)
+        }
+        self.bytes = bytes
+    }
+
     /// Joins the key encodings of `parts`, in order.
     public init<each Part: KeyEncodable>(_ parts: repeat each Part) {
         var bytes: [UInt8] = []

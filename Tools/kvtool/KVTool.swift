@@ -5,9 +5,13 @@ import ArgumentParser
 struct KVTool: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvtool",
-        abstract: "Inspect and exercise a TimelineStore (an LMDB environment directory).",
-        discussion: "Run 'kvtool demo PATH' to build an example store, then 'kvtool stat PATH' to look at it.",
+        abstract: "Inspect, check, repair and exercise a TimelineStore (an LMDB environment directory).",
+        discussion: """
+            Start with 'kvtool demo PATH' to build an example store, then look at it with
+            'kvtool stat PATH', 'kvtool sessions PATH' and 'kvtool dump PATH'. Every command that
+            only reads opens the store read-only and is safe next to a running service.
+            """,
         version: "0.1.0",
-        subcommands: [Demo.self, Stat.self]
+        subcommands: [Demo.self, Stat.self, Check.self, Dump.self, Load.self, Get.self, Sessions.self, Turns.self, Backup.self, Migrate.self]
     )
 }

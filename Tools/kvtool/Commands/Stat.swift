@@ -1,42 +1,90 @@
 import ArgumentParser
+import Foundation
 import LMDB
 
 /// `kvtool stat`: sizes of the store and of each database in it.
 struct Stat: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the store's map size, pages, readers and each database's entries.",
+        abstract: "Show the store's size, readers, record versions and each database's entries and pages.",
         discussion: """
             Opens the store read-only: safe on a live service's store.
 
-            Example:
-              kvtool stat /tmp/demo.timeline
+            Examples:
+              kvtool stat /var/lib/chat/timeline
+              kvtool stat /var/lib/chat/timeline --json
             """
     )
 
     @Argument(help: "The store directory.")
     var path: String
 
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
     func validate() throws {
-        if !StoreFiles.holdsStore(path) { throw ValidationError("\(path) does not hold a store (no data.mdb)") }
+        try StoreFiles.requireStore(path)
+    }
+
+    /// What `--json` prints.
+    struct Report: Encodable {
+        struct DatabaseReport: Encodable {
+            var name: String, entries: Int, depth: Int, branchPages: Int, leafPages: Int, overflowPages: Int, bytes: Int
+        }
+        var path: String
+        var mapSize: Int
+        var usedBytes: Int
+        var fileSize: Int
+        var pageSize: Int
+        var lastTransaction: Int
+        var readers: Int
+        var maxReaders: Int
+        var storeFormat: Int?
+        var recordVersions: [String: Int]
+        var databases: [DatabaseReport]
     }
 
     func run() throws {
-        let env = try Environment(path: path, configuration: .init(readOnly: true))
+        let env = try StoreFiles.openReadOnly(path)
         let info = try env.info()
-        let stat = try env.statistics()
+        let pageSize = try env.statistics().pageSize
+        let names = try env.databaseNames()
+        let handles = try names.map { try env.openDatabase($0, create: false) }
+        let (versions, databases) = try env.read { txn in
+            let versions = names.contains("meta") ? try StoreFiles.versions(handles[names.firstIndex(of: "meta")!], in: txn) : (format: nil, records: [])
+            let databases = try zip(names, handles).map { name, db in
+                let s = try db.statistics(in: txn)
+                return Report.DatabaseReport(name: name, entries: s.entries, depth: s.depth, branchPages: s.branchPages,
+                                             leafPages: s.leafPages, overflowPages: s.overflowPages, bytes: s.bytes)
+            }
+            return (versions, databases)
+        }
+        let fileSize = ((try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb"))?[.size] as? NSNumber)?.intValue ?? 0
+        let report = Report(path: path, mapSize: info.mapSize, usedBytes: (info.lastPage + 1) * pageSize, fileSize: fileSize,
+                            pageSize: pageSize, lastTransaction: info.lastTransactionID, readers: info.readerSlotsUsed,
+                            maxReaders: info.maxReaders, storeFormat: versions.format,
+                            recordVersions: Dictionary(versions.records, uniquingKeysWith: { $1 }), databases: databases)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
         print("store        \(path)")
+        print("file size    \(fileSize) bytes")
         print("map size     \(info.mapSize) bytes (\(info.mapSize >> 20) MiB)")
-        print("in use       \((info.lastPage + 1) * stat.pageSize) bytes (\(info.lastPage + 1) pages of \(stat.pageSize))")
+        print("in use       \(report.usedBytes) bytes (\(info.lastPage + 1) pages of \(pageSize))")
         print("transaction  \(info.lastTransactionID)")
         print("reader slots \(info.readerSlotsUsed) used of \(info.maxReaders)")
+        if let format = versions.format {
+            let records = versions.records.map { "\($0.0) v\($0.1)" }.joined(separator: ", ")
+            print("format       \(format); records: \(records.isEmpty ? "none" : records)")
+        }
         print("")
         print(pad("database", 26) + "   entries  depth  branch    leaf  overflow      bytes")
-        for name in try env.databaseNames() {
-            let db = try env.openDatabase(name, create: false)
-            let s = try env.read { txn in try db.statistics(in: txn) }
+        for s in databases {
             let columns = [s.entries, s.depth, s.branchPages, s.leafPages, s.overflowPages, s.bytes]
             let widths = [10, 7, 8, 8, 10, 11]
-            print(pad(name, 26) + zip(columns, widths).map { padLeft(String($0), $1) }.joined())
+            print(pad(s.name, 26) + zip(columns, widths).map { padLeft(String($0), $1) }.joined())
         }
     }
 }
@@ -49,12 +97,4 @@ func pad(_ text: String, _ width: Int) -> String {
 /// Spaces up to `width` characters followed by `text`.
 func padLeft(_ text: String, _ width: Int) -> String {
     String(repeating: " ", count: max(0, width - text.count)) + text
-}
-
-/// Checks on a store directory before opening it.
-enum StoreFiles {
-    /// Whether `path` is a directory with a `data.mdb` in it.
-    static func holdsStore(_ path: String) -> Bool {
-        FileProbe.exists(path + "/data.mdb")
-    }
 }

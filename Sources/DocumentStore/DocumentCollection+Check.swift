@@ -1,0 +1,79 @@
+public import LMDB
+
+/// Something wrong in a collection, found by ``DocumentCollection/check(in:)``.
+public struct CollectionProblem: Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong.
+    public enum Kind: Sendable, Hashable {
+        /// The stored value does not decode as a record (damaged, or of another type).
+        case undecodable(String)
+        /// An index entry that no record accounts for (its record is missing or has another value).
+        case danglingIndexEntry(index: String, entry: String)
+        /// A record without the index entry its value calls for.
+        case missingIndexEntry(index: String, entry: String)
+    }
+
+    /// The collection.
+    public var collection: String
+    /// The record's key, in hex.
+    public var key: String
+    /// What is wrong.
+    public var kind: Kind
+
+    /// One line: where and what.
+    public var description: String {
+        switch kind {
+        case .undecodable(let why): "\(collection) \(key): record does not decode: \(why)"
+        case .danglingIndexEntry(let index, let entry): "\(collection) \(key): index \(index) has entry \(entry) that no record accounts for"
+        case .missingIndexEntry(let index, let entry): "\(collection) \(key): index \(index) lacks the record's entry \(entry)"
+        }
+    }
+}
+
+extension DocumentCollection {
+    /// Reads every record and every index entry and reports what does not fit: records that do
+    /// not decode, index entries without their record (or pointing at a record whose value has
+    /// changed), records without their index entries. Writes nothing.
+    /// - Parameter progress: called with the number of records read so far, every 1,000.
+    /// - Complexity: O(n log n) for n records and index entries.
+    public func check(in txn: borrowing Transaction, progress: ((Int) -> Void)? = nil) throws -> [CollectionProblem] {
+        var problems: [CollectionProblem] = []
+        var expected: [[[UInt8]: [UInt8]]] = Array(repeating: [:], count: indexes.count)
+        var read = 0
+        try database.withCursor(in: txn) { cursor in
+            var entries = cursor.entries()
+            while let entry = try entries.next() {
+                read += 1
+                if read % 1_000 == 0 { progress?(read) }
+                let key = KeyBytes(raw: Array(entry.key))
+                let record: Record
+                do {
+                    record = try decode(entry.value, key: entry.key)
+                } catch let error as DocumentStoreError {
+                    problems.append(CollectionProblem(collection: name, key: key.description, kind: .undecodable(error.underlying.map { "\($0)" } ?? "\(error.kind)")))
+                    continue
+                }
+                for (position, index) in indexes.enumerated() {
+                    if let value = index.key(record) { expected[position][index.entryKey(value: value, primaryKey: key)] = key.bytes }
+                }
+            }
+        }
+        for (position, index) in indexes.enumerated() {
+            guard let db = index.database else { continue }
+            var wanted = expected[position]
+            try db.withCursor(in: txn) { cursor in
+                var entries = cursor.entries()
+                while let entry = try entries.next() {
+                    let entryKey = Array(entry.key)
+                    if let primary = wanted.removeValue(forKey: entryKey), entry.value.elementsEqual(primary) { continue }
+                    problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: Array(entry.value)).description,
+                                                      kind: .danglingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).description)))
+                }
+            }
+            for (entryKey, primary) in wanted.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+                problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: primary).description,
+                                                  kind: .missingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).description)))
+            }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,129 @@
+internal import FoundationEssentials
+internal import DocumentStore
+
+/// Something wrong in a timeline, found by ``TimelineStore/check(progress:)``.
+public struct TimelineProblem: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// A short name for the kind of problem, e.g. `turnGap`, `missingIndexEntry`.
+    public var kind: String
+    /// Where: the database and the key (hex) or session.
+    public var location: String
+    /// What exactly.
+    public var detail: String
+
+    /// One line: kind, where, what.
+    public var description: String { "\(kind) at \(location): \(detail)" }
+}
+
+extension TimelineStore {
+    /// Reads the whole timeline, from one snapshot, and reports everything inconsistent: records
+    /// that do not decode; index entries without their record and records without their index
+    /// entries; turn sequences with gaps, or outside a session's own range; forks whose parent
+    /// is missing or shorter than the branch point; turns, checkpoints and crystals of sessions
+    /// that do not exist; checkpoint and crystal numbers the session never handed out. Writes
+    /// nothing; an empty result means the store is consistent.
+    /// - Parameter progress: called now and then with what is being read and how many records so far.
+    public func check(progress: ((String, Int) -> Void)? = nil) throws -> [TimelineProblem] {
+        try read { txn in
+            var problems: [TimelineProblem] = []
+            func add(_ kind: String, _ location: String, _ detail: String) {
+                problems.append(TimelineProblem(kind: kind, location: location, detail: detail))
+            }
+            for problem in try sessions.check(in: txn, progress: { progress?("sessions", $0) })
+                + (try turnRecords.check(in: txn, progress: { progress?("turns", $0) }))
+                + (try checkpointRecords.check(in: txn, progress: { progress?("checkpoints", $0) }))
+                + (try crystalRecords.check(in: txn, progress: { progress?("crystals", $0) })) {
+                let kind = switch problem.kind {
+                case .undecodable: "undecodable"
+                case .danglingIndexEntry: "danglingIndexEntry"
+                case .missingIndexEntry: "missingIndexEntry"
+                }
+                add(kind, "\(problem.collection) \(problem.key)", problem.description)
+            }
+            // Sessions that decode, by id.
+            var known: [UUID: Session] = [:]
+            try walkKeys(sessions.database, in: txn) { key, _ in
+                guard key.count == 16, let session = try? sessions.get(KeyBytes(raw: key), in: txn) else { return }
+                known[session.id] = session
+            }
+            for session in known.values.sorted(by: { $0.id.uuidString < $1.id.uuidString }) {
+                let location = "sessions \(session.id)"
+                if (session.parentID == nil) != (session.branchPoint == nil) {
+                    add("badForkPoint", location, "parentID and branchPoint must be set together")
+                }
+                if let parentID = session.parentID {
+                    if let parent = known[parentID] {
+                        if let point = session.branchPoint, point > parent.turnCount {
+                            add("badForkPoint", location, "branch point \(point) is past its parent's \(parent.turnCount) turns")
+                        }
+                    } else {
+                        add("missingParent", location, "parent session \(parentID) does not exist")
+                    }
+                }
+            }
+            // Turns: each session's own sequences must be exactly firstOwnSequence..<turnCount.
+            var seen: [UUID: [UInt64]] = [:]
+            try walkKeys(turnRecords.database, in: txn) { key, _ in
+                guard let (id, number) = Self.sessionAndNumber(key) else {
+                    add("badKey", "turns \(KeyBytes(raw: key))", "a turn key is a session id and a sequence (24 bytes)")
+                    return
+                }
+                seen[id, default: []].append(number)
+            }
+            for (id, sequences) in seen.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+                guard let session = known[id] else {
+                    add("orphan", "turns \(id)", "\(sequences.count) turns of a session that does not exist")
+                    continue
+                }
+                var expected = session.firstOwnSequence
+                for sequence in sequences {
+                    if sequence > expected && expected < session.turnCount {
+                        add("turnGap", "sessions \(id)", "turns \(expected)..<\(min(sequence, session.turnCount)) are missing")
+                    }
+                    if sequence < session.firstOwnSequence || sequence >= session.turnCount {
+                        add("unexpectedTurn", "turns \(id) \(sequence)", "outside the session's own turns \(session.firstOwnSequence)..<\(session.turnCount)")
+                    }
+                    expected = max(expected, sequence + 1)
+                }
+                if expected < session.turnCount {
+                    add("turnGap", "sessions \(id)", "turns \(expected)..<\(session.turnCount) are missing")
+                }
+            }
+            for (id, session) in known where seen[id] == nil && session.turnCount > session.firstOwnSequence {
+                add("turnGap", "sessions \(id)", "turns \(session.firstOwnSequence)..<\(session.turnCount) are missing")
+            }
+            // Checkpoints and crystals: their session exists and handed out their number.
+            for (database, name, counter) in [(checkpointRecords.database, "checkpoints", \Session.checkpointCount),
+                                              (crystalRecords.database, "crystals", \Session.crystalCount)] {
+                try walkKeys(database, in: txn) { key, _ in
+                    guard let (id, number) = Self.sessionAndNumber(key) else {
+                        add("badKey", "\(name) \(KeyBytes(raw: key))", "a \(name) key is a session id and a number (24 bytes)")
+                        return
+                    }
+                    guard let session = known[id] else {
+                        add("orphan", "\(name) \(id) \(number)", "belongs to a session that does not exist")
+                        return
+                    }
+                    if number >= session[keyPath: counter] {
+                        add("unexpectedNumber", "\(name) \(id) \(number)", "the session has handed out only \(session[keyPath: counter])")
+                    }
+                }
+            }
+            return problems
+        }
+    }
+
+    /// Calls `body` with every key and value of `database`, in order.
+    private func walkKeys(_ database: Database, in txn: borrowing Transaction, _ body: ([UInt8], UnsafeRawBufferPointer) throws -> Void) throws {
+        try database.withCursor(in: txn) { cursor in
+            var entries = cursor.entries()
+            while let entry = try entries.next() { try body(Array(entry.key), entry.value) }
+        }
+    }
+
+    /// Splits a 24-byte key into its session id and big-endian number.
+    static func sessionAndNumber(_ key: [UInt8]) -> (UUID, UInt64)? {
+        guard key.count == 24 else { return nil }
+        let id = key[0..<16].withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+        return (id, key[16...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Timeline
+
+/// `kvtool sessions`: the most recently active sessions.
+struct Sessions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List sessions, most recently active first.",
+        discussion: """
+            Examples:
+              kvtool sessions /var/lib/chat/timeline --project billing --limit 20
+              kvtool sessions /var/lib/chat/timeline --archived --json
+            """
+    )
+
+    @Argument(help: "The store directory.")
+    var path: String
+
+    @Option(help: "Only sessions of this project.")
+    var project: String?
+
+    @Flag(help: "List archived sessions instead.")
+    var archived = false
+
+    @Option(help: "At most this many sessions.")
+    var limit = 50
+
+    @Flag(help: "Print one JSON object per line.")
+    var json = false
+
+    func validate() throws {
+        try StoreFiles.requireStore(path)
+        guard limit >= 0 else { throw ValidationError("--limit must not be negative") }
+    }
+
+    func run() throws {
+        let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
+        let page = try timeline.read { txn in
+            try timeline.listSessions(filter: SessionFilter(project: project, archived: archived), limit: limit, in: txn)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            for session in page.items { print(String(decoding: try encoder.encode(session), as: UTF8.self)) }
+            return
+        }
+        print(Table.row(["SESSION", "LAST ACTIVITY", "TURNS", "PROJECT", "TITLE"], widths: [36, 16, 6, 12]))
+        for session in page.items {
+            let fork = session.parentID.map { "  (fork of \($0.uuidString.prefix(8)) at \(session.branchPoint ?? 0))" } ?? ""
+            print(Table.row([session.id.uuidString, Table.time(session.lastActivity), String(session.turnCount),
+                             session.project ?? "-", session.title + fork], widths: [36, 16, 6, 12]))
+        }
+        if page.next != nil { print("… more: raise --limit") }
+    }
+}
+
+/// Plain-text tables for people.
+enum Table {
+    /// `columns` padded to `widths` (the last column is not padded), two spaces apart.
+    static func row(_ columns: [String], widths: [Int]) -> String {
+        zip(columns, widths + [0]).map { text, width in text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+            .joined(separator: "  ")
+    }
+
+    /// `2026-11-22 01:05` in UTC.
+    static func time(_ date: Date) -> String {
+        let format = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!).year().month().day().time(includingFractionalSeconds: false)
+        return String(date.formatted(format).replacingOccurrences(of: "T", with: " ").prefix(16))
+    }
+}

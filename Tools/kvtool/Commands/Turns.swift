@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Timeline
+
+/// `kvtool turns`: a session's history, inherited turns included.
+struct Turns: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a session's turns (a fork's inherited ones included).",
+        discussion: """
+            Examples:
+              kvtool turns /var/lib/chat/timeline E621E1F8-C36C-495A-93FC-0C247A3E6E5F --from 100 --limit 20
+              kvtool turns /var/lib/chat/timeline E621E1F8-C36C-495A-93FC-0C247A3E6E5F --json
+            """
+    )
+
+    @Argument(help: "The store directory.")
+    var path: String
+
+    @Argument(help: "The session id.")
+    var session: String
+
+    @Option(help: "The first turn sequence to show.")
+    var from: UInt64 = 0
+
+    @Option(help: "At most this many turns.")
+    var limit = 50
+
+    @Flag(help: "Print one JSON object per line.")
+    var json = false
+
+    func validate() throws {
+        try StoreFiles.requireStore(path)
+        guard UUID(uuidString: session) != nil else { throw ValidationError("\(session) is not a session id (a UUID)") }
+        guard limit >= 0 else { throw ValidationError("--limit must not be negative") }
+    }
+
+    func run() throws {
+        let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
+        let id = UUID(uuidString: session)!
+        let page = try timeline.read { txn in try timeline.turns(of: id, range: from..<UInt64.max, limit: limit, in: txn) }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            for turn in page.items { print(String(decoding: try encoder.encode(turn), as: UTF8.self)) }
+            return
+        }
+        for turn in page.items {
+            let origin = turn.sessionID == id ? "" : " (from \(turn.sessionID.uuidString.prefix(8)))"
+            let tools = turn.toolCalls.isEmpty ? "" : "  [tools: \(turn.toolCalls.map(\.name).joined(separator: ", "))]"
+            print("#\(turn.sequence)  \(Table.time(turn.created))  \(turn.role)\(origin): \(turn.content.prefix(100))\(tools)")
+        }
+        if page.next != nil { print("… more: --from \((page.items.last?.sequence ?? 0) + 1)") }
+    }
+}

@@ -1,0 +1,174 @@
+import CBOR
+import DocumentStore
+import Foundation
+
+/// The JSON Lines of `kvtool dump` and `kvtool load` (specified in `Docs/kvtool.md`):
+///
+/// ```
+/// {"dump":"timelinestore","version":1,"storeFormat":1,"recordVersions":{"sessions":1,…},"databases":["checkpoints",…]}
+/// {"db":"sessions","key":["E621E1F8-…"],"value":{"v":1,"record":{…}}}
+/// …
+/// {"end":true,"entries":4711}
+/// ```
+///
+/// Every line is a CBOR value in its lossless JSON form, so keys and values read back to exactly
+/// the bytes they were dumped from.
+enum DumpFormat {
+    static let name = "timelinestore"
+    static let version = 1
+
+    /// The first line: what the dump holds.
+    struct Header: Equatable {
+        var storeFormat: Int?
+        var recordVersions: [(String, Int)]
+        var databases: [String]
+
+        static func == (lhs: Header, rhs: Header) -> Bool {
+            lhs.storeFormat == rhs.storeFormat && lhs.databases == rhs.databases
+                && lhs.recordVersions.map(\.0) == rhs.recordVersions.map(\.0) && lhs.recordVersions.map(\.1) == rhs.recordVersions.map(\.1)
+        }
+    }
+
+    /// One parsed line.
+    enum Line {
+        case header(Header)
+        case entry(database: String, key: [UInt8], value: [UInt8])
+        case end(entries: Int)
+    }
+
+    // MARK: Writing
+
+    static func line(_ header: Header) -> String {
+        var fields: [CBORValue.MapEntry] = [.init(.text("dump"), .text(name)), .init(.text("version"), CBORValue(Int64(version)))]
+        if let format = header.storeFormat { fields.append(.init(.text("storeFormat"), CBORValue(Int64(format)))) }
+        fields.append(.init(.text("recordVersions"), .map(header.recordVersions.map { .init(.text($0.0), CBORValue(Int64($0.1))) })))
+        fields.append(.init(.text("databases"), .array(header.databases.map { .text($0) })))
+        return CBORValue.map(fields).jsonText()
+    }
+
+    static func line(database: String, key: [UInt8], value: [UInt8]) -> String {
+        CBORValue.map([
+            .init(.text("db"), .text(database)),
+            .init(.text("key"), show(key: key, in: database)),
+            .init(.text("value"), show(value: value, in: database)),
+        ]).jsonText()
+    }
+
+    static func endLine(entries: Int) -> String {
+        CBORValue.map([.init(.text("end"), .bool(true)), .init(.text("entries"), CBORValue(Int64(entries)))]).jsonText()
+    }
+
+    /// A key as its parts (a TimelineStore database), as text (`meta`), or as hex.
+    static func show(key: [UInt8], in database: String) -> CBORValue {
+        if database == "meta", let text = String(validating: key, as: UTF8.self), !text.isEmpty { return .text(text) }
+        if let layout = KeyLayout.of(database: database), let parts = layout.decode(key) { return parts }
+        return .map([.init(.text("hex"), .text(hex(key)))])
+    }
+
+    /// A value as a record envelope, as CBOR (`meta`), or as base64 — whichever gives back the
+    /// exact bytes.
+    static func show(value: [UInt8], in database: String) -> CBORValue {
+        if let opened = value.withUnsafeBytes({ Envelope.open($0) }), let item = try? CBORValue(decoding: Array(opened.item)),
+           Envelope.header(recordVersion: opened.version) + item.encoded() == value {
+            return .map([.init(.text("v"), CBORValue(Int64(opened.version))), .init(.text("record"), item)])
+        }
+        if database == "meta", let item = try? CBORValue(decoding: value), item.encoded() == value {
+            return .map([.init(.text("cbor"), item)])
+        }
+        return .map([.init(.text("base64"), .text(Data(value).base64EncodedString()))])
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String { KeyBytes(raw: bytes).description }
+
+    // MARK: Reading
+
+    /// Parses one line.
+    /// - Throws: ``DumpError`` saying what is wrong with it.
+    static func parse(_ text: String) throws -> Line {
+        let value: CBORValue
+        do {
+            value = try CBORValue(json: text)
+        } catch {
+            throw DumpError("malformed JSON: \(error)")
+        }
+        guard case .map(let fields) = value else { throw DumpError("a line must be a JSON object") }
+        let keys = fields.map { $0.key.textValue ?? "?" }
+        if value["dump"] != nil {
+            guard value["dump"]?.textValue == name else { throw DumpError("not a TimelineStore dump (\"dump\" must be \"\(name)\")") }
+            guard let version = value["version"]?.int64Value, version <= Int64(Self.version) else {
+                throw DumpError("dump version \(value["version"].map { "\($0)" } ?? "missing") is not one this kvtool reads (\(Self.version))")
+            }
+            guard case .array(let names)? = value["databases"], case .map(let versions)? = value["recordVersions"] else {
+                throw DumpError("the header needs \"databases\" (an array) and \"recordVersions\" (an object)")
+            }
+            let databases = try names.map { name in
+                guard let text = name.textValue, !text.isEmpty, text.utf8.count <= 511 else { throw DumpError("database names must be non-empty strings") }
+                return text
+            }
+            let recordVersions = try versions.map { entry in
+                guard let name = entry.key.textValue, let version = entry.value.int64Value else { throw DumpError("recordVersions must map names to integers") }
+                return (name, Int(version))
+            }
+            return .header(Header(storeFormat: value["storeFormat"]?.int64Value.map(Int.init), recordVersions: recordVersions, databases: databases))
+        }
+        if value["end"] != nil {
+            guard keys == ["end", "entries"], let count = value["entries"]?.int64Value, count >= 0 else {
+                throw DumpError("the end line is {\"end\":true,\"entries\":N}")
+            }
+            return .end(entries: Int(count))
+        }
+        guard keys == ["db", "key", "value"], let database = value["db"]?.textValue, let key = value["key"], let shown = value["value"] else {
+            throw DumpError("an entry line is {\"db\":…,\"key\":…,\"value\":…}")
+        }
+        return .entry(database: database, key: try read(key: key, in: database), value: try read(value: shown))
+    }
+
+    static func read(key: CBORValue, in database: String) throws -> [UInt8] {
+        let bytes: [UInt8]
+        switch key {
+        case .text(let text) where database == "meta":
+            bytes = Array(text.utf8)
+        case .map:
+            guard case .map(let entries) = key, entries.count == 1, let digits = key["hex"]?.textValue, let decoded = fromHex(digits) else {
+                throw DumpError("a raw key is {\"hex\":\"…\"} with an even number of hex digits")
+            }
+            bytes = decoded
+        case .array:
+            guard let layout = KeyLayout.of(database: database) else {
+                throw DumpError("database \"\(database)\" has no known key layout: write its keys as {\"hex\":\"…\"}")
+            }
+            do { bytes = try layout.encode(key) } catch { throw DumpError("key for \"\(database)\": \(error)") }
+        default:
+            throw DumpError("a key is an array of parts, {\"hex\":\"…\"}, or (in meta) a string")
+        }
+        guard !bytes.isEmpty, bytes.count <= 511 else { throw DumpError("a key must be 1 to 511 bytes") }
+        return bytes
+    }
+
+    static func read(value: CBORValue) throws -> [UInt8] {
+        guard case .map(let entries) = value else { throw DumpError("a value is an object: {\"v\":…,\"record\":…}, {\"cbor\":…} or {\"base64\":…}") }
+        let keys = entries.map { $0.key.textValue ?? "?" }
+        switch keys {
+        case ["v", "record"]:
+            guard let version = value["v"]?.int64Value, version >= 0, version <= Int64(UInt32.max), let record = value["record"] else {
+                throw DumpError("a record's \"v\" is its version, 0 to 4294967295")
+            }
+            return Envelope.header(recordVersion: Int(version)) + record.encoded()
+        case ["cbor"]:
+            return value["cbor"]!.encoded()
+        case ["base64"]:
+            guard let text = value["base64"]?.textValue, let data = Data(base64Encoded: text) else { throw DumpError("\"base64\" is not valid base64") }
+            return Array(data)
+        default:
+            throw DumpError("a value is {\"v\":…,\"record\":…}, {\"cbor\":…} or {\"base64\":…}, not an object with \(keys)")
+        }
+    }
+
+    static func fromHex(_ text: String) -> [UInt8]? { KeyBytes(hex: text)?.bytes }
+}
+
+/// What is wrong with a line of a dump.
+struct DumpError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import CBOR
+import Foundation
+import LMDB
+
+/// Checks on a store directory before opening it, and the ways kvtool opens one.
+enum StoreFiles {
+    /// Whether `path` is a directory with a `data.mdb` in it.
+    static func holdsStore(_ path: String) -> Bool {
+        FileProbe.exists(path + "/data.mdb")
+    }
+
+    /// A `ValidationError` unless `path` holds a store.
+    static func requireStore(_ path: String) throws {
+        if !holdsStore(path) { throw ValidationError("\(path) does not hold a store (no data.mdb in it)") }
+    }
+
+    /// Opens the store read-only: safe next to a live service, which it never blocks.
+    static func openReadOnly(_ path: String) throws -> Environment {
+        try Environment(path: path, configuration: .init(readOnly: true))
+    }
+
+    /// The store format version and each collection's record version, from `meta`.
+    static func versions(_ meta: Database, in txn: borrowing Transaction) throws -> (format: Int?, records: [(String, Int)]) {
+        var format: Int?
+        var records: [(String, Int)] = []
+        try meta.withCursor(in: txn) { cursor in
+            var entries = cursor.entries()
+            while let entry = try entries.next() {
+                let name = String(decoding: entry.key, as: UTF8.self)
+                guard let number = (try? CBORValue(decoding: entry.value))?.int64Value else { continue }
+                if name == "format" { format = Int(number) }
+                if name.hasPrefix("collection."), name.hasSuffix(".version") {
+                    records.append((String(name.dropFirst("collection.".count).dropLast(".version".count)), Int(number)))
+                }
+            }
+        }
+        return (format, records)
+    }
+}
+
+/// Writes text to standard output in large chunks, or to a file.
+final class OutputStream {
+    private let handle: FileHandle
+    private var buffer = Data()
+
+    init(path: String?) throws {
+        if let path {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw ValidationError("cannot create \(path)")
+            }
+            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        } else {
+            handle = FileHandle.standardOutput
+        }
+    }
+
+    func write(line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    func flush() {
+        handle.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Prints `message` to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
