@@ -103,6 +103,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "KVToolTests",
+            dependencies: ["TestSupport", "Timeline", "DocumentStore", "LMDB", "CBOR"],
+            exclude: ["Golden"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "CBORTests",
             dependencies: ["TestSupport", "CBOR"],
             swiftSettings: strictSettings

@@ -80,17 +80,17 @@ struct Load: ParsableCommand {
             guard let text = String(validating: raw, as: UTF8.self) else { throw LoadError(line: number, "not UTF-8") }
             if ended { throw LoadError(line: number, "a line after the end line") }
             let line: DumpFormat.Line
-            do { line = try DumpFormat.parse(text) } catch { throw LoadError(line: number, "\(error)") }
+            do {
+                line = try DumpFormat.parse(text, databases: header?.databases ?? [])
+            } catch {
+                throw LoadError(line: number, header == nil ? "the first line must be the dump's header (\(error))" : "\(error)")
+            }
             switch line {
             case .header(let parsed):
                 guard header == nil, number == 1 else { throw LoadError(line: number, "a second header") }
                 guard Set(parsed.databases).count == parsed.databases.count else { throw LoadError(line: number, "a database is listed twice") }
                 header = parsed
             case .entry(let database, let key, let value):
-                guard let header else { throw LoadError(line: number, "the first line must be the dump's header") }
-                guard header.databases.contains(database) else {
-                    throw LoadError(line: number, "unknown database \"\(database)\": the header lists \(header.databases.joined(separator: ", "))")
-                }
                 if let previous = lastKey[database] {
                     if previous == key { throw LoadError(line: number, "duplicate key \(DumpFormat.hex(key)) in \"\(database)\"") }
                     if !previous.lexicographicallyPrecedes(key) {

@@ -82,9 +82,9 @@ enum DumpFormat {
 
     // MARK: Reading
 
-    /// Parses one line.
+    /// Parses one line; an entry must belong to one of `databases` (the header's list).
     /// - Throws: ``DumpError`` saying what is wrong with it.
-    static func parse(_ text: String) throws -> Line {
+    static func parse(_ text: String, databases: [String]) throws -> Line {
         let value: CBORValue
         do {
             value = try CBORValue(json: text)
@@ -119,6 +119,9 @@ enum DumpFormat {
         }
         guard keys == ["db", "key", "value"], let database = value["db"]?.textValue, let key = value["key"], let shown = value["value"] else {
             throw DumpError("an entry line is {\"db\":…,\"key\":…,\"value\":…}")
+        }
+        guard databases.contains(database) else {
+            throw DumpError("unknown database \"\(database)\": the header lists \(databases.joined(separator: ", "))")
         }
         return .entry(database: database, key: try read(key: key, in: database), value: try read(value: shown))
     }

@@ -1,0 +1,240 @@
+import TestSupport
+import CBOR
+import Foundation
+import LMDB
+import Testing
+import Timeline
+
+/// Runs the `kvtool` built next to the test bundle.
+func kvtool(_ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String, errors: String) {
+    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let executable = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("kvtool")
+    guard FileManager.default.isExecutableFile(atPath: executable.path) else {
+        Issue.record("kvtool not found at \(executable.path): run `swift build --build-tests` first (scripts/test.sh does)")
+        throw CocoaError(.fileNoSuchFile)
+    }
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = ["COLUMNS": "100", "PATH": "/usr/bin:/bin"]
+    let output = Pipe(), errors = Pipe(), stdin = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(input) }
+    try stdin.fileHandleForWriting.close()
+    // Read both pipes while the process runs (a full pipe would stall it).
+    nonisolated(unsafe) var err = Data()
+    let reader = Thread { err = errors.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !reader.isFinished { usleep(1_000) }
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
+
+/// `mdb_dump -a` of a store without its `mapsize=` lines: every entry of every database, as the
+/// stock tool prints them.
+func mdbDump(_ path: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/mdb_dump")
+    process.arguments = ["-a", path]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0)
+    return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { !$0.hasPrefix("mapsize=") }.joined(separator: "\n")
+}
+
+@Suite("kvtool")
+struct KVToolTests {
+    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "backup", "migrate"]
+
+    @Test("--help of every command matches its golden file", arguments: commands)
+    func help(_ command: String) throws {
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("Golden/\(command.isEmpty ? "kvtool" : command).txt")
+        let expected = try String(contentsOf: golden, encoding: .utf8)
+        let result = try kvtool(command.isEmpty ? ["--help"] : [command, "--help"])
+        #expect(result.status == 0)
+        #expect(result.output == expected, "kvtool \(command) --help differs from \(golden.path); if the change is meant, regenerate it")
+    }
+
+    @Test("dump → load → dump is byte-identical, and mdb_dump sees the same entries")
+    func roundTrip() throws {
+        try withTemporaryDirectory { dir in
+            #expect(try kvtool(["demo", dir + "/a", "--sessions", "12", "--turns-per-session", "40"]).status == 0)
+            let first = try kvtool(["dump", dir + "/a"])
+            #expect(first.status == 0)
+            #expect(try kvtool(["load", dir + "/b"], input: Data(first.output.utf8)).status == 0)
+            let second = try kvtool(["dump", dir + "/b"])
+            #expect(second.output == first.output)
+            #expect(try mdbDump(dir + "/a") == mdbDump(dir + "/b"))
+            // --output and --input, and --replace over a store that has data.
+            #expect(try kvtool(["dump", dir + "/a", "--output", dir + "/a.jsonl"]).status == 0)
+            #expect(try String(contentsOfFile: dir + "/a.jsonl", encoding: .utf8) == first.output)
+            #expect(try kvtool(["load", dir + "/b", "--input", dir + "/a.jsonl", "--replace"]).status == 0)
+            #expect(try kvtool(["dump", dir + "/b"]).output == first.output)
+            #expect(try kvtool(["check", dir + "/b"]).status == 0)
+            // A partial dump holds only the databases asked for.
+            let part = try kvtool(["dump", dir + "/a", "--db", "sessions", "--db", "meta"])
+            #expect(part.output.split(separator: "\n").dropFirst().dropLast().allSatisfy { $0.hasPrefix(#"{"db":"meta""#) || $0.hasPrefix(#"{"db":"sessions""#) })
+        }
+    }
+
+    @Test("a bad dump is refused with its line number and leaves the store exactly as it was")
+    func badLoads() throws {
+        try withTemporaryDirectory { dir in
+            #expect(try kvtool(["demo", dir + "/a", "--sessions", "5", "--turns-per-session", "10"]).status == 0)
+            let good = try kvtool(["dump", dir + "/a"]).output
+            var lines = good.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            lines.removeLast()   // the empty string after the final newline
+            let turn = try #require(lines.firstIndex { $0.hasPrefix(#"{"db":"turns""#) })
+            func text(_ lines: [String]) -> String { lines.joined(separator: "\n") + "\n" }
+            func replacing(_ index: Int, with line: String) -> String { var copy = lines; copy[index] = line; return text(copy) }
+            let cases: [(String, String, String)] = [
+                ("malformed JSON", replacing(turn, with: #"{"db":"turns","key":["#), "line \(turn + 1): malformed JSON"),
+                ("unknown database", replacing(turn, with: lines[turn].replacingOccurrences(of: #"{"db":"turns""#, with: #"{"db":"nowhere""#)), "unknown database"),
+                ("wrong key shape", replacing(turn, with: lines[turn].replacingOccurrences(of: #""key":["#, with: #""key":[1,"#)), "line \(turn + 1)"),
+                ("wrong value shape", replacing(turn, with: #"{"db":"turns","key":{"hex":"00"},"value":{"v":1}}"#), "line \(turn + 1)"),
+                ("duplicate key", text(Array(lines[...turn]) + [lines[turn]] + Array(lines[(turn + 1)...])), "duplicate key"),
+                ("truncated mid-line", String(text(lines).dropLast(40)), "truncated"),
+                ("no end line", text(Array(lines.dropLast())), "truncated"),
+                ("wrong count", replacing(lines.count - 1, with: #"{"end":true,"entries":3}"#), "counts 3 entries"),
+                ("no header", text(Array(lines.dropFirst())), "line 1"),
+                ("empty", "", "empty"),
+            ]
+            let before = try mdbDump(dir + "/a")
+            for (name, dump, message) in cases {
+                let result = try kvtool(["load", dir + "/a", "--replace"], input: Data(dump.utf8))
+                #expect(result.status != 0, "\(name)")
+                #expect(result.errors.contains(message), "\(name): \(result.errors)")
+                #expect(result.errors.contains("nothing was written") || name == "empty", "\(name): \(result.errors)")
+                #expect(try mdbDump(dir + "/a") == before, "\(name) changed the store")
+            }
+            let occupied = try kvtool(["load", dir + "/a"], input: Data(good.utf8))
+            #expect(occupied.status != 0 && occupied.errors.contains("--replace"))
+            #expect(try mdbDump(dir + "/a") == before)
+        }
+    }
+
+    @Test("check finds a deleted index entry, a garbage value and a gap in turns")
+    func checkFindsCorruption() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/a"
+            #expect(try kvtool(["demo", path, "--sessions", "6", "--turns-per-session", "30"]).status == 0)
+            #expect(try kvtool(["check", path]).status == 0)
+            do {
+                let env = try Environment(path: path)
+                let project = try env.openDatabase("idx.sessions.project", create: false)
+                let turns = try env.openDatabase("turns", create: false)
+                try env.write { txn in
+                    let firstIndexKey = try project.withCursor(in: txn) { cursor in try cursor.first().map { Array($0.key) } }
+                    try project.delete(try #require(firstIndexKey), in: txn)
+                    let keys = try turns.withCursor(in: txn) { cursor in
+                        var keys: [[UInt8]] = []
+                        var entries = cursor.entries()
+                        while let entry = try entries.next() { keys.append(Array(entry.key)) }
+                        return keys
+                    }
+                    try turns.put([0x54, 0x01, 0x01, 0xFF, 0x00], for: keys[3], in: txn)     // garbage
+                    try turns.delete(keys[keys.count - 10], in: txn)                          // a gap
+                }
+            }
+            let result = try kvtool(["check", path, "--json"])
+            #expect(result.status == 1)
+            let problems = try JSONDecoder().decode([TimelineProblem].self, from: Data(result.output.utf8))
+            let kinds = Set(problems.map(\.kind))
+            #expect(kinds == ["missingIndexEntry", "undecodable", "turnGap"], "\(problems)")
+            let text = try kvtool(["check", path])
+            #expect(text.status == 1 && text.output.contains("3 problems found"))
+        }
+    }
+
+    @Test("stat, sessions, turns, get, backup and migrate on a demo store")
+    func listingsAndMaintenance() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/a"
+            #expect(try kvtool(["demo", path, "--sessions", "10", "--turns-per-session", "20"]).status == 0)
+            struct Stat: Decodable { var recordVersions: [String: Int]; var databases: [Database]; struct Database: Decodable { var name: String; var entries: Int } }
+            let stat = try JSONDecoder().decode(Stat.self, from: Data(try kvtool(["stat", path, "--json"]).output.utf8))
+            #expect(stat.recordVersions == ["sessions": 1, "turns": 1, "checkpoints": 1, "crystals": 1])
+            #expect(stat.databases.first { $0.name == "sessions" }?.entries == 12)        // 10 + 2 forks
+
+            let listed = try kvtool(["sessions", path, "--limit", "100", "--json"]).output.split(separator: "\n")
+            #expect(listed.count == 12)
+            // A root session: `get` reads keys as stored, and a fork's early turns are stored under its parent.
+            let roots = try listed.map { try JSONDecoder().decode([String: CBORValueJSON].self, from: Data($0.utf8)) }.filter { $0["parentID"] == nil }
+            let id = try #require(roots.first?["id"]?.text)
+            let turns = try kvtool(["turns", path, id, "--from", "1", "--limit", "2"])
+            #expect(turns.status == 0 && turns.output.hasPrefix("#1 ") && turns.output.contains("\n#2 "))
+            let turn = try kvtool(["get", path, "turns", "\(id)/1"])
+            #expect(turn.status == 0 && turn.output.hasPrefix(#"{"v":1,"record":{"sessionID""#))
+            #expect(try kvtool(["get", path, "turns", "\(id)/99999"]).status == 1)
+            #expect(try kvtool(["get", path, "turns", "not-a-key"]).status != 0)
+
+            #expect(try kvtool(["backup", path, dir + "/copy", "--compact"]).status == 0)
+            #expect(try kvtool(["dump", dir + "/copy"]).output == kvtool(["dump", path]).output)
+            #expect(try kvtool(["backup", path, dir + "/copy"]).status != 0)            // never over a store
+
+            #expect(try kvtool(["migrate", path, "--dry-run"]).output.contains("turns: v1 → v1, up to date"))
+            #expect(try kvtool(["migrate", path]).output.contains("nothing to migrate"))
+            #expect(try kvtool(["stat", dir + "/nothing-here"]).status != 0)
+        }
+    }
+
+    @Test("dump reads one consistent snapshot while another process appends")
+    func dumpWhileAppending() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/live"
+            let timeline = try TimelineStore(path: path)
+            var ids: [UUID] = []
+            for index in 0..<8 { ids.append(try await timeline.createSession(NewSession(title: "s\(index)")).id) }
+            try timeline.write { txn in for id in ids { try timeline.append(sampleTurns(200), to: id, in: txn) } }
+            let writing = Task.detached {
+                var appended = 0
+                while !Task.isCancelled {
+                    try await timeline.append(sampleTurns(3), to: ids[appended % ids.count])
+                    appended += 1
+                }
+                return appended
+            }
+            var dumps: [String] = []
+            for _ in 0..<3 { dumps.append(try kvtool(["dump", path]).output) }
+            writing.cancel()
+            let appended = try await writing.value
+            #expect(appended > 0)
+            for dump in dumps {
+                // In the snapshot, every session's turn count matches the turns stored for it.
+                var counts: [String: UInt64] = [:], stored: [String: UInt64] = [:]
+                for line in dump.split(separator: "\n") {
+                    let value = try CBORValue(json: String(line))
+                    guard case .array(let key)? = value["key"], let id = key.first?.textValue else { continue }
+                    if value["db"]?.textValue == "sessions", case .unsigned(let count)? = value["value"]?["record"]?["turnCount"] { counts[id] = count }
+                    if value["db"]?.textValue == "turns" { stored[id, default: 0] += 1 }
+                }
+                #expect(counts.count == 8 && counts == stored)
+            }
+            await timeline.close()
+        }
+    }
+}
+
+/// `count` small turns.
+func sampleTurns(_ count: Int) -> [NewTurn] {
+    (0..<count).map { NewTurn(role: $0 % 2 == 0 ? .user : .assistant, content: "turn \($0)") }
+}
+
+/// A JSON value of which only strings matter here.
+enum CBORValueJSON: Decodable {
+    case text(String), other
+
+    var text: String? { if case .text(let text) = self { text } else { nil } }
+
+    init(from decoder: any Decoder) throws {
+        self = (try? decoder.singleValueContainer().decode(String.self)).map(CBORValueJSON.text) ?? .other
+    }
+}
