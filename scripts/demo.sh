@@ -10,3 +10,7 @@ rm -rf "$store"
 .build/release/kvtool demo "$store"
 echo
 .build/release/kvtool stat "$store"
+echo
+.build/release/kvtool sessions "$store" --limit 5
+echo
+.build/release/kvtool check "$store"

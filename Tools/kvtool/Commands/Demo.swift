@@ -96,7 +96,7 @@ struct Demo: AsyncParsableCommand {
                 made.turns += 2
             }
         }
-        print("wrote \(made.sessions) sessions (+\(made.forks) forks), \(made.turns) turns, \(made.checkpoints) checkpoints and \(made.crystals) crystals to \(path)")
+        print("wrote \(made.sessions) sessions (+\(made.forks) fork\(made.forks == 1 ? "" : "s")), \(made.turns) turns, \(made.checkpoints) checkpoints and \(made.crystals) crystals to \(path)")
 
         let recent = try await timeline.listSessions(filter: SessionFilter(project: projects[0]), limit: 5)
         print("\nnewest sessions of project \"\(projects[0])\" (by last activity):")
@@ -116,7 +116,8 @@ struct Demo: AsyncParsableCommand {
             print("\ncrystal of session \(ids[0].uuidString.prefix(8)): \(crystal.text)")
         }
         let statistics = try timeline.statistics()
-        print("\n\(statistics.sessions) sessions, \(statistics.turns) turns stored (forks share their parents'), \(statistics.usedBytes / 1024) KiB used, map \(statistics.mapSize / 1024) KiB (grew from 1024 KiB as the data needed)")
+        let grown = statistics.mapSize > 1 << 20 ? " (grown from 1024 KiB as the data needed)" : ""
+        print("\n\(statistics.sessions) sessions, \(statistics.turns) turns stored (forks share their parents'), \(statistics.usedBytes / 1024) KiB used, map \(statistics.mapSize / 1024) KiB\(grown)")
         await timeline.close()
     }
 
