@@ -26,10 +26,13 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     let fastRecordType: (any CBORRecordDecodable.Type)?
     /// The migration steps, by the version they read.
     let migrations: [Int: MigrationStep]
+    /// Combines a migrated record with the record already at its primary key (see
+    /// ``Store/collection(_:version:primaryKey:indexes:migrations:merge:)``).
+    let merge: (@Sendable (Record, Record) throws -> Record)?
 
     init(
         name: String, version: Int, database: Database, primaryKey: @escaping @Sendable (Record) -> KeyBytes,
-        indexes: [Index<Record>], migrations: [Int: MigrationStep] = [:]
+        indexes: [Index<Record>], migrations: [Int: MigrationStep] = [:], merge: (@Sendable (Record, Record) throws -> Record)? = nil
     ) {
         self.name = name
         self.version = version
@@ -37,6 +40,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         self.primaryKey = primaryKey
         self.indexes = indexes
         self.migrations = migrations
+        self.merge = merge
         self.fastRecordType = Record.self as? any CBORRecordDecodable.Type
     }
 

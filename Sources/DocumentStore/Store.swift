@@ -76,6 +76,9 @@ public final class Store: Sendable {
     ///   - primaryKey: the key of a record; must be stable for the record's life.
     ///   - indexes: secondary indexes, maintained in the same transaction as every write.
     ///   - migrations: how records of older versions become current ones (see ``MigrationStep``).
+    ///   - merge: how a migration merges records: when a migrated record's primary key is
+    ///     already taken, `merge(stored, migrated)` gives the one record kept there. Without it,
+    ///     such a collision stops the migration (``DocumentStoreError/Kind/migrationKeyCollision``).
     /// - Throws: ``DocumentStoreError/Kind/recordVersionTooNew(stored:supported:)`` when the store
     ///   holds records of a newer version (nothing is written);
     ///   ``DocumentStoreError/Kind/migrationNeeded(stored:current:)`` under ``MigrationPolicy/failIfNeeded``;
@@ -86,7 +89,8 @@ public final class Store: Sendable {
         version: Int = 1,
         primaryKey: @escaping @Sendable (Record) -> KeyBytes,
         indexes: [Index<Record>] = [],
-        migrations: [MigrationStep] = []
+        migrations: [MigrationStep] = [],
+        merge: (@Sendable (Record, Record) throws -> Record)? = nil
     ) throws -> DocumentCollection<Record> {
         let readOnly = environment.configuration.readOnly
         let database = try environment.openDatabase(name, create: !readOnly)
@@ -97,7 +101,7 @@ public final class Store: Sendable {
         }
         let steps = Dictionary(migrations.map { ($0.from, $0) }, uniquingKeysWith: { _, last in last })
         let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey,
-                                            indexes: bound, migrations: steps)
+                                            indexes: bound, migrations: steps, merge: merge)
         let (storedVersion, state) = try read { txn in
             (try Store.metaInt(meta, "collection.\(name).version", in: txn), try Store.migrationState(meta, name, in: txn))
         }

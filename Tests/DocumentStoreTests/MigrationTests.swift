@@ -163,6 +163,40 @@ struct MigrationTests {
         }
     }
 
+    @Test("records moved onto one key are merged by the collection's merge, or the run stops")
+    func merge() throws {
+        struct Day: Codable { var id: String; var amount: Int }
+        struct Month: Codable, Equatable { var id: String; var total: Int }
+        let toMonths = MigrationStep.update(from: 1) { day in
+            day["total"] = day["amount"]
+            day["amount"] = nil
+            day["id"] = day["id"]?.textValue.map { .text(String($0.prefix(7))) }
+        }
+        try withTemporaryDirectory { dir in
+            let path = dir + "/ledger"
+            do {
+                let store = try Store(path: path)
+                let days = try store.collection("ledger", primaryKey: { (day: Day) in KeyBytes(day.id) })
+                try store.write { txn in
+                    for (id, amount) in [("2026-10-30", 1), ("2026-11-01", 2), ("2026-11-02", 3), ("2026-11-15", 4), ("2026-12-01", 5)] {
+                        try days.put(Day(id: id, amount: amount), in: txn)
+                    }
+                }
+            }
+            let refused = #expect(throws: DocumentStoreError.self) {
+                _ = try Store(path: path, migrationPolicy: .migrateNow(backup: false))
+                    .collection("ledger", version: 2, primaryKey: { (month: Month) in KeyBytes(month.id) }, migrations: [toMonths])
+            }
+            #expect(refused?.kind == .migrationKeyCollision)
+            let store = try Store(path: path, migrationPolicy: .migrateNow(backup: false))
+            let months = try store.collection("ledger", version: 2, primaryKey: { (month: Month) in KeyBytes(month.id) },
+                                              migrations: [toMonths], merge: { kept, more in Month(id: kept.id, total: kept.total + more.total) })
+            #expect(try store.read { txn in try months.scan(in: txn).items } == [
+                Month(id: "2026-10", total: 1), Month(id: "2026-11", total: 9), Month(id: "2026-12", total: 5),
+            ])
+        }
+    }
+
     @Test("a step can split a record, remove one, and move one to a new key")
     func splitRemoveMove() throws {
         struct Item: Codable, Equatable { var id: Int64; var text: String }

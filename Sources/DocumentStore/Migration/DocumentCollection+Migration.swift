@@ -84,16 +84,36 @@ extension DocumentCollection {
             if !records.contains(where: { primaryKey($0) == key }) {
                 try database.delete(keyBytes, in: txn)
             }
+            var written: Set<KeyBytes> = []
             for record in records {
                 let newKey = primaryKey(record)
-                if newKey != key, try database.get(newKey.bytes, in: txn) != nil {
-                    throw DocumentStoreError(.migrationKeyCollision, collection: name, key: newKey)
+                let taken = try written.contains(newKey) || (newKey != key && database.get(newKey.bytes, in: txn) != nil)
+                if taken {
+                    try mergeMigrated(record, into: newKey, from: key, in: txn)
+                } else {
+                    try write(record, key: newKey, replacing: nil, in: txn)
                 }
-                try write(record, key: newKey, replacing: nil, in: txn)
+                written.insert(newKey)
             }
             rewritten += 1
         }
         return (batch.count, rewritten, batch.last?.key)
+    }
+
+    /// Stores `record`, migrated from the record at `source`, where a record already is: merged
+    /// with it through ``merge`` (the stored one read as a current record), or refused.
+    private func mergeMigrated(_ record: Record, into key: KeyBytes, from source: KeyBytes, in txn: borrowing Transaction) throws {
+        guard let merge, let stored = try get(key, in: txn) else {
+            throw DocumentStoreError(.migrationKeyCollision, collection: name, key: key)
+        }
+        let merged: Record
+        do {
+            merged = try merge(stored, record)
+        } catch {
+            throw DocumentStoreError(.migrationFailed(version: version - 1), collection: name, key: source, underlying: error)
+        }
+        guard primaryKey(merged) == key else { throw DocumentStoreError(.keyChanged, collection: name, key: key) }
+        try write(merged, key: key, replacing: stored, in: txn)
     }
 
     /// Empties every index database (a run rebuilds them as it walks the records).
