@@ -54,8 +54,10 @@ struct Demo: AsyncParsableCommand {
                       "a memory leak", "the search ranking", "a migration plan", "the invoice export"]
         var made = (sessions: 0, forks: 0, turns: 0, checkpoints: 0, crystals: 0)
         var ids: [UUID] = []
+        let bar = ProgressBar("demo", total: sessions)
 
         for index in 0..<sessions {
+            bar.update(index)
             clock.advance(by: Double(random.next() % 60_000))
             let project = projects[Int(random.next() % UInt64(projects.count))]
             let topic = topics[Int(random.next() % UInt64(topics.count))]
@@ -96,13 +98,14 @@ struct Demo: AsyncParsableCommand {
                 made.turns += 2
             }
         }
+        bar.finish()
         print("wrote \(made.sessions) sessions (+\(made.forks) fork\(made.forks == 1 ? "" : "s")), \(made.turns) turns, \(made.checkpoints) checkpoints and \(made.crystals) crystals to \(path)")
 
         let recent = try await timeline.listSessions(filter: SessionFilter(project: projects[0]), limit: 5)
         print("\nnewest sessions of project \"\(projects[0])\" (by last activity):")
         for session in recent.items {
             let fork = session.parentID.map { " fork of \($0.uuidString.prefix(8)) at \(session.branchPoint ?? 0)" } ?? ""
-            print("  \(session.id.uuidString.prefix(8))  \(DisplayTime.text(session.lastActivity))  \(String(session.turnCount).padding(toLength: 4, withPad: " ", startingAt: 0)) turns  \(session.title)\(fork)")
+            print("  \(session.id.uuidString.prefix(8))  \(Table.time(session.lastActivity))  \(String(session.turnCount).padding(toLength: 4, withPad: " ", startingAt: 0)) turns  \(session.title)\(fork)")
         }
         if let fork = try await timeline.listSessions(limit: 1_000).items.first(where: { $0.parentID != nil }) {
             let history = try await timeline.turns(of: fork.id, range: (fork.branchPoint ?? 0) - 2..<fork.turnCount)
@@ -148,17 +151,6 @@ final class DemoClock: Sendable {
     init(start: Date) { current = Mutex(start) }
     var now: Date { current.withLock { $0 } }
     func advance(by seconds: Double) { current.withLock { $0 += seconds } }
-}
-
-/// Times as kvtool prints them: `2026-11-22 01:05`.
-enum DisplayTime {
-    static func text(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "??" }
-        return "\(parts.year ?? 0)-\(two(parts.month))-\(two(parts.day)) \(two(parts.hour)):\(two(parts.minute))"
-    }
 }
 
 /// A small, fast, seedable generator (SplitMix64), so demo content is repeatable.
