@@ -2,6 +2,7 @@ import TestSupport
 import CBOR
 import Foundation
 import LMDB
+import Synchronization
 import Testing
 import Timeline
 
@@ -194,19 +195,19 @@ struct KVToolTests {
             var ids: [UUID] = []
             for index in 0..<8 { ids.append(try await timeline.createSession(NewSession(title: "s\(index)")).id) }
             try timeline.write { txn in for id in ids { try timeline.append(sampleTurns(200), to: id, in: txn) } }
+            let appended = Atomic<Int>(0)
             let writing = Task.detached {
-                var appended = 0
                 while !Task.isCancelled {
-                    try await timeline.append(sampleTurns(3), to: ids[appended % ids.count])
-                    appended += 1
+                    try await timeline.append(sampleTurns(3), to: ids[appended.load(ordering: .relaxed) % ids.count])
+                    appended.add(1, ordering: .relaxed)
                 }
-                return appended
             }
+            // The writer is under way before the first dump starts.
+            while appended.load(ordering: .relaxed) < 5 { try await Task.sleep(for: .milliseconds(2)) }
             var dumps: [String] = []
             for _ in 0..<3 { dumps.append(try kvtool(["dump", path]).output) }
             writing.cancel()
-            let appended = try await writing.value
-            #expect(appended > 0)
+            try await writing.value
             for dump in dumps {
                 // In the snapshot, every session's turn count matches the turns stored for it.
                 var counts: [String: UInt64] = [:], stored: [String: UInt64] = [:]

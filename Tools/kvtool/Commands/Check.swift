@@ -41,9 +41,7 @@ struct Check: ParsableCommand {
         }
         bar.finish()
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(problems), as: UTF8.self))
+            print(try JSONOutput.document(problems))
         } else if problems.isEmpty {
             print("\(path): consistent (\(statistics.sessions) sessions, \(statistics.turns) turns, \(statistics.checkpoints) checkpoints, \(statistics.crystals) crystals)")
         } else {

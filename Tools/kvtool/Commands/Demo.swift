@@ -101,8 +101,9 @@ struct Demo: AsyncParsableCommand {
         bar.finish()
         print("wrote \(made.sessions) sessions (+\(made.forks) fork\(made.forks == 1 ? "" : "s")), \(made.turns) turns, \(made.checkpoints) checkpoints and \(made.crystals) crystals to \(path)")
 
-        let recent = try await timeline.listSessions(filter: SessionFilter(project: projects[0]), limit: 5)
-        print("\nnewest sessions of project \"\(projects[0])\" (by last activity):")
+        let project = try await timeline.listSessions(limit: 1).items.first?.project ?? projects[0]
+        let recent = try await timeline.listSessions(filter: SessionFilter(project: project), limit: 5)
+        print("\nnewest sessions of project \"\(project)\" (by last activity):")
         for session in recent.items {
             let fork = session.parentID.map { " fork of \($0.uuidString.prefix(8)) at \(session.branchPoint ?? 0)" } ?? ""
             print("  \(session.id.uuidString.prefix(8))  \(Table.time(session.lastActivity))  \(String(session.turnCount).padding(toLength: 4, withPad: " ", startingAt: 0)) turns  \(session.title)\(fork)")

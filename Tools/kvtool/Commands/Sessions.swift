@@ -39,10 +39,7 @@ struct Sessions: ParsableCommand {
             try timeline.listSessions(filter: SessionFilter(project: project, archived: archived), limit: limit, in: txn)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            for session in page.items { print(String(decoding: try encoder.encode(session), as: UTF8.self)) }
+            for session in page.items { print(try JSONOutput.line(session)) }
             return
         }
         print(Table.row(["SESSION", "LAST ACTIVITY", "TURNS", "PROJECT", "TITLE"], widths: [36, 16, 6, 12]))

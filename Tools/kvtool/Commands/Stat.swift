@@ -64,9 +64,7 @@ struct Stat: ParsableCommand {
                             maxReaders: info.maxReaders, storeFormat: versions.format,
                             recordVersions: Dictionary(versions.records, uniquingKeysWith: { $1 }), databases: databases)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try JSONOutput.document(report))
             return
         }
         print("store        \(path)")

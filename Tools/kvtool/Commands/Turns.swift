@@ -39,10 +39,7 @@ struct Turns: ParsableCommand {
         let id = UUID(uuidString: session)!
         let page = try timeline.read { txn in try timeline.turns(of: id, range: from..<UInt64.max, limit: limit, in: txn) }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            for turn in page.items { print(String(decoding: try encoder.encode(turn), as: UTF8.self)) }
+            for turn in page.items { print(try JSONOutput.line(turn)) }
             return
         }
         for turn in page.items {

@@ -1,0 +1,22 @@
+import Foundation
+
+/// How kvtool prints JSON for scripts.
+enum JSONOutput {
+    /// Sorted keys and ISO 8601 dates; `pretty` for one document, compact for JSON Lines.
+    static func encoder(pretty: Bool) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+
+    /// `value` as one line of JSON.
+    static func line(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder(pretty: false).encode(value), as: UTF8.self)
+    }
+
+    /// `value` as an indented JSON document.
+    static func document(_ value: some Encodable) throws -> String {
+        String(decoding: try encoder(pretty: true).encode(value), as: UTF8.self)
+    }
+}
