@@ -103,13 +103,23 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     // MARK: Writing
 
     /// Stores `record` under its primary key, replacing any record there, and moves its index
-    /// entries. Unique indexes are checked before anything is written.
+    /// entries. Unique indexes are checked before anything is written. A stored record that can
+    /// no longer be read is replaced too (its index entries are then found by scanning).
     /// - Throws: ``DocumentStoreError/Kind/uniqueViolation(index:)`` (nothing written),
     ///   ``DocumentStoreError/Kind/encoding``, ``LMDB/LMDBError``.
     /// - Complexity: O(log n) per index plus encoding.
     public func put(_ record: Record, in txn: borrowing Transaction) throws {
         let key = primaryKey(record)
-        let old = indexes.isEmpty ? nil : try get(key, in: txn)
+        var old: Record?
+        if !indexes.isEmpty {
+            do {
+                old = try get(key, in: txn)
+            } catch is DocumentStoreError {
+                // The stored record cannot be read (damaged, or its migration fails): find its
+                // index entries by scanning, so that it can still be overwritten.
+                try purgeIndexEntries(of: key, in: txn)
+            }
+        }
         try write(record, key: key, replacing: old, in: txn)
     }
 

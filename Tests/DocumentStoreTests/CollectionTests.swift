@@ -228,6 +228,24 @@ struct CollectionTests {
         }
     }
 
+    @Test("a damaged record can be overwritten; its old index entries go")
+    func overwriteDamaged() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s")
+            try store.write { txn throws in
+                try notes.put(Note(id: 2, author: "ann", email: "b@x", score: 2, text: "to be damaged"), in: txn)
+                try notes.database.put([0x54, 0x01, 0x01, 0xFF, 0xFF], for: KeyBytes(Int64(2)).bytes, in: txn)
+            }
+            try store.write { txn throws in try notes.put(Note(id: 2, author: "bob", email: "b@x", score: 5, text: "repaired"), in: txn) }
+            try store.read { txn throws in
+                #expect(try notes.get(KeyBytes(Int64(2)), in: txn)?.text == "repaired")
+                #expect(try notes.scan(index: "byAuthor", matching: KeyBytes("ann"), in: txn).items.isEmpty)
+                #expect(try notes.scan(index: "byAuthor", matching: KeyBytes("bob"), in: txn).items.map(\.id) == [2])
+                #expect(try notes.check(in: txn).isEmpty)
+            }
+        }
+    }
+
     @Test("the envelope is the documented bytes, and a newer store version is refused")
     func envelopeAndVersions() throws {
         try withTemporaryDirectory { dir in
