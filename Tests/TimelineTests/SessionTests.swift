@@ -109,6 +109,61 @@ struct SessionTests {
         }
     }
 
+    @Test("random filters, orders and page sizes list exactly what a model says, in its order")
+    func listingsAgainstModel() async throws {
+        try await withTemporaryDirectory { dir in
+            let clock = SteppingClock()
+            let timeline = try openTimeline(dir, clock: clock)
+            var random = SeededGenerator(seed: 0x5E55)
+            var sessions: [Session] = []
+            var times: [Date] = []
+            for index in 0..<300 {
+                times.append(clock.now())
+                let parent = index > 20 && Int.random(in: 0..<3, using: &random) == 0 ? sessions.randomElement(using: &random) : nil
+                var session = parent == nil
+                    ? try await timeline.createSession(NewSession(title: "\(index)", project: ["a", "b", "c", nil].randomElement(using: &random)!))
+                    : try await timeline.fork(session: parent!.id)
+                if Int.random(in: 0..<4, using: &random) == 0 { session = try await timeline.updateSession(session.id) { $0.archived = true } }
+                if Int.random(in: 0..<2, using: &random) == 0, let earlier = sessions.randomElement(using: &random) {
+                    try await timeline.append(NewTurn(role: .user, content: "x"), to: earlier.id)   // moves it up
+                }
+                sessions.append(session)
+            }
+            let current = try await timeline.listSessions(filter: SessionFilter(archived: nil), limit: 1_000).items
+            #expect(current.count == 300)
+            for round in 0..<200 {
+                let filter = SessionFilter(
+                    project: Bool.random(using: &random) ? ["a", "b", "c"].randomElement(using: &random) : nil,
+                    parent: Int.random(in: 0..<4, using: &random) == 0 ? current.filter { $0.parentID != nil }.randomElement(using: &random)?.parentID : nil,
+                    archived: [false, true, nil].randomElement(using: &random)!,
+                    activeSince: Bool.random(using: &random) ? times.randomElement(using: &random) : nil,
+                    activeBefore: Bool.random(using: &random) ? times.randomElement(using: &random) : nil
+                )
+                let order: SessionOrder = Bool.random(using: &random) ? .newestFirst : .oldestFirst
+                let expected = current
+                    .filter { session in
+                        (filter.project.map { session.project == $0 } ?? true)
+                            && (filter.parent.map { session.parentID == $0 } ?? true)
+                            && (filter.archived.map { session.archived == $0 } ?? true)
+                            && (filter.activeSince.map { session.lastActivity >= $0 } ?? true)
+                            && (filter.activeBefore.map { session.lastActivity < $0 } ?? true)
+                    }
+                    .sorted { $0.lastActivity > $1.lastActivity }          // every activity time is distinct here
+                let limit = Int.random(in: 1...40, using: &random)
+                var seen: [UUID] = []
+                var page = try await timeline.listSessions(filter: filter, order: order, limit: limit)
+                seen += page.items.map(\.id)
+                while let next = page.next {
+                    page = try await timeline.listSessions(filter: filter, order: order, limit: limit, after: next)
+                    seen += page.items.map(\.id)
+                }
+                let want = order == .newestFirst ? expected.map(\.id) : expected.reversed().map(\.id)
+                #expect(seen == want, "round \(round): \(filter) \(order)")
+                #expect(try await timeline.countSessions(filter: filter) == want.count, "round \(round): count")
+            }
+        }
+    }
+
     @Test("bad listing input: negative limit, a cursor from another listing")
     func badListingInput() async throws {
         try await withTemporaryDirectory { dir in
