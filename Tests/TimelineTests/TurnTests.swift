@@ -196,6 +196,50 @@ struct TurnTests {
         }
     }
 
+    @Test("random fork trees: every range, direction and page size reads what a model says")
+    func forkReadsAgainstModel() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            var random = SeededGenerator(seed: 0xF0F0)
+            var histories: [UUID: [String]] = [:]
+            var ids: [UUID] = []
+            for step in 0..<40 {
+                let id: UUID
+                if ids.isEmpty || Int.random(in: 0..<3, using: &random) == 0 {
+                    id = try await timeline.createSession().id
+                    histories[id] = []
+                } else {
+                    let parent = ids.randomElement(using: &random)!
+                    let at = UInt64.random(in: 0...UInt64(histories[parent]!.count), using: &random)
+                    id = try await timeline.fork(session: parent, at: at).id
+                    histories[id] = Array(histories[parent]![..<Int(at)])
+                }
+                ids.append(id)
+                let turns = sampleTurns(Int.random(in: 0...12, using: &random), tag: "s\(step)")
+                try await timeline.append(turns, to: id)
+                histories[id]! += turns.map(\.content)
+            }
+            for _ in 0..<300 {
+                let id = ids.randomElement(using: &random)!
+                let history = histories[id]!
+                let lower = UInt64.random(in: 0...UInt64(history.count + 2), using: &random)
+                let upper = UInt64.random(in: lower...UInt64(history.count + 3), using: &random)
+                let reverse = Bool.random(using: &random)
+                let limit = Int.random(in: 1...7, using: &random)
+                let slice = history.indices.filter { UInt64($0) >= lower && UInt64($0) < upper }.map { history[$0] }
+                var seen: [String] = []
+                var page = try await timeline.turns(of: id, range: lower..<upper, reverse: reverse, limit: limit)
+                seen += page.items.map(\.content)
+                while let next = page.next {
+                    page = try await timeline.turns(of: id, range: lower..<upper, reverse: reverse, limit: limit, after: next)
+                    #expect(page.items.count <= limit)
+                    seen += page.items.map(\.content)
+                }
+                #expect(seen == (reverse ? slice.reversed() : slice), "\(id) \(lower)..<\(upper) reverse \(reverse) limit \(limit)")
+            }
+        }
+    }
+
     @Test("rewind returns a new branch and leaves the original intact")
     func rewind() async throws {
         try await withTemporaryDirectory { dir in
