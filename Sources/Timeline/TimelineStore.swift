@@ -39,6 +39,8 @@ public final class TimelineStore: Sendable {
     /// The time source for created/updated/activity times.
     let clock: @Sendable () -> Date
     let committer: GroupCommitter
+    /// Whether this instance opened the environment (and so closes it): not when it was given a `Store`.
+    private let ownsEnvironment: Bool
 
     /// Opens (or creates) the timeline in the directory at `path`.
     ///
@@ -54,13 +56,18 @@ public final class TimelineStore: Sendable {
         path: String, configuration: Environment.Configuration = .init(), migrationPolicy: MigrationPolicy = .migrateNow,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) throws {
-        try self.init(store: Store(path: path, configuration: configuration, migrationPolicy: migrationPolicy), clock: clock)
+        try self.init(store: Store(path: path, configuration: configuration, migrationPolicy: migrationPolicy), clock: clock, ownsEnvironment: true)
     }
 
     /// Opens the timeline's collections in a store that is already open (migrating them as the
     /// store's policy says).
-    public init(store: Store, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+    public convenience init(store: Store, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        try self.init(store: store, clock: clock, ownsEnvironment: false)
+    }
+
+    private init(store: Store, clock: @escaping @Sendable () -> Date, ownsEnvironment: Bool) throws {
         self.store = store
+        self.ownsEnvironment = ownsEnvironment
         self.clock = { clock().storable }
         sessions = try store.collection(
             "sessions", version: Session.recordVersion, primaryKey: { KeyBytes($0.id) },
@@ -86,11 +93,15 @@ public final class TimelineStore: Sendable {
         committer = GroupCommitter(store: store)
     }
 
-    deinit { committer.stop() }
+    deinit {
+        committer.stop()
+        if ownsEnvironment { try? store.environment.close() }
+    }
 
-    /// Finishes the writes already queued, then refuses new async writes with
-    /// ``TimelineError/Kind/closed``. Synchronous reads and writes keep working until the last
-    /// reference to the store is gone.
+    /// Finishes the writes already queued, then closes the store: later calls throw
+    /// ``TimelineError/Kind/closed`` (async writes) or ``LMDB/LMDBError/Code/closed``. Opening the
+    /// same path again afterwards is safe. (A `TimelineStore` made from a `Store` leaves that
+    /// store's environment open for its owner.) Dropping the last reference does the same.
     public func close() async {
         let committer = self.committer
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -100,6 +111,7 @@ public final class TimelineStore: Sendable {
                 continuation.resume()
             }
         }
+        if ownsEnvironment { try? store.environment.close() }
     }
 
     /// Runs `body` in a read transaction: a consistent snapshot. Use the `…(in: txn)` methods inside.

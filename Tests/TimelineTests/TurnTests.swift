@@ -254,6 +254,23 @@ struct TurnTests {
         }
     }
 
+    @Test("the same path opened, used and closed (or dropped) 20 times in one process")
+    func reopenManyTimes() async throws {
+        try await withTemporaryDirectory { dir in
+            for round in 0..<20 {
+                let timeline = try openTimeline(dir)
+                #expect(try await timeline.countSessions() == round)
+                let session = try await timeline.createSession()
+                _ = try await timeline.listSessions(limit: 1)
+                try await timeline.append(sampleTurns(1), to: session.id)
+                if round % 2 == 0 { await timeline.close() }
+                if round % 2 == 0 {
+                    await #expect(throws: (any Error).self) { try await timeline.session(session.id) }
+                }
+            }
+        }
+    }
+
     @Test("everything is there after close and reopen")
     func reopen() async throws {
         try await withTemporaryDirectory { dir in

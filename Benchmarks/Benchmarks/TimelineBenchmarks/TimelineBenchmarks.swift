@@ -17,50 +17,75 @@ final class TimelineFixture: @unchecked Sendable {
 
     let timeline: TimelineStore
     let sqlite: SQLiteTimeline
-    /// Session ids in each store (index i is the same generated session).
+    /// Session ids in each store.
     let timelineSessions: [UUID]
     let sqliteSessions: [UUID]
     /// Sessions the append benchmarks write to (16, one per concurrent task).
     let timelineTargets: [UUID]
     let sqliteTargets: [UUID]
-    /// Where the stores are.
+    /// Where this process's stores are.
     let base: String
 
+    /// package-benchmark runs every benchmark in a process of its own: the stores are generated
+    /// once into a pristine directory (kept between runs), and each process works on a copy.
     init() {
+        let pristine = NSTemporaryDirectory() + "/timelinestore-bench-fixture-\(Self.sessionCount)x\(Self.turnsPerSession)-v1"
         let base = NSTemporaryDirectory() + "/timelinestore-bench-\(getpid())"
         self.base = base
-        try? FileManager.default.removeItem(atPath: base)
-        try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         do {
+            if !FileManager.default.fileExists(atPath: pristine + "/complete") {
+                try? FileManager.default.removeItem(atPath: pristine)
+                try FileManager.default.createDirectory(atPath: pristine, withIntermediateDirectories: true)
+                try Self.generate(in: pristine)
+                _ = FileManager.default.createFile(atPath: pristine + "/complete", contents: nil)
+            }
+            Self.removeCopiesOfEndedRuns()
+            try? FileManager.default.removeItem(atPath: base)
+            try FileManager.default.copyItem(atPath: pristine, toPath: base)
             let timeline = try TimelineStore(path: base + "/timeline")
             let sqlite = try SQLiteTimeline(path: base + "/sqlite.db")
-            var timelineSessions: [UUID] = [], sqliteSessions: [UUID] = []
-            for chunk in stride(from: 0, to: Self.sessionCount, by: 100) {
-                let range = chunk..<min(chunk + 100, Self.sessionCount)
-                timelineSessions += try timeline.write { txn in
-                    try range.map { index in
-                        let session = try timeline.createSession(NewSession(title: "session \(index)", project: Self.projects[index % 10]), in: txn)
-                        try timeline.append(benchTurns(Self.turnsPerSession), to: session.id, in: txn)
-                        return session.id
-                    }
-                }
-                sqliteSessions += try sqlite.pool.write { db in
-                    try range.map { index in
-                        let session = try sqlite.createSession(title: "session \(index)", project: Self.projects[index % 10], in: db)
-                        try sqlite.append(benchTurns(Self.turnsPerSession), to: session.id, in: db)
-                        return session.id
-                    }
-                }
-            }
             self.timeline = timeline
             self.sqlite = sqlite
-            self.timelineSessions = timelineSessions
-            self.sqliteSessions = sqliteSessions
+            timelineSessions = try timeline.read { txn in try timeline.sessions.scan(in: txn).items.map(\.id) }
+            sqliteSessions = try sqlite.pool.read { db in try UUID.fetchAll(db, sql: "SELECT id FROM sessions") }
             timelineTargets = try timeline.write { txn in try (0..<16).map { _ in try timeline.createSession(NewSession(title: "target"), in: txn).id } }
             sqliteTargets = try sqlite.pool.write { db in try (0..<16).map { _ in try sqlite.createSession(title: "target", project: nil, in: db).id } }
         } catch {
             fatalError("timeline benchmark fixture: \(error)")
         }
+    }
+
+    /// Removes the working copies of benchmark processes that have ended (each is as large as
+    /// the fixture; a process cannot remove its own at exit).
+    private static func removeCopiesOfEndedRuns() {
+        let temporary = NSTemporaryDirectory()
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? [] where name.hasPrefix("timelinestore-bench-") {
+            guard let pid = Int32(name.dropFirst("timelinestore-bench-".count)), pid != getpid(), kill(pid, 0) != 0 else { continue }
+            try? FileManager.default.removeItem(atPath: temporary + "/" + name)
+        }
+    }
+
+    /// Writes the same generated timeline into a TimelineStore and a SQLite database in `directory`.
+    private static func generate(in directory: String) throws {
+        let timeline = try TimelineStore(path: directory + "/timeline")
+        let sqlite = try SQLiteTimeline(path: directory + "/sqlite.db")
+        for chunk in stride(from: 0, to: sessionCount, by: 100) {
+            let range = chunk..<min(chunk + 100, sessionCount)
+            try timeline.write { txn in
+                for index in range {
+                    let session = try timeline.createSession(NewSession(title: "session \(index)", project: projects[index % 10]), in: txn)
+                    try timeline.append(benchTurns(turnsPerSession), to: session.id, in: txn)
+                }
+            }
+            try sqlite.pool.write { db in
+                for index in range {
+                    let session = try sqlite.createSession(title: "session \(index)", project: projects[index % 10], in: db)
+                    try sqlite.append(benchTurns(turnsPerSession), to: session.id, in: db)
+                }
+            }
+        }
+        // Fold the WAL into the database file, so that a copy of the directory is complete.
+        _ = try sqlite.pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
     }
 }
 

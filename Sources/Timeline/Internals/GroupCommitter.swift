@@ -92,23 +92,29 @@ final class GroupCommitter: @unchecked Sendable {
                 condition.unlock()
                 return
             }
-            let batch = Array(queue.prefix(Self.maxBatch))
+            var batch = Array(queue.prefix(Self.maxBatch))
             queue.removeFirst(batch.count)
             condition.unlock()
-            commit(batch)
+            let outcomes = commit(batch)
+            // Let go of the work (and what it captured, such as the store) before the callers
+            // resume: a caller that then drops the last reference closes the store at once, on its
+            // own thread, rather than later on this one.
+            let finishes = batch.map(\.finish)
+            batch.removeAll()
+            for (finish, outcome) in zip(finishes, outcomes) { finish(outcome) }
         }
     }
 
-    private func commit(_ batch: [Job]) {
+    /// Runs `batch` in one write transaction and returns each job's outcome.
+    private func commit(_ batch: [Job]) -> [Result<Void, any Error>] {
         if batch.count == 1, let job = batch.first {
             // Alone in its batch: no nested transaction needed to keep a failure to itself.
             do {
                 try store.write { txn in try job.run(txn) }
-                job.finish(.success(()))
+                return [.success(())]
             } catch {
-                job.finish(.failure(error))
+                return [.failure(error)]
             }
-            return
         }
         var outcomes: [Result<Void, any Error>] = []
         do {
@@ -126,10 +132,9 @@ final class GroupCommitter: @unchecked Sendable {
                 }
             }
         } catch {
-            for job in batch { job.finish(.failure(error)) }
-            return
+            return Array(repeating: .failure(error), count: batch.count)
         }
-        for (job, outcome) in zip(batch, outcomes) { job.finish(outcome) }
+        return outcomes
     }
 }
 
