@@ -51,6 +51,25 @@ public final class Environment: @unchecked Sendable {
     let databases = Mutex<[String: Database]>([:])
     /// Serializes `mdb_dbi_open` through read transactions (read-only environments).
     let openLock = Mutex<Void>(())
+    /// The device and inode of `data.mdb`, registered in ``openFiles`` while the environment is open.
+    let fileID: FileID?
+
+    /// Where a data file lives on disk: the same file under any path spelling.
+    struct FileID: Hashable {
+        let device: UInt64
+        let inode: UInt64
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path + "/data.mdb", &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+        }
+    }
+
+    /// The stores open in this process. LMDB must never open one file twice in a process: the
+    /// second handle's close would release the first one's `fcntl` locks (`lmdb.h`, "Caveats").
+    static let openFiles = Mutex<Set<FileID>>([])
 
     /// Opens (and, unless read-only, creates) the environment in the directory at `path`.
     ///
@@ -62,6 +81,30 @@ public final class Environment: @unchecked Sendable {
     ///   ``LMDBError/Code/notADirectory``, ``LMDBError/Code/versionMismatch``, and the like; the
     ///   C handle is released before the error is thrown.
     public init(path: String, configuration: Configuration = Configuration()) throws(LMDBError) {
+        // Checked and registered under one lock, before LMDB touches the files.
+        let opened = Environment.openFiles.withLock { files in
+            Result { () throws(LMDBError) in
+                if let id = FileID(path: path), files.contains(id) {
+                    throw LMDBError(.alreadyOpen, operation: "open environment at \(path)")
+                }
+                let handle = try Environment.open(path, configuration)
+                let id = FileID(path: path)
+                if let id { files.insert(id) }
+                return (handle, id)
+            }
+        }
+        let (handle, id) = try opened.get()
+        self.handle = handle.handle
+        self.staleReadersClearedAtOpen = handle.staleReaders
+        self.currentMapSize = Atomic(handle.mapSize)
+        self.fileID = id
+        self.path = path
+        self.configuration = configuration
+        self.gate = TransactionGate(maxIdleReaders: Swift.min(8, Swift.max(0, configuration.maxReaders / 8)))
+    }
+
+    /// Opens the C environment: the handle, the stale readers cleared and the map size.
+    private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError) -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int) {
         let operation = "open environment at \(path)"
         if !configuration.readOnly { try Environment.createDirectory(path, fileMode: configuration.fileMode) }
 
@@ -90,16 +133,11 @@ public final class Environment: @unchecked Sendable {
             }
             var dead: Int32 = 0
             try check(mdb_reader_check(handle, &dead), "clear stale readers of \(path)")
-            self.staleReadersClearedAtOpen = Int(dead)
-            self.currentMapSize = Atomic(info.me_mapsize)
+            return (handle, Int(dead), info.me_mapsize)
         } catch {
             mdb_env_close(handle)
             throw error
         }
-        self.handle = handle
-        self.path = path
-        self.configuration = configuration
-        self.gate = TransactionGate(maxIdleReaders: Swift.min(8, Swift.max(0, configuration.maxReaders / 8)))
     }
 
     deinit {
@@ -116,7 +154,10 @@ public final class Environment: @unchecked Sendable {
         if isClosed.load(ordering: .acquiring) { return }
         try gate.exclusive(closing: true, operation: "close environment at \(path)") { (idleReaders) throws(LMDBError) in
             idleReaders.forEach { mdb_txn_abort($0) }
-            if !isClosed.exchange(true, ordering: .acquiringAndReleasing) { mdb_env_close(handle) }
+            if !isClosed.exchange(true, ordering: .acquiringAndReleasing) {
+                mdb_env_close(handle)
+                if let fileID { _ = Environment.openFiles.withLock { $0.remove(fileID) } }
+            }
         }
     }
 

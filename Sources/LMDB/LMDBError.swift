@@ -95,6 +95,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let poisoned = Code(rawValue: -40_005)
         /// An operation was attempted inside a transaction where it is not allowed.
         public static let misuse = Code(rawValue: -40_006)
+        /// The store is already open in this process (LMDB must not open one file twice in a process).
+        public static let alreadyOpen = Code(rawValue: -40_007)
 
         /// The code's Swift name, e.g. `keyExists`.
         public var description: String {
@@ -112,7 +114,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             EACCES: "permissionDenied", ENOENT: "noSuchFile", ENOTDIR: "notADirectory",
             ENOSPC: "noSpace", ENOMEM: "outOfMemory", EINVAL: "invalidArgument", EIO: "ioError",
             -40_001: "closed", -40_002: "readOnly", -40_003: "nestedWrite",
-            -40_004: "growthBlocked", -40_005: "poisoned", -40_006: "misuse",
+            -40_004: "growthBlocked", -40_005: "poisoned", -40_006: "misuse", -40_007: "alreadyOpen",
         ]
     }
 
@@ -143,6 +145,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .growthBlocked: return "the map is full and cannot grow while this thread holds another transaction"
         case .poisoned: return "the transaction was left unusable by an earlier failure"
         case .misuse: return "operation not allowed here"
+        case .alreadyOpen: return "this process already has the store open"
         default: return String(cString: mdb_strerror(code.rawValue))
         }
     }
@@ -174,6 +177,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .growthBlocked: return "end the outer read transaction before writing, or open with a larger mapSize"
         case .poisoned: return "let the closure throw so the transaction is retried from the start"
         case .closed: return "open the environment again"
+        case .alreadyOpen:
+            return "share the one open Environment (or Store, TimelineStore) within the process, or close it before opening the path again; a second open would break the first one's file locks"
         default: return nil
         }
     }

@@ -19,6 +19,28 @@ struct BadInputTests {
         }
     }
 
+    @Test("a store already open in this process is refused under any spelling, and the open one keeps working")
+    func alreadyOpen() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            let env = try Environment(path: path)
+            let db = try env.openDatabase("d")
+            try env.write { txn in try db.put(bytes("v"), for: bytes("k"), in: txn) }
+            try FileManager.default.createSymbolicLink(atPath: dir + "/alias", withDestinationPath: path)
+            for spelling in [path, path + "/.", dir + "/alias", dir + "/../" + URL(fileURLWithPath: dir).lastPathComponent + "/store"] {
+                let refused = #expect(throws: LMDBError.self) { _ = try Environment(path: spelling, configuration: .init(readOnly: true)) }
+                #expect(refused?.code == .alreadyOpen, "\(spelling)")
+            }
+            // The first environment's locks are intact: it still reads and writes.
+            try env.write { txn in try db.put(bytes("w"), for: bytes("k2"), in: txn) }
+            #expect(try env.read { txn in copy(try db.get(bytes("k"), in: txn)) } == bytes("v"))
+            try env.close()
+            let again = try Environment(path: path)
+            let reopened = try again.openDatabase("d")
+            #expect(try again.read { txn in copy(try reopened.get(bytes("k2"), in: txn)) } == bytes("w"))
+        }
+    }
+
     @Test("a path that is a file, and a missing directory opened read-only")
     func wrongPaths() throws {
         try withTemporaryDirectory { dir in
