@@ -23,6 +23,12 @@ final class RecordFixture: @unchecked Sendable {
 
     init() {
         let base = NSTemporaryDirectory() + "/timelinestore-records-\(getpid())"
+        // Each benchmark runs in a process of its own: remove the stores of processes that ended.
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? [] where name.hasPrefix("timelinestore-records-") {
+            if let pid = Int32(name.dropFirst("timelinestore-records-".count)), pid != getpid(), kill(pid, 0) != 0 {
+                try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "/" + name)
+            }
+        }
         try? FileManager.default.removeItem(atPath: base)
         do {
             let store = try Store(path: base + "/store", configuration: .init(mapSize: 256 << 20, durability: .noSync))
