@@ -122,6 +122,33 @@ struct MigrationTests {
         }
     }
 
+    @Test("lazy: a service reads and writes while the runner migrates in the background")
+    func lazyWhileRunning() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/people"
+            try People.writeV1Store(path, count: 5_000)
+            let store = try Store(path: path, configuration: .init(durability: .noSync), migrationPolicy: .lazy)
+            let people = try People.openV3(store)
+            let runner = Task.detached { try MigrationRunner(store: store, backup: false, batchSize: 50).run() }
+            var random = SeededGenerator(seed: 9)
+            var reads = 0
+            while try MigrationRunner(store: store).plan().first?.needsMigration ?? false || reads < 200 {
+                let id = Int.random(in: 0..<5_000, using: &random)
+                #expect(try store.read { txn throws in try people.get(KeyBytes(Int64(id)), in: txn) } == People.v3(id))
+                // New records are written at the current version, whatever the runner is doing.
+                let fresh = PersonV3(id: Int64(10_000 + reads), fullName: "New \(reads)", initial: "N", cityCode: "LISBON")
+                try store.write { txn in try people.put(fresh, in: txn) }
+                reads += 1
+            }
+            _ = try await runner.value
+            try store.read { txn throws in
+                #expect(try people.count(in: txn) == 5_000 + reads)
+                #expect(try people.check(in: txn).isEmpty)
+                #expect(try people.scan(index: "byCity", matching: KeyBytes("LISBON"), in: txn).items.count == 715 + reads)
+            }
+        }
+    }
+
     @Test("a migration killed mid-run, several times, resumes where it stopped and loses nothing")
     func killedAndResumed() throws {
         try withTemporaryDirectory { dir in
