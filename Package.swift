@@ -81,6 +81,13 @@ let package = Package(
             path: "Tests/Helpers/migration-child",
             swiftSettings: strictSettings
         ),
+        // A child process that appends to a timeline until it is killed, for the crash test.
+        .executableTarget(
+            name: "timeline-child",
+            dependencies: ["Timeline"],
+            path: "Tests/Helpers/timeline-child",
+            swiftSettings: strictSettings
+        ),
         // Helpers shared by the test targets (seeded random numbers, temporary directories).
         .target(
             name: "TestSupport",
