@@ -154,25 +154,11 @@ struct MigrationTests {
         try withTemporaryDirectory { dir in
             let path = dir + "/people"
             try People.writeV1Store(path, count: Self.count)
-            let child = try helperExecutable("migration-child")
             var positions: [Int] = []
             for _ in 0..<3 {
-                let process = Process()
-                let output = Pipe()
-                process.executableURL = URL(fileURLWithPath: child)
-                process.arguments = [path, "250", "20000"]
-                process.standardOutput = output
-                try process.run()
                 // Let it commit a few batches, then kill it without warning.
-                var seen = ""
-                while seen.components(separatedBy: "progress").count < 4 {
-                    let chunk = output.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    seen += String(decoding: chunk, as: UTF8.self)
-                }
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                #expect(process.terminationReason == .uncaughtSignal)
+                let run = try runUntilKilled("migration-child", [path, "250", "20000"], afterLines: 3)
+                #expect(run.killed)
                 let store = try Store(path: path, migrationPolicy: .lazy)
                 _ = try People.openV3(store)
                 let plan = try #require(try MigrationRunner(store: store).plan().first)
@@ -251,15 +237,4 @@ struct MigrationTests {
             #expect(all == [Item(id: 2, text: "t2"), Item(id: 4, text: "t4"), Item(id: 20, text: "t2b"), Item(id: 30, text: "t3")])
         }
     }
-}
-
-/// A helper executable built next to the test bundle.
-func helperExecutable(_ name: String) throws -> String {
-    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let path = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
-    guard FileManager.default.isExecutableFile(atPath: path) else {
-        Issue.record("\(name) not found at \(path): run `swift build --build-tests` first (scripts/test.sh does)")
-        throw CocoaError(.fileNoSuchFile)
-    }
-    return path
 }

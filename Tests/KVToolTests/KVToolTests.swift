@@ -8,12 +8,7 @@ import Timeline
 
 /// Runs the `kvtool` built next to the test bundle.
 func kvtool(_ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String, errors: String) {
-    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let executable = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("kvtool")
-    guard FileManager.default.isExecutableFile(atPath: executable.path) else {
-        Issue.record("kvtool not found at \(executable.path): run `swift build --build-tests` first (scripts/test.sh does)")
-        throw CocoaError(.fileNoSuchFile)
-    }
+    let executable = URL(fileURLWithPath: try helperExecutable("kvtool"))
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments

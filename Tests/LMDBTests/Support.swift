@@ -22,17 +22,6 @@ func collect(_ db: Database, _ range: KeyRange = .all, reverse: Bool = false, in
     }
 }
 
-/// The `lmdb-child` helper executable, built next to the test bundle.
-func childExecutable() throws -> String {
-    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let path = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("lmdb-child").path
-    guard FileManager.default.isExecutableFile(atPath: path) else {
-        Issue.record("lmdb-child not found at \(path): run `swift build --build-tests` first (scripts/test.sh does)")
-        throw CocoaError(.fileNoSuchFile)
-    }
-    return path
-}
-
 /// A running child process with its standard output captured.
 final class Child: @unchecked Sendable {
     let process = Process()
@@ -41,7 +30,7 @@ final class Child: @unchecked Sendable {
 
     /// Starts `lmdb-child` with `arguments`, optionally through a wrapper command (e.g. setpriv).
     init(_ arguments: [String], wrapper: [String] = []) throws {
-        let executable = try childExecutable()
+        let executable = try helperExecutable("lmdb-child")
         if wrapper.isEmpty {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments

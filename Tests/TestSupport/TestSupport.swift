@@ -36,3 +36,41 @@ private func makeTemporaryDirectory() throws -> String {
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     return path
 }
+
+/// The path of `name`, a helper executable of this package built next to the test bundle
+/// (`swift build --build-tests` builds it; scripts/test.sh does).
+public func helperExecutable(_ name: String) throws -> String {
+    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let path = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+    guard FileManager.default.isExecutableFile(atPath: path) else { throw HelperNotBuilt(name: name, path: path) }
+    return path
+}
+
+/// A helper executable that was not built.
+public struct HelperNotBuilt: Error, CustomStringConvertible {
+    public let name: String
+    public let path: String
+    public var description: String { "\(name) not found at \(path): run `swift build --build-tests` first (scripts/test.sh does)" }
+}
+
+/// Starts the helper `name` with `arguments`, waits until its standard output holds `lines`
+/// lines (or it exits), kills it with `SIGKILL`, and returns everything it printed and whether
+/// the kill ended it — the crash tests' way of stopping a writer mid-work.
+public func runUntilKilled(_ name: String, _ arguments: [String], afterLines lines: Int) throws -> (output: String, killed: Bool) {
+    let process = Process()
+    let output = Pipe()
+    process.executableURL = URL(fileURLWithPath: try helperExecutable(name))
+    process.arguments = arguments
+    process.standardOutput = output
+    try process.run()
+    var text = ""
+    while text.components(separatedBy: "\n").count <= lines {
+        let chunk = output.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        text += String(decoding: chunk, as: UTF8.self)
+    }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    return (text, process.terminationReason == .uncaughtSignal)
+}

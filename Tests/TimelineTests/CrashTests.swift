@@ -9,27 +9,11 @@ struct CrashTests {
     func killedWriter() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/timeline"
-            let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let child = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("timeline-child")
             var acknowledged: [UUID: UInt64] = [:]
             for _ in 0..<3 {
-                let process = Process()
-                let output = Pipe()
-                process.executableURL = child
-                process.arguments = [path]
-                process.standardOutput = output
-                try process.run()
-                var text = ""
-                while text.components(separatedBy: "\n").count < 300 {
-                    let chunk = output.fileHandleForReading.availableData
-                    if chunk.isEmpty { break }
-                    text += String(decoding: chunk, as: UTF8.self)
-                }
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                #expect(process.terminationReason == .uncaughtSignal)
-                text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                for line in text.split(separator: "\n") {
+                let run = try runUntilKilled("timeline-child", [path], afterLines: 300)
+                #expect(run.killed)
+                for line in run.output.split(separator: "\n") {
                     let parts = line.split(separator: " ")
                     guard parts.count == 3, parts[0] == "ack", let id = UUID(uuidString: String(parts[1])), let sequence = UInt64(parts[2]) else { continue }
                     acknowledged[id] = max(acknowledged[id] ?? 0, sequence)
