@@ -101,7 +101,16 @@ extension UUID: KeyEncodable {
     public func appendKey(to bytes: inout [UInt8]) {
         withUnsafeBytes(of: uuid) { bytes.append(contentsOf: $0) }
     }
+
+    /// The UUID whose key encoding is `bytes` (exactly 16 of them), e.g. a part of a composite key.
+    public init?(keyBytes bytes: some Collection<UInt8>) {
+        guard bytes.count == 16 else { return nil }
+        var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &value) { $0.copyBytes(from: bytes) }
+        self.init(uuid: value)
+    }
 }
+
 
 /// Whole nanoseconds since 1970 as a signed 64-bit integer (covers the years 1678–2262; dates
 /// outside clamp to the ends, and a NaN date sorts first).

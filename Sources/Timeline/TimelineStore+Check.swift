@@ -122,8 +122,7 @@ extension TimelineStore {
 
     /// Splits a 24-byte key into its session id and big-endian number.
     static func sessionAndNumber(_ key: [UInt8]) -> (UUID, UInt64)? {
-        guard key.count == 24 else { return nil }
-        let id = key[0..<16].withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+        guard key.count == 24, let id = UUID(keyBytes: key[0..<16]) else { return nil }
         return (id, key[16...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
 }

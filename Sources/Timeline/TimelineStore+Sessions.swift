@@ -283,7 +283,7 @@ struct SessionScan {
                 }
             }
             guard let pick, let suffix = heads[pick] else { return }
-            let id = suffix[8...].withUnsafeBytes { bytes in UUID(uuid: bytes.loadUnaligned(as: uuid_t.self)) }
+            guard let id = UUID(keyBytes: suffix[8...]) else { return }   // cannot fail: suffix(of:) checked the length
             guard try visit(suffix, id) else { return }
             heads[pick] = try self.suffix(of: streams[pick].next())
         }

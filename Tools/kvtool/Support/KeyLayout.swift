@@ -1,4 +1,5 @@
 import CBOR
+import DocumentStore
 import Foundation
 
 /// How the keys of a TimelineStore database are built, so that `dump`, `load` and `get` can show
@@ -38,8 +39,7 @@ struct KeyLayout: Equatable {
         for part in parts {
             switch part {
             case .uuid:
-                guard let slice = take(16) else { return nil }
-                let uuid = Array(slice).withUnsafeBytes { UUID(uuid: $0.loadUnaligned(as: uuid_t.self)) }
+                guard let slice = take(16), let uuid = UUID(keyBytes: slice) else { return nil }
                 values.append(.text(uuid.uuidString))
             case .u64:
                 guard let slice = take(8) else { return nil }
@@ -76,25 +76,21 @@ struct KeyLayout: Equatable {
             throw KeyLayoutError("expected an array of \(parts.count) parts (\(description))")
         }
         var bytes: [UInt8] = []
+        // Written by DocumentStore's own key encodings, so dumps and stores can never disagree.
         for (part, value) in zip(parts, values) {
             switch (part, value) {
             case (.uuid, .text(let text)):
                 guard let uuid = UUID(uuidString: text) else { throw KeyLayoutError("\"\(text)\" is not a UUID") }
-                withUnsafeBytes(of: uuid.uuid) { bytes.append(contentsOf: $0) }
+                uuid.appendKey(to: &bytes)
             case (.u64, .unsigned(let number)):
-                withUnsafeBytes(of: number.bigEndian) { bytes.append(contentsOf: $0) }
+                number.appendKey(to: &bytes)
             case (.bool, .bool(let flag)):
-                bytes.append(flag ? 1 : 0)
+                flag.appendKey(to: &bytes)
             case (.date, _), (.descendingDate, _):
                 guard let nanoseconds = value.int64Value else { throw KeyLayoutError("a date part is an integer of nanoseconds") }
-                let raw = UInt64(bitPattern: nanoseconds) ^ (1 << 63)
-                withUnsafeBytes(of: (part == .date ? raw : ~raw).bigEndian) { bytes.append(contentsOf: $0) }
+                if part == .date { nanoseconds.appendKey(to: &bytes) } else { Descending(nanoseconds).appendKey(to: &bytes) }
             case (.string, .text(let text)):
-                for byte in text.utf8 {
-                    bytes.append(byte)
-                    if byte == 0 { bytes.append(0xFF) }
-                }
-                bytes += [0x00, 0x01]
+                text.appendKey(to: &bytes)
             default:
                 throw KeyLayoutError("part \(value) does not fit \(description)")
             }
