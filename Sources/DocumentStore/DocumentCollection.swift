@@ -139,8 +139,17 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     ///   as ``put(_:in:)`` otherwise.
     public func insert(_ record: Record, in txn: borrowing Transaction) throws {
         let key = primaryKey(record)
-        if try contains(key, in: txn) { throw DocumentStoreError(.duplicateKey, collection: name, key: key) }
-        try write(record, key: key, replacing: nil, in: txn)
+        guard indexes.isEmpty else {
+            // Index entries go in before the record: look first, so a taken key leaves nothing.
+            if try contains(key, in: txn) { throw DocumentStoreError(.duplicateKey, collection: name, key: key) }
+            return try write(record, key: key, replacing: nil, in: txn)
+        }
+        // Without indexes one B-tree descent does both: LMDB refuses a taken key and writes nothing.
+        do {
+            try database.put(try encode(record, key: key), for: key.bytes, flags: .noOverwrite, in: txn)
+        } catch let error as LMDBError where error.code == .keyExists {
+            throw DocumentStoreError(.duplicateKey, collection: name, key: key)
+        }
     }
 
     /// Removes the record under `key` and its index entries. Returns whether there was one.

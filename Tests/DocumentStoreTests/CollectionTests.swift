@@ -228,6 +228,27 @@ struct CollectionTests {
         }
     }
 
+    @Test("insert into a collection without indexes refuses a taken key and keeps the stored record")
+    func insertWithoutIndexes() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s", indexes: false)
+            try store.write { txn throws in try notes.insert(Note(id: 1, author: "a", email: nil, score: 0, text: "first"), in: txn) }
+            let error = #expect(throws: DocumentStoreError.self) {
+                try store.write { txn throws in try notes.insert(Note(id: 1, author: "b", email: nil, score: 1, text: "second"), in: txn) }
+            }
+            #expect(error?.kind == .duplicateKey)
+            // A caught refusal leaves the transaction usable and writes nothing.
+            try store.write { txn throws in
+                #expect(throws: DocumentStoreError.self) { try notes.insert(Note(id: 1, author: "c", email: nil, score: 2, text: "third"), in: txn) }
+                try notes.insert(Note(id: 2, author: "d", email: nil, score: 3, text: "other"), in: txn)
+            }
+            try store.read { txn throws in
+                #expect(try notes.get(KeyBytes(Int64(1)), in: txn)?.text == "first")
+                #expect(try notes.count(in: txn) == 2)
+            }
+        }
+    }
+
     @Test("a damaged record can be overwritten; its old index entries go")
     func overwriteDamaged() throws {
         try withTemporaryDirectory { dir in
