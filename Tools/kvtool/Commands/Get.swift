@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import CBOR
+import DocumentStore
 import LMDB
 
 /// `kvtool get`: one entry, shown as `kvtool dump` shows it.
@@ -52,7 +53,7 @@ struct Get: ParsableCommand {
     /// KEY as bytes, by the database's layout.
     private func keyBytes() throws -> [UInt8] {
         if hex {
-            guard let bytes = DumpFormat.fromHex(key), !bytes.isEmpty else { throw ValidationError("\(key) is not hex") }
+            guard let bytes = KeyBytes(hex: key)?.bytes, !bytes.isEmpty else { throw ValidationError("\(key) is not hex") }
             return bytes
         }
         if database == "meta" { return Array(key.utf8) }

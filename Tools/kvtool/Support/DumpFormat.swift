@@ -132,7 +132,7 @@ enum DumpFormat {
         case .text(let text) where database == "meta":
             bytes = Array(text.utf8)
         case .map:
-            guard case .map(let entries) = key, entries.count == 1, let digits = key["hex"]?.textValue, let decoded = fromHex(digits) else {
+            guard case .map(let entries) = key, entries.count == 1, let digits = key["hex"]?.textValue, let decoded = KeyBytes(hex: digits)?.bytes else {
                 throw DumpError("a raw key is {\"hex\":\"…\"} with an even number of hex digits")
             }
             bytes = decoded
@@ -167,7 +167,6 @@ enum DumpFormat {
         }
     }
 
-    static func fromHex(_ text: String) -> [UInt8]? { KeyBytes(hex: text)?.bytes }
 }
 
 /// What is wrong with a line of a dump.
