@@ -56,8 +56,9 @@ public struct CBORDecoder: Sendable {
 }
 
 /// The input and the primitive readers shared by every decoder and container of one `decode` call.
+@usableFromInline
 struct DecodingContext {
-    let buffer: UnsafeRawBufferPointer
+    @usableFromInline let buffer: UnsafeRawBufferPointer
     let maxDepth: Int
     /// Whether the whole input was checked for well-formedness up front (``CBORDecoder``'s
     /// `Decodable` path). When not (the ``CBORRecordDecodable`` path), a keyed container checks its
@@ -67,6 +68,7 @@ struct DecodingContext {
     func reader(at offset: Int) -> CBORReader { CBORReader(buffer, offset: offset, maxDepth: maxDepth) }
 
     /// The offset just past the item starting at `offset`.
+    @usableFromInline
     func end(ofItemAt offset: Int, codingPath: @autoclosure () -> [any CodingKey]) throws -> Int {
         var reader = reader(at: offset)
         try wrap(codingPath()) { () throws(CBORError) in try reader.skip() }
@@ -113,7 +115,7 @@ struct DecodingContext {
     /// The head at `offset` when it is an ordinary one — a definite argument whose bytes are all
     /// there — with the offset after it: the fast path of every primitive read. `nil` sends the
     /// caller to the full path, which names the exact problem.
-    @inline(__always)
+    @inlinable @inline(__always)
     func quickHead(at offset: Int) -> (major: UInt8, info: UInt8, argument: UInt64, next: Int)? {
         guard offset >= 0, offset < buffer.count else { return nil }
         let initial = buffer[offset]
@@ -136,6 +138,7 @@ struct DecodingContext {
 
     /// Reads the head of a definite-length array (major 4) or map (major 5) at `offset` and
     /// returns its item count, checked against the bytes left (so it also fits an `Int`).
+    @usableFromInline
     func containerCount<T>(_ type: T.Type, major: UInt8, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Int {
         var reader = reader(at: offset)
         let head = try wrap(codingPath()) { () throws(CBORError) in try reader.readHead() }
@@ -149,6 +152,7 @@ struct DecodingContext {
     }
 
     /// The major type of the item at `offset`, or `nil` past the end of the input.
+    @inlinable @inline(__always)
     func majorType(at offset: Int) -> UInt8? {
         offset >= 0 && offset < buffer.count ? buffer[offset] >> 5 : nil
     }
@@ -227,6 +231,7 @@ struct DecodingContext {
     }
 
     /// The bytes of a definite-length string of major type `major` (2 or 3).
+    @usableFromInline
     func stringBytes<T>(_ type: T.Type, major: UInt8, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> UnsafeRawBufferPointer {
         var reader = reader(at: offset)
         let bytes = try wrap(codingPath()) { () throws(CBORError) -> UnsafeRawBufferPointer? in

@@ -16,14 +16,16 @@ internal import Darwin
 ///
 /// ```swift
 /// extension Note: CBORRecordDecodable {
+///     enum CodingKeys: String, CodingKey, CaseIterable { case id, text, tags }   // also used by Codable
+///     static let fields = CBORFields<CodingKeys>()
+///
 ///     init(cbor reader: inout CBORItemReader) throws {
 ///         var id: Int64?, text: String?, tags: [String] = []
-///         try reader.readMap { key, value in
-///             switch key {
-///             case "id": id = try value.decode(Int64.self)
-///             case "text": text = try value.decode(String.self)
-///             case "tags": tags = try value.decode([String].self)   // any Decodable works
-///             default: break                                         // unknown keys are skipped
+///         try reader.readMap(Note.fields) { field, value in       // unknown keys are skipped
+///             switch field {
+///             case .id: id = try value.decode(Int64.self)
+///             case .text: text = try value.decode(String.self)
+///             case .tags: tags = try value.decode([String].self)   // any Decodable works
 ///             }
 ///         }
 ///         guard let id, let text else { throw CBORItemReader.missingField("id or text", in: Note.self) }
@@ -45,9 +47,10 @@ public protocol CBORRecordDecodable: Decodable, SendableMetatype {
 /// Read each item at most once: ``readMap(_:)`` moves past a value the closure did not read, but
 /// not past one it read twice.
 public struct CBORItemReader {
-    let context: DecodingContext
-    var offset: Int
+    @usableFromInline let context: DecodingContext
+    @usableFromInline var offset: Int
 
+    @usableFromInline
     init(context: DecodingContext, offset: Int) {
         self.context = context
         self.offset = offset
@@ -56,6 +59,7 @@ public struct CBORItemReader {
     /// Calls `body` once per entry of the map at the position, with the entry's key and a reader
     /// standing at its value, then moves past the map. Entries whose key is not a text string,
     /// and values `body` does not read, are skipped (after checking that they are well-formed).
+    /// For a record's fields, reading with a ``CBORFields`` table matches keys faster.
     public mutating func readMap(_ body: (CBORKey, inout CBORItemReader) throws -> Void) throws {
         var position = offset
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
@@ -76,6 +80,42 @@ public struct CBORItemReader {
             }
             var value = CBORItemReader(context: context, offset: position)
             try body(key, &value)
+            position = value.offset != position ? value.offset : try context.end(ofItemAt: position, codingPath: [])
+        }
+        offset = position
+    }
+
+    /// Calls `body` once per entry of the map at the position whose key is one of `fields`' names,
+    /// with that field and a reader standing at its value, then moves past the map. Other entries,
+    /// and values `body` does not read, are skipped (after checking that they are well-formed).
+    ///
+    /// Faster than matching ``CBORKey``s in a `switch`: each key is first compared with the field
+    /// after the one last found — the order ``CBOREncoder`` writes a type's fields in — so a record
+    /// written by this library costs one comparison per key.
+    @inlinable
+    public mutating func readMap<Field>(_ fields: CBORFields<Field>, _ body: (Field, inout CBORItemReader) throws -> Void) throws {
+        var position = offset
+        let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
+        var expected = 0
+        for _ in 0..<count {
+            let field: Int?
+            if let quick = context.quickHead(at: position), quick.major == 3, quick.argument <= UInt64(context.buffer.count - quick.next) {
+                let end = quick.next + Int(quick.argument)
+                field = fields.names.match(UnsafeRawBufferPointer(rebasing: context.buffer[quick.next..<end]), expected: expected)
+                position = end
+            } else if context.majorType(at: position) == 3 {
+                field = fields.names.match(try context.stringBytes(String.self, major: 3, at: &position, []), expected: expected)
+            } else {
+                position = try context.end(ofItemAt: position, codingPath: [])
+                field = nil
+            }
+            guard let field else {
+                position = try context.end(ofItemAt: position, codingPath: [])
+                continue
+            }
+            expected = field + 1
+            var value = CBORItemReader(context: context, offset: position)
+            try body(fields.cases[field], &value)
             position = value.offset != position ? value.offset : try context.end(ofItemAt: position, codingPath: [])
         }
         offset = position
@@ -137,6 +177,81 @@ public struct CBORItemReader {
     /// The error to throw when a required field was not in the map.
     public static func missingField<T>(_ name: String, in type: T.Type) -> DecodingError {
         .keyNotFound(AnyCodingKey(stringValue: name), .init(codingPath: [], debugDescription: "\(T.self) needs \"\(name)\""))
+    }
+}
+
+/// The field names of a record type, prepared once for ``CBORItemReader/readMap(_:_:)``: usually
+/// the type's `CodingKeys`, so that the fast path and `Codable` can never disagree on a name (see
+/// ``CBORRecordDecodable`` for an example). Keep it in a `static let`: making one copies the names.
+public struct CBORFields<Field: CodingKey & CaseIterable>: Sendable {
+    /// The fields, in declaration order.
+    @usableFromInline let cases: [Field]
+    /// Their names, laid out for matching.
+    @usableFromInline let names: FieldNames
+
+    /// The names of every case of `Field` (their `stringValue`s).
+    public init() {
+        cases = Array(Field.allCases)
+        names = FieldNames(cases.map(\.stringValue))
+    }
+}
+
+/// Field names in one block of memory: name `i` is `bytes[starts[i]..<starts[i + 1]]`. Not
+/// generic, so matching needs no run-time type metadata; immutable once made.
+@usableFromInline
+final class FieldNames: @unchecked Sendable {
+    let count: Int
+    private let starts: UnsafeMutablePointer<Int>
+    private let bytes: UnsafeMutablePointer<UInt8>
+
+    init(_ names: [String]) {
+        count = names.count
+        starts = .allocate(capacity: names.count + 1)
+        starts[0] = 0
+        for (index, name) in names.enumerated() { starts[index + 1] = starts[index] + name.utf8.count }
+        bytes = .allocate(capacity: max(1, starts[names.count]))
+        for (index, name) in names.enumerated() {
+            (bytes + starts[index]).initialize(from: Array(name.utf8), count: name.utf8.count)
+        }
+    }
+
+    deinit {
+        starts.deallocate()
+        bytes.deallocate()
+    }
+
+    /// The index of the name equal to `key`, or `nil`. Tries `expected` first, then the names
+    /// after it (absent optional fields are skipped over), then those before.
+    @usableFromInline
+    func match(_ key: UnsafeRawBufferPointer, expected: Int) -> Int? {
+        for index in expected..<count where equals(index, key) { return index }
+        for index in 0..<min(expected, count) where equals(index, key) { return index }
+        return nil
+    }
+
+    @inline(__always)
+    private func equals(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        let start = starts[index], length = key.count
+        guard starts[index + 1] - start == length else { return false }
+        let name = UnsafeRawPointer(bytes + start)
+        guard let other = key.baseAddress else { return true }
+        // Whole words, the last one overlapping the one before: names are short.
+        if length >= 8 {
+            var offset = 0
+            while offset + 8 < length {
+                if name.loadUnaligned(fromByteOffset: offset, as: UInt64.self) != other.loadUnaligned(fromByteOffset: offset, as: UInt64.self) { return false }
+                offset += 8
+            }
+            return name.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self) == other.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
+        }
+        if length >= 4 {
+            return name.loadUnaligned(as: UInt32.self) == other.loadUnaligned(as: UInt32.self)
+                && name.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self) == other.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self)
+        }
+        for offset in 0..<length where name.load(fromByteOffset: offset, as: UInt8.self) != other.load(fromByteOffset: offset, as: UInt8.self) {
+            return false
+        }
+        return true
     }
 }
 

@@ -72,22 +72,26 @@ struct FastBenchTurn: Codable, Equatable, CBORRecordDecodable {
     func encode(to encoder: any Encoder) throws { try turn.encode(to: encoder) }
     init(from decoder: any Decoder) throws { turn = try BenchTurn(from: decoder) }
 
+    enum Field: String, CodingKey, CaseIterable {
+        case id, sessionID, sequence, role, content, created, durationMs, inputTokens, outputTokens, metadata
+    }
+    static let fields = CBORFields<Field>()
+
     init(cbor reader: inout CBORItemReader) throws {
         var id: UUID?, sessionID: UUID?, sequence: UInt64?, role: String?, content: String?, created: Date?
         var durationMs: Double?, inputTokens: Int?, outputTokens: Int?, metadata: [String: String]?
-        try reader.readMap { key, value in
-            switch key {
-            case "id": id = try value.decode(UUID.self)
-            case "sessionID": sessionID = try value.decode(UUID.self)
-            case "sequence": sequence = try value.decode(UInt64.self)
-            case "role": role = try value.decode(String.self)
-            case "content": content = try value.decode(String.self)
-            case "created": created = try value.decode(Date.self)
-            case "durationMs": durationMs = value.decodeNil() ? nil : try value.decode(Double.self)
-            case "inputTokens": inputTokens = try value.decode(Int.self)
-            case "outputTokens": outputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
-            case "metadata": metadata = try value.decode([String: String].self)
-            default: break
+        try reader.readMap(Self.fields) { field, value in
+            switch field {
+            case .id: id = try value.decode(UUID.self)
+            case .sessionID: sessionID = try value.decode(UUID.self)
+            case .sequence: sequence = try value.decode(UInt64.self)
+            case .role: role = try value.decode(String.self)
+            case .content: content = try value.decode(String.self)
+            case .created: created = try value.decode(Date.self)
+            case .durationMs: durationMs = value.decodeNil() ? nil : try value.decode(Double.self)
+            case .inputTokens: inputTokens = try value.decode(Int.self)
+            case .outputTokens: outputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
+            case .metadata: metadata = try value.decode([String: String].self)
             }
         }
         guard let id, let sessionID, let sequence, let role, let content, let created, let inputTokens, let metadata else {

@@ -47,6 +47,13 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// How many crystals were ever saved for the session: the next crystal's version.
     public var crystalCount: UInt64
 
+    /// The stored field names, shared by `Codable` and the fast path.
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case id, title, project, parentID, branchPoint, branchName, model, provider, created, updated, lastActivity
+        case turnCount, inputTokens, outputTokens, cost, archived, metadata, checkpointCount, crystalCount
+    }
+    static let fields = CBORFields<CodingKeys>()
+
     /// The record-type version this code writes.
     public static let recordVersion = 1
     /// How stored records of earlier versions become version ``recordVersion`` (none yet: this
@@ -92,28 +99,27 @@ extension Session: CBORRecordDecodable {
         var id: UUID?, title: String?, created: Date?
         var session = Session(id: .zero, title: "", created: Date(timeIntervalSince1970: 0))
         var updated: Date?, lastActivity: Date?
-        try reader.readMap { key, value in
-            switch key {
-            case "id": id = try value.decode(UUID.self)
-            case "title": title = try value.decode(String.self)
-            case "project": session.project = value.decodeNil() ? nil : try value.decode(String.self)
-            case "parentID": session.parentID = value.decodeNil() ? nil : try value.decode(UUID.self)
-            case "branchPoint": session.branchPoint = value.decodeNil() ? nil : try value.decode(UInt64.self)
-            case "branchName": session.branchName = value.decodeNil() ? nil : try value.decode(String.self)
-            case "model": session.model = value.decodeNil() ? nil : try value.decode(String.self)
-            case "provider": session.provider = value.decodeNil() ? nil : try value.decode(String.self)
-            case "created": created = try value.decode(Date.self)
-            case "updated": updated = try value.decode(Date.self)
-            case "lastActivity": lastActivity = try value.decode(Date.self)
-            case "turnCount": session.turnCount = try value.decode(UInt64.self)
-            case "inputTokens": session.inputTokens = try value.decode(Int.self)
-            case "outputTokens": session.outputTokens = try value.decode(Int.self)
-            case "cost": session.cost = try value.decode(Double.self)
-            case "archived": session.archived = try value.decode(Bool.self)
-            case "metadata": session.metadata = try value.decode([String: String].self)
-            case "checkpointCount": session.checkpointCount = try value.decode(UInt64.self)
-            case "crystalCount": session.crystalCount = try value.decode(UInt64.self)
-            default: break
+        try reader.readMap(Self.fields) { field, value in
+            switch field {
+            case .id: id = try value.decode(UUID.self)
+            case .title: title = try value.decode(String.self)
+            case .project: session.project = value.decodeNil() ? nil : try value.decode(String.self)
+            case .parentID: session.parentID = value.decodeNil() ? nil : try value.decode(UUID.self)
+            case .branchPoint: session.branchPoint = value.decodeNil() ? nil : try value.decode(UInt64.self)
+            case .branchName: session.branchName = value.decodeNil() ? nil : try value.decode(String.self)
+            case .model: session.model = value.decodeNil() ? nil : try value.decode(String.self)
+            case .provider: session.provider = value.decodeNil() ? nil : try value.decode(String.self)
+            case .created: created = try value.decode(Date.self)
+            case .updated: updated = try value.decode(Date.self)
+            case .lastActivity: lastActivity = try value.decode(Date.self)
+            case .turnCount: session.turnCount = try value.decode(UInt64.self)
+            case .inputTokens: session.inputTokens = try value.decode(Int.self)
+            case .outputTokens: session.outputTokens = try value.decode(Int.self)
+            case .cost: session.cost = try value.decode(Double.self)
+            case .archived: session.archived = try value.decode(Bool.self)
+            case .metadata: session.metadata = try value.decode([String: String].self)
+            case .checkpointCount: session.checkpointCount = try value.decode(UInt64.self)
+            case .crystalCount: session.crystalCount = try value.decode(UInt64.self)
             }
         }
         guard let id, let title, let created, let updated, let lastActivity else {

@@ -32,6 +32,12 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
     /// Free-form string metadata.
     public var metadata: [String: String]
 
+    /// The stored field names, shared by `Codable` and the fast path.
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case sessionID, sequence, id, role, content, created, duration, inputTokens, outputTokens, cost, toolCalls, blocks, metadata
+    }
+    static let fields = CBORFields<CodingKeys>()
+
     /// The record-type version this code writes.
     public static let recordVersion = 1
     /// How stored records of earlier versions become version ``recordVersion`` (none yet: this
@@ -116,6 +122,9 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
         /// Whether the call failed.
         public var isError: Bool
 
+        enum CodingKeys: String, CodingKey, CaseIterable { case id, name, arguments, result, isError }
+        static let fields = CBORFields<CodingKeys>()
+
         /// Describes a tool call.
         public init(id: String, name: String, arguments: String, result: String? = nil, isError: Bool = false) {
             self.id = id
@@ -133,6 +142,9 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
         /// Its text (or a reference such as a URL).
         public var text: String
 
+        enum CodingKeys: String, CodingKey, CaseIterable { case kind, text }
+        static let fields = CBORFields<CodingKeys>()
+
         /// Describes a block.
         public init(kind: String, text: String) {
             self.kind = kind
@@ -146,22 +158,21 @@ extension Turn: CBORRecordDecodable {
     public init(cbor reader: inout CBORItemReader) throws {
         var sessionID: UUID?, sequence: UInt64?, id: UUID?, role: String?, content: String?, created: Date?
         var turn = Turn(sessionID: .zero, sequence: 0, id: .zero, role: .user, content: "", created: Date(timeIntervalSince1970: 0))
-        try reader.readMap { key, value in
-            switch key {
-            case "sessionID": sessionID = try value.decode(UUID.self)
-            case "sequence": sequence = try value.decode(UInt64.self)
-            case "id": id = try value.decode(UUID.self)
-            case "role": role = try value.decode(String.self)
-            case "content": content = try value.decode(String.self)
-            case "created": created = try value.decode(Date.self)
-            case "duration": turn.duration = value.decodeNil() ? nil : try value.decode(Double.self)
-            case "inputTokens": turn.inputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
-            case "outputTokens": turn.outputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
-            case "cost": turn.cost = value.decodeNil() ? nil : try value.decode(Double.self)
-            case "toolCalls": try value.readArray { item in turn.toolCalls.append(try ToolCall(cbor: &item)) }
-            case "blocks": try value.readArray { item in turn.blocks.append(try Block(cbor: &item)) }
-            case "metadata": turn.metadata = try value.decode([String: String].self)
-            default: break
+        try reader.readMap(Self.fields) { field, value in
+            switch field {
+            case .sessionID: sessionID = try value.decode(UUID.self)
+            case .sequence: sequence = try value.decode(UInt64.self)
+            case .id: id = try value.decode(UUID.self)
+            case .role: role = try value.decode(String.self)
+            case .content: content = try value.decode(String.self)
+            case .created: created = try value.decode(Date.self)
+            case .duration: turn.duration = value.decodeNil() ? nil : try value.decode(Double.self)
+            case .inputTokens: turn.inputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
+            case .outputTokens: turn.outputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
+            case .cost: turn.cost = value.decodeNil() ? nil : try value.decode(Double.self)
+            case .toolCalls: try value.readArray { item in turn.toolCalls.append(try ToolCall(cbor: &item)) }
+            case .blocks: try value.readArray { item in turn.blocks.append(try Block(cbor: &item)) }
+            case .metadata: turn.metadata = try value.decode([String: String].self)
             }
         }
         guard let sessionID, let sequence, let id, let role, let content, let created else {
@@ -226,14 +237,13 @@ extension Turn.ToolCall: CBORRecordDecodable {
     /// Reads a tool call straight from CBOR (part of the turn's fast path).
     public init(cbor reader: inout CBORItemReader) throws {
         var id: String?, name: String?, arguments: String?, result: String?, isError = false
-        try reader.readMap { key, value in
-            switch key {
-            case "id": id = try value.decode(String.self)
-            case "name": name = try value.decode(String.self)
-            case "arguments": arguments = try value.decode(String.self)
-            case "result": result = value.decodeNil() ? nil : try value.decode(String.self)
-            case "isError": isError = try value.decode(Bool.self)
-            default: break
+        try reader.readMap(Self.fields) { field, value in
+            switch field {
+            case .id: id = try value.decode(String.self)
+            case .name: name = try value.decode(String.self)
+            case .arguments: arguments = try value.decode(String.self)
+            case .result: result = value.decodeNil() ? nil : try value.decode(String.self)
+            case .isError: isError = try value.decode(Bool.self)
             }
         }
         guard let id, let name, let arguments else {
@@ -247,11 +257,10 @@ extension Turn.Block: CBORRecordDecodable {
     /// Reads a block straight from CBOR (part of the turn's fast path).
     public init(cbor reader: inout CBORItemReader) throws {
         var kind: String?, text: String?
-        try reader.readMap { key, value in
-            switch key {
-            case "kind": kind = try value.decode(String.self)
-            case "text": text = try value.decode(String.self)
-            default: break
+        try reader.readMap(Self.fields) { field, value in
+            switch field {
+            case .kind: kind = try value.decode(String.self)
+            case .text: text = try value.decode(String.self)
             }
         }
         guard let kind, let text else { throw CBORItemReader.missingField("kind or text", in: Turn.Block.self) }
