@@ -59,17 +59,26 @@ public struct CBORDecoder: Sendable {
 @usableFromInline
 struct DecodingContext {
     @usableFromInline let buffer: UnsafeRawBufferPointer
-    let maxDepth: Int
+    @usableFromInline let maxDepth: Int
     /// Whether the whole input was checked for well-formedness up front (``CBORDecoder``'s
     /// `Decodable` path). When not (the ``CBORRecordDecodable`` path), a keyed container checks its
     /// own map before use, since `allKeys` cannot throw.
-    var validated = true
+    @usableFromInline var validated = true
+
+    @usableFromInline
+    init(buffer: UnsafeRawBufferPointer, maxDepth: Int, validated: Bool = true) {
+        self.buffer = buffer
+        self.maxDepth = maxDepth
+        self.validated = validated
+    }
 
     func reader(at offset: Int) -> CBORReader { CBORReader(buffer, offset: offset, maxDepth: maxDepth) }
 
     /// The offset just past the item starting at `offset`.
     @usableFromInline
     func end(ofItemAt offset: Int, codingPath: @autoclosure () -> [any CodingKey]) throws -> Int {
+        if let end = quickEnd(ofItemAt: offset) { return end }
+        // Containers, indefinite lengths and anything malformed: the full reader.
         var reader = reader(at: offset)
         try wrap(codingPath()) { () throws(CBORError) in try reader.skip() }
         return reader.offset
@@ -121,19 +130,47 @@ struct DecodingContext {
         let initial = buffer[offset]
         let info = initial & 0x1F
         if info < 24 { return (initial >> 5, info, UInt64(info), offset + 1) }
-        let size: Int
+        let value: UInt64, size: Int
         switch info {
-        case 24: size = 1
-        case 25: size = 2
-        case 26: size = 4
-        case 27: size = 8
-        default: return nil
+        case 24:
+            guard 1 < buffer.count - offset else { return nil }
+            (value, size) = (UInt64(buffer[offset + 1]), 1)
+        case 25:
+            guard 2 < buffer.count - offset else { return nil }
+            (value, size) = (UInt64(UInt16(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + 1, as: UInt16.self))), 2)
+        case 26:
+            guard 4 < buffer.count - offset else { return nil }
+            (value, size) = (UInt64(UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self))), 4)
+        case 27:
+            guard 8 < buffer.count - offset else { return nil }
+            (value, size) = (UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + 1, as: UInt64.self)), 8)
+        default:
+            return nil
         }
-        guard size < buffer.count - offset else { return nil }
-        var value: UInt64 = 0
-        for index in 1...size { value = value << 8 | UInt64(buffer[offset + index]) }
         if initial >> 5 == 7 && info == 24 && value < 32 { return nil }
         return (initial >> 5, info, value, offset + 1 + size)
+    }
+
+    /// The offset just past the item at `offset` when it is a scalar or a definite-length string,
+    /// tagged or not (dates, UUIDs) — read from its heads alone; `nil` for anything else
+    /// (containers, indefinite lengths, malformed input), which ``end(ofItemAt:codingPath:)`` handles.
+    @inlinable @inline(__always)
+    func quickEnd(ofItemAt offset: Int) -> Int? {
+        var position = offset, tags = 0
+        while tags < maxDepth, let quick = quickHead(at: position) {
+            switch quick.major {
+            case 0, 1, 7:
+                return quick.next
+            case 2, 3:
+                return quick.argument <= UInt64(buffer.count - quick.next) ? quick.next + Int(quick.argument) : nil
+            case 6:
+                position = quick.next
+                tags += 1
+            default:
+                return nil
+            }
+        }
+        return nil
     }
 
     /// Reads the head of a definite-length array (major 4) or map (major 5) at `offset` and
@@ -149,6 +186,20 @@ struct DecodingContext {
         }
         offset = reader.offset
         return Int(head.argument)
+    }
+
+    /// The bytes of the text-string map key at `offset`, moving `offset` past it; `nil` — with
+    /// `offset` past the key — for a key of another type.
+    @inlinable @inline(__always)
+    func textKey(at offset: inout Int) throws -> UnsafeRawBufferPointer? {
+        if let quick = quickHead(at: offset), quick.major == 3, quick.argument <= UInt64(buffer.count - quick.next) {
+            let end = quick.next + Int(quick.argument)
+            offset = end
+            return UnsafeRawBufferPointer(rebasing: buffer[quick.next..<end])
+        }
+        if majorType(at: offset) == 3 { return try stringBytes(String.self, major: 3, at: &offset, []) }
+        offset = try end(ofItemAt: offset, codingPath: [])
+        return nil
     }
 
     /// The major type of the item at `offset`, or `nil` past the end of the input.
@@ -327,6 +378,7 @@ struct DecodingContext {
     }
 
     /// Decodes a `T` from the item at `offset`; with `needsEnd`, moves `offset` past the item.
+    @usableFromInline
     func decodeValue<T: Decodable>(
         _ type: T.Type, advancing offset: inout Int, needsEnd: Bool, codingPath: @autoclosure () -> [any CodingKey]
     ) throws -> T {

@@ -64,20 +64,11 @@ public struct CBORItemReader {
         var position = offset
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
         for _ in 0..<count {
-            let keyStart = position
-            if context.majorType(at: keyStart) != 3 {
-                position = try context.end(ofItemAt: keyStart, codingPath: [])
+            guard let bytes = try context.textKey(at: &position) else {
                 position = try context.end(ofItemAt: position, codingPath: [])
                 continue
             }
-            let key: CBORKey
-            if let quick = context.quickHead(at: position), quick.major == 3, quick.argument <= UInt64(context.buffer.count - quick.next) {
-                let end = quick.next + Int(quick.argument)
-                key = CBORKey(bytes: UnsafeRawBufferPointer(rebasing: context.buffer[quick.next..<end]))
-                position = end
-            } else {
-                key = CBORKey(bytes: try context.stringBytes(String.self, major: 3, at: &position, []))
-            }
+            let key = CBORKey(bytes: bytes)
             var value = CBORItemReader(context: context, offset: position)
             try body(key, &value)
             position = value.offset != position ? value.offset : try context.end(ofItemAt: position, codingPath: [])
@@ -98,18 +89,7 @@ public struct CBORItemReader {
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
         var expected = 0
         for _ in 0..<count {
-            let field: Int?
-            if let quick = context.quickHead(at: position), quick.major == 3, quick.argument <= UInt64(context.buffer.count - quick.next) {
-                let end = quick.next + Int(quick.argument)
-                field = fields.names.match(UnsafeRawBufferPointer(rebasing: context.buffer[quick.next..<end]), expected: expected)
-                position = end
-            } else if context.majorType(at: position) == 3 {
-                field = fields.names.match(try context.stringBytes(String.self, major: 3, at: &position, []), expected: expected)
-            } else {
-                position = try context.end(ofItemAt: position, codingPath: [])
-                field = nil
-            }
-            guard let field else {
+            guard let key = try context.textKey(at: &position), let field = fields.names.match(key, expected: expected) else {
                 position = try context.end(ofItemAt: position, codingPath: [])
                 continue
             }
@@ -170,8 +150,20 @@ public struct CBORItemReader {
 
     /// Reads any `Decodable` value (UUIDs, dates, arrays, dictionaries, nested records…) the way
     /// ``CBORDecoder`` does.
+    @inlinable
     public mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try context.decodeValue(T.self, advancing: &offset, needsEnd: true, codingPath: [])
+        // Specialized by the caller, these checks fold away: a generic call for a primitive (from
+        // `CBORMapView.decode(_:as:)`, say) costs what the concrete overload costs.
+        if T.self == String.self { return unsafeBitCast(try decode(String.self), to: T.self) }
+        if T.self == Int.self { return unsafeBitCast(try decode(Int.self), to: T.self) }
+        if T.self == Int64.self { return unsafeBitCast(try decode(Int64.self), to: T.self) }
+        if T.self == UInt64.self { return unsafeBitCast(try decode(UInt64.self), to: T.self) }
+        if T.self == Int32.self { return unsafeBitCast(try decode(Int32.self), to: T.self) }
+        if T.self == Double.self { return unsafeBitCast(try decode(Double.self), to: T.self) }
+        if T.self == Bool.self { return unsafeBitCast(try decode(Bool.self), to: T.self) }
+        if T.self == UUID.self { return unsafeBitCast(try decode(UUID.self), to: T.self) }
+        if T.self == Date.self { return unsafeBitCast(try decode(Date.self), to: T.self) }
+        return try context.decodeValue(T.self, advancing: &offset, needsEnd: true, codingPath: [])
     }
 
     /// The error to throw when a required field was not in the map.
@@ -229,8 +221,13 @@ final class FieldNames: @unchecked Sendable {
         return nil
     }
 
+    /// The length in bytes of name `index`.
     @inline(__always)
-    private func equals(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+    func length(_ index: Int) -> Int { starts[index + 1] - starts[index] }
+
+    /// Whether name `index` is `key`.
+    @inline(__always)
+    func equals(_ index: Int, _ key: UnsafeRawBufferPointer) -> Bool {
         let start = starts[index], length = key.count
         guard starts[index + 1] - start == length else { return false }
         let name = UnsafeRawPointer(bytes + start)

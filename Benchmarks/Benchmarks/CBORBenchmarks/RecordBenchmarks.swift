@@ -97,10 +97,39 @@ func recordBenchmarks() {
             blackHole(try fixture.store.read { txn in try fixture.fastTurns.get(key, in: txn) })
         }
     }
+    Benchmark("get + view turn, read sequence, role, inputTokens — DocumentStore collection, CBORMapView") { benchmark in
+        for round in benchmark.scaledIterations {
+            let key = fixture.keys[round % fixture.keys.count]
+            blackHole(try fixture.store.read { txn in
+                try fixture.fastTurns.withView(key, fields: FastBenchTurn.fields, in: txn) { turn in
+                    let sequence = try turn.decode(.sequence, as: UInt64.self)
+                    let role = try turn.decode(.role, as: String.self)
+                    let inputTokens = try turn.decode(.inputTokens, as: Int.self)
+                    return (sequence, role, inputTokens)
+                }
+            })
+        }
+    }
+    Benchmark("get + view turn, read content — DocumentStore collection, CBORMapView") { benchmark in
+        for round in benchmark.scaledIterations {
+            let key = fixture.keys[round % fixture.keys.count]
+            blackHole(try fixture.store.read { txn in
+                try fixture.fastTurns.withView(key, fields: FastBenchTurn.fields, in: txn) { turn in try turn.decode(.content, as: String.self) }
+            })
+        }
+    }
     Benchmark("get turn bytes, no decode — raw LMDB") { benchmark in
         for round in benchmark.scaledIterations {
             let key = fixture.keys[round % fixture.keys.count]
             blackHole(try fixture.rawEnvironment.read { txn in try fixture.rawCBOR.get(key.bytes, in: txn)?.count })
+        }
+    }
+    Benchmark("get turn bytes and read each once — raw LMDB") { benchmark in
+        // The bytes fetched, as any use of them must: a word-wise sum touches every cache line
+        // of the value, which the pointer-only get above never does.
+        for round in benchmark.scaledIterations {
+            let key = fixture.keys[round % fixture.keys.count]
+            blackHole(try fixture.rawEnvironment.read { txn in try fixture.rawCBOR.get(key.bytes, in: txn).map(wordSum) })
         }
     }
     Benchmark("get + JSON decode turn — raw LMDB + JSONDecoder") { benchmark in
@@ -134,4 +163,20 @@ func recordBenchmarks() {
             try fixture.rawEnvironment.write { txn in try fixture.rawJSON.put(bytes, for: key.bytes, in: txn) }
         }
     }
+}
+
+/// The wrapping sum of `bytes` as little-endian words (and the odd bytes at the end).
+@inline(never)
+func wordSum(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    var sum: UInt64 = 0
+    var offset = 0
+    while offset + 8 <= bytes.count {
+        sum &+= bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        offset += 8
+    }
+    while offset < bytes.count {
+        sum &+= UInt64(bytes[offset])
+        offset += 1
+    }
+    return sum
 }

@@ -1,0 +1,103 @@
+public import CBOR
+public import LMDB
+
+extension DocumentCollection {
+    /// Reads the record under `key` in place: `body` gets a ``CBOR/CBORMapView`` of it, whose
+    /// fields are decoded only when asked for, straight from LMDB's memory map. Returns `body`'s
+    /// result, or `nil` when there is no such record.
+    ///
+    /// For reads that need a few fields rather than the whole record — see `Docs/benchmarks.md`
+    /// for what that saves. A record of an older version is upgraded first (as ``get(_:in:)``
+    /// does), so the view always shows the current layout.
+    ///
+    /// ```swift
+    /// let tokens = try turns.withView(key, fields: Turn.fields, in: txn) { turn in
+    ///     try turn.decode(.inputTokens, as: Int.self) ?? 0
+    /// }
+    /// ```
+    /// - Parameter fields: the record's field names (usually its `CodingKeys`).
+    /// - Throws: ``DocumentStoreError`` (`.corrupted` for a damaged value or a field that does not
+    ///   decode, `.recordVersionTooNew`, the migration errors); what `body` throws otherwise.
+    @inlinable
+    public func withView<Field, Result>(
+        _ key: KeyBytes, fields: CBORFields<Field>, in txn: borrowing Transaction,
+        _ body: (inout CBORMapView<Field>) throws -> Result
+    ) throws -> Result? {
+        // Inlinable down to the LMDB get, so that the caller specializes it: unspecialized, every
+        // call looked up the run-time metadata of `CBORMapView<Field>` and of this collection type.
+        var result: Result?
+        try withRecordItem(key, in: txn) { item in
+            var view = try CBORMapView(item, fields: fields)
+            result = try body(&view)
+        }
+        return result
+    }
+
+    /// Calls `body` with a view (see ``withView(_:fields:in:_:)``) of each record whose key lies
+    /// in `range`, in key order or reverse, until it returns `false`.
+    ///
+    /// ```swift
+    /// var total = 0
+    /// try turns.forEachView(.prefix(KeyBytes(sessionID).bytes), fields: Turn.fields, in: txn) { turn in
+    ///     total += try turn.decode(.inputTokens, as: Int.self) ?? 0
+    ///     return true
+    /// }
+    /// ```
+    @inlinable
+    public func forEachView<Field>(
+        _ range: KeyRange = .all, reverse: Bool = false, fields: CBORFields<Field>, in txn: borrowing Transaction,
+        _ body: (inout CBORMapView<Field>) throws -> Bool
+    ) throws {
+        try forEachRecordItem(range, reverse: reverse, in: txn) { item in
+            var view = try CBORMapView(item, fields: fields)
+            return try body(&view)
+        }
+    }
+
+    /// Calls `body` with the CBOR item of the record under `key`, when there is one (see
+    /// ``withItem(_:key:_:)``).
+    @inlinable
+    func withRecordItem(_ key: KeyBytes, in txn: borrowing Transaction, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try key.bytes.withUnsafeBufferPointer { buffer in
+            let key = UnsafeRawBufferPointer(buffer)
+            guard let value = try database.get(key, in: txn) else { return }
+            try withItem(value, key: key, body)
+        }
+    }
+
+    /// Calls `body` with the CBOR item of each record in `range` until it returns `false`.
+    @inlinable
+    func forEachRecordItem(
+        _ range: KeyRange, reverse: Bool, in txn: borrowing Transaction, _ body: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try database.withCursor(in: txn) { cursor in
+            var entries = cursor.entries(in: range, reverse: reverse)
+            var more = true
+            while more, let entry = try entries.next() {
+                try withItem(entry.value, key: entry.key) { more = try body($0) }
+            }
+        }
+    }
+
+    /// Calls `body` with the CBOR item inside the stored `value` — upgraded first when the record
+    /// is of an older version. A `DecodingError` from `body` (a damaged map, a field of the wrong
+    /// type) becomes ``DocumentStoreError/Kind/corrupted`` naming the record.
+    @usableFromInline
+    func withItem(_ value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let (storedVersion, item) = Envelope.open(value) else {
+            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)))
+        }
+        if storedVersion > version {
+            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: KeyBytes(raw: Array(key)))
+        }
+        do {
+            if storedVersion == version { return try body(item) }
+            guard let upgraded = try upgrade(item, from: storedVersion, key: key).first else {
+                throw DocumentStoreError(.removedByMigration, collection: name, key: KeyBytes(raw: Array(key)))
+            }
+            try upgraded.encoded().withUnsafeBytes(body)
+        } catch let error as DecodingError {
+            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+        }
+    }
+}
