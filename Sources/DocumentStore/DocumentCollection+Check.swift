@@ -47,7 +47,7 @@ extension DocumentCollection {
                 let key = KeyBytes(raw: Array(entry.key))
                 let record: Record
                 do {
-                    record = try decode(entry.value, key: entry.key)
+                    record = try decode(entry.value, key: key)
                 } catch let error as DocumentStoreError {
                     problems.append(CollectionProblem(collection: name, key: key.description, kind: .undecodable(error.underlying.map { "\($0)" } ?? "\(error.kind)")))
                     continue

@@ -58,11 +58,9 @@ extension DocumentCollection {
     /// ``withItem(_:key:_:)``).
     @inlinable
     func withRecordItem(_ key: KeyBytes, in txn: borrowing Transaction, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try key.bytes.withUnsafeBufferPointer { buffer in
-            let key = UnsafeRawBufferPointer(buffer)
-            guard let value = try database.get(key, in: txn) else { return }
-            try withItem(value, key: key, body)
-        }
+        let value = try key.bytes.withUnsafeBufferPointer { try database.get(UnsafeRawBufferPointer($0), in: txn) }
+        guard let value else { return }
+        try withItem(value, key: key, body)
     }
 
     /// Calls `body` with the CBOR item of each record in `range` until it returns `false`.
@@ -74,7 +72,7 @@ extension DocumentCollection {
             var entries = cursor.entries(in: range, reverse: reverse)
             var more = true
             while more, let entry = try entries.next() {
-                try withItem(entry.value, key: entry.key) { more = try body($0) }
+                try withItem(entry.value, key: KeyBytes(raw: Array(entry.key))) { more = try body($0) }
             }
         }
     }
@@ -83,21 +81,21 @@ extension DocumentCollection {
     /// is of an older version. A `DecodingError` from `body` (a damaged map, a field of the wrong
     /// type) becomes ``DocumentStoreError/Kind/corrupted`` naming the record.
     @usableFromInline
-    func withItem(_ value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    func withItem(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let (storedVersion, item) = Envelope.open(value) else {
-            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)))
+            throw DocumentStoreError(.corrupted, collection: name, key: key())
         }
         if storedVersion > version {
-            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: KeyBytes(raw: Array(key)))
+            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: key())
         }
         do {
             if storedVersion == version { return try body(item) }
-            guard let upgraded = try upgrade(item, from: storedVersion, key: key).first else {
-                throw DocumentStoreError(.removedByMigration, collection: name, key: KeyBytes(raw: Array(key)))
+            guard let upgraded = try upgrade(item, from: storedVersion, key: key()).first else {
+                throw DocumentStoreError(.removedByMigration, collection: name, key: key())
             }
             try upgraded.encoded().withUnsafeBytes(body)
         } catch let error as DecodingError {
-            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+            throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
         }
     }
 }

@@ -59,7 +59,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// - Complexity: O(log n) plus decoding.
     public func get(_ key: KeyBytes, in txn: borrowing Transaction) throws -> Record? {
         guard let value = try database.get(key.bytes, in: txn) else { return nil }
-        return try decode(value, key: key.bytes)
+        return try decode(value, key: key)
     }
 
     /// Whether a record is stored under `key`.
@@ -86,7 +86,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         after cursor: PageCursor? = nil, in txn: borrowing Transaction
     ) throws -> Page<Record> {
         try walk(database, range, reverse: reverse, limit: limit, after: cursor, in: txn) { key, value, _ in
-            try decode(value, key: key)
+            try decode(value, key: KeyBytes(raw: Array(key)))
         }
     }
 
@@ -244,7 +244,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
             guard let value = try database.get(primary, in: txn) else {
                 throw DocumentStoreError(.danglingIndexEntry(index: name), collection: self.name, key: KeyBytes(raw: Array(primary)))
             }
-            return try decode(value, key: primary)
+            return try decode(value, key: KeyBytes(raw: Array(primary)))
         }
     }
 
@@ -302,31 +302,30 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         return bytes
     }
 
-    /// Decodes a stored value, straight from the memory map.
-    func decode(_ value: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer) throws -> Record {
+    /// Decodes a stored value, straight from the memory map. `key` (the record's key, for
+    /// errors) is evaluated only when something fails: building it from LMDB's buffer costs an
+    /// allocation, and passing a Swift array down by pointer a closure that needs this collection
+    /// type's run-time metadata — a few hundred instructions on every read either way.
+    func decode(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes) throws -> Record {
         guard let (storedVersion, item) = Envelope.open(value) else {
-            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)))
+            throw DocumentStoreError(.corrupted, collection: name, key: key())
         }
         if storedVersion > version {
-            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: KeyBytes(raw: Array(key)))
+            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: key())
         }
         if storedVersion < version {
             // Not migrated yet: upgrade in memory (the lazy policy, or a read during a run).
-            guard let first = try upgrade(item, from: storedVersion, key: key).first else {
-                throw DocumentStoreError(.removedByMigration, collection: name, key: KeyBytes(raw: Array(key)))
+            guard let first = try upgrade(item, from: storedVersion, key: key()).first else {
+                throw DocumentStoreError(.removedByMigration, collection: name, key: key())
             }
-            return try decode(upgraded: first, key: key)
+            return try decode(upgraded: first, key: key())
         }
         do {
             if let fastRecordType { return try Self.decodeFast(fastRecordType, item) }
             return try CBORDecoder().decode(Record.self, from: item)
         } catch {
-            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+            throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
         }
-    }
-
-    func decode(_ value: UnsafeRawBufferPointer, key: [UInt8]) throws -> Record {
-        try key.withUnsafeBytes { try decode(value, key: $0) }
     }
 
     /// Walks `db` over `range` after `cursor`, turning each entry into an item, up to `limit`.

@@ -5,30 +5,30 @@ extension DocumentCollection {
     /// `item`, stored at `storedVersion`, carried through the steps up to ``version``: the records
     /// that replace it (usually one).
     /// - Throws: ``DocumentStoreError/Kind/migrationFailed(version:)`` naming the step that threw.
-    func upgrade(_ item: UnsafeRawBufferPointer, from storedVersion: Int, key: UnsafeRawBufferPointer) throws -> [CBORValue] {
+    func upgrade(_ item: UnsafeRawBufferPointer, from storedVersion: Int, key: @autoclosure () -> KeyBytes) throws -> [CBORValue] {
         var values: [CBORValue]
         do {
             values = [try CBORValue(decoding: item)]
         } catch {
-            throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+            throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
         }
         for from in storedVersion..<version {
             guard let step = migrations[from] else { continue }
             do {
                 values = try values.flatMap(step.apply)
             } catch {
-                throw DocumentStoreError(.migrationFailed(version: from), collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+                throw DocumentStoreError(.migrationFailed(version: from), collection: name, key: key(), underlying: error)
             }
         }
         return values
     }
 
     /// A migrated value as a `Record` (which also checks that the steps produced one).
-    func decode(upgraded value: CBORValue, key: UnsafeRawBufferPointer) throws -> Record {
+    func decode(upgraded value: CBORValue, key: @autoclosure () -> KeyBytes) throws -> Record {
         do {
             return try CBORDecoder().decode(Record.self, from: value.encoded())
         } catch {
-            throw DocumentStoreError(.migrationFailed(version: version - 1), collection: name, key: KeyBytes(raw: Array(key)), underlying: error)
+            throw DocumentStoreError(.migrationFailed(version: version - 1), collection: name, key: key(), underlying: error)
         }
     }
 
@@ -73,14 +73,12 @@ extension DocumentCollection {
                 throw DocumentStoreError(.recordVersionTooNew(stored: stored, supported: version), collection: name, key: key)
             }
             if stored == version {
-                let record = try value.withUnsafeBytes { buffer in try keyBytes.withUnsafeBytes { try decode(buffer, key: $0) } }
+                let record = try value.withUnsafeBytes { try decode($0, key: key) }
                 try moveIndexEntries(from: nil, to: record, key: key, in: txn)
                 continue
             }
-            let values = try value.withUnsafeBytes { buffer in
-                try keyBytes.withUnsafeBytes { keyBuffer in try upgrade(Envelope.open(buffer)!.item, from: stored, key: keyBuffer) }
-            }
-            let records = try keyBytes.withUnsafeBytes { keyBuffer in try values.map { try decode(upgraded: $0, key: keyBuffer) } }
+            let values = try value.withUnsafeBytes { try upgrade(Envelope.open($0)!.item, from: stored, key: key) }
+            let records = try values.map { try decode(upgraded: $0, key: key) }
             if !records.contains(where: { primaryKey($0) == key }) {
                 try database.delete(keyBytes, in: txn)
             }
