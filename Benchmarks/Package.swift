@@ -29,9 +29,27 @@ let package = Package(
             path: "Benchmarks/LMDBBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        // The turn record the record benchmarks share.
+        .target(
+            name: "BenchFixtures",
+            dependencies: [.product(name: "CBOR", package: root)],
+            path: "Sources/BenchFixtures"
+        ),
+        // Instructions per record read under callgrind (instructions.sh): immune to machine noise.
+        .executableTarget(
+            name: "RecordInstructions",
+            dependencies: [
+                "BenchFixtures",
+                .product(name: "CBOR", package: root),
+                .product(name: "DocumentStore", package: root),
+                .product(name: "LMDB", package: root),
+            ],
+            path: "Sources/RecordInstructions"
+        ),
         .executableTarget(
             name: "CBORBenchmarks",
             dependencies: [
+                "BenchFixtures",
                 .product(name: "CBOR", package: root),
                 .product(name: "DocumentStore", package: root),
                 .product(name: "LMDB", package: root),

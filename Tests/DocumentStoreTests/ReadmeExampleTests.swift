@@ -4,6 +4,11 @@ import Foundation
 import LMDB
 import Testing
 
+extension ReadmeExampleTests.Note {
+    enum Field: String, CodingKey, CaseIterable { case id, author, created, text }
+    static let fields = CBORFields<Field>()
+}
+
 /// The README's examples, as written there, so that they keep compiling and doing what they say.
 @Suite("README examples")
 struct ReadmeExampleTests {
@@ -39,6 +44,12 @@ struct ReadmeExampleTests {
             }
             #expect(page.items.map(\.text) == ["#3", "#2", "#0"])
             #expect(page.next == nil)
+
+            let id = try store.read { txn in try notes.scan(limit: 1, in: txn).items[0] }.id
+            let author = try store.read { txn in
+                try notes.withView(KeyBytes(id), fields: Note.fields, in: txn) { note in try note.decode(.author, as: String.self) }
+            }
+            #expect(author == (try store.read { txn in try notes.get(KeyBytes(id), in: txn)?.author }))
         }
     }
 }
