@@ -23,14 +23,27 @@ extension DocumentCollection {
         _ key: KeyBytes, fields: CBORFields<Field>, in txn: borrowing Transaction,
         _ body: (inout CBORMapView<Field>) throws -> Result
     ) throws -> Result? {
-        // Inlinable down to the LMDB get, so that the caller specializes it: unspecialized, every
-        // call looked up the run-time metadata of `CBORMapView<Field>` and of this collection type.
-        var result: Result?
-        try withRecordItem(key, in: txn) { item in
-            var view = try CBORMapView(item, fields: fields)
-            result = try body(&view)
+        // Inlinable down to the LMDB get, so that the caller specializes it; and no closure
+        // around the view on the common path. Unspecialized, every call looked up the run-time
+        // metadata of `CBORMapView<Field>` and of this collection type; inside a closure, the view
+        // was copied twice through its value witnesses.
+        let value = try key.bytes.withUnsafeBufferPointer { try database.get(UnsafeRawBufferPointer($0), in: txn) }
+        guard let value else { return nil }
+        guard let item = currentItem(value) else {
+            // Damaged, written by newer code, or older and to be upgraded: the general path.
+            var result: Result?
+            try withItem(value, key: key) { item in
+                var view = try CBORMapView(item, fields: fields)
+                result = try body(&view)
+            }
+            return result
         }
-        return result
+        do {
+            var view = try CBORMapView(item, fields: fields)
+            return try body(&view)
+        } catch let error as DecodingError {
+            throw corrupted(key, error)
+        }
     }
 
     /// Calls `body` with a view (see ``withView(_:fields:in:_:)``) of each record whose key lies
@@ -54,13 +67,18 @@ extension DocumentCollection {
         }
     }
 
-    /// Calls `body` with the CBOR item of the record under `key`, when there is one (see
-    /// ``withItem(_:key:_:)``).
-    @inlinable
-    func withRecordItem(_ key: KeyBytes, in txn: borrowing Transaction, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let value = try key.bytes.withUnsafeBufferPointer { try database.get(UnsafeRawBufferPointer($0), in: txn) }
-        guard let value else { return }
-        try withItem(value, key: key, body)
+    /// The CBOR item inside a stored value that is a well-formed envelope of the current record
+    /// version; `nil` for anything else (see ``withItem(_:key:_:)``).
+    @usableFromInline
+    func currentItem(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard let (storedVersion, item) = Envelope.open(value), storedVersion == version else { return nil }
+        return item
+    }
+
+    /// A view's `DecodingError` (a damaged map, a field of the wrong type) as the error it is.
+    @usableFromInline
+    func corrupted(_ key: KeyBytes, _ error: DecodingError) -> DocumentStoreError {
+        DocumentStoreError(.corrupted, collection: name, key: key, underlying: error)
     }
 
     /// Calls `body` with the CBOR item of each record in `range` until it returns `false`.
@@ -95,7 +113,7 @@ extension DocumentCollection {
             }
             try upgraded.encoded().withUnsafeBytes(body)
         } catch let error as DecodingError {
-            throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
+            throw corrupted(key(), error)
         }
     }
 }
