@@ -1,3 +1,4 @@
+import BenchFixtures
 import Benchmark
 import CBOR
 import DocumentStore
