@@ -81,6 +81,15 @@ struct ViewTests {
                 }
                 #expect(mistyped?.kind == .corrupted)
                 #expect(throws: Stop.self) { try notes.withView(KeyBytes(Int64(1)), fields: Note.fields, in: txn) { _ in throw Stop() } }
+                // A scan stops at the first damaged record, naming it.
+                var seen: [Int64] = []
+                let scanError = #expect(throws: DocumentStoreError.self) {
+                    try notes.forEachView(fields: Note.fields, in: txn) { view in
+                        seen.append(try view.decode(.id, as: Int64.self) ?? -1)
+                        return true
+                    }
+                }
+                #expect(seen == [1] && scanError?.kind == .corrupted && scanError?.description.contains("key \(KeyBytes(Int64(2)))") == true)
             }
         }
     }
