@@ -216,7 +216,7 @@ final class FieldNames: @unchecked Sendable {
     /// after it (absent optional fields are skipped over), then those before.
     @usableFromInline
     func match(_ key: UnsafeRawBufferPointer, expected: Int) -> Int? {
-        for index in expected..<count where equals(index, key) { return index }
+        for index in min(expected, count)..<count where equals(index, key) { return index }
         for index in 0..<min(expected, count) where equals(index, key) { return index }
         return nil
     }

@@ -100,18 +100,12 @@ extension DocumentCollection {
     /// type) becomes ``DocumentStoreError/Kind/corrupted`` naming the record.
     @usableFromInline
     func withItem(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard let (storedVersion, item) = Envelope.open(value) else {
-            throw DocumentStoreError(.corrupted, collection: name, key: key())
-        }
-        if storedVersion > version {
-            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: key())
-        }
+        let record = try stored(value, key: key())
         do {
-            if storedVersion == version { return try body(item) }
-            guard let upgraded = try upgrade(item, from: storedVersion, key: key()).first else {
-                throw DocumentStoreError(.removedByMigration, collection: name, key: key())
+            switch record {
+            case .current(let item): try body(item)
+            case .upgraded(let upgraded): try upgraded.encoded().withUnsafeBytes(body)
             }
-            try upgraded.encoded().withUnsafeBytes(body)
         } catch let error as DecodingError {
             throw corrupted(key(), error)
         }

@@ -307,25 +307,41 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// allocation, and passing a Swift array down by pointer a closure that needs this collection
     /// type's run-time metadata — a few hundred instructions on every read either way.
     func decode(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes) throws -> Record {
+        switch try stored(value, key: key()) {
+        case .current(let item):
+            do {
+                if let fastRecordType { return try Self.decodeFast(fastRecordType, item) }
+                return try CBORDecoder().decode(Record.self, from: item)
+            } catch {
+                throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
+            }
+        case .upgraded(let value):
+            return try decode(upgraded: value, key: key())
+        }
+    }
+
+    /// What a stored value holds: the CBOR item of a current record, or — for a record not
+    /// migrated yet (the lazy policy, or a read during a run) — the record upgraded in memory.
+    enum StoredRecord {
+        case current(UnsafeRawBufferPointer)
+        case upgraded(CBORValue)
+    }
+
+    /// Opens the envelope of a stored value and upgrades an older record.
+    /// - Throws: ``DocumentStoreError`` — `.corrupted` (not an envelope), `.recordVersionTooNew`,
+    ///   `.removedByMigration`, the migration errors.
+    func stored(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes) throws -> StoredRecord {
         guard let (storedVersion, item) = Envelope.open(value) else {
             throw DocumentStoreError(.corrupted, collection: name, key: key())
         }
+        if storedVersion == version { return .current(item) }
         if storedVersion > version {
             throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: key())
         }
-        if storedVersion < version {
-            // Not migrated yet: upgrade in memory (the lazy policy, or a read during a run).
-            guard let first = try upgrade(item, from: storedVersion, key: key()).first else {
-                throw DocumentStoreError(.removedByMigration, collection: name, key: key())
-            }
-            return try decode(upgraded: first, key: key())
+        guard let first = try upgrade(item, from: storedVersion, key: key()).first else {
+            throw DocumentStoreError(.removedByMigration, collection: name, key: key())
         }
-        do {
-            if let fastRecordType { return try Self.decodeFast(fastRecordType, item) }
-            return try CBORDecoder().decode(Record.self, from: item)
-        } catch {
-            throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
-        }
+        return .upgraded(first)
     }
 
     /// Walks `db` over `range` after `cursor`, turning each entry into an item, up to `limit`.
