@@ -106,7 +106,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TimelineTests",
-            dependencies: ["TestSupport", "Timeline", "DocumentStore", "LMDB"],
+            dependencies: ["TestSupport", "Timeline", "DocumentStore", "LMDB", "CBOR"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -285,6 +285,13 @@ struct JSONParser {
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self)
         if isFloat {
             guard let value = Double(text) else { throw CBORJSONError(reason: "malformed number \(text)", offset: start) }
+            // Out of a 64-bit float's range the text would silently become infinity or zero.
+            guard value.isFinite else {
+                throw CBORJSONError(reason: "number \(text) is too large for a 64-bit float (write {\"$float\":\"Infinity\"} for infinity)", offset: start)
+            }
+            if value == 0, text.prefix(while: { $0 != "e" && $0 != "E" }).contains(where: { ("1"..."9").contains($0) }) {
+                throw CBORJSONError(reason: "number \(text) is too small for a 64-bit float: it would read as 0", offset: start)
+            }
             return .float(value)
         }
         let negative = text.hasPrefix("-")

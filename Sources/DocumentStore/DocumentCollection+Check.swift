@@ -10,6 +10,9 @@ public struct CollectionProblem: Sendable, Hashable, CustomStringConvertible {
         case danglingIndexEntry(index: String, entry: String)
         /// A record without the index entry its value calls for.
         case missingIndexEntry(index: String, entry: String)
+        /// A record stored under another key than its fields give (`expected`, in hex): e.g. a
+        /// turn whose sequence disagrees with its position.
+        case keyMismatch(expected: String)
     }
 
     /// The collection.
@@ -25,13 +28,14 @@ public struct CollectionProblem: Sendable, Hashable, CustomStringConvertible {
         case .undecodable(let why): "\(collection) \(key): record does not decode: \(why)"
         case .danglingIndexEntry(let index, let entry): "\(collection) \(key): index \(index) has entry \(entry) that no record accounts for"
         case .missingIndexEntry(let index, let entry): "\(collection) \(key): index \(index) lacks the record's entry \(entry)"
+        case .keyMismatch(let expected): "\(collection) \(key): the record's fields give the key \(expected), not the one it is stored under"
         }
     }
 }
 
 extension DocumentCollection {
     /// Reads every record and every index entry and reports what does not fit: records that do
-    /// not decode, index entries without their record (or pointing at a record whose value has
+    /// not decode, records stored under another key than their fields give, index entries without their record (or pointing at a record whose value has
     /// changed), records without their index entries. Writes nothing.
     /// - Parameter progress: called with the number of records read so far, every 1,000.
     /// - Complexity: O(n log n) for n records and index entries.
@@ -49,8 +53,12 @@ extension DocumentCollection {
                 do {
                     record = try decode(entry.value, key: key)
                 } catch let error as DocumentStoreError {
-                    problems.append(CollectionProblem(collection: name, key: key.description, kind: .undecodable(error.underlying.map { "\($0)" } ?? "\(error.kind)")))
+                    problems.append(CollectionProblem(collection: name, key: key.shown, kind: .undecodable(error.underlying.map { "\($0)" } ?? "\(error.kind)")))
                     continue
+                }
+                let primary = primaryKey(record)
+                if primary != key {
+                    problems.append(CollectionProblem(collection: name, key: key.shown, kind: .keyMismatch(expected: primary.shown)))
                 }
                 for (position, index) in indexes.enumerated() {
                     if let value = index.key(record) { expected[position][index.entryKey(value: value, primaryKey: key)] = key.bytes }
@@ -65,15 +73,21 @@ extension DocumentCollection {
                 while let entry = try entries.next() {
                     let entryKey = Array(entry.key)
                     if let primary = wanted.removeValue(forKey: entryKey), entry.value.elementsEqual(primary) { continue }
-                    problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: Array(entry.value)).description,
-                                                      kind: .danglingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).description)))
+                    problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: Array(entry.value)).shown,
+                                                      kind: .danglingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).shown)))
                 }
             }
             for (entryKey, primary) in wanted.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: primary).description,
-                                                  kind: .missingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).description)))
+                problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: primary).shown,
+                                                  kind: .missingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).shown)))
             }
         }
         return problems
     }
+}
+
+extension KeyBytes {
+    /// The key in hex for a problem report, or `(empty key)`: an empty key (only damage makes
+    /// one) would otherwise leave the report's location blank.
+    var shown: String { bytes.isEmpty ? "(empty key)" : description }
 }

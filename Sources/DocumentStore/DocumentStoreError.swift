@@ -34,6 +34,9 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
         case removedByMigration
         /// ``MigrationRunner`` was asked for a collection that was not registered with the store.
         case notRegistered
+        /// The LMDB environment holds data but is not a DocumentStore store (no `meta` database
+        /// with a format version): it belongs to another program, and nothing was written to it.
+        case foreignStore
     }
 
     /// What went wrong.
@@ -75,6 +78,8 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
         case .migrationKeyCollision: "a migrated record's primary key is already taken by another record; nothing of this batch was written"
         case .removedByMigration: "the pending migration removes this record; run the migration"
         case .notRegistered: "no collection of this name is registered with the store: register it (store.collection(...)) before migrating"
+        case .foreignStore:
+            "this LMDB environment holds data but is not a TimelineStore/DocumentStore store (no meta database with a format version); nothing was written: point at the right directory, or an empty one for a new store"
         }
         return "\(place): \(what)" + (underlying.map { " (\($0))" } ?? "")
     }

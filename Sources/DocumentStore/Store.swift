@@ -32,7 +32,9 @@ public final class Store: Sendable {
     /// - Parameter migrationPolicy: what to do with collections whose records are older than the
     ///   code (see ``MigrationPolicy``); by default they are migrated when registered, after a backup.
     /// - Throws: ``LMDB/LMDBError`` from opening;
-    ///   ``DocumentStoreError/Kind/formatTooNew(stored:supported:)`` for a store written by newer code.
+    ///   ``DocumentStoreError/Kind/formatTooNew(stored:supported:)`` for a store written by newer code;
+    ///   ``DocumentStoreError/Kind/foreignStore`` for an LMDB environment of another program
+    ///   (nothing is written to it).
     public convenience init(
         path: String, configuration: Environment.Configuration = .init(), migrationPolicy: MigrationPolicy = .migrateNow
     ) throws {
@@ -43,6 +45,7 @@ public final class Store: Sendable {
     public init(environment: Environment, migrationPolicy: MigrationPolicy = .migrateNow) throws {
         self.environment = environment
         self.migrationPolicy = migrationPolicy
+        try Store.refuseForeign(environment)
         meta = try environment.openDatabase("meta")
         let stored = try environment.read { txn in try Store.metaInt(meta, "format", in: txn) }
         if let stored, stored > Store.formatVersion {
@@ -51,6 +54,20 @@ public final class Store: Sendable {
         if stored == nil && !environment.configuration.readOnly {
             try environment.write { txn in try Store.setMetaInt(meta, "format", Store.formatVersion, in: txn) }
         }
+    }
+
+    /// Refuses an environment that holds data but no store: one whose main database has entries
+    /// but no `meta` database, or whose `meta` has entries but no `format`. Reads only, so a
+    /// foreign environment is never written to (an empty one becomes a new store).
+    private static func refuseForeign(_ environment: Environment) throws {
+        let main = try environment.openDatabase(nil)
+        let names = try environment.databaseNames()
+        let mainEntries = try environment.read { txn in try main.count(in: txn) }
+        if mainEntries == 0 { return }
+        guard names.contains("meta") else { throw DocumentStoreError(.foreignStore, collection: "meta") }
+        let meta = try environment.openDatabase("meta", create: false)
+        let (entries, format) = try environment.read { txn in (try meta.count(in: txn), try meta.get(Array("format".utf8), in: txn) != nil) }
+        if entries > 0 && !format { throw DocumentStoreError(.foreignStore, collection: "meta") }
     }
 
     /// Runs `body` in a read transaction (see ``LMDB/Environment/read(_:)``).

@@ -81,3 +81,27 @@ extension Environment {
         }
     }
 }
+
+extension Transaction {
+    /// Opens the named database inside this write transaction, creating it when missing and
+    /// `create` is true: the creation commits or rolls back with the transaction, so a write that
+    /// fails leaves no empty database behind (``Environment/openDatabase(_:flags:create:)`` commits
+    /// a creation at once).
+    ///
+    /// The handle is not cached. Use it only inside this transaction; once the transaction
+    /// committed, ``Environment/openDatabase(_:flags:create:)`` returns the same database. Do not
+    /// open databases from another thread of the process while this runs (`mdb_dbi_open` is not
+    /// safe in two transactions at once).
+    /// - Throws: ``LMDBError/Code/readOnly`` in a read transaction; ``LMDBError/Code/notFound`` when
+    ///   the database is missing and `create` is false; ``LMDBError/Code/databasesFull``;
+    ///   ``LMDBError/Code/incompatible``.
+    public func openDatabase(_ name: String, flags: Database.Flags = [], create: Bool = true) throws(LMDBError) -> Database {
+        let operation = "open database \"\(name)\" in \(environment.path)"
+        guard !isReadOnly else { throw LMDBError(.readOnly, operation: operation, detail: "databases are created in write transactions") }
+        var dbi: MDB_dbi = 0
+        let rc = mdb_dbi_open(handle, name, flags.rawValue | (create ? UInt32(MDB_CREATE) : 0), &dbi)
+        if rc == MDB_NOTFOUND { throw LMDBError(.notFound, operation: operation, detail: "no database named \"\(name)\" exists") }
+        try LMDB.checkWrite(rc, unmanagedEnvironment, operation)
+        return Database(dbi: dbi, name: name, flags: flags)
+    }
+}

@@ -47,18 +47,49 @@ extension Environment {
 
     /// Writes a consistent copy of the environment into the directory `destination` (created if
     /// missing; it must not already hold a store), while readers and writers carry on
-    /// (`mdb_env_copy2`). With `compact`, free pages are left out and the copy is renumbered —
+    /// (`mdb_env_copyfd2`). With `compact`, free pages are left out and the copy is renumbered —
     /// smaller, slower to make.
-    /// - Throws: ``LMDBError`` (e.g. `EEXIST`-like errors when the destination holds a store).
+    ///
+    /// The copy's `data.mdb` gets the source's file mode (0600 by default) — a copy of
+    /// conversation history is never more readable than the store — and is synced to disk before
+    /// this returns. A copy that fails is removed.
+    /// - Throws: ``LMDBError`` with ``LMDBError/Code/fileExists`` when `destination/data.mdb` (or a
+    ///   symbolic link of that name) is already there, ``LMDBError/Code/noSuchFile`` when
+    ///   `destination` is a symbolic link to nothing, ``LMDBError/Code/notADirectory``,
+    ///   ``LMDBError/Code/noSpace``.
     public func copy(to destination: String, compact: Bool = false) throws {
         try ensureOpen("copy the environment")
-        if access(destination + "/data.mdb", F_OK) == 0 {
-            throw LMDBError(.invalidArgument, operation: "copy \(path) to \(destination)",
-                            detail: "\(destination) already holds a store; choose an empty directory")
+        let operation = "copy \(path) to \(destination)"
+        var info = stat()
+        if lstat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, stat(destination, &info) != 0 {
+            throw LMDBError(.noSuchFile, operation: operation, detail: "\(destination) is a symbolic link to something that does not exist; create its target directory or choose another path")
         }
         try makeDirectories(destination, mode: 0o700)
-        try check(mdb_env_copy2(handle, destination, compact ? UInt32(MDB_CP_COMPACT) : 0),
-                  "copy \(path) to \(destination)")
+        guard stat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw LMDBError(.notADirectory, operation: operation, detail: "\(destination) is not a directory")
+        }
+        let target = destination + "/data.mdb"
+        if lstat(target, &info) == 0 {
+            throw LMDBError(.fileExists, operation: operation, detail: "\(destination) already holds a store (or something named data.mdb); choose an empty directory")
+        }
+        var mode = mode_t(configuration.fileMode & 0o666)
+        if stat(path + "/data.mdb", &info) == 0 { mode = info.st_mode & 0o666 }
+        let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: operation, detail: "cannot create \(target)") }
+        var failure: LMDBError?
+        let rc = mdb_env_copyfd2(handle, fd, compact ? UInt32(MDB_CP_COMPACT) : 0)
+        if rc != 0 {
+            failure = LMDBError(LMDBError.Code(rawValue: rc), operation: operation)
+        } else if fsync(fd) != 0 {
+            failure = LMDBError(LMDBError.Code(rawValue: errno), operation: operation, detail: "syncing \(target) to disk failed")
+        }
+        if closeDescriptor(fd) != 0 && failure == nil {
+            failure = LMDBError(LMDBError.Code(rawValue: errno), operation: operation, detail: "closing \(target) failed")
+        }
+        if let failure {
+            unlink(target)
+            throw failure
+        }
     }
 
     /// Flushes written data to disk (`mdb_env_sync`). Only needed with ``Durability/noSync`` or

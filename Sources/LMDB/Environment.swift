@@ -106,6 +106,7 @@ public final class Environment: @unchecked Sendable {
     /// Opens the C environment: the handle, the stale readers cleared and the map size.
     private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError) -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int) {
         let operation = "open environment at \(path)"
+        try DataFilePreflight.check(path, readOnly: configuration.readOnly)
         if !configuration.readOnly { try Environment.createDirectory(path, fileMode: configuration.fileMode) }
 
         var created: OpaquePointer?

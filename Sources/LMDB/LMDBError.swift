@@ -82,6 +82,18 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(rawValue: EINVAL)
         /// `EIO`: the operating system reported an I/O error.
         public static let ioError = Code(rawValue: EIO)
+        /// `EEXIST`: a file is already there.
+        public static let fileExists = Code(rawValue: EEXIST)
+        /// `EISDIR`: a directory where a file was expected.
+        public static let isADirectory = Code(rawValue: EISDIR)
+        /// `EBADF`: a file could not be used as asked (e.g. an empty file opened read-only).
+        public static let badFileDescriptor = Code(rawValue: EBADF)
+        /// `ELOOP`: a loop of symbolic links.
+        public static let symbolicLinkLoop = Code(rawValue: ELOOP)
+        /// `EPERM`: the operation is not permitted.
+        public static let notPermitted = Code(rawValue: EPERM)
+        /// `EDQUOT`: the user's disk quota is used up.
+        public static let quotaExceeded = Code(rawValue: EDQUOT)
 
         /// The environment was closed with ``Environment/close()``.
         public static let closed = Code(rawValue: -40_001)
@@ -113,6 +125,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             MDB_BAD_TXN: "badTransaction", MDB_BAD_VALSIZE: "badValueSize", MDB_BAD_DBI: "badDatabase",
             EACCES: "permissionDenied", ENOENT: "noSuchFile", ENOTDIR: "notADirectory",
             ENOSPC: "noSpace", ENOMEM: "outOfMemory", EINVAL: "invalidArgument", EIO: "ioError",
+            EEXIST: "fileExists", EISDIR: "isADirectory", EBADF: "badFileDescriptor", ELOOP: "symbolicLinkLoop",
+            EPERM: "notPermitted", EDQUOT: "quotaExceeded",
             -40_001: "closed", -40_002: "readOnly", -40_003: "nestedWrite",
             -40_004: "growthBlocked", -40_005: "poisoned", -40_006: "misuse", -40_007: "alreadyOpen",
         ]
@@ -170,7 +184,12 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .permissionDenied: return "check the owner and mode of the directory and its files (data.mdb, lock.mdb)"
         case .noSuchFile: return "the directory does not exist; create it, or open without readOnly so it is created"
         case .notADirectory: return "the path must be a directory holding data.mdb and lock.mdb"
-        case .noSpace: return "free disk space and retry"
+        case .noSpace, .quotaExceeded: return "free disk space and retry; every write acknowledged before is kept"
+        case .ioError: return "the disk reported an error: check the system log and the disk; if it is full, free space and retry"
+        case .fileExists: return "choose a path where nothing exists yet, or remove what is there"
+        case .isADirectory: return "a directory stands where a file must be; point at the right path"
+        case .symbolicLinkLoop: return "fix the symbolic links on the path"
+        case .notPermitted: return "check the owner and mode of the files, and any immutable or append-only attribute"
         case .outOfMemory: return "lower the map size or free address space"
         case .readOnly: return "open the environment without readOnly to write"
         case .nestedWrite: return "use txn.nested { } inside a write closure instead of calling write again"

@@ -29,6 +29,12 @@ public struct TimelineError: Error, Sendable, Hashable, CustomStringConvertible 
         case checkpointExists(UUID)
         /// The store was closed.
         case closed
+        /// A value the caller supplied is out of range — a negative token count, a NaN or
+        /// infinite cost or duration, a date outside the years 1678–2261, a running total that
+        /// would overflow, an over-long project name. Nothing was written.
+        case invalidValue(field: String, reason: String)
+        /// The chain of parents of a session leads back to itself (a damaged store).
+        case parentCycle(session: UUID)
     }
 
     /// What went wrong.
@@ -55,6 +61,8 @@ public struct TimelineError: Error, Sendable, Hashable, CustomStringConvertible 
             "\(field) is maintained by the store and cannot be updated; change title, project, branchName, model, provider, archived or metadata"
         case .checkpointExists(let id): "a checkpoint \(id) already exists; use another id"
         case .closed: "the timeline store is closed"
+        case .invalidValue(let field, let reason): "invalid \(field): \(reason); nothing was written"
+        case .parentCycle(let session): "the parents of session \(session) form a cycle; run `kvtool check` and restore from a backup"
         }
     }
 }

@@ -19,7 +19,8 @@ extension TimelineStore {
     /// that do not decode; index entries without their record and records without their index
     /// entries; turn sequences with gaps, or outside a session's own range; forks whose parent
     /// is missing or shorter than the branch point; turns, checkpoints and crystals of sessions
-    /// that do not exist; checkpoint and crystal numbers the session never handed out. Writes
+    /// that do not exist; checkpoint and crystal numbers the session never handed out; records
+    /// stored under another key than their fields give; chains of parents that form a cycle. Writes
     /// nothing; an empty result means the store is consistent.
     /// - Parameter progress: called now and then with what is being read and how many records so far.
     public func check(progress: ((String, Int) -> Void)? = nil) throws -> [TimelineProblem] {
@@ -36,6 +37,7 @@ extension TimelineStore {
                 case .undecodable: "undecodable"
                 case .danglingIndexEntry: "danglingIndexEntry"
                 case .missingIndexEntry: "missingIndexEntry"
+                case .keyMismatch: "keyMismatch"
                 }
                 add(kind, "\(problem.collection) \(problem.key)", problem.description)
             }
@@ -58,6 +60,16 @@ extension TimelineStore {
                     } else {
                         add("missingParent", location, "parent session \(parentID) does not exist")
                     }
+                }
+                // Ancestry walks must end: a chain of parents that returns to a session it passed.
+                var visited: Set<UUID> = [session.id]
+                var next = session.parentID
+                while let parentID = next, let parent = known[parentID] {
+                    guard visited.insert(parentID).inserted else {
+                        add("parentCycle", location, "its chain of parents returns to session \(parentID)")
+                        break
+                    }
+                    next = parent.parentID
                 }
             }
             // Turns: each session's own sequences must be exactly firstOwnSequence..<turnCount.
@@ -82,7 +94,7 @@ extension TimelineStore {
                     if sequence < session.firstOwnSequence || sequence >= session.turnCount {
                         add("unexpectedTurn", "turns \(id) \(sequence)", "outside the session's own turns \(session.firstOwnSequence)..<\(session.turnCount)")
                     }
-                    expected = max(expected, sequence + 1)
+                    expected = max(expected, sequence < .max ? sequence + 1 : sequence)
                 }
                 if expected < session.turnCount {
                     add("turnGap", "sessions \(id)", "turns \(expected)..<\(session.turnCount) are missing")

@@ -10,6 +10,7 @@ extension TimelineStore {
     ///   history, ``TimelineError/Kind/checkpointExists(_:)`` (nothing written in each case).
     @discardableResult
     public func saveCheckpoint(_ new: NewCheckpoint, for id: UUID, in txn: borrowing Transaction) throws -> Checkpoint {
+        try new.validate()
         let old = try existingSession(id, in: txn)
         let turnSequence = new.turnSequence ?? old.turnCount
         guard turnSequence <= old.turnCount else {
@@ -24,7 +25,7 @@ extension TimelineStore {
         )
         try checkpointRecords.insert(checkpoint, in: txn)
         var session = old
-        session.checkpointCount += 1
+        session.checkpointCount = try Validation.next(session.checkpointCount, "checkpointCount", of: id)
         session.updated = now
         try sessions.replace(old, with: session, in: txn)
         return checkpoint

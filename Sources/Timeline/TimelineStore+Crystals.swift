@@ -10,6 +10,7 @@ extension TimelineStore {
     ///   the history.
     @discardableResult
     public func saveCrystal(_ new: NewCrystal, for id: UUID, in txn: borrowing Transaction) throws -> Crystal {
+        try new.validate()
         let old = try existingSession(id, in: txn)
         let covered = new.coveredTurns ?? 0..<old.turnCount
         guard covered.upperBound <= old.turnCount else {
@@ -22,7 +23,7 @@ extension TimelineStore {
         )
         try crystalRecords.insert(crystal, in: txn)
         var session = old
-        session.crystalCount += 1
+        session.crystalCount = try Validation.next(session.crystalCount, "crystalCount", of: id)
         session.updated = now
         try sessions.replace(old, with: session, in: txn)
         return crystal

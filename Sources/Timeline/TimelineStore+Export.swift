@@ -131,10 +131,12 @@ extension TimelineStore {
         }
         let session = document.session
         if (session.parentID == nil) != (session.branchPoint == nil) { throw refuse("parentID and branchPoint must be given together") }
+        do { try Validation.values(of: session) } catch { throw refuse("the session: \(error)") }
         var expected = session.firstOwnSequence
         for turn in document.turns {
             guard turn.sessionID == session.id else { throw refuse("turn \(turn.sequence) belongs to session \(turn.sessionID)") }
-            guard turn.sequence == expected else { throw refuse("turn sequence \(turn.sequence) where \(expected) was expected") }
+            guard turn.sequence == expected, expected < .max else { throw refuse("turn sequence \(turn.sequence) where \(expected) was expected") }
+            do { try Validation.values(of: turn) } catch { throw refuse("turn \(turn.sequence): \(error)") }
             expected += 1
         }
         guard expected == max(session.turnCount, session.firstOwnSequence) else {
@@ -146,12 +148,17 @@ extension TimelineStore {
                 throw refuse("checkpoint numbers must be increasing and below the session's checkpointCount \(session.checkpointCount)")
             }
             guard checkpoint.turnSequence <= session.turnCount else { throw refuse("checkpoint \(checkpoint.id) is past the last turn") }
+            do { try Validation.date(checkpoint.created, "created") } catch { throw refuse("checkpoint \(checkpoint.id): \(error)") }
         }
         for (index, crystal) in document.crystals.enumerated() {
             guard crystal.sessionID == session.id else { throw refuse("crystal \(crystal.version) belongs to session \(crystal.sessionID)") }
             guard crystal.version < session.crystalCount, index == 0 || document.crystals[index - 1].version < crystal.version else {
                 throw refuse("crystal versions must be increasing and below the session's crystalCount \(session.crystalCount)")
             }
+            do {
+                try Validation.count(crystal.tokens, "tokens")
+                try Validation.date(crystal.created, "created")
+            } catch { throw refuse("crystal \(crystal.version): \(error)") }
         }
         if Set(document.checkpoints.map(\.id)).count != document.checkpoints.count { throw refuse("two checkpoints share an id") }
     }
@@ -179,7 +186,10 @@ extension TimelineStore {
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
-            try container.encode(Timestamp.format(date))
+            guard let text = Timestamp.format(date) else {
+                throw EncodingError.invalidValue(date, .init(codingPath: encoder.codingPath, debugDescription: "a date outside the years 1678–2261 (a damaged record)"))
+            }
+            try container.encode(text)
         }
         return encoder
     }

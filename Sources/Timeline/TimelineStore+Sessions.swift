@@ -37,9 +37,12 @@ extension TimelineStore {
     // MARK: Create, read, update
 
     /// Creates a session.
-    /// - Throws: ``TimelineError/Kind/sessionExists(_:)`` when the id is taken (nothing written).
+    /// - Throws: ``TimelineError/Kind/sessionExists(_:)`` when the id is taken;
+    ///   ``TimelineError/Kind/invalidValue(field:reason:)`` for a date outside the years 1678–2261 or a
+    ///   project name over 200 UTF-8 bytes (nothing written in either case).
     /// - Complexity: O(log n).
     public func createSession(_ new: NewSession, in txn: borrowing Transaction) throws -> Session {
+        try new.validate()
         if try sessions.contains(KeyBytes(new.id), in: txn) { throw TimelineError(.sessionExists(new.id)) }
         let session = Session(
             id: new.id, title: new.title, project: new.project, model: new.model, provider: new.provider,
@@ -87,6 +90,7 @@ extension TimelineStore {
         check.archived = old.archived
         check.metadata = old.metadata
         if check != old { throw TimelineError(.readOnlyField(Self.changedField(old, check))) }
+        try Validation.project(new.project)
         if new == old { return old }
         new.updated = clock()
         try sessions.replace(old, with: new, in: txn)

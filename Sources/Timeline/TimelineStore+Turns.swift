@@ -11,12 +11,15 @@ extension TimelineStore {
     /// A written turn is never changed; a correction is a new turn. Appending nothing only checks
     /// that the session exists.
     /// - Returns: the turns as stored.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)`` (nothing written).
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/invalidValue(field:reason:)``
+    ///   for a negative token count, a negative or non-finite cost or duration, a date outside
+    ///   the years 1678–2261, or a session total that would overflow (nothing written).
     /// - Complexity: O(log n) per turn, whatever the history's length.
     @discardableResult
     public func append(_ turns: [NewTurn], to id: UUID, in txn: borrowing Transaction) throws -> [Turn] {
         let old = try existingSession(id, in: txn)
         if turns.isEmpty { return [] }
+        for new in turns { try new.validate() }
         var session = old
         let now = clock()
         var written: [Turn] = []
@@ -30,10 +33,10 @@ extension TimelineStore {
             )
             // `insert`, not `put`: a sequence already taken means a damaged counter, never an overwrite.
             try turnRecords.insert(turn, in: txn)
-            session.turnCount += 1
-            session.inputTokens += new.inputTokens ?? 0
-            session.outputTokens += new.outputTokens ?? 0
-            session.cost += new.cost ?? 0
+            session.turnCount = try Validation.next(session.turnCount, "turnCount", of: id)
+            session.inputTokens = try Validation.add(new.inputTokens, to: session.inputTokens, "inputTokens")
+            session.outputTokens = try Validation.add(new.outputTokens, to: session.outputTokens, "outputTokens")
+            session.cost = try Validation.add(new.cost, to: session.cost, "cost")
             written.append(turn)
         }
         session.lastActivity = max(now, session.lastActivity)
@@ -85,13 +88,23 @@ extension TimelineStore {
             if part.isEmpty || items.count >= limit { continue }
             let keys = KeyRange.halfOpen(KeyBytes(segment.session, part.lowerBound).bytes, KeyBytes(segment.session, part.upperBound).bytes)
             let page = try turnRecords.scan(keys, reverse: reverse, limit: limit - items.count, in: txn)
-            let expected = UInt64(page.items.count)
-            if page.next == nil && expected != UInt64(min(part.count, limit - items.count)) {
+            // Sequences counted in UInt64: a damaged turn count may exceed Int (`part.count` would trap).
+            let wantedCount = min(part.upperBound - part.lowerBound, UInt64(limit - items.count))
+            if page.next == nil && UInt64(page.items.count) != wantedCount {
                 throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session),
                                          underlying: TimelineError(.invalidRange("turns \(part) of session \(segment.session) are not all stored")))
             }
+            // Each record must carry the sequence its key gives (only damage or a bad load breaks that).
+            for (offset, turn) in page.items.enumerated() {
+                let sequence = reverse ? part.upperBound - 1 - UInt64(offset) : part.lowerBound + UInt64(offset)
+                if turn.sequence != sequence {
+                    throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence),
+                                             underlying: TimelineError(.invalidRange("the turn stored at sequence \(sequence) says it is \(turn.sequence)")))
+                }
+            }
             items += page.items
         }
+        // Every item's sequence was checked against its key, so it lies inside `wanted`.
         let more = items.last.map { reverse ? $0.sequence > wanted.lowerBound : $0.sequence + 1 < wanted.upperBound } ?? false
         return Page(items: items, next: more ? items.last.map { PageCursor(key: KeyBytes($0.sequence).bytes) } : nil)
     }
@@ -110,7 +123,7 @@ extension TimelineStore {
         guard sequence < session.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: sequence, count: session.turnCount)) }
         let segment = try lineage(of: session, in: txn).first { $0.sequences.contains(sequence) }
         let key = KeyBytes(segment?.session ?? id, sequence)
-        guard let turn = try turnRecords.get(key, in: txn) else {
+        guard let turn = try turnRecords.get(key, in: txn), turn.sequence == sequence else {
             throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: key,
                                      underlying: TimelineError(.sequenceOutOfRange(sequence: sequence, count: session.turnCount)))
         }
@@ -128,6 +141,7 @@ extension TimelineStore {
         var segments: [(session: UUID, sequences: Range<UInt64>)] = []
         var current = session
         var end = session.turnCount
+        var visited: Set<UUID> = [session.id]
         while true {
             let start = min(current.firstOwnSequence, end)
             if start < end { segments.append((current.id, start..<end)) }
@@ -136,6 +150,11 @@ extension TimelineStore {
             guard let parent = try sessions.get(KeyBytes(parentID), in: txn) else {
                 throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(current.id),
                                          underlying: TimelineError(.parentNotFound(session: current.id, parent: parentID)))
+            }
+            // A cycle of parents (only damage or a bad load makes one) would loop forever.
+            guard visited.insert(parentID).inserted else {
+                throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(current.id),
+                                         underlying: TimelineError(.parentCycle(session: session.id)))
             }
             current = parent
         }

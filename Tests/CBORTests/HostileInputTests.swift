@@ -115,11 +115,16 @@ struct HostileInputTests {
     @Test("malformed JSON forms are refused with an offset")
     func badJSON() throws {
         for text in ["", "{", "[1,]", #"{"$bytes":"***"}"#, #"{"$tag":"x","value":1}"#, "18446744073709551616",
-                     #""\u12""#, "nul", "1 2", #"{"$simple":21}"#, #"{"a" 1}"#] {
+                     #""\u12""#, "nul", "1 2", #"{"$simple":21}"#, #"{"a" 1}"#,
+                     "1e400", "-1e400", "[1.5e309]", "1e-400", "2.5E-999"] {
             #expect(throws: CBORJSONError.self, "\(text)") { try CBORValue(json: text) }
         }
         #expect(try CBORValue(json: "-18446744073709551616") == .negative(.max))
         #expect(try CBORValue(json: #"{"$map":[[1,2]]}"#) == .map([.init(.unsigned(1), .unsigned(2))]))
         #expect(try CBORValue(json: #""\ud83d\ude00""#) == .text("😀"))
+        // Numbers at the edges of a 64-bit float still read exactly; zero stays zero.
+        #expect(try CBORValue(json: "1.7976931348623157e308") == .float(.greatestFiniteMagnitude))
+        #expect(try CBORValue(json: "5e-324") == .float(.leastNonzeroMagnitude))
+        #expect(try CBORValue(json: "0.0e-999") == .float(0))
     }
 }

@@ -70,10 +70,13 @@ struct RecordTests {
         var random = SeededGenerator(seed: 7)
         for _ in 0..<10_000 {
             let date = Date(timeIntervalSince1970: Double.random(in: -2e9...4e9, using: &random))
-            let text = Timestamp.format(date)
+            let text = try #require(Timestamp.format(date))
             let parsed = try #require(Timestamp.parse(text))
             #expect(Timestamp.format(parsed) == text)
             #expect(abs(parsed.timeIntervalSince(date)) <= 0.000_001)
+        }
+        for outside in [Double.nan, .infinity, -.infinity, 1e300, -1e300, 9.3e9, -9.3e9] {
+            #expect(Timestamp.format(Date(timeIntervalSince1970: outside)) == nil, "\(outside)")
         }
     }
 }

@@ -36,3 +36,12 @@ func sampleTurns(_ count: Int, tag: String = "t") -> [NewTurn] {
 func history(_ timeline: TimelineStore, _ id: UUID) async throws -> [String] {
     try await timeline.turns(of: id).items.map(\.content)
 }
+
+extension Sequence {
+    /// `map` with an async transform, in order.
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}

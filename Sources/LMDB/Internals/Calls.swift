@@ -58,3 +58,12 @@ func makeDirectories(_ path: String, mode: UInt32) throws(LMDBError) {
         prefix += "/"
     }
 }
+
+/// `close(2)`, where a method named `close` would shadow it.
+func closeDescriptor(_ fd: Int32) -> Int32 {
+    #if canImport(Glibc)
+    Glibc.close(fd)
+    #else
+    Darwin.close(fd)
+    #endif
+}

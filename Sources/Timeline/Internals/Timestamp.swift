@@ -10,7 +10,10 @@ enum Timestamp {
     /// Microseconds from 1970 to 2001, `Date`'s reference date.
     private static let referenceMicros: Int64 = 978_307_200_000_000
 
-    static func format(_ date: Date) -> String {
+    /// `nil` for a date outside the years 1678–2261 (``Validation/isStorable(_:)``) or NaN, which
+    /// only a damaged record can hold: no arithmetic here may overflow.
+    static func format(_ date: Date) -> String? {
+        guard Validation.isStorable(date) else { return nil }
         let micros = Int64((date.timeIntervalSinceReferenceDate * 1_000_000).rounded()) + referenceMicros
         let (days, dayMicros) = micros.quotientAndRemainderFlooring(dividingBy: 86_400_000_000)
         let (year, month, day) = civil(fromDays: days)

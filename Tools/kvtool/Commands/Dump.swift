@@ -13,6 +13,9 @@ struct Dump: ParsableCommand {
             {"v": version, "record": …} in CBOR's JSON form, meta values as {"cbor": …}, anything
             else as base64); the last line counts the entries. `kvtool load` reads it back to
             the same bytes. Safe on a live store: it reads one snapshot and blocks no writer.
+            Entries that cannot be what their database holds (a key off its layout, a record
+            that is not an envelope: page damage) are named on standard error, and the dump
+            then exits 1.
 
             Examples:
               kvtool dump /var/lib/chat/timeline > timeline.jsonl
@@ -26,8 +29,11 @@ struct Dump: ParsableCommand {
     @Option(name: .customLong("db"), help: "Dump only this database (repeatable); all of them by default.")
     var databases: [String] = []
 
-    @Option(help: "Write to this file instead of standard output.")
+    @Option(help: "Write to this file (created with mode 0600) instead of standard output.")
     var output: String?
+
+    @Flag(help: "Overwrite the --output file if it exists.")
+    var force = false
 
     func validate() throws {
         try StoreFiles.requireStore(path)
@@ -42,7 +48,8 @@ struct Dump: ParsableCommand {
         let names = databases.isEmpty ? all : all.filter(databases.contains)
         let handles = try names.map { try env.openDatabase($0, create: false) }
         let meta = all.contains("meta") ? try env.openDatabase("meta", create: false) : nil
-        let out = try OutputStream(path: output)
+        let out = try OutputStream(path: output, replace: force)
+        var damaged = 0
         let entries = try env.read { txn in
             let versions = try meta.map { try StoreFiles.versions($0, in: txn) } ?? (format: nil, records: [])
             out.write(line: DumpFormat.line(DumpFormat.Header(storeFormat: versions.format, recordVersions: versions.records, databases: names)))
@@ -54,7 +61,12 @@ struct Dump: ParsableCommand {
                 try db.withCursor(in: txn) { cursor in
                     var walk = cursor.entries()
                     while let entry = try walk.next() {
-                        out.write(line: DumpFormat.line(database: name, key: Array(entry.key), value: Array(entry.value)))
+                        let key = Array(entry.key), value = Array(entry.value)
+                        if let why = DumpFormat.damage(database: name, key: key, value: value) {
+                            damaged += 1
+                            if damaged <= 100 { printError("damaged entry in \(name) at key \(key.isEmpty ? "(empty)" : DumpFormat.hex(key)): \(why)") }
+                        }
+                        out.write(line: DumpFormat.line(database: name, key: key, value: value))
                         written += 1
                         if output != nil && written % 1_000 == 0 { bar.update(written) }
                     }
@@ -64,5 +76,9 @@ struct Dump: ParsableCommand {
         }
         out.write(line: DumpFormat.endLine(entries: entries))
         out.flush()
+        if damaged > 0 {
+            printError("\(damaged) damaged entr\(damaged == 1 ? "y" : "ies") (listed above\(damaged > 100 ? ", the first 100" : "")): the dump holds them as they are; run `kvtool check` and restore from a backup")
+            throw ExitCode(1)
+        }
     }
 }

@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import LMDB
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `kvtool load`: writes a dump into a store — all of it or nothing.
 struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,10 +13,13 @@ struct Load: ParsableCommand {
         discussion: """
             Reads the whole dump and checks every line first — the header, each database, key
             and value, the key order, the end line — and stops at the first problem, naming the
-            line, without touching the store. Then writes every entry in one transaction. The
-            store is created if missing; databases it already has that the dump also holds must
-            be empty unless --replace is given, which empties them first. Databases not in the
-            dump are left alone.
+            line, without touching the store. Then loads it into a scratch copy of the store and
+            runs `kvtool check` on the result: store format and record versions this kvtool
+            reads, records that decode, index entries that match, turns without gaps. Only a
+            clean result is written into the store, in one transaction. The store is created if
+            missing; databases it already has that the dump also holds must be empty unless
+            --replace is given, which empties them first. Databases not in the dump are left
+            alone. A refused load leaves the store byte for byte as it was (or absent).
 
             Examples:
               kvtool load /var/lib/chat/restored --input timeline.jsonl
@@ -38,25 +45,75 @@ struct Load: ParsableCommand {
             data = FileHandle.standardInput.readDataToEndOfFile()
         }
         let (header, entries) = try parse(data)
-
-        let env = try Environment(path: path)
-        let handles = try Dictionary(uniqueKeysWithValues: header.databases.map { ($0, try env.openDatabase($0)) })
-        if !replace {
-            let busy = try env.read { txn in try header.databases.filter { try handles[$0]!.count(in: txn) > 0 } }
-            if !busy.isEmpty {
-                throw ValidationError("\(path) already holds entries in \(busy.joined(separator: ", ")); load into an empty store, or pass --replace to empty those databases first")
-            }
+        let limit = Environment.Configuration().maxDatabases
+        guard header.databases.count <= limit else {
+            throw LoadError(line: 1, "the header lists \(header.databases.count) databases; a store holds at most \(limit)")
         }
-        let bar = ProgressBar("load", total: entries.count)
-        defer { bar.finish() }
-        try env.write { txn in
-            if replace { for name in header.databases { try handles[name]!.clear(in: txn) } }
-            for (number, entry) in entries.enumerated() {
-                try handles[entry.database]!.put(entry.value, for: entry.key, in: txn)
-                if number % 1_000 == 0 { bar.update(number) }
+
+        // Nothing below writes to the target until the loaded store has passed `check` in a
+        // scratch copy next to it: a refused load leaves the target as it was (or absent).
+        let existed = StoreFiles.holdsStore(path)
+        let scratch = URL(fileURLWithPath: path).deletingLastPathComponent()
+            .appendingPathComponent(".\(URL(fileURLWithPath: path).lastPathComponent).kvtool-load-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        if existed {
+            let target = try StoreFiles.openReadOnly(path)
+            if !replace {
+                let present = Set(try target.databaseNames())
+                let handles = try header.databases.filter(present.contains).map { ($0, try target.openDatabase($0, create: false)) }
+                let busy = try target.read { txn in try handles.filter { try $0.1.count(in: txn) > 0 }.map(\.0) }
+                if !busy.isEmpty {
+                    throw ValidationError("\(path) already holds entries in \(busy.joined(separator: ", ")); load into an empty store, or pass --replace to empty those databases first")
+                }
             }
+            try target.copy(to: scratch)
+            try target.close()
+        }
+        let trial = try Environment(path: scratch)
+        try write(entries, of: header, into: trial, progress: nil)
+        try trial.close()
+        let problems = try LoadValidation.problems(ofStoreAt: scratch)
+        if !problems.isEmpty {
+            let shown = problems.prefix(10).map { "  \($0)" }.joined(separator: "\n")
+            throw ValidationError("the dump would leave a store that fails `kvtool check`; nothing was written. \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n\(shown)\(problems.count > 10 ? "\n  …" : "")")
+        }
+
+        let directoryExisted = FileProbe.exists(path)
+        do {
+            let env = try Environment(path: path)
+            let bar = ProgressBar("load", total: entries.count)
+            defer { bar.finish() }
+            try write(entries, of: header, into: env, progress: bar)
+            try env.close()
+        } catch {
+            if !existed {
+                // Remove what this load created: the store's files, and the directory if it made it.
+                for file in ["data.mdb", "lock.mdb"] { try? FileManager.default.removeItem(atPath: path + "/" + file) }
+                if !directoryExisted { try? FileManager.default.removeItem(atPath: path) }
+            }
+            throw error
         }
         printError("loaded \(entries.count) entries into \(header.databases.count) databases of \(path)")
+    }
+
+    /// Writes the dump into `env` in one transaction — creating its databases inside it, so a
+    /// failure leaves not even an empty database behind — emptying them first with `--replace`.
+    private func write(_ entries: [(database: String, key: [UInt8], value: [UInt8])], of header: DumpFormat.Header,
+                       into env: Environment, progress: ProgressBar?) throws {
+        try env.write { txn in
+            var handles: [String: Database] = [:]
+            for name in header.databases {
+                let database = try txn.openDatabase(name)
+                if replace { try database.clear(in: txn) }
+                handles[name] = database
+            }
+            for (number, entry) in entries.enumerated() {
+                // `parse` accepted only entries of the header's databases.
+                guard let database = handles[entry.database] else { continue }
+                try database.put(entry.value, for: entry.key, in: txn)
+                if number % 1_000 == 0 { progress?.update(number) }
+            }
+        }
     }
 
     /// Every line checked: the header, the entries (in order, each database's keys increasing),

@@ -80,6 +80,18 @@ enum DumpFormat {
 
     static func hex(_ bytes: [UInt8]) -> String { KeyBytes(raw: bytes).description }
 
+    /// The timeline's record databases: every value in them is a record envelope.
+    static let recordDatabases: Set<String> = ["sessions", "turns", "checkpoints", "crystals"]
+
+    /// Why an entry cannot be what its database holds — a key off the database's layout, a
+    /// record that is not an envelope: what page damage or a stray write leaves — or `nil`.
+    static func damage(database: String, key: [UInt8], value: [UInt8]) -> String? {
+        if key.isEmpty { return "an empty key" }
+        if let layout = KeyLayout.of(database: database), layout.decode(key) == nil { return "the key does not follow the layout of \(database) (\(layout))" }
+        if recordDatabases.contains(database), value.withUnsafeBytes({ Envelope.open($0) }) == nil { return "the value is not a record envelope" }
+        return nil
+    }
+
     // MARK: Reading
 
     /// Parses one line; an entry must belong to one of `databases` (the header's list).

@@ -10,9 +10,14 @@ enum StoreFiles {
         FileProbe.exists(path + "/data.mdb")
     }
 
-    /// A `ValidationError` unless `path` holds a store.
+    /// A `ValidationError` unless `path` holds a store, saying why not: missing, not a
+    /// directory, permission denied, a loop of links.
     static func requireStore(_ path: String) throws {
-        if !holdsStore(path) { throw ValidationError("\(path) does not hold a store (no data.mdb in it)") }
+        if let problem = FileProbe.problem(reaching: path + "/data.mdb") {
+            let missing = FileProbe.problem(reaching: path)
+            throw ValidationError(problem == ENOENT && missing == nil ? "\(path) does not hold a store (no data.mdb in it)"
+                                  : FileProbe.describe(missing ?? problem, path: missing != nil ? path : path + "/data.mdb"))
+        }
     }
 
     /// Opens the store read-only: safe next to a live service, which it never blocks.
@@ -44,12 +49,19 @@ final class OutputStream {
     private let handle: FileHandle
     private var buffer = Data()
 
-    init(path: String?) throws {
+    /// Standard output, or a new file at `path` with mode 0600 (a dump holds the records): an
+    /// existing file is refused unless `replace`, which empties it and sets its mode to 0600.
+    init(path: String?, replace: Bool = false) throws {
         if let path {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw ValidationError("cannot create \(path)")
+            let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL)
+            let fd = open(path, flags, 0o600)
+            guard fd >= 0 else {
+                let code = errno
+                if code == EEXIST { throw ValidationError("\(path) already exists; pass --force to overwrite it") }
+                throw ValidationError("cannot create \(path): \(String(cString: strerror(code)))")
             }
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            fchmod(fd, 0o600)
+            handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         } else {
             handle = FileHandle.standardOutput
         }

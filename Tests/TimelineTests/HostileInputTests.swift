@@ -1,0 +1,196 @@
+import TestSupport
+import CBOR
+import DocumentStore
+import Foundation
+import LMDB
+import Testing
+import Timeline
+
+/// Inputs a careless or hostile caller can send, and damaged records: each gets a clear error,
+/// writes nothing, and never traps or hangs the process (defects D1–D3 and D6 of the
+/// hostile-input probe).
+@Suite("Hostile input: clear errors, nothing written, no trap")
+struct HostileInputTests {
+    /// Whether `error` is `TimelineError.invalidValue` for `field`.
+    private func isInvalidValue(_ error: any Error, _ field: String) -> Bool {
+        if let error = error as? TimelineError, case .invalidValue(let name, _) = error.kind { return name == field }
+        return false
+    }
+
+    @Test("D1: a total that would overflow is refused; the session and the other callers of the batch are unaffected")
+    func overflowingTotals() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession(title: "tokens"))
+            try await timeline.append(NewTurn(role: .user, content: "a", inputTokens: .max), to: session.id)
+            let before = try #require(try await timeline.session(session.id))
+            // The probe's crash: the second append made `inputTokens += .max` trap on the writer thread.
+            await #expect { try await timeline.append(NewTurn(role: .user, content: "a", inputTokens: .max), to: session.id) }
+                throws: { isInvalidValue($0, "inputTokens") }
+            try await timeline.append(NewTurn(role: .user, content: "b", outputTokens: .max), to: session.id)
+            await #expect { try await timeline.append(NewTurn(role: .user, content: "b", outputTokens: 1), to: session.id) }
+                throws: { isInvalidValue($0, "outputTokens") }
+            try await timeline.append(NewTurn(role: .user, content: "c", cost: .greatestFiniteMagnitude), to: session.id)
+            await #expect { try await timeline.append(NewTurn(role: .user, content: "c", cost: .greatestFiniteMagnitude), to: session.id) }
+                throws: { isInvalidValue($0, "cost") }
+            let after = try #require(try await timeline.session(session.id))
+            #expect(after.turnCount == before.turnCount + 2)
+            #expect(after.inputTokens == .max && after.outputTokens == .max)
+
+            // Good and bad appends in one group-committed burst: only the bad ones fail.
+            let others = try await (0..<8).asyncMap { _ in try await timeline.createSession(NewSession()) }
+            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+                for (index, other) in others.enumerated() {
+                    group.addTask {
+                        let bad = index % 2 == 0
+                        let turn = NewTurn(role: .user, content: "x", inputTokens: bad ? -1 : 3)
+                        do { try await timeline.append(turn, to: other.id); return (index, true) } catch { return (index, false) }
+                    }
+                    group.addTask {
+                        do { try await timeline.append(NewTurn(role: .user, content: "y", inputTokens: .max), to: session.id); return (-1, true) }
+                        catch { return (-1, false) }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            for (index, succeeded) in outcomes where index >= 0 { #expect(succeeded == (index % 2 == 1), "session \(index)") }
+            #expect(outcomes.filter { $0.0 == -1 }.allSatisfy { !$0.1 })
+            for (index, other) in others.enumerated() {
+                #expect(try await timeline.session(other.id)?.turnCount == (index % 2 == 1 ? 1 : 0))
+            }
+            #expect(try timeline.check().isEmpty)
+            await timeline.close()
+        }
+    }
+
+    @Test("D1: negative, NaN, infinite and out-of-range values are refused before anything is written")
+    func outOfRangeValues() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession(title: "values"))
+            let bad: [(NewTurn, String)] = [
+                (NewTurn(role: .user, content: "", inputTokens: -1), "inputTokens"),
+                (NewTurn(role: .user, content: "", outputTokens: .min), "outputTokens"),
+                (NewTurn(role: .user, content: "", cost: .nan), "cost"),
+                (NewTurn(role: .user, content: "", cost: -0.5), "cost"),
+                (NewTurn(role: .user, content: "", cost: .infinity), "cost"),
+                (NewTurn(role: .user, content: "", duration: -.infinity), "duration"),
+                (NewTurn(role: .user, content: "", created: Date(timeIntervalSince1970: .nan)), "created"),
+                (NewTurn(role: .user, content: "", created: .distantFuture), "created"),
+                (NewTurn(role: .user, content: "", created: Date(timeIntervalSince1970: -1e12)), "created"),
+            ]
+            for (number, (turn, field)) in bad.enumerated() {
+                // In a batch with a good turn first: the whole append is refused. (Caught by hand:
+                // Swift Testing would print the turn, and `Date.description` traps on a NaN date.)
+                var refusal: (any Error)?
+                do { try await timeline.append([NewTurn(role: .user, content: "ok"), turn], to: session.id) } catch { refusal = error }
+                #expect(refusal.map { isInvalidValue($0, field) } == true, "bad turn \(number): \(refusal.map { "\($0)" } ?? "accepted")")
+            }
+            #expect(try await timeline.session(session.id)?.turnCount == 0)
+            let infinite = NewSession(created: Date(timeIntervalSince1970: .infinity))
+            var refusal: (any Error)?
+            do { _ = try await timeline.createSession(infinite) } catch { refusal = error }
+            #expect(refusal.map { isInvalidValue($0, "created") } == true)
+            await #expect { try await timeline.createSession(NewSession(project: String(repeating: "p", count: 201))) }
+                throws: { isInvalidValue($0, "project") }
+            await #expect { try await timeline.updateSession(session.id) { $0.project = String(repeating: "\u{0}", count: 300) } }
+                throws: { isInvalidValue($0, "project") }
+            await #expect { try await timeline.saveCrystal(NewCrystal(text: "s", tokens: -5), for: session.id) }
+                throws: { isInvalidValue($0, "tokens") }
+            await #expect { try await timeline.saveCheckpoint(NewCheckpoint(created: Date(timeIntervalSince1970: 1e11)), for: session.id) }
+                throws: { isInvalidValue($0, "created") }
+            // The longest project accepted still indexes (every byte escaped: 400 bytes of key).
+            let longest = try await timeline.createSession(NewSession(project: String(repeating: "\u{0}", count: 200)))
+            #expect(try await timeline.listSessions(filter: SessionFilter(project: longest.project)).items.map(\.id) == [longest.id])
+            let stored = try #require(try await timeline.session(session.id))
+            #expect(stored.turnCount == 0 && stored.crystalCount == 0 && stored.checkpointCount == 0)
+            #expect(try await timeline.listSessions().items.count == 2)
+            #expect(try timeline.check().isEmpty)
+            await timeline.close()
+        }
+    }
+
+    @Test("D2: a damaged turn count (≥ 2^63) gives a corrupted error naming the session, not a trap")
+    func hugeTurnCount() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession(title: "damaged"))
+            try await timeline.append(sampleTurns(3), to: session.id)
+            for count in [UInt64(1) << 63, .max] {
+                try timeline.write { txn in
+                    var damaged = try #require(try timeline.session(session.id, in: txn))
+                    damaged.turnCount = count
+                    try timeline.sessions.put(damaged, in: txn)
+                }
+                for reverse in [false, true] {
+                    #expect { try timeline.read { txn in try timeline.turns(of: session.id, reverse: reverse, in: txn) } }
+                        throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && "\($0)".contains("\(session.id)") }
+                }
+                #expect(try timeline.read { txn in try timeline.turns(of: session.id, limit: 2, in: txn) }.items.count == 2)
+                if count == .max {
+                    await #expect { try await timeline.append(NewTurn(role: .user, content: "x"), to: session.id) }
+                        throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+                }
+                #expect(try timeline.check().contains { $0.kind == "turnGap" })
+            }
+            await timeline.close()
+        }
+    }
+
+    @Test("D3: a cycle of parents gives a corrupted error and a check problem, never a hang")
+    func parentCycle() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let root = try await timeline.createSession(NewSession(title: "root"))
+            try await timeline.append(sampleTurns(4), to: root.id)
+            let fork = try await timeline.fork(session: root.id, at: 2)
+            try await timeline.append(sampleTurns(2), to: fork.id)
+            // Self-parent, then a two-session cycle.
+            for (child, parent) in [(root.id, root.id), (root.id, fork.id)] {
+                try timeline.write { txn in
+                    var damaged = try #require(try timeline.session(child, in: txn))
+                    damaged.parentID = parent
+                    damaged.branchPoint = 1
+                    try timeline.sessions.put(damaged, in: txn)
+                }
+                for id in [root.id, fork.id] {
+                    #expect { try timeline.read { txn in try timeline.turns(of: id, in: txn) } }
+                        throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+                }
+                #expect(try timeline.check().contains { $0.kind == "parentCycle" })
+            }
+            await timeline.close()
+        }
+    }
+
+    @Test("D6: a turn stored under another sequence fails check and reads, instead of showing at the wrong place")
+    func turnUnderWrongKey() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession(title: "moved"))
+            let turns = try await timeline.append(sampleTurns(3), to: session.id)
+            var moved = turns[2]
+            moved.sequence = 999
+            try timeline.write { txn in
+                try timeline.turnRecords.database.put(
+                    Envelope.header(recordVersion: Turn.recordVersion) + CBOREncoder().encode(moved), for: KeyBytes(session.id, UInt64(2)).bytes, in: txn)
+            }
+            let problems = try timeline.check()
+            #expect(problems.contains { $0.kind == "keyMismatch" && $0.location.contains("turns") })
+            #expect { try timeline.read { txn in try timeline.turns(of: session.id, in: txn) } }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            #expect { try timeline.read { txn in try timeline.turn(session: session.id, sequence: 2, in: txn) } }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            // Checkpoints and crystals alike.
+            let crystal = try await timeline.saveCrystal(NewCrystal(text: "s"), for: session.id)
+            var renumbered = crystal
+            renumbered.version = 7
+            try timeline.write { txn in
+                try timeline.crystalRecords.database.put(
+                    Envelope.header(recordVersion: Crystal.recordVersion) + CBOREncoder().encode(renumbered), for: KeyBytes(session.id, UInt64(0)).bytes, in: txn)
+            }
+            #expect(try timeline.check().contains { $0.kind == "keyMismatch" && $0.location.contains("crystals") })
+            await timeline.close()
+        }
+    }
+}
