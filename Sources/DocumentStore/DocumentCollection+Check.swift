@@ -23,12 +23,15 @@ public struct CollectionProblem: Sendable, Hashable, CustomStringConvertible {
     public var kind: Kind
 
     /// One line: where and what.
-    public var description: String {
+    public var description: String { "\(collection) \(key): \(detail)" }
+
+    /// What is wrong, without where.
+    public var detail: String {
         switch kind {
-        case .undecodable(let why): "\(collection) \(key): record does not decode: \(why)"
-        case .danglingIndexEntry(let index, let entry): "\(collection) \(key): index \(index) has entry \(entry) that no record accounts for"
-        case .missingIndexEntry(let index, let entry): "\(collection) \(key): index \(index) lacks the record's entry \(entry)"
-        case .keyMismatch(let expected): "\(collection) \(key): the record's fields give the key \(expected), not the one it is stored under"
+        case .undecodable(let why): "record does not decode: \(why)"
+        case .danglingIndexEntry(let index, let entry): "index \(index) has entry \(entry) that no record accounts for"
+        case .missingIndexEntry(let index, let entry): "index \(index) lacks the record's entry \(entry)"
+        case .keyMismatch(let expected): "the record's fields give the key \(expected), not the one it is stored under"
         }
     }
 }

@@ -109,6 +109,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let misuse = Code(rawValue: -40_006)
         /// The store is already open in this process (LMDB must not open one file twice in a process).
         public static let alreadyOpen = Code(rawValue: -40_007)
+        /// The operation raced with writers too often to finish; running it again will do.
+        public static let retry = Code(rawValue: -40_008)
 
         /// The code's Swift name, e.g. `keyExists`.
         public var description: String {
@@ -128,7 +130,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             EEXIST: "fileExists", EISDIR: "isADirectory", EBADF: "badFileDescriptor", ELOOP: "symbolicLinkLoop",
             EPERM: "notPermitted", EDQUOT: "quotaExceeded",
             -40_001: "closed", -40_002: "readOnly", -40_003: "nestedWrite",
-            -40_004: "growthBlocked", -40_005: "poisoned", -40_006: "misuse", -40_007: "alreadyOpen",
+            -40_004: "growthBlocked", -40_005: "poisoned", -40_006: "misuse", -40_007: "alreadyOpen", -40_008: "retry",
         ]
     }
 
@@ -160,6 +162,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .poisoned: return "the transaction was left unusable by an earlier failure"
         case .misuse: return "operation not allowed here"
         case .alreadyOpen: return "this process already has the store open"
+        case .retry: return "the operation raced with writers"
         default: return String(cString: mdb_strerror(code.rawValue))
         }
     }
@@ -196,6 +199,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .growthBlocked: return "end the outer read transaction before writing, or open with a larger mapSize"
         case .poisoned: return "let the closure throw so the transaction is retried from the start"
         case .closed: return "open the environment again"
+        case .retry: return "run it again"
         case .alreadyOpen:
             return "share the one open Environment (or Store, TimelineStore) within the process, or close it before opening the path again; a second open would break the first one's file locks"
         default: return nil

@@ -12,6 +12,14 @@ public struct TimelineProblem: Sendable, Hashable, Codable, CustomStringConverti
 
     /// One line: kind, where, what.
     public var description: String { "\(kind) at \(location): \(detail)" }
+
+    /// A problem of `kind` at `location` (tools that find problems of their own, such as damaged
+    /// pages, report them in the same shape).
+    public init(kind: String, location: String, detail: String) {
+        self.kind = kind
+        self.location = location
+        self.detail = detail
+    }
 }
 
 extension TimelineStore {
@@ -39,7 +47,7 @@ extension TimelineStore {
                 case .missingIndexEntry: "missingIndexEntry"
                 case .keyMismatch: "keyMismatch"
                 }
-                add(kind, "\(problem.collection) \(problem.key)", problem.description)
+                add(kind, "\(problem.collection) \(problem.key)", problem.detail)
             }
             // Sessions that decode, by id.
             var known: [UUID: Session] = [:]

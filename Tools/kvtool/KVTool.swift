@@ -14,4 +14,10 @@ struct KVTool: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [Demo.self, Stat.self, Check.self, Dump.self, Load.self, Get.self, Sessions.self, Turns.self, Backup.self, Migrate.self]
     )
+
+    /// Runs the command, with damaged-page faults reported in words (see ``FaultReport``).
+    static func main() async {
+        FaultReport.install()
+        await main(nil)
+    }
 }

@@ -30,6 +30,8 @@ struct Backup: ParsableCommand {
     }
 
     func run() throws {
+        // A compact copy walks every tree through LMDB; a plain copy copies pages as they are.
+        if compact { try StoreFiles.requireSoundPages(path) }
         try StoreFiles.openReadOnly(path).copy(to: destination, compact: compact)
         print("copied \(path) to \(destination)\(compact ? " (compacted)" : "")")
     }

@@ -7,7 +7,9 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a timeline: records decode, indexes match, turns are gapless, forks have parents.",
         discussion: """
-            Reads everything from one snapshot (read-only; safe on a live store): every record
+            Reads everything from one snapshot (read-only; safe on a live store). First every
+            page of the data file is checked for structural damage, without LMDB; a store with
+            damaged pages is reported page by page and its records are not read. Then every record
             must decode; every index entry must point at a record with that value and every
             record must have its entries; each session's turns must run without gaps; a fork's
             parent must exist; turns, checkpoints and crystals must belong to existing sessions.
@@ -30,6 +32,19 @@ struct Check: ParsableCommand {
     }
 
     func run() throws {
+        // Pages first, without LMDB: records are read through LMDB, which faults on a damaged page.
+        let pages = try StoreFiles.pageProblems(path).map {
+            TimelineProblem(kind: "damagedPage", location: "data.mdb page \($0.page)", detail: "\($0.database): \($0.detail)")
+        }
+        if !pages.isEmpty {
+            if json {
+                print(try JSONOutput.document(pages))
+            } else {
+                for problem in pages { print(problem) }
+                print("\(pages.count) damaged page\(pages.count == 1 ? "" : "s") found; records were not read. Restore from a backup.")
+            }
+            throw ExitCode(1)
+        }
         let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
         let statistics = try timeline.statistics()
         let bar = ProgressBar("check", total: statistics.sessions + statistics.turns + statistics.checkpoints + statistics.crystals)

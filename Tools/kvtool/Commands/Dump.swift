@@ -40,6 +40,7 @@ struct Dump: ParsableCommand {
     }
 
     func run() throws {
+        try StoreFiles.requireSoundPages(path)
         let env = try StoreFiles.openReadOnly(path)
         let all = try env.databaseNames().sorted()
         for name in databases where !all.contains(name) {

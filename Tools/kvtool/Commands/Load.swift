@@ -57,13 +57,14 @@ struct Load: ParsableCommand {
             .appendingPathComponent(".\(URL(fileURLWithPath: path).lastPathComponent).kvtool-load-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         if existed {
+            try StoreFiles.requireSoundPages(path)
             let target = try StoreFiles.openReadOnly(path)
             if !replace {
                 let present = Set(try target.databaseNames())
                 let handles = try header.databases.filter(present.contains).map { ($0, try target.openDatabase($0, create: false)) }
                 let busy = try target.read { txn in try handles.filter { try $0.1.count(in: txn) > 0 }.map(\.0) }
                 if !busy.isEmpty {
-                    throw ValidationError("\(path) already holds entries in \(busy.joined(separator: ", ")); load into an empty store, or pass --replace to empty those databases first")
+                    throw Refusal("\(path) already holds entries in \(busy.joined(separator: ", ")); load into an empty store, or pass --replace to empty those databases first")
                 }
             }
             try target.copy(to: scratch)
@@ -75,7 +76,7 @@ struct Load: ParsableCommand {
         let problems = try LoadValidation.problems(ofStoreAt: scratch)
         if !problems.isEmpty {
             let shown = problems.prefix(10).map { "  \($0)" }.joined(separator: "\n")
-            throw ValidationError("the dump would leave a store that fails `kvtool check`; nothing was written. \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n\(shown)\(problems.count > 10 ? "\n  …" : "")")
+            throw Refusal("the dump would leave a store that fails `kvtool check`; nothing was written. \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n\(shown)\(problems.count > 10 ? "\n  …" : "")")
         }
 
         let directoryExisted = FileProbe.exists(path)

@@ -32,6 +32,7 @@ struct Migrate: ParsableCommand {
     }
 
     func run() throws {
+        try StoreFiles.requireSoundPages(path)
         let timeline = try TimelineStore(path: path, configuration: .init(readOnly: dryRun), migrationPolicy: .lazy)
         let plan = try MigrationRunner(store: timeline.store).plan()
         for entry in plan {

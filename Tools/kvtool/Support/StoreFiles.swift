@@ -20,6 +20,24 @@ enum StoreFiles {
         }
     }
 
+    /// The structural faults of the store's pages (``LMDB/Environment/verifyPages(limit:)``),
+    /// found without reading through LMDB: empty when LMDB may walk the store safely.
+    static func pageProblems(_ path: String) throws -> [PageProblem] {
+        let environment = try openReadOnly(path)
+        defer { try? environment.close() }
+        return try environment.verifyPages()
+    }
+
+    /// Refuses a store with damaged pages, naming them, before anything walks it through LMDB
+    /// (which would fault on them).
+    static func requireSoundPages(_ path: String) throws {
+        let problems = try pageProblems(path)
+        guard problems.isEmpty else {
+            let shown = problems.prefix(20).map { "  \($0)" }.joined(separator: "\n")
+            throw Refusal("\(path)/data.mdb has damaged pages; nothing was read or written through them:\n\(shown)\(problems.count > 20 ? "\n  …" : "")\nRun `kvtool check \(path)` for the full report, and restore from a backup.")
+        }
+    }
+
     /// Opens the store read-only: safe next to a live service, which it never blocks.
     static func openReadOnly(_ path: String) throws -> Environment {
         try Environment(path: path, configuration: .init(readOnly: true))
@@ -57,8 +75,8 @@ final class OutputStream {
             let fd = open(path, flags, 0o600)
             guard fd >= 0 else {
                 let code = errno
-                if code == EEXIST { throw ValidationError("\(path) already exists; pass --force to overwrite it") }
-                throw ValidationError("cannot create \(path): \(String(cString: strerror(code)))")
+                if code == EEXIST { throw Refusal("\(path) already exists; pass --force to overwrite it") }
+                throw Refusal("cannot create \(path): \(String(cString: strerror(code)))")
             }
             fchmod(fd, 0o600)
             handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
@@ -77,6 +95,12 @@ final class OutputStream {
         handle.write(buffer)
         buffer.removeAll(keepingCapacity: true)
     }
+}
+
+/// A refusal found while a command runs (not a usage mistake, so no usage text follows it).
+struct Refusal: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Prints `message` to standard error.

@@ -1,0 +1,339 @@
+import TestSupport
+import CBOR
+import DocumentStore
+import Foundation
+import LMDB
+import Testing
+import Timeline
+
+/// How a kvtool run ended: its exit status or the signal that killed it, or a hang.
+struct Outcome: CustomStringConvertible {
+    var status: Int32
+    var signaled: Bool
+    var hung: Bool
+    var output: String
+    var errors: String
+
+    var description: String {
+        hung ? "hung" : signaled ? "killed by signal \(status)" : "exit \(status): \(errors.prefix(300))"
+    }
+}
+
+/// Runs kvtool (optionally as another user) and kills it after `timeout` seconds: a hang fails a
+/// test instead of stalling the run.
+func kvtoolBounded(_ arguments: [String], timeout: Double = 30, asUser uid: Int? = nil) throws -> Outcome {
+    let process = Process()
+    let executable = try helperExecutable("kvtool")
+    if let uid {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", executable] + arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+    }
+    process.environment = ["COLUMNS": "100", "PATH": "/usr/bin:/bin"]
+    let output = Pipe(), errors = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    nonisolated(unsafe) var out = Data(), err = Data()
+    let readers = [Thread { out = output.fileHandleForReading.readDataToEndOfFile() }, Thread { err = errors.fileHandleForReading.readDataToEndOfFile() }]
+    readers.forEach { $0.start() }
+    let deadline = Date().addingTimeInterval(timeout)
+    var hung = false
+    while process.isRunning {
+        if Date() > deadline {
+            hung = true
+            kill(process.processIdentifier, SIGKILL)
+            break
+        }
+        usleep(2_000)
+    }
+    process.waitUntilExit()
+    while readers.contains(where: { !$0.isFinished }) { usleep(1_000) }
+    return Outcome(status: process.terminationStatus, signaled: !hung && process.terminationReason == .uncaughtSignal, hung: hung,
+                   output: String(decoding: out, as: UTF8.self), errors: String(decoding: err, as: UTF8.self))
+}
+
+/// A test's own failure, with what went wrong.
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The bytes of `path`.
+func contents(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+/// The permission bits of `path`.
+func mode(_ path: String) throws -> Int {
+    (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+}
+
+@Suite("Damaged stores and hostile files: clear errors, no signal, no hang, nothing changed")
+struct DamagedStoreTests {
+    /// Every read-only kvtool command on `path` (and a backup into `scratch`).
+    static func readCommands(_ path: String, session: String, scratch: String) -> [[String]] {
+        [["stat", path], ["stat", path, "--json"], ["check", path], ["dump", path], ["sessions", path], ["sessions", path, "--json"],
+         ["turns", path, session], ["get", path, "sessions", session], ["backup", path, scratch + "/backup-\(UUID().uuidString)"],
+         ["migrate", path, "--dry-run"]]
+    }
+
+    /// A demo store at `dir/store` and the id of one of its sessions.
+    static func demoStore(_ dir: String, sessions: Int = 8) throws -> (path: String, session: String) {
+        let path = dir + "/store"
+        #expect(try kvtool(["demo", path, "--sessions", "\(sessions)", "--turns-per-session", "30"]).status == 0)
+        let listing = try kvtool(["sessions", path, "--json"]).output
+        guard let first = listing.split(separator: "\n").first, let id = try CBORValue(json: String(first))["id"]?.textValue else {
+            throw TestFailure("no session in the demo store's listing: \(listing)")
+        }
+        return (path, id)
+    }
+
+    @Test("D4: a truncated data.mdb is refused by every command and the API with a clear error, never SIGBUS")
+    func truncated() throws {
+        try withTemporaryDirectory { dir in
+            let (path, session) = try Self.demoStore(dir)
+            let original = try contents(path + "/data.mdb")
+            let pageSize = 4096
+            for size in [pageSize, 2 * pageSize, original.count / 2, original.count - pageSize] {
+                try original.prefix(size).write(to: URL(fileURLWithPath: path + "/data.mdb"))
+                for command in Self.readCommands(path, session: session, scratch: dir) {
+                    let outcome = try kvtoolBounded(command)
+                    #expect(!outcome.signaled && !outcome.hung && outcome.status != 0, "\(command) at \(size) bytes: \(outcome)")
+                    #expect(outcome.errors.contains("truncated") || outcome.errors.contains("is \(size) bytes"), "\(command): \(outcome.errors)")
+                }
+                let refused = #expect(throws: LMDBError.self) { _ = try TimelineStore(path: path) }
+                #expect(refused?.code == .corrupted && refused?.description.contains("truncated") == true, "\(String(describing: refused))")
+                #expect(try contents(path + "/data.mdb") == original.prefix(size), "the file was changed at \(size) bytes")
+            }
+        }
+    }
+
+    @Test("D5: backups, migration backups and dumps are 0600; dump --output refuses an existing file without --force")
+    func fileModes() throws {
+        try withTemporaryDirectory { dir in
+            let (path, _) = try Self.demoStore(dir, sessions: 3)
+            let oldMask = umask(0o022)
+            defer { umask(oldMask) }
+            #expect(try kvtool(["backup", path, dir + "/copy"]).status == 0)
+            #expect(try mode(dir + "/copy/data.mdb") == 0o600)
+            #expect(try kvtool(["backup", path, dir + "/compact", "--compact"]).status == 0)
+            #expect(try mode(dir + "/compact/data.mdb") == 0o600)
+            #expect(try kvtool(["dump", path, "--output", dir + "/dump.jsonl"]).status == 0)
+            #expect(try mode(dir + "/dump.jsonl") == 0o600)
+            let dump = try contents(dir + "/dump.jsonl")
+            try Data("keep me".utf8).write(to: URL(fileURLWithPath: dir + "/precious.txt"))
+            let refused = try kvtool(["dump", path, "--output", dir + "/precious.txt"])
+            #expect(refused.status != 0 && refused.errors.contains("--force"))
+            #expect(try contents(dir + "/precious.txt") == Data("keep me".utf8))
+            chmod(dir + "/precious.txt", 0o644)
+            #expect(try kvtool(["dump", path, "--output", dir + "/precious.txt", "--force"]).status == 0)
+            #expect(try contents(dir + "/precious.txt") == dump)
+            #expect(try mode(dir + "/precious.txt") == 0o600)
+            // The migration runner's backup goes through the same copy.
+            let env = try Environment(path: path)
+            try env.copy(to: dir + "/premigration", compact: true)
+            try env.close()
+            #expect(try mode(dir + "/premigration/data.mdb") == 0o600)
+        }
+    }
+
+    @Test("D7: dump and check name a damaged entry and exit 1")
+    func damagedEntry() throws {
+        try withTemporaryDirectory { dir in
+            let (path, _) = try Self.demoStore(dir, sessions: 4)
+            var bytes = [UInt8](try contents(path + "/data.mdb"))
+            // A record's envelope: 'T', format 1, record version 1, a map, whose first key is "sessionID".
+            let key: [UInt8] = [0x69] + Array("sessionID".utf8)
+            func isRecordStart(_ offset: Int) -> Bool {
+                guard bytes[offset] == 0x54, bytes[offset + 1] == 0x01, bytes[offset + 2] == 0x01, bytes[offset + 3] & 0xE0 == 0xA0 else { return false }
+                return Array(bytes[(offset + 4)..<(offset + 14)]) == key
+            }
+            // Every copy: the live record's page and any stale copies in free pages.
+            let found = (0..<(bytes.count - 14)).filter(isRecordStart)
+            try #require(!found.isEmpty)
+            for at in found { bytes[at] = 0x00 }
+            try Data(bytes).write(to: URL(fileURLWithPath: path + "/data.mdb"))
+            let dump = try kvtoolBounded(["dump", path])
+            #expect(dump.status == 1 && dump.errors.contains("damaged entry in ") && dump.errors.contains(" at key "), "\(dump)")
+            #expect(dump.errors.contains("damaged entr") && dump.errors.contains("run `kvtool check`"))
+            let check = try kvtoolBounded(["check", path])
+            #expect(check.status == 1 && check.output.contains("undecodable at "), "\(check)")
+            #expect(!check.output.contains("  :"), "a problem without its key: \(check.output)")
+        }
+    }
+
+    @Test("damaged stores: random bytes flipped in data pages and garbage lock files — no signal, no hang, nothing changed by read-only tools")
+    func randomDamage() throws {
+        try withTemporaryDirectory { dir in
+            let (path, session) = try Self.demoStore(dir, sessions: 6)
+            let original = [UInt8](try contents(path + "/data.mdb"))
+            var random = SeededGenerator(seed: 14)
+            // 12 rounds in CI; TIMELINESTORE_DAMAGE_ROUNDS=N for a long run (Docs/reliability.md).
+            let rounds = ProcessInfo.processInfo.environment["TIMELINESTORE_DAMAGE_ROUNDS"].flatMap(Int.init) ?? 12
+            var faults = 0, damagedRounds = 0
+            for round in 0..<rounds {
+                var damaged = original
+                let flips = 1 + Int(random.next() % 16)
+                // Data pages only (the meta pages are 0 and 1): what a bad sector or a stray write does.
+                for _ in 0..<flips {
+                    let offset = 8192 + Int(random.next() % UInt64(damaged.count - 8192))
+                    damaged[offset] = UInt8(truncatingIfNeeded: random.next())
+                }
+                try Data(damaged).write(to: URL(fileURLWithPath: path + "/data.mdb"))
+                if round % 3 == 2 {
+                    try Data((0..<8192).map { _ in UInt8(truncatingIfNeeded: random.next()) }).write(to: URL(fileURLWithPath: path + "/lock.mdb"))
+                }
+                let pagesDamaged = try kvtoolBounded(["check", path]).output.contains("damagedPage")
+                for command in Self.readCommands(path, session: session, scratch: dir) {
+                    let outcome = try kvtoolBounded(command)
+                    #expect(!outcome.signaled && !outcome.hung, "round \(round), \(command): \(outcome)")
+                    // The commands that verify pages first never reach the fault handler (exit 3).
+                    if ["check", "dump", "migrate"].contains(command[0]) {
+                        #expect(outcome.status != 3, "round \(round), \(command) faulted: \(outcome)")
+                    }
+                    if outcome.status == 3 {
+                        #expect(pagesDamaged, "round \(round), \(command) faulted on a store whose pages verify: \(outcome)")
+                        faults += 1
+                    }
+                }
+                #expect([UInt8](try contents(path + "/data.mdb")) == damaged, "round \(round): a read-only tool changed the file")
+                if pagesDamaged { damagedRounds += 1 }
+            }
+            print("damaged stores: \(rounds) rounds, \(damagedRounds) with damaged pages found by the page walk, \(faults) quick-command faults reported by the handler")
+        }
+    }
+
+    @Test("D8: a refused load writes nothing — no databases, no directory")
+    func refusedLoadWritesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let (path, _) = try Self.demoStore(dir, sessions: 3)
+            let dump = try kvtool(["dump", path]).output
+            // More databases than a store holds: refused before anything exists.
+            let names = (0..<70).map { "\"db\($0)\"" }.joined(separator: ",")
+            let many = #"{"dump":"timelinestore","version":1,"recordVersions":{},"databases":[\#(names)]}"# + "\n" + #"{"end":true,"entries":0}"# + "\n"
+            let refused = try kvtool(["load", dir + "/new"], input: Data(many.utf8))
+            #expect(refused.status != 0 && refused.errors.contains("at most 64"), "\(refused.errors)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/new"))
+            // Into a store whose databases are not empty, without --replace: no new database appears.
+            let target = dir + "/target"
+            let env = try Environment(path: target)
+            let other = try env.openDatabase("other")
+            try env.write { txn in try other.put(Array("v".utf8), for: Array("k".utf8), in: txn) }
+            try env.close()
+            let extended = dump.replacingOccurrences(of: #""databases":["#, with: #""databases":["other","#)
+            let before = try mdbDump(target)
+            let busy = try kvtool(["load", target], input: Data(extended.utf8))
+            #expect(busy.status != 0 && busy.errors.contains("already holds entries in other"), "\(busy.errors)")
+            #expect(try mdbDump(target) == before)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/.target.kvtool-load-\(getpid())"))
+        }
+    }
+
+    @Test("D9: a load that would leave a bad store is refused, naming the problem, and the target stays as it was")
+    func loadValidatedLikeCheck() throws {
+        try withTemporaryDirectory { dir in
+            let (path, session) = try Self.demoStore(dir, sessions: 3)
+            let lines = try kvtool(["dump", path]).output.split(separator: "\n").map(String.init)
+            func edited(_ change: (inout [String]) throws -> Void) rethrows -> Data {
+                var copy = lines
+                try change(&copy)
+                return Data((copy.joined(separator: "\n") + "\n").utf8)
+            }
+            func index(_ prefix: String) throws -> Int { try #require(lines.firstIndex { $0.hasPrefix(prefix) }) }
+            let metaFormat = try index(#"{"db":"meta","key":"format""#)
+            let firstTurn = try index(#"{"db":"turns""#)
+            let firstIndexEntry = try index(#"{"db":"idx.sessions.activity""#)
+            let cases: [(String, Data, String)] = [
+                ("meta format 99", edited { $0[metaFormat] = $0[metaFormat].replacingOccurrences(of: #"{"cbor":1}"#, with: #"{"cbor":99}"#) }, "format"),
+                ("record version 99", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #"{"v":1,"#, with: #"{"v":99,"#) }, "recordVersionTooNew"),
+                ("a record that does not decode", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #""role":"#, with: #""role":7,"x":"#) }, "undecodable"),
+                ("an index entry without its record", edited {
+                    $0[firstIndexEntry] = $0[firstIndexEntry].replacingOccurrences(of: session.prefix(8), with: "00000000")
+                }, "Index"),
+                ("a number out of range", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #""role":"#, with: #""duration":1e400,"role":"#) }, "too large"),
+            ]
+            for (name, dump, expected) in cases {
+                for target in [dir + "/fresh", path] {
+                    let before = FileManager.default.fileExists(atPath: target) ? try contents(target + "/data.mdb") : nil
+                    let outcome = try kvtool(["load", target, "--replace"], input: dump)
+                    #expect(outcome.status != 0, "\(name) into \(target) was accepted")
+                    #expect(outcome.errors.contains(expected) && outcome.errors.contains("nothing was written"), "\(name): \(outcome.errors)")
+                    if let before {
+                        #expect(try contents(target + "/data.mdb") == before, "\(name): \(target) changed")
+                    } else {
+                        #expect(!FileManager.default.fileExists(atPath: target), "\(name): \(target) was created")
+                    }
+                }
+            }
+            // The unedited dump still loads, and the result checks clean.
+            #expect(try kvtool(["load", dir + "/fresh"], input: edited { _ in }).status == 0)
+            #expect(try kvtool(["check", dir + "/fresh"]).status == 0)
+        }
+    }
+
+    @Test("D10: unusual files get errors that say what happened to which file")
+    func clearFileErrors() throws {
+        try withTemporaryDirectory { dir in
+            // A zero-length data.mdb: read-only tools say it is empty; a writable open starts a new store there.
+            let empty = dir + "/empty"
+            try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: empty + "/data.mdb", contents: nil)
+            let emptyStat = try kvtoolBounded(["stat", empty])
+            #expect(emptyStat.status != 0 && emptyStat.errors.contains("is empty (0 bytes)"), "\(emptyStat)")
+            let readOnly = #expect(throws: LMDBError.self) { _ = try Environment(path: empty, configuration: .init(readOnly: true)) }
+            #expect(readOnly?.description.contains("empty (0 bytes)") == true)
+            // data.mdb is a directory.
+            let directory = dir + "/directory"
+            try FileManager.default.createDirectory(atPath: directory + "/data.mdb", withIntermediateDirectories: true)
+            for readOnly in [true, false] {
+                let error = #expect(throws: LMDBError.self) { _ = try Environment(path: directory, configuration: .init(readOnly: readOnly)) }
+                #expect(error?.description.contains("data.mdb is a directory") == true, "\(String(describing: error))")
+            }
+            #expect(try kvtoolBounded(["check", directory]).errors.contains("is a directory"))
+            // A backup onto a dangling symbolic link.
+            let (path, _) = try Self.demoStore(dir, sessions: 2)
+            try FileManager.default.createSymbolicLink(atPath: dir + "/dangling", withDestinationPath: dir + "/nowhere/at/all")
+            let backup = try kvtoolBounded(["backup", path, dir + "/dangling"])
+            #expect(backup.status != 0 && backup.errors.contains("symbolic link"), "\(backup)")
+            // A loop of symbolic links.
+            try FileManager.default.createSymbolicLink(atPath: dir + "/loop-a", withDestinationPath: dir + "/loop-b")
+            try FileManager.default.createSymbolicLink(atPath: dir + "/loop-b", withDestinationPath: dir + "/loop-a")
+            #expect(try kvtoolBounded(["stat", dir + "/loop-a"]).errors.contains("loop of symbolic links"))
+            let loop = #expect(throws: LMDBError.self) { _ = try Environment(path: dir + "/loop-a") }
+            #expect(loop?.code == .symbolicLinkLoop && loop?.description.contains("loop of symbolic links") == true)
+            // Another user on a 0700 store: permission denied, not "no data.mdb".
+            chmod(path, 0o700)
+            for command in [["stat", path], ["check", path], ["dump", path]] {
+                let denied = try kvtoolBounded(command, asUser: 65534)
+                #expect(denied.status != 0 && denied.errors.contains("permission denied"), "\(command): \(denied)")
+            }
+        }
+    }
+
+    @Test("D11: an unrelated LMDB environment is refused and nothing is written into it")
+    func foreignEnvironment() async throws {
+        try await withTemporaryDirectory { dir in
+            for variant in ["named database", "plain key", "meta without format"] {
+                let path = dir + "/" + variant.replacingOccurrences(of: " ", with: "-")
+                let env = try Environment(path: path)
+                let name: String? = switch variant { case "named database": "sessions"; case "meta without format": "meta"; default: nil }
+                let db = try env.openDatabase(name)
+                try env.write { txn in try db.put(Array("someone else's".utf8), for: Array("data".utf8), in: txn) }
+                try env.close()
+                let before = try contents(path + "/data.mdb")
+                let error = #expect(throws: DocumentStoreError.self) { _ = try TimelineStore(path: path) }
+                #expect(error?.kind == .foreignStore, "\(variant)")
+                #expect(error?.description.contains("not a TimelineStore") == true)
+                #expect(try contents(path + "/data.mdb") == before, "\(variant): the environment was written to")
+            }
+            // An empty environment becomes a store.
+            let fresh = try Environment(path: dir + "/empty-env")
+            try fresh.close()
+            let timeline = try TimelineStore(path: dir + "/empty-env")
+            #expect(try await timeline.listSessions().items.isEmpty)
+            await timeline.close()
+        }
+    }
+}

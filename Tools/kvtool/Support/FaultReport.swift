@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What kvtool says when LMDB faults on a damaged page.
+///
+/// LMDB keeps no checksums and trusts its pages: damage inside one can lead it to read outside
+/// the file, and the kernel stops the process with SIGBUS (or SIGSEGV). `check`, `dump`, `load`,
+/// `migrate` and `backup --compact` walk every page first (`Environment.verifyPages`) and refuse
+/// a damaged store without touching it through LMDB; the quick commands (`stat`, `sessions`,
+/// `turns`, `get`) do not, so that they stay fast on large stores. If one of them meets damage,
+/// this handler prints what happened and exits with status 3 instead of dying with a signal.
+enum FaultReport {
+    /// The message, built before any fault: a signal handler may only call `write` and `_exit`.
+    nonisolated(unsafe) private static var message: [UInt8] = []
+
+    static func install() {
+        message = Array("kvtool: stopped reading: the store's data file is damaged where LMDB read it (it led outside the file). Nothing was written. Run `kvtool check` on the store for a report of the damage, and restore from a backup.\n".utf8)
+        for sig in [SIGBUS, SIGSEGV] {
+            signal(sig) { _ in
+                FaultReport.message.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+                _exit(3)
+            }
+        }
+    }
+}
