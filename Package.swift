@@ -81,10 +81,11 @@ let package = Package(
             path: "Tests/Helpers/migration-child",
             swiftSettings: strictSettings
         ),
-        // A child process that appends to a timeline until it is killed, for the crash test.
+        // The workload of the crash and power-loss tests: every kind of timeline write, printing
+        // each acknowledged operation, until it is killed or has done enough.
         .executableTarget(
             name: "timeline-child",
-            dependencies: ["Timeline"],
+            dependencies: ["Timeline", "LMDB"],
             path: "Tests/Helpers/timeline-child",
             swiftSettings: strictSettings
         ),

@@ -46,6 +46,19 @@ public func helperExecutable(_ name: String) throws -> String {
     return path
 }
 
+/// Runs the helper `name` with `arguments` to its end (output discarded) and returns its exit status.
+@discardableResult
+public func runHelper(_ name: String, _ arguments: [String]) throws -> Int32 {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try helperExecutable(name))
+    process.arguments = arguments
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    return process.terminationStatus
+}
+
 /// A helper executable that was not built.
 public struct HelperNotBuilt: Error, CustomStringConvertible {
     public let name: String

@@ -79,6 +79,15 @@ struct Load: ParsableCommand {
             throw Refusal("the dump would leave a store that fails `kvtool check`; nothing was written. \(problems.count) problem\(problems.count == 1 ? "" : "s"):\n\(shown)\(problems.count > 10 ? "\n  …" : "")")
         }
 
+        // A new store: the checked scratch store becomes it, in one rename (atomic: a load killed
+        // before it leaves no store, after it the whole one). Onto an existing store, or a
+        // directory holding other files, the load is written in one transaction instead.
+        if !existed && rename(scratch, path) == 0 {
+            let parent = open(URL(fileURLWithPath: path).deletingLastPathComponent().path, O_RDONLY | O_DIRECTORY)
+            if parent >= 0 { fsync(parent); close(parent) }
+            printError("loaded \(entries.count) entries into \(header.databases.count) databases of \(path)")
+            return
+        }
         let directoryExisted = FileProbe.exists(path)
         do {
             let env = try Environment(path: path)
