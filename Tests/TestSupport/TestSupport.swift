@@ -46,12 +46,14 @@ public func helperExecutable(_ name: String) throws -> String {
     return path
 }
 
-/// Runs the helper `name` with `arguments` to its end (output discarded) and returns its exit status.
+/// Runs the helper `name` with `arguments` to its end (output discarded) and returns its exit
+/// status; `environment` adds to (or replaces) the test process's variables.
 @discardableResult
-public func runHelper(_ name: String, _ arguments: [String]) throws -> Int32 {
+public func runHelper(_ name: String, _ arguments: [String], environment: [String: String] = [:]) throws -> Int32 {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: try helperExecutable(name))
     process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
     process.standardOutput = FileHandle.nullDevice
     process.standardError = FileHandle.nullDevice
     try process.run()

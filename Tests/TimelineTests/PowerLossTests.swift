@@ -1,0 +1,183 @@
+import TestSupport
+import Foundation
+import LMDB
+import Testing
+import Timeline
+
+/// A power cut, made reproducible: the `timeline-child` workload runs under the write recorder
+/// (`Tests/Helpers/write-recorder`, an LD_PRELOAD library), which logs every write to and sync of
+/// `data.mdb` and every line the workload prints, in order. From the log the test rebuilds the
+/// file as the disk could hold it at each moment: every write followed by a sync (or written
+/// through an O_DSYNC descriptor) is there; of the writes since the last sync, any subset of
+/// their pages, applied in order. Each such image must open, check clean, and hold every
+/// operation acknowledged before that moment (``WorkloadModel``).
+@Suite("Power loss, simulated")
+struct PowerLossTests {
+    /// One entry of the recorder's log.
+    enum Event {
+        case write(offset: Int, bytes: [UInt8], synchronous: Bool)
+        case sync
+        case mark(Substring)
+    }
+
+    /// Images per crash point beyond "no unsynced page" and "every unsynced page": random subsets.
+    static let extraSubsets = ProcessInfo.processInfo.environment["TIMELINESTORE_POWERLOSS_SUBSETS"].flatMap(Int.init) ?? 2
+
+    /// Builds the recorder with the C compiler at hand, once per test process.
+    static let recorder: Result<String, any Error> = Result {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../Helpers/write-recorder/write_recorder.c").standardized.path
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("write-recorder-\(getpid()).so").path
+        for compiler in ["/usr/bin/cc", "/usr/bin/gcc", "/usr/bin/clang"] where FileManager.default.isExecutableFile(atPath: compiler) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: compiler)
+            process.arguments = ["-shared", "-fPIC", "-O1", "-o", output, source, "-ldl", "-lpthread"]
+            try process.run()
+            process.waitUntilExit()
+            if process.terminationStatus == 0 { return output }
+        }
+        throw RecorderNotBuilt(source: source)
+    }
+
+    /// No C compiler on the machine built the recorder.
+    struct RecorderNotBuilt: Error, CustomStringConvertible {
+        let source: String
+        var description: String { "no C compiler (cc, gcc, clang in /usr/bin) built \(source)" }
+    }
+
+    static func parse(_ log: Data) -> [Event] {
+        let bytes = [UInt8](log)
+        var events: [Event] = []
+        var at = 0
+        func integer<T: FixedWidthInteger>(_: T.Type) -> T {
+            defer { at += MemoryLayout<T>.size }
+            return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }
+        }
+        while at < bytes.count {
+            let kind = bytes[at]
+            at += 1
+            switch kind {
+            case UInt8(ascii: "W"):
+                let synchronous = bytes[at] == 1
+                at += 1
+                let offset = Int(integer(UInt64.self)), length = Int(integer(UInt32.self))
+                events.append(.write(offset: offset, bytes: Array(bytes[at..<at + length]), synchronous: synchronous))
+                at += length
+            case UInt8(ascii: "S"):
+                events.append(.sync)
+            default:
+                let length = Int(integer(UInt32.self))
+                events.append(.mark(Substring(String(decoding: bytes[at..<at + length], as: UTF8.self))))
+                at += length
+            }
+        }
+        return events
+    }
+
+    /// Runs the workload under the recorder and replays its log; returns the failures found and
+    /// how many images were tried.
+    static func simulate(durability: String, seed: UInt64, operations: Int, in dir: String) async throws -> (failures: [String], images: Int, acknowledged: Int) {
+        let library = try recorder.get()
+        let log = dir + "/writes.log"
+        let status = try runHelper("timeline-child", [dir + "/store", "--seed", "\(seed)", "--ops", "\(operations)", "--durability", durability],
+                                   environment: ["LD_PRELOAD": library, "WRITE_RECORDER_LOG": log])
+        #expect(status == 0)
+        let events = parse(try Data(contentsOf: URL(fileURLWithPath: log)))
+        #expect(events.contains { if case .mark = $0 { true } else { false } }, "the recorder saw no line of the workload")
+
+        var random = SeededGenerator(seed: seed)
+        var model = WorkloadModel()
+        var lastSync = 0          // events before this index are on disk
+        var failures: [String] = []
+        var images = 0
+        let image = dir + "/image"
+        for point in 0...events.count {
+            if point > 0 {
+                switch events[point - 1] {
+                case .sync: lastSync = point
+                case .mark(let line): model.read(line)
+                case .write: break
+                }
+            }
+            // Pages written since the last sync, not through an O_DSYNC descriptor: any subset may be on disk.
+            var pending: [(event: Int, page: Int)] = []
+            for index in lastSync..<point {
+                if case .write(_, let bytes, false) = events[index] {
+                    for page in stride(from: 0, to: bytes.count, by: 4096) { pending.append((index, page)) }
+                }
+            }
+            var subsets: [Set<Int>] = [[], Set(pending.indices)]
+            if !pending.isEmpty {
+                for _ in 0..<extraSubsets { subsets.append(Set(pending.indices.filter { _ in random.next() % 2 == 0 })) }
+            }
+            for subset in Set(subsets) {
+                images += 1
+                let chosen = Set(subset.map { pending[$0].event * 65_536 + pending[$0].page / 4096 })
+                var file: [UInt8] = []
+                for index in 0..<point {
+                    guard case .write(let offset, let bytes, let synchronous) = events[index] else { continue }
+                    for page in stride(from: 0, to: bytes.count, by: 4096)
+                    where index < lastSync || synchronous || chosen.contains(index * 65_536 + page / 4096) {
+                        let piece = bytes[page..<min(bytes.count, page + 4096)]
+                        let start = offset + page
+                        if file.count < start + piece.count { file += [UInt8](repeating: 0, count: start + piece.count - file.count) }
+                        file.replaceSubrange(start..<start + piece.count, with: piece)
+                    }
+                }
+                if let problem = try await verify(image: file, at: image, model: model) {
+                    failures.append("crash after event \(point) of \(events.count), \(subset.count) of \(pending.count) unsynced pages: \(problem)")
+                    if failures.count >= 20 { return (failures, images, model.acknowledged) }
+                }
+            }
+        }
+        return (failures, images, model.acknowledged)
+    }
+
+    /// Opens `file` as a store and checks it against `model`; a description of what is wrong, or nil.
+    static func verify(image file: [UInt8], at path: String, model: WorkloadModel) async throws -> String? {
+        try? FileManager.default.removeItem(atPath: path)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try Data(file).write(to: URL(fileURLWithPath: path + "/data.mdb"))
+        do {
+            let environment = try Environment(path: path, configuration: .init(readOnly: true))
+            let pages = try environment.verifyPages()
+            try environment.close()
+            if !pages.isEmpty { return "damaged pages: \(pages.prefix(3))" }
+            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+            var copy = model
+            let problems = try await copy.verify(timeline)
+            await timeline.close()
+            return problems.isEmpty ? nil : problems.prefix(3).joined(separator: "; ")
+        } catch {
+            // A store that never acknowledged anything may not exist yet on disk.
+            return model.acknowledged == 0 ? nil : "does not open: \(error)"
+        }
+    }
+
+    @Test("default durability: every image a power cut can leave opens, checks clean and holds every acknowledged operation")
+    func durableSurvives() async throws {
+        try await withTemporaryDirectory { dir in
+            var total = (images: 0, acknowledged: 0)
+            for seed in [UInt64(11), 12, 13] {
+                let run = dir + "/run\(seed)"
+                try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+                let result = try await Self.simulate(durability: "durable", seed: seed, operations: 40, in: run)
+                #expect(result.failures.isEmpty, "seed \(seed): \(result.failures.prefix(3))")
+                total.images += result.images
+                total.acknowledged += result.acknowledged
+            }
+            #expect(total.images > 300)
+            print("power loss: \(total.images) disk images verified, \(total.acknowledged) acknowledged operations, 0 lost")
+        }
+    }
+
+    @Test("a broken setting fails it: with .noSync, power cuts lose acknowledged operations")
+    func noSyncFails() async throws {
+        try await withTemporaryDirectory { dir in
+            let result = try await Self.simulate(durability: "nosync", seed: 21, operations: 40, in: dir)
+            #expect(!result.failures.isEmpty, "no image of \(result.images) lost an acknowledged operation under .noSync")
+            #expect(result.failures.contains { $0.contains("acknowledged") || $0.contains("missing") || $0.contains("does not open") }, "\(result.failures.prefix(2))")
+            print("power loss under .noSync: \(result.failures.count) failing images, e.g. \(result.failures.first ?? "")")
+        }
+    }
+}
