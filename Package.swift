@@ -47,6 +47,14 @@ let package = Package(
             dependencies: ["LMDB", "CBOR", "DocumentStore"],
             swiftSettings: strictSettings
         ),
+        // kvtool's dump format and key layouts, apart from its commands so that the fuzz targets
+        // and tests reach them (package access only: not part of any product's API).
+        .target(
+            name: "KVToolCore",
+            dependencies: ["CBOR", "DocumentStore"],
+            path: "Tools/KVToolCore",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "kvtool",
             dependencies: [
@@ -54,9 +62,26 @@ let package = Package(
                 "CBOR",
                 "DocumentStore",
                 "Timeline",
+                "KVToolCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/kvtool",
+            swiftSettings: strictSettings
+        ),
+        // The fuzz targets' entry points: each takes arbitrary bytes and must only ever throw.
+        // `scripts/fuzz.sh` builds them under libFuzzer; the tests replay the seed corpus.
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["CBOR", "DocumentStore", "Timeline", "KVToolCore"],
+            path: "Tests/Helpers/FuzzTargets",
+            swiftSettings: strictSettings
+        ),
+        // The libFuzzer executable (built with -DFUZZING by scripts/fuzz.sh); without FUZZING it
+        // replays files through a target: `timelinestore-fuzz TARGET FILE...`.
+        .executableTarget(
+            name: "timelinestore-fuzz",
+            dependencies: ["FuzzTargets"],
+            path: "Tests/Helpers/timelinestore-fuzz",
             swiftSettings: strictSettings
         ),
         // A child process for the multi-process and crash tests: it opens a store and
@@ -112,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KVToolTests",
-            dependencies: ["TestSupport", "Timeline", "DocumentStore", "LMDB", "CBOR"],
+            dependencies: ["TestSupport", "Timeline", "DocumentStore", "LMDB", "CBOR", "KVToolCore", "FuzzTargets"],
             exclude: ["Golden"],
             swiftSettings: strictSettings
         ),

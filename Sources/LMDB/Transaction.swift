@@ -1,5 +1,11 @@
 internal import CLMDB
 
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
 /// An LMDB transaction: a consistent snapshot to read from and, for a write transaction, the
 /// place where changes accumulate until commit.
 ///
@@ -39,7 +45,14 @@ public struct Transaction: ~Copyable {
         let handle = self.handle
         let environment = self.unmanagedEnvironment
         discard self
-        try LMDB.checkWrite(mdb_txn_commit(handle), environment, "commit transaction on \(environment.takeUnretainedValue().path)")
+        let rc = mdb_txn_commit(handle)
+        let path = environment.takeUnretainedValue().path
+        // LMDB turns a short write into EIO: on a full disk, say so.
+        if rc == EIO, let free = availableBytes(onFileSystemOf: path), free < 1 << 20 {
+            throw LMDBError(.noSpace, operation: "commit transaction on \(path)",
+                            detail: "a write came up short (LMDB reports EIO) with \(free) bytes left on the file system; the transaction was not committed")
+        }
+        try LMDB.checkWrite(rc, environment, "commit transaction on \(path)")
     }
 
     /// Resets a read transaction for reuse (`mdb_txn_reset`): it releases its snapshot but keeps

@@ -67,3 +67,10 @@ func closeDescriptor(_ fd: Int32) -> Int32 {
     Darwin.close(fd)
     #endif
 }
+
+/// Bytes an unprivileged writer may still use on the file system holding `path` (`statvfs`).
+func availableBytes(onFileSystemOf path: String) -> Int? {
+    var info = statvfs()
+    guard statvfs(path, &info) == 0 else { return nil }
+    return Int(info.f_bavail) &* Int(info.f_frsize)
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KVToolCore
 import LMDB
 
 /// `kvtool dump`: every entry of a store (or of some databases) as JSON Lines, from one snapshot.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import CBOR
 import DocumentStore
+import KVToolCore
 import LMDB
 
 /// `kvtool get`: one entry, shown as `kvtool dump` shows it.

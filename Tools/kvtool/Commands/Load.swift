@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KVToolCore
 import LMDB
 
 #if canImport(Glibc)

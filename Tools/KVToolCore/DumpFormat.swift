@@ -1,6 +1,6 @@
-import CBOR
-import DocumentStore
-import Foundation
+package import CBOR
+internal import DocumentStore
+internal import Foundation
 
 /// The JSON Lines of `kvtool dump` and `kvtool load` (specified in `Docs/kvtool.md`):
 ///
@@ -13,24 +13,30 @@ import Foundation
 ///
 /// Every line is a CBOR value in its lossless JSON form, so keys and values read back to exactly
 /// the bytes they were dumped from.
-enum DumpFormat {
-    static let name = "timelinestore"
-    static let version = 1
+package enum DumpFormat {
+    package static let name = "timelinestore"
+    package static let version = 1
 
     /// The first line: what the dump holds.
-    struct Header: Equatable {
-        var storeFormat: Int?
-        var recordVersions: [(String, Int)]
-        var databases: [String]
+    package struct Header: Equatable {
+        package var storeFormat: Int?
+        package var recordVersions: [(String, Int)]
+        package var databases: [String]
 
-        static func == (lhs: Header, rhs: Header) -> Bool {
+        package init(storeFormat: Int?, recordVersions: [(String, Int)], databases: [String]) {
+            self.storeFormat = storeFormat
+            self.recordVersions = recordVersions
+            self.databases = databases
+        }
+
+        package static func == (lhs: Header, rhs: Header) -> Bool {
             lhs.storeFormat == rhs.storeFormat && lhs.databases == rhs.databases
                 && lhs.recordVersions.map(\.0) == rhs.recordVersions.map(\.0) && lhs.recordVersions.map(\.1) == rhs.recordVersions.map(\.1)
         }
     }
 
     /// One parsed line.
-    enum Line {
+    package enum Line {
         case header(Header)
         case entry(database: String, key: [UInt8], value: [UInt8])
         case end(entries: Int)
@@ -38,7 +44,7 @@ enum DumpFormat {
 
     // MARK: Writing
 
-    static func line(_ header: Header) -> String {
+    package static func line(_ header: Header) -> String {
         var fields: [CBORValue.MapEntry] = [.init(.text("dump"), .text(name)), .init(.text("version"), CBORValue(Int64(version)))]
         if let format = header.storeFormat { fields.append(.init(.text("storeFormat"), CBORValue(Int64(format)))) }
         fields.append(.init(.text("recordVersions"), .map(header.recordVersions.map { .init(.text($0.0), CBORValue(Int64($0.1))) })))
@@ -46,7 +52,7 @@ enum DumpFormat {
         return CBORValue.map(fields).jsonText()
     }
 
-    static func line(database: String, key: [UInt8], value: [UInt8]) -> String {
+    package static func line(database: String, key: [UInt8], value: [UInt8]) -> String {
         CBORValue.map([
             .init(.text("db"), .text(database)),
             .init(.text("key"), show(key: key, in: database)),
@@ -54,12 +60,12 @@ enum DumpFormat {
         ]).jsonText()
     }
 
-    static func endLine(entries: Int) -> String {
+    package static func endLine(entries: Int) -> String {
         CBORValue.map([.init(.text("end"), .bool(true)), .init(.text("entries"), CBORValue(Int64(entries)))]).jsonText()
     }
 
     /// A key as its parts (a TimelineStore database), as text (`meta`), or as hex.
-    static func show(key: [UInt8], in database: String) -> CBORValue {
+    package static func show(key: [UInt8], in database: String) -> CBORValue {
         if database == "meta", let text = String(validating: key, as: UTF8.self), !text.isEmpty { return .text(text) }
         if let layout = KeyLayout.of(database: database), let parts = layout.decode(key) { return parts }
         return .map([.init(.text("hex"), .text(hex(key)))])
@@ -67,7 +73,7 @@ enum DumpFormat {
 
     /// A value as a record envelope, as CBOR (`meta`), or as base64 — whichever gives back the
     /// exact bytes.
-    static func show(value: [UInt8], in database: String) -> CBORValue {
+    package static func show(value: [UInt8], in database: String) -> CBORValue {
         if let opened = value.withUnsafeBytes({ Envelope.open($0) }), let item = try? CBORValue(decoding: Array(opened.item)),
            Envelope.header(recordVersion: opened.version) + item.encoded() == value {
             return .map([.init(.text("v"), CBORValue(Int64(opened.version))), .init(.text("record"), item)])
@@ -78,14 +84,14 @@ enum DumpFormat {
         return .map([.init(.text("base64"), .text(Data(value).base64EncodedString()))])
     }
 
-    static func hex(_ bytes: [UInt8]) -> String { KeyBytes(raw: bytes).description }
+    package static func hex(_ bytes: [UInt8]) -> String { KeyBytes(raw: bytes).description }
 
     /// The timeline's record databases: every value in them is a record envelope.
-    static let recordDatabases: Set<String> = ["sessions", "turns", "checkpoints", "crystals"]
+    package static let recordDatabases: Set<String> = ["sessions", "turns", "checkpoints", "crystals"]
 
     /// Why an entry cannot be what its database holds — a key off the database's layout, a
     /// record that is not an envelope: what page damage or a stray write leaves — or `nil`.
-    static func damage(database: String, key: [UInt8], value: [UInt8]) -> String? {
+    package static func damage(database: String, key: [UInt8], value: [UInt8]) -> String? {
         if key.isEmpty { return "an empty key" }
         if let layout = KeyLayout.of(database: database), layout.decode(key) == nil { return "the key does not follow the layout of \(database) (\(layout))" }
         if recordDatabases.contains(database), value.withUnsafeBytes({ Envelope.open($0) }) == nil { return "the value is not a record envelope" }
@@ -96,7 +102,7 @@ enum DumpFormat {
 
     /// Parses one line; an entry must belong to one of `databases` (the header's list).
     /// - Throws: ``DumpError`` saying what is wrong with it.
-    static func parse(_ text: String, databases: [String]) throws -> Line {
+    package static func parse(_ text: String, databases: [String]) throws -> Line {
         let value: CBORValue
         do {
             value = try CBORValue(json: text)
@@ -138,7 +144,7 @@ enum DumpFormat {
         return .entry(database: database, key: try read(key: key, in: database), value: try read(value: shown))
     }
 
-    static func read(key: CBORValue, in database: String) throws -> [UInt8] {
+    package static func read(key: CBORValue, in database: String) throws -> [UInt8] {
         let bytes: [UInt8]
         switch key {
         case .text(let text) where database == "meta":
@@ -160,7 +166,7 @@ enum DumpFormat {
         return bytes
     }
 
-    static func read(value: CBORValue) throws -> [UInt8] {
+    package static func read(value: CBORValue) throws -> [UInt8] {
         guard case .map(let entries) = value else { throw DumpError("a value is an object: {\"v\":…,\"record\":…}, {\"cbor\":…} or {\"base64\":…}") }
         let keys = entries.map { $0.key.textValue ?? "?" }
         switch keys {
@@ -182,7 +188,7 @@ enum DumpFormat {
 }
 
 /// What is wrong with a line of a dump.
-struct DumpError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct DumpError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -1,19 +1,19 @@
-import CBOR
-import DocumentStore
-import Foundation
+package import CBOR
+internal import DocumentStore
+internal import Foundation
 
 /// How the keys of a TimelineStore database are built, so that `dump`, `load` and `get` can show
 /// and read them as values rather than hex (`Docs/kvtool.md` lists the layouts).
-struct KeyLayout: Equatable {
+package struct KeyLayout: Equatable {
     /// One part of a composite key (the order-preserving encodings of `Docs/format.md`).
-    enum Part: Equatable {
+    package enum Part: Equatable {
         case uuid, u64, string, bool, date, descendingDate
     }
 
-    let parts: [Part]
+    package let parts: [Part]
 
     /// The layout of `database`'s keys in a TimelineStore, if it is one of its databases.
-    static func of(database name: String) -> KeyLayout? {
+    package static func of(database name: String) -> KeyLayout? {
         switch name {
         case "sessions", "idx.checkpoints.id": KeyLayout(parts: [.uuid])
         case "turns", "checkpoints", "crystals": KeyLayout(parts: [.uuid, .u64])
@@ -27,7 +27,7 @@ struct KeyLayout: Equatable {
 
     /// The key's parts as a CBOR array (UUIDs as text, integers, strings, booleans, dates as
     /// nanoseconds since 1970), or `nil` when the bytes do not follow the layout exactly.
-    func decode(_ bytes: [UInt8]) -> CBORValue? {
+    package func decode(_ bytes: [UInt8]) -> CBORValue? {
         var offset = 0
         var values: [CBORValue] = []
         func take(_ count: Int) -> ArraySlice<UInt8>? {
@@ -71,7 +71,7 @@ struct KeyLayout: Equatable {
     }
 
     /// The key bytes for parts written as ``decode(_:)`` shows them.
-    func encode(_ value: CBORValue) throws -> [UInt8] {
+    package func encode(_ value: CBORValue) throws -> [UInt8] {
         guard case .array(let values) = value, values.count == parts.count else {
             throw KeyLayoutError("expected an array of \(parts.count) parts (\(description))")
         }
@@ -99,7 +99,7 @@ struct KeyLayout: Equatable {
     }
 
     /// The layout in words, e.g. `[uuid, u64]`.
-    var description: String {
+    package var description: String {
         "[" + parts.map { part in
             switch part {
             case .uuid: "uuid"
@@ -114,7 +114,7 @@ struct KeyLayout: Equatable {
 }
 
 /// A key that does not fit its database's layout.
-struct KeyLayoutError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct KeyLayoutError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

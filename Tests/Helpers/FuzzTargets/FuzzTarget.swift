@@ -1,0 +1,84 @@
+public import Foundation
+internal import CBOR
+internal import DocumentStore
+internal import KVToolCore
+internal import Timeline
+
+/// The fuzz targets: each takes arbitrary bytes and may throw (inside) but must never trap, hang
+/// or leak memory; where it can, it also checks a property (round trips, two decoders agreeing)
+/// and traps when that fails, which the fuzzer reports as a finding.
+public enum FuzzTarget: String, CaseIterable, Sendable {
+    /// The CBOR decoder: generic values, their encoding and their lossless JSON form.
+    case cbor
+    /// A stored value: the envelope, then each timeline record type through the fast path and
+    /// through `Decodable` (which must agree), and a record view.
+    case records
+    /// A line of `kvtool dump`: the parser, and re-rendering what it accepts.
+    case dumpLine = "dump-line"
+
+    /// Runs the target on `data`.
+    public func run(_ data: UnsafeRawBufferPointer) {
+        switch self {
+        case .cbor: Self.cbor(data)
+        case .records: Self.records(data)
+        case .dumpLine: Self.dumpLine(data)
+        }
+    }
+
+    static func cbor(_ data: UnsafeRawBufferPointer) {
+        guard let value = try? CBORValue(decoding: data) else { return }
+        let encoded = value.encoded()
+        guard let again = try? CBORValue(decoding: encoded) else { fatalError("a decoded value's encoding does not decode") }
+        precondition(again.encoded() == encoded, "encoding is not stable")
+        let json = value.jsonText()
+        guard let fromJSON = try? CBORValue(json: json) else { fatalError("the JSON form of a value does not parse: \(json.prefix(200))") }
+        precondition(fromJSON.encoded() == encoded, "the JSON form does not give back the value")
+        _ = try? CBORDecoder().decode([String: String].self, from: data)
+        _ = try? CBORDecoder().decode([Int64].self, from: data)
+    }
+
+    /// Decodes through `Decodable` even for a type with a fast path.
+    static func decodable<T: Decodable>(_ type: T.Type, _ item: UnsafeRawBufferPointer) -> T? {
+        try? CBORDecoder().decode(T.self, from: item)
+    }
+
+    /// Both decoders on `item` as `T`: when both accept it, they must give the same record.
+    static func agree<T: CBORRecordDecodable & Decodable & Equatable>(_ type: T.Type, _ item: UnsafeRawBufferPointer) {
+        let fast = try? CBORDecoder().decode(T.self, from: item)
+        let slow = decodable(T.self, item)
+        if let fast, let slow { precondition(fast == slow, "\(T.self): the fast path and Decodable disagree") }
+    }
+
+    enum ViewField: String, CodingKey, CaseIterable { case id, sessionID, sequence, role, content, created, metadata }
+    static let viewFields = CBORFields<ViewField>()
+
+    static func records(_ data: UnsafeRawBufferPointer) {
+        guard let (_, item) = Envelope.open(data) else { return }
+        agree(Session.self, item)
+        agree(Turn.self, item)
+        _ = decodable(Checkpoint.self, item)
+        _ = decodable(Crystal.self, item)
+        guard var view = try? CBORMapView(item, fields: viewFields) else { return }
+        _ = try? view.decode(.id, as: UUID.self)
+        _ = try? view.decode(.sequence, as: UInt64.self)
+        _ = try? view.decode(.role, as: String.self)
+        _ = try? view.decode(.content, as: String.self)
+        _ = try? view.decode(.created, as: Date.self)
+        _ = try? view.decode(.metadata, as: [String: String].self)
+    }
+
+    static let databases = ["meta", "sessions", "turns", "checkpoints", "crystals", "idx.sessions.project", "idx.sessions.parent",
+                            "idx.sessions.activity", "idx.checkpoints.id", "idx.checkpoints.created", "other"]
+
+    static func dumpLine(_ data: UnsafeRawBufferPointer) {
+        let text = String(decoding: data, as: UTF8.self)
+        guard case .entry(let database, let key, let value)? = try? DumpFormat.parse(text, databases: databases) else { return }
+        let line = DumpFormat.line(database: database, key: key, value: value)
+        guard case .entry(database, key, value)? = try? DumpFormat.parse(line, databases: databases) else {
+            fatalError("a dumped line does not read back to the same entry: \(line.prefix(200))")
+        }
+        if let layout = KeyLayout.of(database: database), let parts = layout.decode(key) {
+            precondition((try? layout.encode(parts)) == key, "a key's parts do not encode back to it")
+        }
+    }
+}
