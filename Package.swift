@@ -110,7 +110,7 @@ let package = Package(
         // each acknowledged operation, until it is killed or has done enough.
         .executableTarget(
             name: "timeline-child",
-            dependencies: ["Timeline", "LMDB"],
+            dependencies: ["Timeline", "LMDB", "TestSupport"],
             path: "Tests/Helpers/timeline-child",
             swiftSettings: strictSettings
         ),

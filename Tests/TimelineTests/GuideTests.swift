@@ -59,6 +59,14 @@ struct GuideTests {
             let copy = try await timeline.importJSON(json, options: ImportOptions(newIDs: true))
             #expect(try await timeline.turns(of: copy.id).items.map(\.content) == whole.items.map(\.content))
 
+            var refused: String?
+            do {
+                try await timeline.append(NewTurn(role: .user, content: "…", inputTokens: -1), to: session.id)
+            } catch let error as TimelineError {
+                if case .invalidValue(let field, _) = error.kind { refused = field }
+            }
+            #expect(refused == "inputTokens")
+
             await timeline.close()
         }
     }

@@ -19,6 +19,7 @@
 import Foundation
 import LMDB
 import Synchronization
+import TestSupport
 import Timeline
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -60,18 +61,6 @@ func content(session: UUID, sequence: Int) -> String {
     "\(session.uuidString.prefix(8))-\(sequence) " + String(repeating: "x", count: sequence * 37 % 400)
 }
 
-struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-}
-
 let seed = option("--seed").flatMap(UInt64.init) ?? UInt64(getpid())
 let durability: Environment.Durability = switch option("--durability") {
 case "nosync": .noSync
@@ -84,7 +73,7 @@ let timeline = try TimelineStore(path: path, configuration: .init(durability: du
 /// One task's loop over its own sessions (their turn counts as acknowledged).
 func work(task: Int, seed: UInt64, timeline: TimelineStore, reporter: Reporter) async throws {
     let say = reporter.say
-    var random = Random(state: seed &* 1_000 &+ UInt64(task))
+    var random = SeededGenerator(seed: seed &* 1_000 &+ UInt64(task))
     var sessions: [UUID: Int] = [:]
     var checkpoints: [UUID] = []
     func turns(_ session: UUID, from first: Int, count: Int) -> [NewTurn] {
@@ -169,4 +158,9 @@ func work(task: Int, seed: UInt64, timeline: TimelineStore, reporter: Reporter) 
 try await withThrowingTaskGroup(of: Void.self) { group in
     for task in 0..<4 { group.addTask { [seed, timeline, reporter] in try await work(task: task, seed: seed, timeline: timeline, reporter: reporter) } }
     try await group.waitForAll()
+}
+
+extension SeededGenerator {
+    /// A number in `0..<bound`.
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
