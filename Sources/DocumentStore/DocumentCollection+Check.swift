@@ -38,8 +38,9 @@ public struct CollectionProblem: Sendable, Hashable, CustomStringConvertible {
 
 extension DocumentCollection {
     /// Reads every record and every index entry and reports what does not fit: records that do
-    /// not decode, records stored under another key than their fields give, index entries without their record (or pointing at a record whose value has
-    /// changed), records without their index entries. Writes nothing.
+    /// not decode, records stored under another key than their fields give, index entries
+    /// without their record (or pointing at a record whose value has changed), records without
+    /// their index entries. Writes nothing.
     /// - Parameter progress: called with the number of records read so far, every 1,000.
     /// - Complexity: O(n log n) for n records and index entries.
     public func check(in txn: borrowing Transaction, progress: ((Int) -> Void)? = nil) throws -> [CollectionProblem] {

@@ -108,7 +108,8 @@ extension Environment {
         return Int(dead)
     }
 
-    private func ensureOpen(_ operation: String) throws(LMDBError) {
+    /// Throws ``LMDBError/Code/closed`` once the environment is closed.
+    func ensureOpen(_ operation: String) throws(LMDBError) {
         if isClosed.load(ordering: .acquiring) { throw LMDBError(.closed, operation: operation) }
     }
 }

@@ -1,5 +1,4 @@
 internal import CLMDB
-internal import Synchronization
 
 #if canImport(Glibc)
 internal import Glibc
@@ -30,8 +29,8 @@ extension Environment {
     ///
     /// LMDB keeps no checksums and trusts its pages: a damaged page (a bad sector, a stray write)
     /// can make it read outside the file, which the kernel answers with SIGBUS. A store that
-    /// passes this walk cannot lead LMDB outside its pages; `kvtool check`, `dump`, `migrate` and
-    /// `load` run it first. It does not look inside values (records): that is
+    /// passes this walk cannot lead LMDB outside its pages; `kvtool check`, `dump`, `load`,
+    /// `migrate` and `backup --compact` run it first. It does not look inside values (records): that is
     /// `DocumentCollection.check`'s part.
     ///
     /// Safe on a live store: it holds a read transaction, so no page of its snapshot is reused
@@ -39,7 +38,7 @@ extension Environment {
     /// - Returns: at most `limit` problems; empty when every page is sound.
     /// - Complexity: O(pages in use); one `pread` per page.
     public func verifyPages(limit: Int = 100) throws -> [PageProblem] {
-        try ensureOpenForVerify()
+        try ensureOpen("verify the pages of \(path)")
         let fd = mdbFileDescriptor()
         // The walk starts from the meta page of its own snapshot: the one whose transaction id is
         // the reader's. Two commits between the snapshot and that read rewrite both meta pages;
@@ -60,10 +59,6 @@ extension Environment {
             if let found { return found }
         }
         throw LMDBError(.retry, operation: "verify the pages of \(path)", detail: "writers kept committing while the walk began")
-    }
-
-    private func ensureOpenForVerify() throws(LMDBError) {
-        if isClosed.load(ordering: .acquiring) { throw LMDBError(.closed, operation: "verify the pages of \(path)") }
     }
 
     /// LMDB's descriptor of `data.mdb` (`mdb_env_get_fd`), read with `pread` by the walker.

@@ -205,6 +205,50 @@ struct DamagedStoreTests {
         }
     }
 
+    @Test("hostile CBOR inside records — deep nesting, huge declared lengths, wrong types, invalid UTF-8 — gives errors naming the key in the API and every command")
+    func hostileRecords() async throws {
+        try await withTemporaryDirectory { dir in
+            let (path, session) = try Self.demoStore(dir, sessions: 4)
+            let header = Envelope.header(recordVersion: 1)
+            func text(_ string: String) -> [UInt8] { [0x60 | UInt8(string.utf8.count)] + Array(string.utf8) }
+            let hostile: [[UInt8]] = [
+                header + [UInt8](repeating: 0x81, count: 100_000) + [0x00],                                   // arrays nested 100,000 deep
+                header + [0xA1] + text("content") + [0x7B, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],   // a text of 2^63-1 bytes
+                header + [0xA1] + text("sequence") + text("x"),                                             // a field of the wrong type
+                header + [0xA1] + text("content") + [0x62, 0xFF, 0xFE],                                       // invalid UTF-8
+                header + [0xBF] + text("role"),                                                               // an indefinite map cut short
+            ]
+            let env = try Environment(path: path)
+            let turns = try env.openDatabase("turns"), sessions = try env.openDatabase("sessions")
+            let sessionID = try #require(UUID(uuidString: session))
+            let turnKeys = (0..<UInt64(hostile.count)).map { KeyBytes(sessionID, $0).bytes }
+            try env.write { txn in
+                for (key, value) in zip(turnKeys, hostile) { try turns.put(value, for: key, in: txn) }
+            }
+            try env.close()
+            let timeline = try TimelineStore(path: path)
+            let error = await #expect(throws: DocumentStoreError.self) { try await timeline.turns(of: sessionID) }
+            #expect(error?.kind == .corrupted && error?.key == KeyBytes(sessionID, UInt64(0)).description, "\(String(describing: error))")
+            for sequence in 0..<UInt64(hostile.count) {
+                let refused = await #expect(throws: DocumentStoreError.self) { try await timeline.turn(session: sessionID, sequence: sequence) }
+                #expect(refused?.key == KeyBytes(sessionID, sequence).description)
+            }
+            #expect(throws: (any Error).self) { try timeline.exportJSON(sessionID) }
+            let problems = try timeline.check()
+            #expect(problems.filter { $0.kind == "undecodable" }.count == hostile.count, "\(problems)")
+            // A hostile session record too: listings name it.
+            try timeline.write { txn in try timeline.sessions.database.put(hostile[2], for: KeyBytes(sessionID).bytes, in: txn) }
+            await #expect(throws: DocumentStoreError.self) { try await timeline.session(sessionID) }
+            await timeline.close()
+            for command in Self.readCommands(path, session: session, scratch: dir) {
+                let outcome = try kvtoolBounded(command)
+                #expect(!outcome.signaled && !outcome.hung, "\(command): \(outcome)")
+            }
+            let check = try kvtoolBounded(["check", path])
+            #expect(check.status == 1 && check.output.contains(KeyBytes(sessionID, UInt64(1)).description), "\(check)")
+        }
+    }
+
     @Test("D8: a refused load writes nothing — no databases, no directory")
     func refusedLoadWritesNothing() throws {
         try withTemporaryDirectory { dir in

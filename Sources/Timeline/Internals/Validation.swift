@@ -83,11 +83,17 @@ extension Validation {
 
     /// The checks of ``NewTurn/validate()``, on a whole turn record (an import).
     static func values(of turn: Turn) throws {
-        try count(turn.inputTokens, "inputTokens")
-        try count(turn.outputTokens, "outputTokens")
-        try amount(turn.cost, "cost")
-        try amount(turn.duration, "duration")
-        try date(turn.created, "created")
+        try turnValues(turn.inputTokens, turn.outputTokens, turn.cost, turn.duration, turn.created)
+    }
+
+    /// Refuses negative token counts, a negative or non-finite cost or duration, and an
+    /// out-of-range creation date.
+    static func turnValues(_ inputTokens: Int?, _ outputTokens: Int?, _ cost: Double?, _ duration: Double?, _ created: Date?) throws {
+        try count(inputTokens, "inputTokens")
+        try count(outputTokens, "outputTokens")
+        try amount(cost, "cost")
+        try amount(duration, "duration")
+        try date(created, "created")
     }
 }
 
@@ -95,11 +101,7 @@ extension NewTurn {
     /// Refuses negative token counts, a negative or non-finite duration or cost, and an
     /// out-of-range creation date.
     func validate() throws {
-        try Validation.count(inputTokens, "inputTokens")
-        try Validation.count(outputTokens, "outputTokens")
-        try Validation.amount(cost, "cost")
-        try Validation.amount(duration, "duration")
-        try Validation.date(created, "created")
+        try Validation.turnValues(inputTokens, outputTokens, cost, duration, created)
     }
 }
 
