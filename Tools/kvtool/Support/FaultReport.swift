@@ -11,13 +11,14 @@ import Darwin
 /// `migrate` and `backup --compact` walk every page first (`Environment.verifyPages`) and refuse
 /// a damaged store without touching it through LMDB; the quick commands (`stat`, `sessions`,
 /// `turns`, `get`) do not, so that they stay fast on large stores. If one of them meets damage,
-/// this handler prints what happened and exits with status 3 instead of dying with a signal.
+/// this handler says so and exits with status 3 instead of dying with a signal. (A fault from a
+/// bug in kvtool itself would be reported the same way; `kvtool check` then finds no damage.)
 enum FaultReport {
     /// The message, built before any fault: a signal handler may only call `write` and `_exit`.
     nonisolated(unsafe) private static var message: [UInt8] = []
 
     static func install() {
-        message = Array("kvtool: stopped reading: the store's data file is damaged where LMDB read it (it led outside the file). Nothing was written. Run `kvtool check` on the store for a report of the damage, and restore from a backup.\n".utf8)
+        message = Array("kvtool: stopped by a memory fault while reading the store; the likely cause is a damaged data file (a damaged page can lead LMDB outside the file). Nothing was written. Run `kvtool check` on the store for a report of the damage, and restore from a backup.\n".utf8)
         for sig in [SIGBUS, SIGSEGV] {
             signal(sig) { _ in
                 FaultReport.message.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
