@@ -217,7 +217,10 @@ struct JSONParser {
             skipWhitespace()
             try expect(":")
             skipWhitespace()
-            entries.append(CBORValue.MapEntry(.text(key), try parseValue(depth: depth + 1)))
+            // A `$map`'s pairs are structure, not nesting: its keys and values sit one level
+            // below the map, as in CBOR, so every value within the decoder's depth limit reads back.
+            let value = entries.isEmpty && key == "$map" ? try parsePairs(depth: depth) : try parseValue(depth: depth + 1)
+            entries.append(CBORValue.MapEntry(.text(key), value))
             skipWhitespace()
             guard offset < bytes.count else { throw error("unterminated object") }
             if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
@@ -226,6 +229,35 @@ struct JSONParser {
         }
         guard let first = entries.first?.key.textValue, CBORValue.markers.contains(first) else { return .map(entries) }
         return try marker(first, entries, start: start)
+    }
+
+    /// The value of a `$map` entry, `[[key, value], …]`, with keys and values read at `depth + 1`;
+    /// anything else is read as a plain value (and refused by ``marker(_:_:start:)``).
+    mutating func parsePairs(depth: Int) throws(CBORJSONError) -> CBORValue {
+        guard offset < bytes.count, bytes[offset] == UInt8(ascii: "[") else { return try parseValue(depth: depth + 1) }
+        offset += 1
+        var pairs: [CBORValue] = []
+        skipWhitespace()
+        if offset < bytes.count, bytes[offset] == UInt8(ascii: "]") { offset += 1; return .array(pairs) }
+        while true {
+            skipWhitespace()
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: "[") else { throw error("a $map pair is [key, value]") }
+            offset += 1
+            skipWhitespace()
+            let key = try parseValue(depth: depth + 1)
+            skipWhitespace()
+            try expect(",")
+            skipWhitespace()
+            let value = try parseValue(depth: depth + 1)
+            skipWhitespace()
+            try expect("]")
+            pairs.append(.array([key, value]))
+            skipWhitespace()
+            guard offset < bytes.count else { throw error("unterminated array") }
+            if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+            if bytes[offset] == UInt8(ascii: "]") { offset += 1; return .array(pairs) }
+            throw error("expected , or ] in an array")
+        }
     }
 
     /// Reads one of the special objects of the mapping.

@@ -112,6 +112,20 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a value as deep as the decoder allows round-trips through its JSON form, maps with non-text keys included (a fuzz finding)")
+    func deepJSONRoundTrip() throws {
+        for wrap in [{ CBORValue.map([.init(.unsigned(1), $0)]) }, { CBORValue.tagged(7, $0) }, { CBORValue.array([$0]) }] {
+            var value = CBORValue.unsigned(0)
+            for _ in 0..<255 { value = wrap(value) }
+            let decoded = try CBORValue(decoding: value.encoded())
+            #expect(try CBORValue(json: decoded.jsonText()) == decoded)
+            // One level more is refused by both, alike.
+            let deeper = wrap(value)
+            #expect(throws: CBORError.self) { try CBORValue(decoding: deeper.encoded()) }
+            #expect(throws: CBORJSONError.self) { try CBORValue(json: deeper.jsonText()) }
+        }
+    }
+
     @Test("malformed JSON forms are refused with an offset")
     func badJSON() throws {
         for text in ["", "{", "[1,]", #"{"$bytes":"***"}"#, #"{"$tag":"x","value":1}"#, "18446744073709551616",

@@ -31,7 +31,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         guard let again = try? CBORValue(decoding: encoded) else { fatalError("a decoded value's encoding does not decode") }
         precondition(again.encoded() == encoded, "encoding is not stable")
         let json = value.jsonText()
-        guard let fromJSON = try? CBORValue(json: json) else { fatalError("the JSON form of a value does not parse: \(json.prefix(200))") }
+        let fromJSON: CBORValue
+        do { fromJSON = try CBORValue(json: json) } catch { fatalError("the JSON form of a value does not parse (\(error)): \(json.prefix(300))") }
         precondition(fromJSON.encoded() == encoded, "the JSON form does not give back the value")
         _ = try? CBORDecoder().decode([String: String].self, from: data)
         _ = try? CBORDecoder().decode([Int64].self, from: data)
