@@ -8,7 +8,8 @@ let root = (((#filePath as NSString).deletingLastPathComponent as NSString).dele
     .lastPathComponent.lowercased()
 
 // The benchmarks live in their own package so that embedders of TimelineStore never build
-// package-benchmark or GRDB. Run them with:  cd Benchmarks && swift package benchmark
+// package-benchmark or GRDB. Run the micro-suites with:  cd Benchmarks && swift package benchmark
+// and the large-timeline harness with:  swift run -c release --package-path Benchmarks timeline-bench
 let package = Package(
     name: "TimelineStoreBenchmarks",
     dependencies: [
@@ -57,6 +58,20 @@ let package = Package(
             ],
             path: "Benchmarks/CBORBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // The raw SQLite C API, for the best-SQLite baseline of timeline-bench.
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // timeline-bench: every workload on every backend — TimelineStore, SQLite (GRDB as a GRDB
+        // user writes it, and the raw C API tuned), raw LMDB — with a report (Docs/benchmarks.md).
+        .executableTarget(
+            name: "timeline-bench",
+            dependencies: [
+                .product(name: "Timeline", package: root),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "CSQLite",
+                "CLMDBBaseline",
+            ],
+            path: "Sources/TimelineBench"
         ),
         .executableTarget(
             name: "TimelineBenchmarks",

@@ -42,6 +42,19 @@ extension Environment {
         return Database.Statistics(stat)
     }
 
+    /// The durability LMDB applies to this environment's commits, read back from its flags
+    /// (`mdb_env_get_flags`): what a benchmark reports, so that no figure compares a synced
+    /// commit with an unsynced one by mistake.
+    /// - Throws: ``LMDBError/Code/closed``.
+    public func effectiveDurability() throws -> Durability {
+        try ensureOpen("read the flags of \(path)")
+        var flags: UInt32 = 0
+        try check(mdb_env_get_flags(handle, &flags), "read the flags of \(path)")
+        if flags & UInt32(MDB_NOSYNC) != 0 { return .noSync }
+        if flags & UInt32(MDB_NOMETASYNC) != 0 { return .noMetaSync }
+        return .durable
+    }
+
     /// The largest key LMDB accepts (`mdb_env_get_maxkeysize`): 511 bytes in Debian's build.
     public var maxKeySize: Int { Int(mdb_env_get_maxkeysize(handle)) }
 

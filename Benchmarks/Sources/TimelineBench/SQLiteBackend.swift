@@ -1,0 +1,338 @@
+import CSQLite
+import Dispatch
+import Foundation
+
+/// The best SQLite a user could write, on the C API: WAL with `synchronous = FULL` (every commit
+/// as durable as TimelineStore's), statements prepared once, columns read by position, dates as
+/// integer microseconds, counters updated in place (`turn_count = turn_count + 1 … RETURNING`),
+/// and a fork that stores its parent and branch point instead of copying rows (reads walk the
+/// ancestry, like TimelineStore). One writer connection behind a serial queue — SQLite has one
+/// writer at a time — and a reader connection of its own.
+/// `@unchecked Sendable`: writes run on the serial `queue`; reads on the caller's task, one at a time.
+final class SQLiteBackend: Backend, @unchecked Sendable {
+    let name = "SQLite (C API, tuned)"
+    let directory: String
+    /// The open connections and their statements; `nil` once closed.
+    private var state: Statements?
+    private let queue = DispatchQueue(label: "sqlite-writer")
+
+    static let schema = """
+        PRAGMA journal_mode = WAL;
+        CREATE TABLE IF NOT EXISTS sessions (
+            id BLOB PRIMARY KEY NOT NULL, title TEXT NOT NULL, project TEXT, parent BLOB, branch_point INTEGER NOT NULL,
+            created INTEGER NOT NULL, updated INTEGER NOT NULL, last_activity INTEGER NOT NULL, turn_count INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL, cost REAL NOT NULL, archived INTEGER NOT NULL,
+            checkpoint_count INTEGER NOT NULL, crystal_count INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS sessions_project ON sessions(project, archived, last_activity, id);
+        CREATE INDEX IF NOT EXISTS sessions_activity ON sessions(archived, last_activity, id);
+        CREATE INDEX IF NOT EXISTS sessions_parent ON sessions(parent);
+        CREATE TABLE IF NOT EXISTS turns (
+            session BLOB NOT NULL, seq INTEGER NOT NULL, id BLOB NOT NULL, role TEXT NOT NULL, content TEXT NOT NULL,
+            created INTEGER NOT NULL, input_tokens INTEGER, output_tokens INTEGER, cost REAL, tool_calls TEXT);
+        CREATE UNIQUE INDEX IF NOT EXISTS turns_key ON turns(session, seq);
+        CREATE TABLE IF NOT EXISTS checkpoints (
+            session BLOB NOT NULL, number INTEGER NOT NULL, id BLOB NOT NULL, turn_seq INTEGER NOT NULL, state BLOB,
+            created INTEGER NOT NULL, PRIMARY KEY (session, number)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS crystals (
+            session BLOB NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL, created INTEGER NOT NULL,
+            PRIMARY KEY (session, version)) WITHOUT ROWID;
+        """
+
+    /// The two connections and every statement, prepared once.
+    final class Statements {
+        let writer: SQLiteConnection, reader: SQLiteConnection
+        let begin, commit, rollback, insertSession, bumpSession, insertTurn, insertCheckpoint, insertCrystal: SQLiteConnection.Statement
+        let lineage, turnsAscending, turnsDescending, oneTurn, listFirst, listAfter, forkSession, listNewest: SQLiteConnection.Statement
+        let children, deleteTurns, deleteCheckpoints, deleteCrystals, deleteSession: SQLiteConnection.Statement
+
+        init(writer: SQLiteConnection, reader: SQLiteConnection) throws {
+            self.writer = writer
+            self.reader = reader
+            begin = try writer.prepare("BEGIN IMMEDIATE")
+            commit = try writer.prepare("COMMIT")
+            rollback = try writer.prepare("ROLLBACK")
+            insertSession = try writer.prepare("""
+                INSERT INTO sessions (id, title, project, parent, branch_point, created, updated, last_activity, turn_count,
+                    input_tokens, output_tokens, cost, archived, checkpoint_count, crystal_count)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)
+                """)
+            bumpSession = try writer.prepare("""
+                UPDATE sessions SET turn_count = turn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+                    cost = cost + ?, last_activity = max(last_activity, ?), updated = ? WHERE id = ? RETURNING turn_count
+                """)
+            insertTurn = try writer.prepare("""
+                INSERT INTO turns (session, seq, id, role, content, created, input_tokens, output_tokens, cost, tool_calls)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            insertCheckpoint = try writer.prepare("""
+                INSERT INTO checkpoints (session, number, id, turn_seq, state, created)
+                SELECT id, checkpoint_count, ?, turn_count, ?, ? FROM sessions WHERE id = ?
+                """)
+            insertCrystal = try writer.prepare("INSERT INTO crystals (session, version, text, created) SELECT id, crystal_count, ?, ? FROM sessions WHERE id = ?")
+            forkSession = try writer.prepare("""
+                INSERT INTO sessions (id, title, project, parent, branch_point, created, updated, last_activity, turn_count,
+                    input_tokens, output_tokens, cost, archived, checkpoint_count, crystal_count)
+                SELECT ?, title, project, id, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0 FROM sessions WHERE id = ? AND turn_count >= ?
+                """)
+            children = try writer.prepare("SELECT id FROM sessions WHERE parent = ?")
+            deleteTurns = try writer.prepare("DELETE FROM turns WHERE session = ?")
+            deleteCheckpoints = try writer.prepare("DELETE FROM checkpoints WHERE session = ?")
+            deleteCrystals = try writer.prepare("DELETE FROM crystals WHERE session = ?")
+            deleteSession = try writer.prepare("DELETE FROM sessions WHERE id = ?")
+            lineage = try reader.prepare("SELECT parent, branch_point, turn_count FROM sessions WHERE id = ?")
+            turnsAscending = try reader.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?")
+            turnsDescending = try reader.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?")
+            oneTurn = try reader.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq = ?")
+            listFirst = try reader.prepare("""
+                SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0
+                ORDER BY last_activity DESC, id DESC LIMIT ?
+                """)
+            listAfter = try reader.prepare("""
+                SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0 AND (last_activity, id) < (?, ?)
+                ORDER BY last_activity DESC, id DESC LIMIT ?
+                """)
+            listNewest = try reader.prepare("SELECT id, title, last_activity FROM sessions WHERE archived = 0 ORDER BY last_activity DESC, id DESC LIMIT 20")
+        }
+    }
+
+    init(directory: String) throws {
+        self.directory = directory
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        state = try Self.open(directory)
+    }
+
+    /// The open connections, or an error once closed.
+    private func current() throws -> Statements {
+        guard let state else { throw SQLiteConnection.Failure(description: "the SQLite store is closed") }
+        return state
+    }
+
+    private static func open(_ directory: String) throws -> Statements {
+        let writer = try SQLiteConnection(path: directory + "/timeline.sqlite")
+        try writer.execute(schema)
+        try writer.execute("PRAGMA synchronous = FULL")
+        let reader = try SQLiteConnection(path: directory + "/timeline.sqlite")
+        try reader.execute("PRAGMA synchronous = FULL")
+        return try Statements(writer: writer, reader: reader)
+    }
+
+    func settings() throws -> [String: String] {
+        let s = try current()
+        let synchronous = ["0": "OFF", "1": "NORMAL", "2": "FULL", "3": "EXTRA"]
+        return [
+            "engine": "SQLite \(String(cString: sqlite3_libversion()))",
+            "journal_mode": try s.writer.text("PRAGMA journal_mode"),
+            "synchronous (writer)": synchronous[try s.writer.text("PRAGMA synchronous")] ?? "?",
+            "synchronous (reader)": synchronous[try s.reader.text("PRAGMA synchronous")] ?? "?",
+        ]
+    }
+
+    static func micros(_ date: Date) -> Int { Int(date.timeIntervalSince1970 * 1_000_000) }
+
+    /// Runs `body` in one immediate write transaction on the writer connection.
+    private func transaction<T>(_ body: () throws -> T) throws -> T {
+        let s = try current()
+        try s.begin.bind().run()
+        do {
+            let result = try body()
+            try s.commit.bind().run()
+            return result
+        } catch {
+            try? s.rollback.bind().run()
+            throw error
+        }
+    }
+
+    private func insert(_ turns: [TurnData], to session: UUID) throws {
+        let s = try current()
+        let input = turns.reduce(0) { $0 + $1.inputTokens }, output = turns.reduce(0) { $0 + $1.outputTokens }
+        let cost = turns.reduce(0) { $0 + $1.cost }
+        // Activity is the time of the append, as TimelineStore keeps it: every backend lists in the same order.
+        let now = Self.micros(Date())
+        let bump = try s.bumpSession.bind(turns.count, input, output, cost, now, now, session)
+        guard try bump.step() else { throw SQLiteConnection.Failure(description: "no session \(session)") }
+        let first = bump.int(0) - turns.count
+        try bump.run()
+        for (offset, turn) in turns.enumerated() {
+            let tools = turn.toolName.map { #"[{"id":"c","name":"\#($0)","arguments":\#(turn.toolArguments ?? "null")}]"# }
+            try s.insertTurn.bind(session, first + offset, UUID(), turn.role, turn.content, Self.micros(turn.created),
+                                           turn.inputTokens, turn.outputTokens, turn.cost, tools).run()
+        }
+    }
+
+    func load(_ fixture: Fixture) throws {
+        let s = try current()
+        for (index, session) in fixture.sessions.enumerated() {
+            let created = Self.micros(Fixture.epoch.addingTimeInterval(Double(index * 100)))
+            try transaction {
+                let parent = session.parent.map { fixture.sessions[$0].id }
+                try s.insertSession.bind(session.id, session.title, session.project, parent, session.branchPoint,
+                                                  created, created, created, session.branchPoint).run()
+            }
+            var sequence = 0
+            while sequence < session.ownTurns {
+                let count = min(5_000, session.ownTurns - sequence)
+                let turns = (sequence..<sequence + count).map { fixture.turn(session: index, sequence: session.branchPoint + $0) }
+                try transaction { try insert(turns, to: session.id) }
+                sequence += count
+            }
+            if session.ownTurns >= 20 {
+                try transaction {
+                    for _ in 0..<(session.ownTurns / 50) {
+                        try s.insertCheckpoint.bind(UUID(), [UInt8]("{}".utf8), created, session.id).run()
+                        try s.writer.execute("UPDATE sessions SET checkpoint_count = checkpoint_count + 1 WHERE id = x'\(Self.hex(session.id))'")
+                    }
+                    try s.insertCrystal.bind("Summary of \(session.title)", created, session.id).run()
+                }
+            }
+        }
+    }
+
+    static func hex(_ id: UUID) -> String { withUnsafeBytes(of: id.uuid) { $0.map { String(format: "%02x", $0) }.joined() } }
+
+    func append(_ turn: TurnData, to session: UUID) throws {
+        try queue.sync { try transaction { try insert([turn], to: session) } }
+    }
+
+    func appendConcurrently(_ jobs: [(UUID, TurnData)]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (session, turn) in jobs {
+                group.addTask {
+                    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                        self.queue.async {
+                            continuation.resume(with: Result { try self.transaction { try self.insert([turn], to: session) } })
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Where a session's history is stored: (session, first, end) from the root to the session.
+    private func segments(of session: UUID) throws -> [(UUID, Int, Int)] {
+        let s = try current()
+        var segments: [(UUID, Int, Int)] = []
+        var current = session
+        var end: Int?
+        while true {
+            let row = try s.lineage.bind(current)
+            guard try row.step() else { throw SQLiteConnection.Failure(description: "no session \(current)") }
+            let parent = row.uuid(0), start = row.int(1), count = row.int(2)
+            let stop = min(end ?? count, count)
+            if start < stop { segments.append((current, start, stop)) }
+            try row.run()
+            guard let parent, start > 0 else { break }
+            end = start
+            current = parent
+        }
+        return segments.reversed()
+    }
+
+    private func readTurns(of session: UUID, limit: Int, descending: Bool) throws -> Int {
+        let s = try current()
+        var bytes = 0, read = 0
+        let parts = try segments(of: session)
+        for (id, start, end) in descending ? parts.reversed() : parts where read < limit {
+            let rows = try (descending ? s.turnsDescending : s.turnsAscending).bind(id, start, end, limit - read)
+            while try rows.step() {
+                bytes += rows.text(0).utf8.count
+                _ = (rows.text(1), rows.int(2), rows.int(3))
+                read += 1
+            }
+        }
+        return bytes
+    }
+
+    func latestTurns(of session: UUID, limit: Int) throws -> Int { try readTurns(of: session, limit: limit, descending: true) }
+
+    func history(of session: UUID) throws -> Int { try readTurns(of: session, limit: .max, descending: false) }
+
+    func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {
+        let s = try current()
+        let rows: SQLiteConnection.Statement
+        if let (activity, id) = cursor as? (Int, UUID) {
+            rows = try s.listAfter.bind(project, activity, id, limit)
+        } else {
+            rows = try s.listFirst.bind(project, limit)
+        }
+        var bytes = 0, count = 0
+        var last: (Int, UUID)?
+        while try rows.step() {
+            bytes += rows.text(1).utf8.count
+            if let id = rows.uuid(0) { last = (rows.int(2), id) }
+            _ = rows.int(3)
+            count += 1
+        }
+        return (bytes, count == limit ? last : nil)
+    }
+
+    func turn(of session: UUID, sequence: Int) throws -> Int {
+        let s = try current()
+        let row = try s.oneTurn.bind(session, sequence)
+        guard try row.step() else { throw SQLiteConnection.Failure(description: "no turn \(sequence) in \(session)") }
+        defer { try? row.run() }
+        return row.text(0).utf8.count
+    }
+
+    func fork(_ session: UUID, at point: Int) throws -> UUID {
+        let s = try current()
+        let id = UUID()
+        let now = Self.micros(Date())
+        try queue.sync {
+            try transaction {
+                try s.forkSession.bind(id, point, now, now, now, point, session, point).run()
+                guard sqlite3_changes(s.writer.handle) == 1 else { throw SQLiteConnection.Failure(description: "cannot fork \(session) at \(point)") }
+            }
+        }
+        return id
+    }
+
+    func delete(_ session: UUID) throws {
+        let s = try current()
+        try queue.sync {
+            try transaction {
+                // Forks would first receive the turns they inherit, as TimelineStore does; none here.
+                let forks = try s.children.bind(session)
+                if try forks.step() { throw SQLiteConnection.Failure(description: "the benchmark deletes sessions without forks") }
+                for statement in [s.deleteTurns, s.deleteCheckpoints, s.deleteCrystals, s.deleteSession] {
+                    try statement.bind(session).run()
+                }
+            }
+        }
+    }
+
+    func makeSession(turns: [TurnData]) throws -> UUID {
+        let s = try current()
+        let id = UUID()
+        let now = Self.micros(Date())
+        try queue.sync {
+            try transaction {
+                try s.insertSession.bind(id, "to delete", "scratch", nil, 0, now, now, now, 0).run()
+                try insert(turns, to: id)
+            }
+        }
+        return id
+    }
+
+    func reopenAndList() async throws -> Int {
+        try await close()
+        let s = try Self.open(directory)
+        state = s
+        let rows = try s.listNewest.bind()
+        var count = 0
+        while try rows.step() { count += 1 }
+        return count
+    }
+
+    func diskBytes() throws -> Int {
+        let s = try current()
+        try s.writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return directoryBytes(directory)
+    }
+
+    func close() async throws {
+        // The statements go with their connections, which close when the last reference does.
+        state = nil
+    }
+}

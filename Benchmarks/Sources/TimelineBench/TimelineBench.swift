@@ -1,0 +1,142 @@
+import Foundation
+
+/// `timeline-bench`: every workload of a chat service's history on every backend, on the same
+/// generated timeline, side by side in one run, with a report (`Docs/benchmarks.md`).
+///
+///     swift run -c release --package-path Benchmarks timeline-bench [--turns N] [--quick] [--output DIR]
+@main
+struct TimelineBench {
+    struct Options {
+        var turns = 1_000_000
+        var quick = false
+        var output = "timeline-bench-results"
+        var fixtures = NSTemporaryDirectory() + "timeline-bench"
+        var seed: UInt64 = 2026
+        /// Timeline sizes for the growth workloads, smallest first; the main size last.
+        var growth: [Int] { quick ? [2_000, 20_000] : [10_000, 100_000, turns].filter { $0 <= turns }.uniqued() }
+        /// Iterations per timed workload, scaled down in quick mode.
+        func iterations(_ full: Int) -> Int { quick ? max(3, full / 10) : full }
+
+        init(arguments: [String]) throws {
+            var rest = arguments[...]
+            while let argument = rest.popFirst() {
+                switch argument {
+                case "--turns": guard let value = rest.popFirst().flatMap(Int.init), value >= 1_000 else { throw Usage("--turns takes a number ≥ 1000") }
+                    turns = value
+                case "--quick": quick = true; turns = 20_000
+                case "--output": guard let value = rest.popFirst() else { throw Usage("--output takes a directory") }
+                    output = value
+                case "--fixtures": guard let value = rest.popFirst() else { throw Usage("--fixtures takes a directory") }
+                    fixtures = value
+                case "--seed": guard let value = rest.popFirst().flatMap(UInt64.init) else { throw Usage("--seed takes a number") }
+                    seed = value
+                case "-h", "--help": throw Usage(nil)
+                default: throw Usage("unknown argument \(argument)")
+                }
+            }
+        }
+    }
+
+    struct Usage: Error {
+        let problem: String?
+        init(_ problem: String?) { self.problem = problem }
+        static let text = """
+            usage: timeline-bench [--turns N] [--quick] [--output DIR] [--fixtures DIR] [--seed S]
+              --turns N      the timeline's size (default 1,000,000 turns, 10,000 sessions)
+              --quick        20,000 turns and few iterations: a smoke run of every workload
+              --output DIR   where results.json, results.csv and the SVG charts go (default ./timeline-bench-results)
+              --fixtures DIR where generated stores are kept between runs (default $TMPDIR/timeline-bench)
+            """
+    }
+
+    static func main() async {
+        do {
+            let options = try Options(arguments: Array(CommandLine.arguments.dropFirst()))
+            try await run(options)
+        } catch let usage as Usage {
+            if let problem = usage.problem { print("timeline-bench: \(problem)") }
+            print(Usage.text)
+            exit(usage.problem == nil ? 0 : 64)
+        } catch {
+            print("timeline-bench: \(error)")
+            exit(1)
+        }
+    }
+
+    static var backends: [(name: String, slug: String, make: (String) throws -> any Backend)] { [
+        ("TimelineStore", "timelinestore", { try TimelineStoreBackend(directory: $0) }),
+        ("SQLite (C API, tuned)", "sqlite-tuned", { try SQLiteBackend(directory: $0) }),
+        ("raw LMDB (limit)", "raw-lmdb", { try RawLMDBBackend(directory: $0) }),
+    ] }
+
+    static func run(_ options: Options) async throws {
+        let started = Date()
+        print("timeline-bench: \(options.turns) turns\(options.quick ? " (quick)" : ""), backends: \(backends.map(\.name).joined(separator: ", "))")
+        var results: [Measurement] = []
+        var settings: [String: [String: String]] = [:]
+        for size in options.growth {
+            let fixture = Fixture(turns: size, seed: options.seed)
+            let main = size == options.growth.last
+            print("\n— \(size) turns in \(fixture.sessions.count) sessions\(main ? "" : " (growth)")")
+            for backend in backends {
+                let store = try await prepare(backend, fixture: fixture, options: options)
+                defer { try? FileManager.default.removeItem(atPath: store.directory) }
+                if main { settings[backend.name] = try store.backend.settings() }
+                var workloads = Workloads(backend: store.backend, fixture: fixture, size: size, options: options)
+                try await workloads.run(full: main)
+                try await store.backend.close()
+                results += workloads.results
+                if main, let importFigures = store.importFigures { results += importFigures }
+            }
+        }
+        let report = Report(options: options, results: results, settings: settings, started: started)
+        try report.write()
+        print(report.table())
+    }
+
+    /// A backend's store holding `fixture`, in a working directory of its own: loaded from a
+    /// copy kept from an earlier run, or loaded now (and kept). Loading is the import workload.
+    static func prepare(_ backend: (name: String, slug: String, make: (String) throws -> any Backend), fixture: Fixture,
+                        options: Options) async throws -> (backend: any Backend, directory: String, importFigures: [Measurement]?) {
+        let manager = FileManager.default
+        let kept = "\(options.fixtures)/\(backend.slug)-\(fixture.turnCount)-\(fixture.seed)-v1"
+        let work = "\(options.fixtures)/work-\(backend.slug)-\(getpid())"
+        try? manager.removeItem(atPath: work)
+        try manager.createDirectory(atPath: options.fixtures, withIntermediateDirectories: true)
+        var figures: [Measurement]?
+        if !manager.fileExists(atPath: kept + "/complete") {
+            try? manager.removeItem(atPath: kept)
+            resetPeakRSS()
+            let before = peakRSS() ?? 0
+            let store = try backend.make(kept)
+            let start = now()
+            try store.load(fixture)
+            let seconds = Double(now() - start) / 1e9
+            let bytes = try store.diskBytes()
+            try await store.close()
+            figures = [
+                Measurement(size: fixture.turnCount, workload: "import (bulk load of the whole timeline)", backend: backend.name, operations: fixture.turnCount,
+                            perSecond: Double(fixture.turnCount) / seconds, unit: "turns/s"),
+                Measurement(size: fixture.turnCount, workload: "file size per turn", backend: backend.name, operations: fixture.turnCount,
+                            value: Double(bytes) / Double(fixture.turnCount), unit: "bytes"),
+                Measurement(size: fixture.turnCount, workload: "peak RSS during import", backend: backend.name, operations: 1,
+                            value: Double(max(peakRSS() ?? 0, before)) / 1_048_576, unit: "MiB"),
+            ]
+            print("  \(backend.name): loaded in \(String(format: "%.1f", seconds)) s, \(bytes / 1_048_576) MiB")
+            // Kept with the store: a later run that reuses it reports the same import figures.
+            try JSONEncoder().encode(figures).write(to: URL(fileURLWithPath: kept + "/import.json"))
+            manager.createFile(atPath: kept + "/complete", contents: Data())
+        } else {
+            figures = try? JSONDecoder().decode([Measurement].self, from: Data(contentsOf: URL(fileURLWithPath: kept + "/import.json")))
+        }
+        try manager.copyItem(atPath: kept, toPath: work)
+        return (try backend.make(work), work, figures)
+    }
+}
+
+extension Array where Element: Hashable {
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Timeline
+
+/// TimelineStore with its default, durable settings: what a user gets.
+/// `@unchecked Sendable`: the store is; `timeline` changes only in `reopenAndList`, between workloads.
+final class TimelineStoreBackend: Backend, @unchecked Sendable {
+    let name = "TimelineStore"
+    let directory: String
+    private var timeline: TimelineStore
+
+    init(directory: String) throws {
+        self.directory = directory
+        timeline = try TimelineStore(path: directory)
+    }
+
+    func settings() throws -> [String: String] {
+        let durability = try timeline.store.environment.effectiveDurability()
+        return ["engine": "LMDB (TimelineStore)", "durability": "\(durability)", "commit": "fsync of data, then O_DSYNC meta page"]
+    }
+
+    static func newTurn(_ turn: TurnData) -> NewTurn {
+        NewTurn(role: Turn.Role(turn.role), content: turn.content, created: turn.created, inputTokens: turn.inputTokens,
+                outputTokens: turn.outputTokens, cost: turn.cost,
+                toolCalls: turn.toolName.map { [Turn.ToolCall(id: "c", name: $0, arguments: turn.toolArguments ?? "")] } ?? [])
+    }
+
+    func load(_ fixture: Fixture) throws {
+        for (index, session) in fixture.sessions.enumerated() {
+            try timeline.write { txn in
+                if let parent = session.parent {
+                    _ = try timeline.fork(session: fixture.sessions[parent].id, at: UInt64(session.branchPoint), newID: session.id, in: txn)
+                } else {
+                    _ = try timeline.createSession(NewSession(id: session.id, title: session.title, project: session.project,
+                                                              created: Fixture.epoch.addingTimeInterval(Double(index * 100))), in: txn)
+                }
+            }
+            // Turns in transactions of at most 5,000, as an import would write them.
+            var sequence = 0
+            while sequence < session.ownTurns {
+                let count = min(5_000, session.ownTurns - sequence)
+                let turns = (sequence..<sequence + count).map { Self.newTurn(fixture.turn(session: index, sequence: session.branchPoint + $0)) }
+                try timeline.write { txn in _ = try timeline.append(turns, to: session.id, in: txn) }
+                sequence += count
+            }
+            if session.ownTurns >= 20 {
+                try timeline.write { txn in
+                    for _ in 0..<(session.ownTurns / 50) { _ = try timeline.saveCheckpoint(NewCheckpoint(state: Data("{}".utf8)), for: session.id, in: txn) }
+                    _ = try timeline.saveCrystal(NewCrystal(text: "Summary of \(session.title)"), for: session.id, in: txn)
+                }
+            }
+        }
+    }
+
+    func append(_ turn: TurnData, to session: UUID) throws {
+        try timeline.write { txn in _ = try timeline.append([Self.newTurn(turn)], to: session, in: txn) }
+    }
+
+    func appendConcurrently(_ jobs: [(UUID, TurnData)]) async throws {
+        let timeline = self.timeline
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (session, turn) in jobs {
+                let new = Self.newTurn(turn)
+                group.addTask { _ = try await timeline.append(new, to: session) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    func latestTurns(of session: UUID, limit: Int) throws -> Int {
+        try timeline.read { txn in try timeline.turns(of: session, reverse: true, limit: limit, in: txn).items.reduce(0) { $0 + $1.content.utf8.count } }
+    }
+
+    func history(of session: UUID) throws -> Int {
+        try timeline.read { txn in try timeline.turns(of: session, in: txn).items.reduce(0) { $0 + $1.content.utf8.count } }
+    }
+
+    func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {
+        let page = try timeline.read { txn in
+            try timeline.listSessions(filter: SessionFilter(project: project), limit: limit, after: cursor as? PageCursor, in: txn)
+        }
+        return (page.items.reduce(0) { $0 + $1.title.utf8.count }, page.next)
+    }
+
+    func turn(of session: UUID, sequence: Int) throws -> Int {
+        try timeline.read { txn in try timeline.turn(session: session, sequence: UInt64(sequence), in: txn).content.utf8.count }
+    }
+
+    func fork(_ session: UUID, at point: Int) throws -> UUID {
+        try timeline.write { txn in try timeline.fork(session: session, at: UInt64(point), in: txn).id }
+    }
+
+    func delete(_ session: UUID) throws {
+        try timeline.write { txn in _ = try timeline.deleteSession(session, in: txn) }
+    }
+
+    func makeSession(turns: [TurnData]) throws -> UUID {
+        try timeline.write { txn in
+            let session = try timeline.createSession(NewSession(title: "to delete", project: "scratch"), in: txn)
+            _ = try timeline.append(turns.map(Self.newTurn), to: session.id, in: txn)
+            return session.id
+        }
+    }
+
+    func reopenAndList() async throws -> Int {
+        await timeline.close()
+        timeline = try TimelineStore(path: directory)
+        return try timeline.read { txn in try timeline.listSessions(limit: 20, in: txn).items.count }
+    }
+
+    func diskBytes() throws -> Int { directoryBytes(directory) }
+
+    func close() async throws {
+        await timeline.close()
+    }
+}
