@@ -61,13 +61,12 @@ let package = Package(
         ),
         // The raw SQLite C API, for the best-SQLite baseline of timeline-bench.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // timeline-bench: every workload on every backend — TimelineStore, SQLite (GRDB as a GRDB
-        // user writes it, and the raw C API tuned), raw LMDB — with a report (Docs/benchmarks.md).
+        // timeline-bench: every workload on every backend — TimelineStore, the best SQLite (the C
+        // API, tuned), raw LMDB — with a report (Docs/benchmarks.md). CI runs its --quick mode.
         .executableTarget(
             name: "timeline-bench",
             dependencies: [
                 .product(name: "Timeline", package: root),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 "CSQLite",
                 "CLMDBBaseline",
             ],

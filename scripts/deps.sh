@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs what building TimelineStore needs beyond Swift: LMDB's headers and library
-# (liblmdb-dev), its stock tools (lmdb-utils: mdb_stat, mdb_dump, mdb_load) and pkg-config.
-# Also installs Python's cbor2 for the CBOR cross-check tests. Does nothing when all are there.
+# (liblmdb-dev), its stock tools (lmdb-utils: mdb_stat, mdb_dump, mdb_load) and pkg-config;
+# SQLite's headers (libsqlite3-dev) for the benchmark harness's SQLite baseline. Also installs
+# Python's cbor2 for the CBOR cross-check tests. Does nothing when all are there.
 set -euo pipefail
-if ! pkg-config --exists lmdb 2>/dev/null || ! command -v mdb_dump >/dev/null 2>&1; then
-    echo "scripts/deps.sh: installing liblmdb-dev lmdb-utils pkg-config" >&2
+missing=()
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+pkg-config --exists lmdb 2>/dev/null || missing+=(liblmdb-dev)
+command -v mdb_dump >/dev/null 2>&1 || missing+=(lmdb-utils)
+pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "scripts/deps.sh: installing ${missing[*]}" >&2
     sudo=""
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     export DEBIAN_FRONTEND=noninteractive
     $sudo apt-get update -qq
-    $sudo apt-get install -y -qq liblmdb-dev lmdb-utils pkg-config >/dev/null
+    $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Python's cbor2, the independent CBOR implementation the cross-check tests compare against.

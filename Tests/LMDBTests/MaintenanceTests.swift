@@ -62,4 +62,16 @@ struct MaintenanceTests {
             }
         }
     }
+
+    @Test("effectiveDurability reads each durability back from LMDB's flags")
+    func durabilityReadBack() throws {
+        try withTemporaryDirectory { dir in
+            for durability in [Environment.Durability.durable, .noMetaSync, .noSync] {
+                let env = try Environment(path: dir + "/\(durability)", configuration: .init(durability: durability))
+                #expect(try env.effectiveDurability() == durability)
+                try env.close()
+                #expect(throws: LMDBError.self) { try env.effectiveDurability() }
+            }
+        }
+    }
 }

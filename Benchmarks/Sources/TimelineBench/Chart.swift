@@ -99,7 +99,7 @@ enum Chart {
     static func growth(_ report: Report) -> String {
         let sizes = report.options.growth
         var series: [(name: String, values: [Double])] = []
-        for workload in [Workloads.append, Workloads.latest, Workloads.listFirst] {
+        for workload in [Workloads.append, Workloads.latest, Workloads.listTwenty] {
             for backend in report.backends {
                 series.append(("\(backend): \(workload.prefix(24))…", sizes.map { report.measurement(workload, backend, size: $0)?.p50 ?? .nan }))
             }

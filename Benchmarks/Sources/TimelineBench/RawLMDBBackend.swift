@@ -174,7 +174,9 @@ final class RawLMDBBackend: Backend, @unchecked Sendable {
         for (index, session) in fixture.sessions.enumerated() {
             let created = SQLiteBackend.micros(Fixture.epoch.addingTimeInterval(Double(index * 100)))
             try write { txn in
-                let value = SessionValue(turnCount: session.branchPoint, branchPoint: session.branchPoint, activity: created,
+                // A fork's activity is the time it was made, as in TimelineStore.
+                let activity = session.parent == nil ? created : SQLiteBackend.micros(Date())
+                let value = SessionValue(turnCount: session.branchPoint, branchPoint: session.branchPoint, activity: activity,
                                          parent: session.parent.map { fixture.sessions[$0].id }, inputTokens: 0, cost: 0,
                                          project: session.project, title: session.title)
                 try putSession(txn, session.id, value, replacing: nil)

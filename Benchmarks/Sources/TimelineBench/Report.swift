@@ -86,7 +86,7 @@ struct Report {
         if growth.count > 1 {
             lines.append("")
             lines.append("growth (p50, µs) at " + growth.map(String.init).joined(separator: " / ") + " turns")
-            for workload in [Workloads.append, Workloads.latest, Workloads.listFirst] {
+            for workload in [Workloads.append, Workloads.latest, Workloads.listTwenty] {
                 for backend in backends {
                     let values = growth.map { measurement(workload, backend, size: $0)?.p50 ?? .nan }
                     let flatness = values.last! / values.first!
@@ -100,6 +100,16 @@ struct Report {
         lines.append(mismatches.isEmpty ? "every backend gave the same answers to the same reads" : "ANSWERS DIFFER: " + mismatches.joined(separator: "; "))
         lines.append("results in \(options.output)/ (results.json, results.csv, charts)")
         return lines.joined(separator: "\n")
+    }
+
+    /// Workloads some backend has no finite figure for.
+    func missingFigures() -> [String] {
+        results.map { "\($0.size) \($0.workload)" }.uniqued().flatMap { key in
+            backends.compactMap { backend in
+                guard let m = results.first(where: { "\($0.size) \($0.workload)" == key && $0.backend == backend }) else { return "\(key): no figure from \(backend)" }
+                return Self.figure(m).value.isFinite ? nil : "\(key): no figure from \(backend)"
+            }
+        }
     }
 
     /// Read workloads whose backends read different amounts of content: a backend read the wrong data.

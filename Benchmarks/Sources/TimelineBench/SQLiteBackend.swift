@@ -164,10 +164,12 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
         let s = try current()
         for (index, session) in fixture.sessions.enumerated() {
             let created = Self.micros(Fixture.epoch.addingTimeInterval(Double(index * 100)))
+            // A fork's activity is the time it was made, as in TimelineStore.
+            let activity = session.parent == nil ? created : Self.micros(Date())
             try transaction {
                 let parent = session.parent.map { fixture.sessions[$0].id }
                 try s.insertSession.bind(session.id, session.title, session.project, parent, session.branchPoint,
-                                                  created, created, created, session.branchPoint).run()
+                                         created, activity, activity, session.branchPoint).run()
             }
             var sequence = 0
             while sequence < session.ownTurns {

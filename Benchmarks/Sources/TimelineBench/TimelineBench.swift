@@ -13,7 +13,7 @@ struct TimelineBench {
         var fixtures = NSTemporaryDirectory() + "timeline-bench"
         var seed: UInt64 = 2026
         /// Timeline sizes for the growth workloads, smallest first; the main size last.
-        var growth: [Int] { quick ? [2_000, 20_000] : [10_000, 100_000, turns].filter { $0 <= turns }.uniqued() }
+        var growth: [Int] { quick ? [5_000, 20_000] : [10_000, 100_000, turns].filter { $0 <= turns }.uniqued() }
         /// Iterations per timed workload, scaled down in quick mode.
         func iterations(_ full: Int) -> Int { quick ? max(3, full / 10) : full }
 
@@ -92,6 +92,13 @@ struct TimelineBench {
         let report = Report(options: options, results: results, settings: settings, started: started)
         try report.write()
         print(report.table())
+        // What the quick run in CI checks: every backend produced every figure, and the same
+        // answers to the same reads — not the figures themselves.
+        let problems = report.missingFigures() + report.answerMismatches().map { "answers differ: \($0)" }
+        if !problems.isEmpty {
+            print("timeline-bench: incomplete results:\n  " + problems.joined(separator: "\n  "))
+            exit(1)
+        }
     }
 
     /// A backend's store holding `fixture`, in a working directory of its own: loaded from a
@@ -125,7 +132,7 @@ struct TimelineBench {
             print("  \(backend.name): loaded in \(String(format: "%.1f", seconds)) s, \(bytes / 1_048_576) MiB")
             // Kept with the store: a later run that reuses it reports the same import figures.
             try JSONEncoder().encode(figures).write(to: URL(fileURLWithPath: kept + "/import.json"))
-            manager.createFile(atPath: kept + "/complete", contents: Data())
+            _ = manager.createFile(atPath: kept + "/complete", contents: Data())
         } else {
             figures = try? JSONDecoder().decode([Measurement].self, from: Data(contentsOf: URL(fileURLWithPath: kept + "/import.json")))
         }

@@ -29,6 +29,8 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
             try timeline.write { txn in
                 if let parent = session.parent {
                     _ = try timeline.fork(session: fixture.sessions[parent].id, at: UInt64(session.branchPoint), newID: session.id, in: txn)
+                    // A fork takes its parent's title; the fixture names each session.
+                    _ = try timeline.updateSession(session.id, in: txn) { $0.title = session.title }
                 } else {
                     _ = try timeline.createSession(NewSession(id: session.id, title: session.title, project: session.project,
                                                               created: Fixture.epoch.addingTimeInterval(Double(index * 100))), in: txn)

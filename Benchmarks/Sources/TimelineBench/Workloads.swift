@@ -18,6 +18,8 @@ struct Workloads {
     static let append = "append 1 turn, durable"
     static let latest = "load a session's latest 100 turns"
     static let listFirst = "list 100 recent sessions of a project, page 1"
+    /// A page that is full at every size the growth runs cover.
+    static let listTwenty = "list 20 recent sessions of a project"
 
     mutating func record(_ workload: String, _ samples: [Double], answer: Int? = nil) {
         results.append(Measurement(size: size, workload: workload, backend: backend.name, p50: percentile(samples, 0.5),
@@ -36,8 +38,14 @@ struct Workloads {
         record(Self.latest, latest, answer: answer)
 
         answer = 0
-        let first = try latencies(options.iterations(300)) { _ in answer += try backend.recentSessions(project: Fixture.projects[0], limit: 100, after: nil).bytes }
-        record(Self.listFirst, first, answer: answer)
+        let twenty = try latencies(options.iterations(300)) { _ in answer += try backend.recentSessions(project: Fixture.projects[0], limit: 20, after: nil).bytes }
+        record(Self.listTwenty, twenty, answer: answer)
+
+        if full {
+            answer = 0
+            let first = try latencies(options.iterations(300)) { _ in answer += try backend.recentSessions(project: Fixture.projects[0], limit: 100, after: nil).bytes }
+            record(Self.listFirst, first, answer: answer)
+        }
 
         if full { try runReads(&random) }
         try runAppends(&random)
