@@ -45,14 +45,17 @@ enum Chart {
         return svg + "</svg>"
     }
 
-    /// Lines over labelled x positions, on a logarithmic y axis.
-    static func lines(title: String, unit: String, xLabels: [String], series: [(name: String, values: [Double])]) -> String {
+    /// Lines over labelled x positions, on a logarithmic y axis. With `groups` > 1, the series are
+    /// `groups` runs of the same backends: a run shares a dash pattern, a backend its colour.
+    static func lines(title: String, unit: String, xLabels: [String], series: [(name: String, values: [Double])], groups: Int = 1) -> String {
         let left = 80.0, top = 40.0, width = 520.0, height = 300.0
         let positive = series.flatMap(\.values).filter { $0 > 0 && $0.isFinite }
         let low = pow(10, floor(log10(positive.min() ?? 1))), high = pow(10, ceil(log10(positive.max() ?? 10)))
         func x(_ index: Int) -> Double { left + (xLabels.count == 1 ? width / 2 : Double(index) / Double(xLabels.count - 1) * width) }
         func y(_ value: Double) -> Double { top + height - (log10(value) - log10(low)) / max(log10(high) - log10(low), 1) * height }
-        var svg = "<svg xmlns='http://www.w3.org/2000/svg' width='\(left + width + 260)' height='\(top + height + 60)' font-family='sans-serif'>"
+        let perGroup = max(1, series.count / max(groups, 1))
+        let dashes = ["", "6,3", "2,3", "8,3,2,3"]
+        var svg = "<svg xmlns='http://www.w3.org/2000/svg' width='\(left + width + 460)' height='\(max(top + height + 60, top + Double(series.count) * 18 + 20))' font-family='sans-serif'>"
         svg += "<text x='10' y='22' font-size='15' font-weight='bold'>\(escape(title))</text>"
         var decade = low
         while decade <= high {
@@ -65,11 +68,15 @@ enum Chart {
         }
         for (position, line) in series.enumerated() {
             let points = line.values.enumerated().filter { $0.element.isFinite && $0.element > 0 }.map { "\(x($0.offset)),\(y($0.element))" }
-            let color = colors[position % colors.count]
-            svg += "<polyline fill='none' stroke='\(color)' stroke-width='2' points='\(points.joined(separator: " "))'/>"
+            let color = colors[(position % perGroup) % colors.count], dash = dashes[(position / perGroup) % dashes.count]
+            svg += "<polyline fill='none' stroke='\(color)' stroke-width='2' stroke-dasharray='\(dash)' points='\(points.joined(separator: " "))'/>"
             for point in points { svg += "<circle cx='\(point.split(separator: ",")[0])' cy='\(point.split(separator: ",")[1])' r='3' fill='\(color)'/>" }
         }
-        svg += legend(series.map(\.name), x: left + width + 20, y: top)
+        for (position, line) in series.enumerated() {
+            let y = top + Double(position) * 18, color = colors[(position % perGroup) % colors.count]
+            svg += "<line x1='\(left + width + 20)' y1='\(y + 6)' x2='\(left + width + 44)' y2='\(y + 6)' stroke='\(color)' stroke-width='2' stroke-dasharray='\(dashes[(position / perGroup) % dashes.count])'/>"
+            svg += "<text x='\(left + width + 50)' y='\(y + 10)' font-size='12'>\(escape(line.name))</text>"
+        }
         return svg + "</svg>"
     }
 
@@ -101,9 +108,10 @@ enum Chart {
         var series: [(name: String, values: [Double])] = []
         for workload in [Workloads.append, Workloads.latest, Workloads.listTwenty] {
             for backend in report.backends {
-                series.append(("\(backend): \(workload.prefix(24))…", sizes.map { report.measurement(workload, backend, size: $0)?.p50 ?? .nan }))
+                series.append(("\(workload) — \(backend)", sizes.map { report.measurement(workload, backend, size: $0)?.p50 ?? .nan }))
             }
         }
-        return lines(title: "p50 latency against the timeline's size (flat is good)", unit: "µs", xLabels: sizes.map { "\($0) turns" }, series: series)
+        return lines(title: "p50 latency against the timeline's size (flat is good)", unit: "µs", xLabels: sizes.map { "\($0) turns" },
+                     series: series, groups: 3)
     }
 }

@@ -167,7 +167,7 @@ final class RawLMDBBackend: Backend, @unchecked Sendable {
         var flags: UInt32 = 0
         mdb_env_get_flags(env, &flags)
         let durability = flags & UInt32(MDB_NOSYNC) != 0 ? "noSync" : flags & UInt32(MDB_NOMETASYNC) != 0 ? "noMetaSync" : "durable"
-        return ["engine": "LMDB \(String(cString: mdb_version(nil, nil, nil)))", "durability": durability]
+        return ["engine": String(cString: mdb_version(nil, nil, nil)), "durability": durability]
     }
 
     func load(_ fixture: Fixture) throws {

@@ -12,6 +12,8 @@ struct TimelineBench {
         var output = "timeline-bench-results"
         var fixtures = NSTemporaryDirectory() + "timeline-bench"
         var seed: UInt64 = 2026
+        /// A `results.json` to draw the table and charts from again, instead of running.
+        var render: String?
         /// Timeline sizes for the growth workloads, smallest first; the main size last.
         var growth: [Int] { quick ? [5_000, 20_000] : [10_000, 100_000, turns].filter { $0 <= turns }.uniqued() }
         /// Iterations per timed workload, scaled down in quick mode.
@@ -30,6 +32,8 @@ struct TimelineBench {
                     fixtures = value
                 case "--seed": guard let value = rest.popFirst().flatMap(UInt64.init) else { throw Usage("--seed takes a number") }
                     seed = value
+                case "--render": guard let value = rest.popFirst() else { throw Usage("--render takes a results.json") }
+                    render = value
                 case "-h", "--help": throw Usage(nil)
                 default: throw Usage("unknown argument \(argument)")
                 }
@@ -46,6 +50,7 @@ struct TimelineBench {
               --quick        20,000 turns and few iterations: a smoke run of every workload
               --output DIR   where results.json, results.csv and the SVG charts go (default ./timeline-bench-results)
               --fixtures DIR where generated stores are kept between runs (default $TMPDIR/timeline-bench)
+              --render FILE  draw the table and charts of an earlier run's results.json into --output
             """
     }
 
@@ -70,6 +75,16 @@ struct TimelineBench {
     ] }
 
     static func run(_ options: Options) async throws {
+        if let render = options.render {
+            let document = try JSONDecoder().decode(Report.Document.self, from: Data(contentsOf: URL(fileURLWithPath: render)))
+            var original = options
+            (original.turns, original.quick, original.seed) = (document.turns, document.quick, document.seed)
+            let report = Report(options: original, results: document.results, settings: document.settings,
+                                started: ISO8601DateFormatter().date(from: document.started) ?? Date())
+            try report.write()
+            print(report.table())
+            return
+        }
         let started = Date()
         print("timeline-bench: \(options.turns) turns\(options.quick ? " (quick)" : ""), backends: \(backends.map(\.name).joined(separator: ", "))")
         var results: [Measurement] = []
