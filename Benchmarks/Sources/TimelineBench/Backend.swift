@@ -2,7 +2,7 @@ import Foundation
 
 /// One storage engine under test, on its own store. Every read returns the number of content
 /// bytes it read, so that no backend can skip work and the backends' answers can be compared.
-protocol Backend: AnyObject {
+protocol Backend: AnyObject, Sendable {
     /// The name in reports.
     var name: String { get }
     /// How durable each commit is and how the engine is set up, as read back from the engine.
@@ -29,6 +29,8 @@ protocol Backend: AnyObject {
     func makeSession(turns: [TurnData]) throws -> UUID
     /// Closes the store, opens it again cold, and lists its 20 most recently active sessions.
     func reopenAndList() async throws -> Int
+    /// Commits (write transactions) so far, as the engine counts them.
+    func commits() throws -> Int
     /// Bytes of the store's files on disk.
     func diskBytes() throws -> Int
     func close() async throws

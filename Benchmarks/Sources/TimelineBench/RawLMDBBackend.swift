@@ -344,6 +344,12 @@ final class RawLMDBBackend: Backend, @unchecked Sendable {
         }
     }
 
+    func commits() throws -> Int {
+        var info = MDB_envinfo()
+        try check(mdb_env_info(env, &info), "info")
+        return info.me_last_txnid
+    }
+
     func diskBytes() throws -> Int { directoryBytes(directory) }
 
     func close() async throws {

@@ -24,7 +24,19 @@ final class SQLiteConnection {
         sqlite3_busy_timeout(db, 10_000)
     }
 
+    /// Commits made through this connection (counted by a commit hook).
+    private(set) var commits = 0
+
     deinit { sqlite3_close_v2(handle) }
+
+    /// Starts counting this connection's commits in ``commits``.
+    func countCommits() {
+        sqlite3_commit_hook(handle, { context in
+            guard let context else { return 0 }
+            Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue().commits += 1
+            return 0
+        }, Unmanaged.passUnretained(self).toOpaque())
+    }
 
     func execute(_ sql: String) throws {
         var error: UnsafeMutablePointer<CChar>?

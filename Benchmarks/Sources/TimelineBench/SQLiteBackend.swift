@@ -7,8 +7,8 @@ import Foundation
 /// integer microseconds, counters updated in place (`turn_count = turn_count + 1 … RETURNING`),
 /// and a fork that stores its parent and branch point instead of copying rows (reads walk the
 /// ancestry, like TimelineStore). One writer connection behind a serial queue — SQLite has one
-/// writer at a time — and a reader connection of its own.
-/// `@unchecked Sendable`: writes run on the serial `queue`; reads on the caller's task, one at a time.
+/// writer at a time — and a pool of reader connections, as GRDB's `DatabasePool` keeps.
+/// `@unchecked Sendable`: writes run on the serial `queue`; each read holds a reader connection of the pool.
 final class SQLiteBackend: Backend, @unchecked Sendable {
     let name = "SQLite (C API, tuned)"
     let directory: String
@@ -38,16 +38,16 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
             PRIMARY KEY (session, version)) WITHOUT ROWID;
         """
 
-    /// The two connections and every statement, prepared once.
+    /// The writer connection and its statements, prepared once, and the pool of readers.
     final class Statements {
-        let writer: SQLiteConnection, reader: SQLiteConnection
+        let writer: SQLiteConnection
+        let readers: ReaderPool
         let begin, commit, rollback, insertSession, bumpSession, insertTurn, insertCheckpoint, insertCrystal: SQLiteConnection.Statement
-        let lineage, turnsAscending, turnsDescending, oneTurn, listFirst, listAfter, forkSession, listNewest: SQLiteConnection.Statement
-        let children, deleteTurns, deleteCheckpoints, deleteCrystals, deleteSession: SQLiteConnection.Statement
+        let forkSession, children, deleteTurns, deleteCheckpoints, deleteCrystals, deleteSession: SQLiteConnection.Statement
 
-        init(writer: SQLiteConnection, reader: SQLiteConnection) throws {
+        init(writer: SQLiteConnection, readers: ReaderPool) throws {
             self.writer = writer
-            self.reader = reader
+            self.readers = readers
             begin = try writer.prepare("BEGIN IMMEDIATE")
             commit = try writer.prepare("COMMIT")
             rollback = try writer.prepare("ROLLBACK")
@@ -79,19 +79,49 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
             deleteCheckpoints = try writer.prepare("DELETE FROM checkpoints WHERE session = ?")
             deleteCrystals = try writer.prepare("DELETE FROM crystals WHERE session = ?")
             deleteSession = try writer.prepare("DELETE FROM sessions WHERE id = ?")
-            lineage = try reader.prepare("SELECT parent, branch_point, turn_count FROM sessions WHERE id = ?")
-            turnsAscending = try reader.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?")
-            turnsDescending = try reader.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?")
-            oneTurn = try reader.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq = ?")
-            listFirst = try reader.prepare("""
+        }
+    }
+
+    /// A reader connection and its statements, prepared once.
+    final class Reader {
+        let connection: SQLiteConnection
+        let lineage, turnsAscending, turnsDescending, oneTurn, listFirst, listAfter, listNewest: SQLiteConnection.Statement
+
+        init(path: String) throws {
+            connection = try SQLiteConnection(path: path)
+            try connection.execute("PRAGMA synchronous = FULL")
+            lineage = try connection.prepare("SELECT parent, branch_point, turn_count FROM sessions WHERE id = ?")
+            turnsAscending = try connection.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?")
+            turnsDescending = try connection.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?")
+            oneTurn = try connection.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq = ?")
+            listFirst = try connection.prepare("""
                 SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0
                 ORDER BY last_activity DESC, id DESC LIMIT ?
                 """)
-            listAfter = try reader.prepare("""
+            listAfter = try connection.prepare("""
                 SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0 AND (last_activity, id) < (?, ?)
                 ORDER BY last_activity DESC, id DESC LIMIT ?
                 """)
-            listNewest = try reader.prepare("SELECT id, title, last_activity FROM sessions WHERE archived = 0 ORDER BY last_activity DESC, id DESC LIMIT 20")
+            listNewest = try connection.prepare("SELECT id, title, last_activity FROM sessions WHERE archived = 0 ORDER BY last_activity DESC, id DESC LIMIT 20")
+        }
+    }
+
+    /// Reader connections for concurrent reads (WAL lets them read beside the writer), made on
+    /// demand and reused — what GRDB's `DatabasePool` does.
+    final class ReaderPool: @unchecked Sendable {
+        let path: String
+        private let lock = NSLock()
+        private var idle: [Reader] = []
+
+        init(path: String) throws {
+            self.path = path
+            idle = [try Reader(path: path)]
+        }
+
+        func with<T>(_ body: (Reader) throws -> T) throws -> T {
+            let reader = try lock.withLock { idle.popLast() } ?? Reader(path: path)
+            defer { lock.withLock { idle.append(reader) } }
+            return try body(reader)
         }
     }
 
@@ -109,11 +139,10 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
 
     private static func open(_ directory: String) throws -> Statements {
         let writer = try SQLiteConnection(path: directory + "/timeline.sqlite")
+        writer.countCommits()
         try writer.execute(schema)
         try writer.execute("PRAGMA synchronous = FULL")
-        let reader = try SQLiteConnection(path: directory + "/timeline.sqlite")
-        try reader.execute("PRAGMA synchronous = FULL")
-        return try Statements(writer: writer, reader: reader)
+        return try Statements(writer: writer, readers: ReaderPool(path: directory + "/timeline.sqlite"))
     }
 
     func settings() throws -> [String: String] {
@@ -123,7 +152,7 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
             "engine": "SQLite \(String(cString: sqlite3_libversion()))",
             "journal_mode": try s.writer.text("PRAGMA journal_mode"),
             "synchronous (writer)": synchronous[try s.writer.text("PRAGMA synchronous")] ?? "?",
-            "synchronous (reader)": synchronous[try s.reader.text("PRAGMA synchronous")] ?? "?",
+            "synchronous (readers)": synchronous[try s.readers.with { try $0.connection.text("PRAGMA synchronous") }] ?? "?",
         ]
     }
 
@@ -212,13 +241,12 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
     }
 
     /// Where a session's history is stored: (session, first, end) from the root to the session.
-    private func segments(of session: UUID) throws -> [(UUID, Int, Int)] {
-        let s = try current()
+    private func segments(of session: UUID, _ r: Reader) throws -> [(UUID, Int, Int)] {
         var segments: [(UUID, Int, Int)] = []
         var current = session
         var end: Int?
         while true {
-            let row = try s.lineage.bind(current)
+            let row = try r.lineage.bind(current)
             guard try row.step() else { throw SQLiteConnection.Failure(description: "no session \(current)") }
             let parent = row.uuid(0), start = row.int(1), count = row.int(2)
             let stop = min(end ?? count, count)
@@ -232,18 +260,19 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
     }
 
     private func readTurns(of session: UUID, limit: Int, descending: Bool) throws -> Int {
-        let s = try current()
-        var bytes = 0, read = 0
-        let parts = try segments(of: session)
-        for (id, start, end) in descending ? parts.reversed() : parts where read < limit {
-            let rows = try (descending ? s.turnsDescending : s.turnsAscending).bind(id, start, end, limit - read)
-            while try rows.step() {
-                bytes += rows.text(0).utf8.count
-                _ = (rows.text(1), rows.int(2), rows.int(3))
-                read += 1
+        try current().readers.with { r in
+            var bytes = 0, read = 0
+            let parts = try segments(of: session, r)
+            for (id, start, end) in descending ? parts.reversed() : parts where read < limit {
+                let rows = try (descending ? r.turnsDescending : r.turnsAscending).bind(id, start, end, limit - read)
+                while try rows.step() {
+                    bytes += rows.text(0).utf8.count
+                    _ = (rows.text(1), rows.int(2), rows.int(3))
+                    read += 1
+                }
             }
+            return bytes
         }
-        return bytes
     }
 
     func latestTurns(of session: UUID, limit: Int) throws -> Int { try readTurns(of: session, limit: limit, descending: true) }
@@ -251,30 +280,32 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
     func history(of session: UUID) throws -> Int { try readTurns(of: session, limit: .max, descending: false) }
 
     func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {
-        let s = try current()
-        let rows: SQLiteConnection.Statement
-        if let (activity, id) = cursor as? (Int, UUID) {
-            rows = try s.listAfter.bind(project, activity, id, limit)
-        } else {
-            rows = try s.listFirst.bind(project, limit)
+        try current().readers.with { r in
+            let rows: SQLiteConnection.Statement
+            if let (activity, id) = cursor as? (Int, UUID) {
+                rows = try r.listAfter.bind(project, activity, id, limit)
+            } else {
+                rows = try r.listFirst.bind(project, limit)
+            }
+            var bytes = 0, count = 0
+            var last: (Int, UUID)?
+            while try rows.step() {
+                bytes += rows.text(1).utf8.count
+                if let id = rows.uuid(0) { last = (rows.int(2), id) }
+                _ = rows.int(3)
+                count += 1
+            }
+            return (bytes, count == limit ? last : nil)
         }
-        var bytes = 0, count = 0
-        var last: (Int, UUID)?
-        while try rows.step() {
-            bytes += rows.text(1).utf8.count
-            if let id = rows.uuid(0) { last = (rows.int(2), id) }
-            _ = rows.int(3)
-            count += 1
-        }
-        return (bytes, count == limit ? last : nil)
     }
 
     func turn(of session: UUID, sequence: Int) throws -> Int {
-        let s = try current()
-        let row = try s.oneTurn.bind(session, sequence)
-        guard try row.step() else { throw SQLiteConnection.Failure(description: "no turn \(sequence) in \(session)") }
-        defer { try? row.run() }
-        return row.text(0).utf8.count
+        try current().readers.with { r in
+            let row = try r.oneTurn.bind(session, sequence)
+            guard try row.step() else { throw SQLiteConnection.Failure(description: "no turn \(sequence) in \(session)") }
+            defer { try? row.run() }
+            return row.text(0).utf8.count
+        }
     }
 
     func fork(_ session: UUID, at point: Int) throws -> UUID {
@@ -321,11 +352,15 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
         try await close()
         let s = try Self.open(directory)
         state = s
-        let rows = try s.listNewest.bind()
-        var count = 0
-        while try rows.step() { count += 1 }
-        return count
+        return try s.readers.with { r in
+            let rows = try r.listNewest.bind()
+            var count = 0
+            while try rows.step() { count += 1 }
+            return count
+        }
     }
+
+    func commits() throws -> Int { try current().writer.commits }
 
     func diskBytes() throws -> Int {
         let s = try current()

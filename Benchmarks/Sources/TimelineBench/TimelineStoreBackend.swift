@@ -109,6 +109,8 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
         return try timeline.read { txn in try timeline.listSessions(limit: 20, in: txn).items.count }
     }
 
+    func commits() throws -> Int { try timeline.store.environment.info().lastTransactionID }
+
     func diskBytes() throws -> Int { directoryBytes(directory) }
 
     func close() async throws {

@@ -100,8 +100,11 @@ struct Workloads {
             return (fixture.sessions[session].id, fixture.turn(session: session, sequence: 1_000_000 + index))
         }
         let before = IOCounters.read()
+        let commitsBefore = try backend.commits()
         let samples = try latencies(count) { try backend.append(jobs[$0].1, to: jobs[$0].0) }
         record(Self.append, samples)
+        results.append(Measurement(size: size, workload: "commits per durable append", backend: backend.name, operations: count,
+                                   value: Double(try backend.commits() - commitsBefore) / Double(count), unit: "commits"))
         if let before, let after = IOCounters.read() {
             results.append(Measurement(size: size, workload: "bytes written per durable append", backend: backend.name, operations: count,
                                        value: Double(after.writeBytes - before.writeBytes) / Double(count), unit: "bytes"))
@@ -115,6 +118,7 @@ struct Workloads {
             let rounds = options.iterations(writers >= 16 ? 20 : 40)
             var elapsed: UInt64 = 0
             var roundTimes: [Double] = []
+            let commitsBefore = try backend.commits()
             for round in 0..<rounds {
                 let jobs = (0..<writers).map { index -> (UUID, TurnData) in
                     let session = fixture.skewedLongSession(&random)
@@ -130,8 +134,12 @@ struct Workloads {
             results.append(Measurement(size: size, workload: "concurrent durable appends, \(writers) writers", backend: backend.name,
                                        p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), operations: rounds * writers,
                                        perSecond: Double(rounds * writers) / (Double(elapsed) / 1e9), unit: "appends/s"))
+            results.append(Measurement(size: size, workload: "commits per append, \(writers) writers", backend: backend.name, operations: rounds * writers,
+                                       value: Double(try backend.commits() - commitsBefore) / Double(rounds * writers), unit: "commits"))
             print("  \(backend.name) — \(writers) concurrent writers: \(Int(Double(rounds * writers) / (Double(elapsed) / 1e9))) appends/s")
         }
+
+        try await runMixed(&random)
 
         let forks = (0..<options.iterations(100)).map { _ -> (UUID, Int) in
             let session = fixture.sessions[fixture.skewedLongSession(&random)]
@@ -156,6 +164,45 @@ struct Workloads {
             precondition(listed == 20, "\(backend.name) listed \(listed) sessions after reopening")
         }
         record("open cold + list the 20 newest sessions", openTimes.sorted())
+    }
+}
+
+extension Workloads {
+    /// A service's traffic: 16 concurrent clients, each doing 90 % reads (a session's latest 20
+    /// turns) and 10 % durable appends, on sessions chosen with a Zipf-like skew.
+    mutating func runMixed(_ random: inout Random) async throws {
+        let clients = 16, perClient = options.iterations(100)
+        let plans: [[(read: Bool, session: UUID, turn: TurnData)]] = (0..<clients).map { client in
+            (0..<perClient).map { step in
+                let index = fixture.skewedLongSession(&random)
+                return (random.below(10) != 0, fixture.sessions[index].id, fixture.turn(session: index, sequence: 4_000_000 + client * perClient + step))
+            }
+        }
+        let backend = self.backend
+        let start = now()
+        let readTimes = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for plan in plans {
+                group.addTask {
+                    var times: [Double] = []
+                    for operation in plan {
+                        if operation.read {
+                            let begin = now()
+                            _ = try backend.latestTurns(of: operation.session, limit: 20)
+                            times.append(Double(now() - begin) / 1_000)
+                        } else {
+                            try await backend.appendConcurrently([(operation.session, operation.turn)])
+                        }
+                    }
+                    return times
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }.sorted()
+        let seconds = Double(now() - start) / 1e9
+        results.append(Measurement(size: size, workload: "mixed: 16 clients, 90 % reads / 10 % durable appends", backend: backend.name,
+                                   p50: percentile(readTimes, 0.5), p99: percentile(readTimes, 0.99), operations: clients * perClient,
+                                   perSecond: Double(clients * perClient) / seconds, unit: "operations/s"))
+        print("  \(backend.name) — mixed: \(Int(Double(clients * perClient) / seconds)) operations/s, read p99 \(Int(percentile(readTimes, 0.99))) µs")
     }
 }
 
