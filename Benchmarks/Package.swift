@@ -61,20 +61,34 @@ let package = Package(
         ),
         // The raw SQLite C API, for the best-SQLite baseline of timeline-bench.
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        // timeline-bench: every workload on every backend — TimelineStore, the best SQLite (the C
-        // API, tuned), raw LMDB — with a report (Docs/benchmarks.md). CI runs its --quick mode.
+        // timeline-bench: every workload on every backend — TimelineStore, SQLite through GRDB (as
+        // a GRDB user writes it, and tuned), the SQLite C API tuned, raw LMDB — with a report
+        // (Docs/benchmarks.md). CI runs its --quick mode.
         .executableTarget(
             name: "timeline-bench",
             dependencies: [
                 .product(name: "Timeline", package: root),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                "SQLiteBaseline",
                 "CSQLite",
                 "CLMDBBaseline",
             ],
             path: "Sources/TimelineBench"
         ),
+        // SQLite through GRDB as a GRDB user writes it: Codable records, JSON columns, a fork
+        // that copies rows. Shared by the package-benchmark suite and timeline-bench.
+        .target(
+            name: "SQLiteBaseline",
+            dependencies: [
+                .product(name: "Timeline", package: root),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Sources/SQLiteBaseline"
+        ),
         .executableTarget(
             name: "TimelineBenchmarks",
             dependencies: [
+                "SQLiteBaseline",
                 .product(name: "Timeline", package: root),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Benchmark", package: "package-benchmark"),

@@ -4,6 +4,7 @@
 import Benchmark
 import Foundation
 import GRDB
+import SQLiteBaseline
 import Timeline
 
 /// Both stores, filled with the same timeline: `sessionCount` sessions of `turnsPerSession`

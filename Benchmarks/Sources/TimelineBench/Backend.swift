@@ -34,6 +34,13 @@ protocol Backend: AnyObject, Sendable {
     /// Bytes of the store's files on disk.
     func diskBytes() throws -> Int
     func close() async throws
+    /// Whether listings order sessions exactly by activity (and so answer as every other backend
+    /// does); a backend that keeps coarser times may order ties differently.
+    var exactOrder: Bool { get }
+}
+
+extension Backend {
+    var exactOrder: Bool { true }
 }
 
 /// The size of the files directly in `directory`.

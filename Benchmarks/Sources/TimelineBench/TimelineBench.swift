@@ -70,6 +70,8 @@ struct TimelineBench {
 
     static var backends: [(name: String, slug: String, make: (String) throws -> any Backend)] { [
         ("TimelineStore", "timelinestore", { try TimelineStoreBackend(directory: $0) }),
+        ("SQLite (GRDB, as written)", "grdb-naive", { try GRDBNaiveBackend(directory: $0) }),
+        ("SQLite (GRDB, tuned)", "grdb-tuned", { try GRDBTunedBackend(directory: $0) }),
         ("SQLite (C API, tuned)", "sqlite-tuned", { try SQLiteBackend(directory: $0) }),
         ("raw LMDB (limit)", "raw-lmdb", { try RawLMDBBackend(directory: $0) }),
     ] }

@@ -1,50 +1,50 @@
-import Foundation
-import GRDB
-import Timeline
+package import Foundation
+package import GRDB
+package import Timeline
 
 /// The classic design a Swift service would otherwise reach for: SQLite through GRDB, a
 /// `sessions` table and a `turns` table keyed by (session, sequence), the usual indexes, WAL,
 /// and `synchronous = FULL` so that every commit is as durable as TimelineStore's default.
 /// A fork copies the parent's turns (the classic schema has no shared history).
-final class SQLiteTimeline: Sendable {
-    let pool: DatabasePool
+package final class SQLiteTimeline: Sendable {
+    package let pool: DatabasePool
 
-    struct SessionRow: Codable, FetchableRecord, PersistableRecord, Sendable {
-        static let databaseTableName = "sessions"
-        var id: UUID
-        var title: String
-        var project: String?
-        var parentID: UUID?
-        var branchPoint: Int?
-        var created: Date
-        var updated: Date
-        var lastActivity: Date
-        var turnCount: Int
-        var inputTokens: Int
-        var outputTokens: Int
-        var cost: Double
-        var archived: Bool
-        var metadata: [String: String]
+    package struct SessionRow: Codable, FetchableRecord, PersistableRecord, Sendable {
+        package static let databaseTableName = "sessions"
+        package var id: UUID
+        package var title: String
+        package var project: String?
+        package var parentID: UUID?
+        package var branchPoint: Int?
+        package var created: Date
+        package var updated: Date
+        package var lastActivity: Date
+        package var turnCount: Int
+        package var inputTokens: Int
+        package var outputTokens: Int
+        package var cost: Double
+        package var archived: Bool
+        package var metadata: [String: String]
     }
 
-    struct TurnRow: Codable, FetchableRecord, PersistableRecord, Sendable {
-        static let databaseTableName = "turns"
-        var sessionID: UUID
-        var sequence: Int
-        var id: UUID
-        var role: String
-        var content: String
-        var created: Date
-        var duration: Double?
-        var inputTokens: Int?
-        var outputTokens: Int?
-        var cost: Double?
-        var toolCalls: [Turn.ToolCall]
-        var blocks: [Turn.Block]
-        var metadata: [String: String]
+    package struct TurnRow: Codable, FetchableRecord, PersistableRecord, Sendable {
+        package static let databaseTableName = "turns"
+        package var sessionID: UUID
+        package var sequence: Int
+        package var id: UUID
+        package var role: String
+        package var content: String
+        package var created: Date
+        package var duration: Double?
+        package var inputTokens: Int?
+        package var outputTokens: Int?
+        package var cost: Double?
+        package var toolCalls: [Turn.ToolCall]
+        package var blocks: [Turn.Block]
+        package var metadata: [String: String]
     }
 
-    init(path: String) throws {
+    package init(path: String) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         pool = try DatabasePool(path: path, configuration: configuration)
@@ -68,17 +68,16 @@ final class SQLiteTimeline: Sendable {
         }
     }
 
-    func createSession(title: String, project: String?, in db: GRDB.Database) throws -> SessionRow {
-        let now = Date()
-        let row = SessionRow(id: UUID(), title: title, project: project, parentID: nil, branchPoint: nil, created: now, updated: now,
-                             lastActivity: now, turnCount: 0, inputTokens: 0, outputTokens: 0, cost: 0, archived: false, metadata: [:])
+    package func createSession(id: UUID = UUID(), title: String, project: String?, created: Date = Date(), in db: GRDB.Database) throws -> SessionRow {
+        let row = SessionRow(id: id, title: title, project: project, parentID: nil, branchPoint: nil, created: created, updated: created,
+                             lastActivity: created, turnCount: 0, inputTokens: 0, outputTokens: 0, cost: 0, archived: false, metadata: [:])
         try row.insert(db)
         return row
     }
 
     /// Appends turns the way a service on this schema would: read the session, insert the turns
     /// at the next sequences, update the session's counters and activity, in one transaction.
-    func append(_ turns: [NewTurn], to id: UUID, in db: GRDB.Database) throws {
+    package func append(_ turns: [NewTurn], to id: UUID, in db: GRDB.Database) throws {
         guard var session = try SessionRow.fetchOne(db, key: id) else { throw DatabaseError(message: "no session") }
         let now = Date()
         for turn in turns {
@@ -96,24 +95,24 @@ final class SQLiteTimeline: Sendable {
         try session.update(db)
     }
 
-    func turns(of id: UUID, limit: Int, in db: GRDB.Database) throws -> [TurnRow] {
+    package func turns(of id: UUID, limit: Int, in db: GRDB.Database) throws -> [TurnRow] {
         try TurnRow.filter(Column("sessionID") == id).order(Column("sequence")).limit(limit).fetchAll(db)
     }
 
-    func listSessions(project: String, limit: Int, in db: GRDB.Database) throws -> [SessionRow] {
+    package func listSessions(project: String, limit: Int, in db: GRDB.Database) throws -> [SessionRow] {
         try SessionRow.filter(Column("project") == project && Column("archived") == false)
             .order(Column("lastActivity").desc).limit(limit).fetchAll(db)
     }
 
     /// A fork on the classic schema: a new session row and a copy of the parent's turns up to `at`.
-    func fork(_ id: UUID, at: Int, in db: GRDB.Database) throws -> UUID {
+    package func fork(_ id: UUID, at: Int, as child: UUID = UUID(), in db: GRDB.Database) throws -> UUID {
         guard var session = try SessionRow.fetchOne(db, key: id) else { throw DatabaseError(message: "no session") }
-        let child = UUID()
         session.parentID = id
         session.branchPoint = at
         session.id = child
         session.turnCount = at
         session.created = Date()
+        session.lastActivity = session.created
         try session.insert(db)
         try db.execute(sql: """
             INSERT INTO turns SELECT ?, sequence, id, role, content, created, duration, inputTokens, outputTokens, cost,
@@ -122,7 +121,7 @@ final class SQLiteTimeline: Sendable {
         return child
     }
 
-    func deleteSession(_ id: UUID, in db: GRDB.Database) throws {
+    package func deleteSession(_ id: UUID, in db: GRDB.Database) throws {
         try db.execute(sql: "DELETE FROM turns WHERE sessionID = ?", arguments: [id])
         _ = try SessionRow.deleteOne(db, key: id)
     }
