@@ -73,7 +73,10 @@ let package = Package(
                 "CSQLite",
                 "CLMDBBaseline",
             ],
-            path: "Sources/TimelineBench"
+            path: "Sources/TimelineBench",
+            // Exported so that liblmdb's and libsqlite3's fsync, fdatasync and pwrite reach the
+            // counting versions in SyncCounter.swift first.
+            linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),
         // SQLite through GRDB as a GRDB user writes it: Codable records, JSON columns, a fork
         // that copies rows. Shared by the package-benchmark suite and timeline-bench.

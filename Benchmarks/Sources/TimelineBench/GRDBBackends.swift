@@ -167,7 +167,11 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
         var configuration = Configuration()
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         let pool = try DatabasePool(path: directory + "/grdb-tuned.sqlite", configuration: configuration)
-        try pool.writeWithoutTransaction { db in try db.execute(sql: SQLiteBackend.schema) }
+        // GRDB sets `synchronous = NORMAL` on the writer of a WAL pool after `prepareDatabase`.
+        try pool.writeWithoutTransaction { db in
+            try db.execute(sql: SQLiteBackend.schema)
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
         pool.add(transactionObserver: counter, extent: .databaseLifetime)
         return pool
     }

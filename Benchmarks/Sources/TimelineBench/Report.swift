@@ -98,8 +98,20 @@ struct Report {
         let mismatches = answerMismatches()
         lines.append("")
         lines.append(mismatches.isEmpty ? "every backend gave the same answers to the same reads" : "ANSWERS DIFFER: " + mismatches.joined(separator: "; "))
+        let weak = weakDurability()
+        lines.append(weak.isEmpty ? "every backend's commits were durable as read back from the engine" : "NOT DURABLE: " + weak.joined(separator: "; "))
         lines.append("results in \(options.output)/ (results.json, results.csv, charts)")
         return lines.joined(separator: "\n")
+    }
+
+    /// Backends whose commits were not fully durable as read back (LMDB not `durable`, SQLite not
+    /// `synchronous = FULL` on its writer): their write figures would compare unequal things.
+    func weakDurability() -> [String] {
+        settings.sorted { $0.key < $1.key }.compactMap { backend, values in
+            if let durability = values["durability"], durability != "durable" { return "\(backend) ran with durability \(durability)" }
+            if let synchronous = values["synchronous (writer)"], synchronous != "FULL" { return "\(backend) ran with synchronous = \(synchronous) on its writer" }
+            return nil
+        }
     }
 
     /// Workloads some backend has no finite figure for.

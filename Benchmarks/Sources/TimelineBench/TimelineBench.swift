@@ -111,7 +111,7 @@ struct TimelineBench {
         print(report.table())
         // What the quick run in CI checks: every backend produced every figure, and the same
         // answers to the same reads — not the figures themselves.
-        let problems = report.missingFigures() + report.answerMismatches().map { "answers differ: \($0)" }
+        let problems = report.missingFigures() + report.answerMismatches().map { "answers differ: \($0)" } + report.weakDurability()
         if !problems.isEmpty {
             print("timeline-bench: incomplete results:\n  " + problems.joined(separator: "\n  "))
             exit(1)

@@ -100,11 +100,13 @@ struct Workloads {
             return (fixture.sessions[session].id, fixture.turn(session: session, sequence: 1_000_000 + index))
         }
         let before = IOCounters.read()
-        let commitsBefore = try backend.commits()
+        let commitsBefore = try backend.commits(), syncsBefore = SyncCounter.syncs
         let samples = try latencies(count) { try backend.append(jobs[$0].1, to: jobs[$0].0) }
         record(Self.append, samples)
         results.append(Measurement(size: size, workload: "commits per durable append", backend: backend.name, operations: count,
                                    value: Double(try backend.commits() - commitsBefore) / Double(count), unit: "commits"))
+        results.append(Measurement(size: size, workload: "sync calls per durable append", backend: backend.name, operations: count,
+                                   value: Double(SyncCounter.syncs - syncsBefore) / Double(count), unit: "syncs"))
         if let before, let after = IOCounters.read() {
             results.append(Measurement(size: size, workload: "bytes written per durable append", backend: backend.name, operations: count,
                                        value: Double(after.writeBytes - before.writeBytes) / Double(count), unit: "bytes"))
@@ -179,6 +181,7 @@ extension Workloads {
             }
         }
         let backend = self.backend
+        resetPeakRSS()
         let start = now()
         let readTimes = try await withThrowingTaskGroup(of: [Double].self) { group in
             for plan in plans {
@@ -202,6 +205,10 @@ extension Workloads {
         results.append(Measurement(size: size, workload: "mixed: 16 clients, 90 % reads / 10 % durable appends", backend: backend.name,
                                    p50: percentile(readTimes, 0.5), p99: percentile(readTimes, 0.99), operations: clients * perClient,
                                    perSecond: Double(clients * perClient) / seconds, unit: "operations/s"))
+        if let peak = peakRSS() {
+            results.append(Measurement(size: size, workload: "peak RSS during the mixed workload", backend: backend.name, operations: 1,
+                                       value: Double(peak) / 1_048_576, unit: "MiB"))
+        }
         print("  \(backend.name) — mixed: \(Int(Double(clients * perClient) / seconds)) operations/s, read p99 \(Int(percentile(readTimes, 0.99))) µs")
     }
 }
