@@ -4,8 +4,9 @@ import Synchronization
 
 /// Sync calls of the whole process, counted by interposing libc's `fsync` and `fdatasync` and
 /// the writes through descriptors opened `O_DSYNC`/`O_SYNC` (each such write is a sync; LMDB
-/// writes its meta page that way). The executable exports these symbols (`--export-dynamic`), so
-/// liblmdb's and libsqlite3's calls reach them first; each forwards to libc's.
+/// writes its meta page that way). The executable exports these public symbols
+/// (`--export-dynamic`), so liblmdb's and libsqlite3's calls reach them first; each forwards to
+/// libc's.
 enum SyncCounter {
     static let count = Atomic<Int>(0)
     static var syncs: Int { count.load(ordering: .relaxed) }
@@ -20,19 +21,19 @@ nonisolated(unsafe) private let libcFdatasync = libc("fdatasync", as: SyncFuncti
 nonisolated(unsafe) private let libcPwrite = libc("pwrite", as: PWriteFunction.self)
 
 @_cdecl("fsync")
-func countedFsync(_ fd: Int32) -> Int32 {
+public func countedFsync(_ fd: Int32) -> Int32 {
     SyncCounter.count.add(1, ordering: .relaxed)
     return libcFsync(fd)
 }
 
 @_cdecl("fdatasync")
-func countedFdatasync(_ fd: Int32) -> Int32 {
+public func countedFdatasync(_ fd: Int32) -> Int32 {
     SyncCounter.count.add(1, ordering: .relaxed)
     return libcFdatasync(fd)
 }
 
 @_cdecl("pwrite")
-func countedPwrite(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int, _ offset: off_t) -> Int {
+public func countedPwrite(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int, _ offset: off_t) -> Int {
     if fcntl(fd, F_GETFL) & (O_DSYNC | O_SYNC) != 0 { SyncCounter.count.add(1, ordering: .relaxed) }
     return libcPwrite(fd, bytes, count, offset)
 }
