@@ -121,7 +121,7 @@ final class SQLiteConnection {
         func length(_ column: Int32) -> Int { Int(sqlite3_column_bytes(handle, column)) }
         func uuid(_ column: Int32) -> UUID? {
             guard sqlite3_column_bytes(handle, column) == 16, let bytes = sqlite3_column_blob(handle, column) else { return nil }
-            var value = UUID().uuid
+            var value: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)   // not UUID(): that reads the random source
             withUnsafeMutableBytes(of: &value) { $0.copyMemory(from: UnsafeRawBufferPointer(start: bytes, count: 16)) }
             return UUID(uuid: value)
         }
