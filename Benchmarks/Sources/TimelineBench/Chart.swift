@@ -16,21 +16,31 @@ enum Chart {
         }.joined()
     }
 
+    /// A logarithmic axis over `values`: whole decades around them, and where a value falls on
+    /// it, from 0 to 1.
+    struct LogScale {
+        let low: Double, high: Double
+        init(_ values: [Double]) {
+            let positive = values.filter { $0 > 0 && $0.isFinite }
+            low = pow(10, floor(log10(positive.min() ?? 1)))
+            high = pow(10, ceil(log10(positive.max() ?? 10)))
+        }
+        func position(_ value: Double) -> Double { (log10(max(value, low)) - log10(low)) / max(log10(high) - log10(low), 1) }
+        var decades: [Double] { Array(sequence(first: low) { $0 * 10 }.prefix { $0 <= high }) }
+    }
+
     /// Horizontal bars, one group per workload, on a logarithmic axis.
     static func bars(title: String, unit: String, groups: [(label: String, values: [Double])], series: [String]) -> String {
         let rowHeight = 14.0, groupGap = 12.0, left = 330.0, width = 520.0
-        let positive = groups.flatMap(\.values).filter { $0 > 0 && $0.isFinite }
-        let low = pow(10, floor(log10(positive.min() ?? 1))), high = pow(10, ceil(log10(positive.max() ?? 10)))
-        func x(_ value: Double) -> Double { left + (log10(max(value, low)) - log10(low)) / max(log10(high) - log10(low), 1) * width }
+        let scale = LogScale(groups.flatMap(\.values))
+        func x(_ value: Double) -> Double { left + scale.position(value) * width }
         let groupHeight = Double(series.count) * rowHeight + groupGap
         let height = 60 + Double(groups.count) * groupHeight + Double(series.count) * 18 + 30
         var svg = "<svg xmlns='http://www.w3.org/2000/svg' width='\(left + width + 120)' height='\(height)' font-family='sans-serif'>"
         svg += "<text x='10' y='22' font-size='15' font-weight='bold'>\(escape(title))</text>"
-        var decade = low
-        while decade <= high {
+        for decade in scale.decades {
             svg += "<line x1='\(x(decade))' y1='40' x2='\(x(decade))' y2='\(40 + Double(groups.count) * groupHeight)' stroke='#ddd'/>"
             svg += "<text x='\(x(decade))' y='36' font-size='10' text-anchor='middle'>\(format(decade)) \(unit)</text>"
-            decade *= 10
         }
         for (index, group) in groups.enumerated() {
             let top = 44 + Double(index) * groupHeight
@@ -49,19 +59,16 @@ enum Chart {
     /// `groups` runs of the same backends: a run shares a dash pattern, a backend its colour.
     static func lines(title: String, unit: String, xLabels: [String], series: [(name: String, values: [Double])], groups: Int = 1) -> String {
         let left = 80.0, top = 40.0, width = 520.0, height = 300.0
-        let positive = series.flatMap(\.values).filter { $0 > 0 && $0.isFinite }
-        let low = pow(10, floor(log10(positive.min() ?? 1))), high = pow(10, ceil(log10(positive.max() ?? 10)))
+        let scale = LogScale(series.flatMap(\.values))
         func x(_ index: Int) -> Double { left + (xLabels.count == 1 ? width / 2 : Double(index) / Double(xLabels.count - 1) * width) }
-        func y(_ value: Double) -> Double { top + height - (log10(value) - log10(low)) / max(log10(high) - log10(low), 1) * height }
+        func y(_ value: Double) -> Double { top + height - scale.position(value) * height }
         let perGroup = max(1, series.count / max(groups, 1))
         let dashes = ["", "6,3", "2,3", "8,3,2,3"]
         var svg = "<svg xmlns='http://www.w3.org/2000/svg' width='\(left + width + 460)' height='\(max(top + height + 60, top + Double(series.count) * 18 + 20))' font-family='sans-serif'>"
         svg += "<text x='10' y='22' font-size='15' font-weight='bold'>\(escape(title))</text>"
-        var decade = low
-        while decade <= high {
+        for decade in scale.decades {
             svg += "<line x1='\(left)' y1='\(y(decade))' x2='\(left + width)' y2='\(y(decade))' stroke='#ddd'/>"
             svg += "<text x='\(left - 6)' y='\(y(decade) + 4)' font-size='10' text-anchor='end'>\(format(decade)) \(unit)</text>"
-            decade *= 10
         }
         for (index, label) in xLabels.enumerated() {
             svg += "<text x='\(x(index))' y='\(top + height + 18)' font-size='11' text-anchor='middle'>\(escape(label))</text>"
