@@ -25,7 +25,7 @@ extension Environment {
     /// LMDB), and reports what is structurally wrong: page numbers past the end of the data,
     /// page headers that do not match their position, node offsets and key or value sizes that
     /// leave the page, overflow runs past the end, pages reached twice (cycles), trees deeper than
-    /// their header says.
+    /// their header says, and pages the free list offers for reuse while a tree still uses them.
     ///
     /// LMDB keeps no checksums and trusts its pages: a damaged page (a bad sector, a stray write)
     /// can make it read outside the file, which the kernel answers with SIGBUS. A store that
@@ -88,6 +88,8 @@ struct PageWalker {
     var problems: [PageProblem] = []
     /// One bit per page: reached already.
     var seen: [UInt64]
+    /// The pages the free list offers for reuse.
+    var freePages: [UInt64] = []
 
     init(fd: Int32, meta: DataFilePreflight.Meta, limit: Int) {
         self.fd = fd
@@ -107,8 +109,35 @@ struct PageWalker {
     mutating func walkAll(metaPage: UInt64) {
         // Both trees' headers sit in the meta page: free database at byte 40, main at 88.
         guard let page = read(page: metaPage) else { return report(metaPage, "(meta)", "cannot be read") }
-        walk(tree: Self.database(page, at: 40), name: "(free list)")
+        walk(tree: Self.database(page, at: 40), name: Self.freeList)
         walk(tree: Self.database(page, at: 88), name: "(main)", namedDatabases: true)
+        // A page the free list offers must be in no tree: a writer would reuse it while it is in
+        // use (LMDB then asserts, or overwrites live data).
+        var listed = Set<UInt64>()
+        for page in freePages where !full {
+            if page < 2 || page >= endPage {
+                report(page, Self.freeList, "lists page \(page), outside the data pages 2..<\(endPage)")
+            } else if !listed.insert(page).inserted {
+                report(page, Self.freeList, "lists page \(page) twice")
+            } else if seen[Int(page / 64)] & (1 << (page % 64)) != 0 {
+                report(page, Self.freeList, "lists page \(page) as free, but a tree uses it")
+            }
+        }
+    }
+
+    static let freeList = "(free list)"
+
+    /// Reads a free-list value — a page count, then that many page numbers (u64 each) — into
+    /// ``freePages``; `bytes` is the value, inline or read from its overflow pages.
+    mutating func collectFreePages(_ bytes: ArraySlice<UInt8>, at page: UInt64) {
+        let words = bytes.count / 8
+        let count = words > 0 ? Int(clamping: bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }) : -1
+        guard bytes.count % 8 == 0, count == words - 1 else {
+            return report(page, Self.freeList, "an entry of \(bytes.count) bytes is not a page count and its pages")
+        }
+        bytes.withUnsafeBytes { raw in
+            for index in 1..<max(words, 1) { freePages.append(raw.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) }
+        }
     }
 
     /// A database header (`MDB_db`, 48 bytes) in `bytes` at `offset`: flags, depth and root page.
@@ -182,10 +211,15 @@ struct PageWalker {
             let dataLength = Int(size)
             if nodeFlags & Self.bigData != 0 {
                 guard dataStart + 8 <= pageSize else { return report(number, name, "an overflow reference at byte \(offset) runs past the page") }
-                checkOverflow(Self.word(page, dataStart, UInt64.self), length: dataLength, name: name, from: number)
+                let first = Self.word(page, dataStart, UInt64.self)
+                if checkOverflow(first, length: dataLength, name: name, from: number), name == Self.freeList,
+                   let run = read(page: first, count: (16 + dataLength + pageSize - 1) / pageSize) {
+                    collectFreePages(run[16..<16 + dataLength], at: first)
+                }
                 continue
             }
             guard dataStart + dataLength <= pageSize else { return report(number, name, "a value at byte \(offset) runs past the page") }
+            if name == Self.freeList { collectFreePages(page[dataStart..<dataStart + dataLength], at: number) }
             if nodeFlags & Self.subData != 0 {
                 guard dataLength == 48 else { return report(number, name, "a database header of \(dataLength) bytes, not 48") }
                 let data = Array(page[dataStart..<dataStart + 48])
@@ -236,15 +270,17 @@ struct PageWalker {
         return offsets
     }
 
-    /// Checks a run of overflow pages holding a `length`-byte value.
-    mutating func checkOverflow(_ first: UInt64, length: Int, name: String, from parent: UInt64) {
-        guard valid(first, name, from: parent), claim(first, name) else { return }
-        guard let page = read(page: first) else { return report(first, name, "cannot be read: the file ends before it") }
+    /// Checks a run of overflow pages holding a `length`-byte value; whether it is sound.
+    @discardableResult
+    mutating func checkOverflow(_ first: UInt64, length: Int, name: String, from parent: UInt64) -> Bool {
+        guard valid(first, name, from: parent), claim(first, name) else { return false }
+        guard let page = read(page: first) else { report(first, name, "cannot be read: the file ends before it"); return false }
         let header = Self.word(page, 0, UInt64.self), flags = Self.word(page, 10, UInt16.self)
         let count = UInt64(Self.word(page, 12, UInt32.self))
-        guard header == first, flags & Self.overflow != 0 else { return report(first, name, "is not the overflow page its parent \(parent) says") }
-        guard count >= 1, first + count <= endPage else { return report(first, name, "an overflow run of \(count) pages passes the end of the data") }
-        guard length <= Int(count) * pageSize - 16 else { return report(first, name, "a value of \(length) bytes does not fit its \(count) overflow pages") }
-        for page in (first + 1)..<(first + count) where !claim(page, name) { return }
+        guard header == first, flags & Self.overflow != 0 else { report(first, name, "is not the overflow page its parent \(parent) says"); return false }
+        guard count >= 1, first + count <= endPage else { report(first, name, "an overflow run of \(count) pages passes the end of the data"); return false }
+        guard length <= Int(count) * pageSize - 16 else { report(first, name, "a value of \(length) bytes does not fit its \(count) overflow pages"); return false }
+        for page in (first + 1)..<(first + count) where !claim(page, name) { return false }
+        return true
     }
 }

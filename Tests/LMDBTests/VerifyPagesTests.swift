@@ -88,4 +88,32 @@ struct VerifyPagesTests {
             }
         }
     }
+
+    @Test("a page the free list offers while a tree uses it is reported (a writer would reuse a live page)")
+    func freeListOverlap() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            let env = try Environment(path: path)
+            try Self.populate(env, seed: 5)
+            try env.close()
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")))
+            func word(_ at: Int) -> UInt64 { bytes[at..<at + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+            // The current meta page (the larger transaction id), its free list's root and the main database's root.
+            let meta = word(144) > word(4096 + 144) ? 0 : 4096
+            let freeRoot = Int(word(meta + 80)), mainRoot = word(meta + 128)
+            let leaf = freeRoot * 4096
+            try #require(bytes[leaf + 10] & 0x02 != 0, "the free list's root is a leaf in this small store")
+            // Its first node's value: a page count, then the pages. Offer the main root as free.
+            let node = leaf + Int(bytes[leaf + 16..<leaf + 18].withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) })
+            let keySize = Int(bytes[node + 6..<node + 8].withUnsafeBytes { $0.loadUnaligned(as: UInt16.self) })
+            let value = node + 8 + keySize
+            try #require(word(value) >= 1)
+            withUnsafeBytes(of: mainRoot) { bytes.replaceSubrange(value + 8..<value + 16, with: $0) }
+            try Data(bytes).write(to: URL(fileURLWithPath: path + "/data.mdb"))
+            let reopened = try Environment(path: path, configuration: .init(readOnly: true))
+            let problems = try reopened.verifyPages()
+            try reopened.close()
+            #expect(problems.contains { $0.database == "(free list)" && $0.detail.contains("a tree uses it") }, "\(problems)")
+        }
+    }
 }

@@ -143,7 +143,8 @@ struct PowerLossTests {
             let pages = try environment.verifyPages()
             try environment.close()
             if !pages.isEmpty { return "damaged pages: \(pages.prefix(3))" }
-            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+            // Read-only: a damaged image (the broken settings make them) is examined, never written to.
+            let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
             var copy = model
             let problems = try await copy.verify(timeline)
             await timeline.close()
