@@ -74,4 +74,32 @@ struct MaintenanceTests {
             }
         }
     }
+
+    @Test("a database created inside a write transaction rolls back with it, and is there once it commits")
+    func databaseInTransaction() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: storePath(dir))
+            struct Refused: Error {}
+            #expect(throws: Refused.self) {
+                try env.write { txn in
+                    let db = try txn.openDatabase("made-then-dropped")
+                    try db.put(bytes("v"), for: bytes("k"), in: txn)
+                    throw Refused()
+                }
+            }
+            #expect(try !env.databaseNames().contains("made-then-dropped"))
+            try env.write { txn in
+                #expect(throws: LMDBError.self) { try txn.openDatabase("absent", create: false) }
+            }
+            try env.write { txn in try txn.openDatabase("kept").put(bytes("v"), for: bytes("k"), in: txn) }
+            #expect(try env.databaseNames().contains("kept"))
+            let kept = try env.openDatabase("kept", create: false)
+            #expect(try env.read { txn in copy(try kept.get(bytes("k"), in: txn)) } == bytes("v"))
+            try env.read { txn in
+                let refused = #expect(throws: LMDBError.self) { try txn.openDatabase("kept") }
+                #expect(refused?.code == .readOnly)
+            }
+            try env.close()
+        }
+    }
 }
