@@ -72,11 +72,17 @@ struct Report {
 
     /// The terminal table: one row per workload, one column per backend, then the verdict.
     func table() -> String {
-        var lines = ["", "timeline-bench, \(mainSize) turns — p50 (p99) per operation, or throughput", ""]
+        var lines = ["", "timeline-bench, \(mainSize) turns — p50 (p99) per operation, or throughput;",
+                     "[r×] beside a peer: TimelineStore's advantage over it (> 1: TimelineStore is faster or smaller)", ""]
         let header = ["workload"] + backends + ["target"]
         var rows: [[String]] = [header]
         for workload in workloads {
-            rows.append([workload] + backends.map { cell(measurement(workload, $0)) } + [verdict(workload)])
+            let ours = measurement(workload, Self.ours)
+            rows.append([workload] + backends.map { backend in
+                let theirs = measurement(workload, backend)
+                guard backend != Self.ours, let ours, let theirs else { return cell(theirs) }
+                return cell(theirs) + " [\(format(Self.advantage(ours, over: theirs)))×]"
+            } + [verdict(workload)])
         }
         let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
