@@ -51,3 +51,21 @@ func directoryBytes(_ directory: String) -> Int {
         return total + size
     }
 }
+
+/// Where a session's history is stored, from its root to itself: (session, first sequence, end)
+/// for each part, given each session's parent, branch point and turn count — the walk
+/// TimelineStore makes, for the backends that keep forks as parent pointers.
+func lineage(of session: UUID, _ lookup: (UUID) throws -> (parent: UUID?, branchPoint: Int, turnCount: Int)) rethrows -> [(UUID, Int, Int)] {
+    var segments: [(UUID, Int, Int)] = []
+    var current = session
+    var end: Int?
+    while true {
+        let (parent, start, count) = try lookup(current)
+        let stop = min(end ?? count, count)
+        if start < stop { segments.append((current, start, stop)) }
+        guard let parent, start > 0 else { break }
+        end = start
+        current = parent
+    }
+    return segments.reversed()
+}

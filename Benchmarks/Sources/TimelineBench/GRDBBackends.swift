@@ -182,19 +182,13 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
 
     private func insert(_ turns: [TurnData], to session: UUID, in db: GRDB.Database) throws {
         let now = Self.micros(Date())
-        let bump = try db.cachedStatement(sql: """
-            UPDATE sessions SET turn_count = turn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
-                cost = cost + ?, last_activity = max(last_activity, ?), updated = ? WHERE id = ? RETURNING turn_count
-            """)
+        let bump = try db.cachedStatement(sql: TunedSQL.bumpSession)
         guard let count = try Int.fetchOne(bump, arguments: [turns.count, turns.reduce(0) { $0 + $1.inputTokens },
                                                               turns.reduce(0) { $0 + $1.outputTokens }, turns.reduce(0) { $0 + $1.cost },
                                                               now, now, session]) else {
             throw DatabaseError(message: "no session \(session)")
         }
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO turns (session, seq, id, role, content, created, input_tokens, output_tokens, cost, tool_calls)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """)
+        let insert = try db.cachedStatement(sql: TunedSQL.insertTurn)
         for (offset, turn) in turns.enumerated() {
             let tools = turn.toolName.map { #"[{"id":"c","name":"\#($0)","arguments":\#(turn.toolArguments ?? "null")}]"# }
             try insert.execute(arguments: [session, count - turns.count + offset, UUID(), turn.role, turn.content, Self.micros(turn.created),
@@ -203,11 +197,7 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
     }
 
     private func insertSession(_ id: UUID, title: String, project: String, parent: UUID?, branchPoint: Int, created: Int, activity: Int, in db: GRDB.Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO sessions (id, title, project, parent, branch_point, created, updated, last_activity, turn_count,
-                input_tokens, output_tokens, cost, archived, checkpoint_count, crystal_count)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)
-            """).execute(arguments: [id, title, project, parent, branchPoint, created, activity, activity, branchPoint])
+        try db.cachedStatement(sql: TunedSQL.insertSession).execute(arguments: [id, title, project, parent, branchPoint, created, activity, activity, branchPoint])
     }
 
     func load(_ fixture: Fixture) throws {
@@ -242,30 +232,18 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
 
     /// Where a session's history is stored: (session, first, end) from the root to the session.
     private func segments(of session: UUID, in db: GRDB.Database) throws -> [(UUID, Int, Int)] {
-        var segments: [(UUID, Int, Int)] = []
-        var current = session
-        var end: Int?
-        let lineage = try db.cachedStatement(sql: "SELECT parent, branch_point, turn_count FROM sessions WHERE id = ?")
-        while true {
-            guard let row = try Row.fetchOne(lineage, arguments: [current]) else { throw DatabaseError(message: "no session \(current)") }
-            let parent: UUID? = row[0], start: Int = row[1], count: Int = row[2]
-            let stop = min(end ?? count, count)
-            if start < stop { segments.append((current, start, stop)) }
-            guard let parent, start > 0 else { break }
-            end = start
-            current = parent
+        let statement = try db.cachedStatement(sql: TunedSQL.lineage)
+        return try lineage(of: session) { current in
+            guard let row = try Row.fetchOne(statement, arguments: [current]) else { throw DatabaseError(message: "no session \(current)") }
+            return (row[0], row[1], row[2])
         }
-        return segments.reversed()
     }
 
     private func readTurns(of session: UUID, limit: Int, descending: Bool) throws -> Int {
         try pool.read { db in
             var bytes = 0, read = 0
             let parts = try segments(of: session, in: db)
-            let statement = try db.cachedStatement(sql: """
-                SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ?
-                ORDER BY seq \(descending ? "DESC" : "") LIMIT ?
-                """)
+            let statement = try db.cachedStatement(sql: descending ? TunedSQL.turnsDescending : TunedSQL.turnsAscending)
             for (id, start, end) in descending ? parts.reversed() : parts where read < limit {
                 let rows = try Row.fetchCursor(statement, arguments: [id, start, end, limit - read])
                 while let row = try rows.next() {
@@ -287,15 +265,9 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
         try pool.read { db in
             let rows: RowCursor
             if let (activity, id) = cursor as? (Int, UUID) {
-                rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0 AND (last_activity, id) < (?, ?)
-                    ORDER BY last_activity DESC, id DESC LIMIT ?
-                    """), arguments: [project, activity, id, limit])
+                rows = try Row.fetchCursor(db.cachedStatement(sql: TunedSQL.listAfter), arguments: [project, activity, id, limit])
             } else {
-                rows = try Row.fetchCursor(db.cachedStatement(sql: """
-                    SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0
-                    ORDER BY last_activity DESC, id DESC LIMIT ?
-                    """), arguments: [project, limit])
+                rows = try Row.fetchCursor(db.cachedStatement(sql: TunedSQL.listFirst), arguments: [project, limit])
             }
             var bytes = 0, count = 0
             var last: (Int, UUID)?
@@ -311,7 +283,7 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
 
     func turn(of session: UUID, sequence: Int) throws -> Int {
         try pool.read { db in
-            guard let content = try String.fetchOne(db.cachedStatement(sql: "SELECT content FROM turns WHERE session = ? AND seq = ?"),
+            guard let content = try String.fetchOne(db.cachedStatement(sql: TunedSQL.oneTurn),
                                                     arguments: [session, sequence]) else {
                 throw DatabaseError(message: "no turn \(sequence) in \(session)")
             }
@@ -322,11 +294,7 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
     func fork(_ session: UUID, at point: Int) throws -> UUID {
         let id = UUID(), now = Self.micros(Date())
         try pool.write { db in
-            try db.cachedStatement(sql: """
-                INSERT INTO sessions (id, title, project, parent, branch_point, created, updated, last_activity, turn_count,
-                    input_tokens, output_tokens, cost, archived, checkpoint_count, crystal_count)
-                SELECT ?, title, project, id, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0 FROM sessions WHERE id = ? AND turn_count >= ?
-                """).execute(arguments: [id, point, now, now, now, point, session, point])
+            try db.cachedStatement(sql: TunedSQL.forkSession).execute(arguments: [id, point, now, now, now, point, session, point])
             guard db.changesCount == 1 else { throw DatabaseError(message: "cannot fork \(session) at \(point)") }
         }
         return id
@@ -357,7 +325,7 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
         try pool.close()
         pool = try Self.open(directory, counter)
         return try await pool.read { db in
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT id, title, last_activity FROM sessions WHERE archived = 0 ORDER BY last_activity DESC, id DESC LIMIT 20")).count
+            try Row.fetchAll(db.cachedStatement(sql: TunedSQL.listNewest)).count
         }
     }
 

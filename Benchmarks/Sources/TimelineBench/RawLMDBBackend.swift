@@ -211,19 +211,11 @@ final class RawLMDBBackend: Backend, @unchecked Sendable {
     }
 
     private func segments(_ txn: OpaquePointer, of id: UUID) throws -> [(UUID, Int, Int)] {
-        var segments: [(UUID, Int, Int)] = []
-        var current = id
-        var end: Int?
-        while true {
+        try lineage(of: id) { current in
             guard let raw = try get(txn, sessions, Self.bytes(current)) else { throw Failure(description: "no session \(current)") }
             let session = SessionValue(raw)
-            let stop = min(end ?? session.turnCount, session.turnCount)
-            if session.branchPoint < stop { segments.append((current, session.branchPoint, stop)) }
-            guard let parent = session.parent, session.branchPoint > 0 else { break }
-            end = session.branchPoint
-            current = parent
+            return (session.parent, session.branchPoint, session.turnCount)
         }
-        return segments.reversed()
     }
 
     private func readTurns(of id: UUID, limit: Int, descending: Bool) throws -> Int {

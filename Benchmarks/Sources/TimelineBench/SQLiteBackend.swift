@@ -2,6 +2,59 @@ import CSQLite
 import Dispatch
 import Foundation
 
+/// The tuned baseline's statements, shared by the C-API and the GRDB-tuned backends so that both
+/// run exactly the same SQL.
+enum TunedSQL {
+    static let insertSession = """
+        INSERT INTO sessions (id, title, project, parent, branch_point, created, updated, last_activity, turn_count,
+        input_tokens, output_tokens, cost, archived, checkpoint_count, crystal_count)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)
+        """
+    static let bumpSession = """
+        UPDATE sessions SET turn_count = turn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+        cost = cost + ?, last_activity = max(last_activity, ?), updated = ? WHERE id = ? RETURNING turn_count
+        """
+    static let insertTurn = """
+        INSERT INTO turns (session, seq, id, role, content, created, input_tokens, output_tokens, cost, tool_calls)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    static let insertCheckpoint = """
+        INSERT INTO checkpoints (session, number, id, turn_seq, state, created)
+        SELECT id, checkpoint_count, ?, turn_count, ?, ? FROM sessions WHERE id = ?
+        """
+    static let forkSession = """
+        INSERT INTO sessions (id, title, project, parent, branch_point, created, updated, last_activity, turn_count,
+        input_tokens, output_tokens, cost, archived, checkpoint_count, crystal_count)
+        SELECT ?, title, project, id, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0 FROM sessions WHERE id = ? AND turn_count >= ?
+        """
+    static let listFirst = """
+        SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0
+        ORDER BY last_activity DESC, id DESC LIMIT ?
+        """
+    static let listAfter = """
+        SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0 AND (last_activity, id) < (?, ?)
+        ORDER BY last_activity DESC, id DESC LIMIT ?
+        """
+    static let lineage = """
+        SELECT parent, branch_point, turn_count FROM sessions WHERE id = ?
+        """
+    static let oneTurn = """
+        SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq = ?
+        """
+    static let listNewest = """
+        SELECT id, title, last_activity FROM sessions WHERE archived = 0 ORDER BY last_activity DESC, id DESC LIMIT 20
+        """
+    static let turnsAscending = """
+        SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?
+        """
+    static let turnsDescending = """
+        SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?
+        """
+    static let insertCrystal = """
+        INSERT INTO crystals (session, version, text, created) SELECT id, crystal_count, ?, ? FROM sessions WHERE id = ?
+        """
+}
+
 /// The best SQLite a user could write, on the C API: WAL with `synchronous = FULL` (every commit
 /// as durable as TimelineStore's), statements prepared once, columns read by position, dates as
 /// integer microseconds, counters updated in place (`turn_count = turn_count + 1 … RETURNING`),
@@ -51,29 +104,12 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
             begin = try writer.prepare("BEGIN IMMEDIATE")
             commit = try writer.prepare("COMMIT")
             rollback = try writer.prepare("ROLLBACK")
-            insertSession = try writer.prepare("""
-                INSERT INTO sessions (id, title, project, parent, branch_point, created, updated, last_activity, turn_count,
-                    input_tokens, output_tokens, cost, archived, checkpoint_count, crystal_count)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0)
-                """)
-            bumpSession = try writer.prepare("""
-                UPDATE sessions SET turn_count = turn_count + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
-                    cost = cost + ?, last_activity = max(last_activity, ?), updated = ? WHERE id = ? RETURNING turn_count
-                """)
-            insertTurn = try writer.prepare("""
-                INSERT INTO turns (session, seq, id, role, content, created, input_tokens, output_tokens, cost, tool_calls)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            insertCheckpoint = try writer.prepare("""
-                INSERT INTO checkpoints (session, number, id, turn_seq, state, created)
-                SELECT id, checkpoint_count, ?, turn_count, ?, ? FROM sessions WHERE id = ?
-                """)
-            insertCrystal = try writer.prepare("INSERT INTO crystals (session, version, text, created) SELECT id, crystal_count, ?, ? FROM sessions WHERE id = ?")
-            forkSession = try writer.prepare("""
-                INSERT INTO sessions (id, title, project, parent, branch_point, created, updated, last_activity, turn_count,
-                    input_tokens, output_tokens, cost, archived, checkpoint_count, crystal_count)
-                SELECT ?, title, project, id, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0 FROM sessions WHERE id = ? AND turn_count >= ?
-                """)
+            insertSession = try writer.prepare(TunedSQL.insertSession)
+            bumpSession = try writer.prepare(TunedSQL.bumpSession)
+            insertTurn = try writer.prepare(TunedSQL.insertTurn)
+            insertCheckpoint = try writer.prepare(TunedSQL.insertCheckpoint)
+            insertCrystal = try writer.prepare(TunedSQL.insertCrystal)
+            forkSession = try writer.prepare(TunedSQL.forkSession)
             children = try writer.prepare("SELECT id FROM sessions WHERE parent = ?")
             deleteTurns = try writer.prepare("DELETE FROM turns WHERE session = ?")
             deleteCheckpoints = try writer.prepare("DELETE FROM checkpoints WHERE session = ?")
@@ -90,19 +126,13 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
         init(path: String) throws {
             connection = try SQLiteConnection(path: path)
             try connection.execute("PRAGMA synchronous = FULL")
-            lineage = try connection.prepare("SELECT parent, branch_point, turn_count FROM sessions WHERE id = ?")
-            turnsAscending = try connection.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq LIMIT ?")
-            turnsDescending = try connection.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?")
-            oneTurn = try connection.prepare("SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq = ?")
-            listFirst = try connection.prepare("""
-                SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0
-                ORDER BY last_activity DESC, id DESC LIMIT ?
-                """)
-            listAfter = try connection.prepare("""
-                SELECT id, title, last_activity, turn_count FROM sessions WHERE project = ? AND archived = 0 AND (last_activity, id) < (?, ?)
-                ORDER BY last_activity DESC, id DESC LIMIT ?
-                """)
-            listNewest = try connection.prepare("SELECT id, title, last_activity FROM sessions WHERE archived = 0 ORDER BY last_activity DESC, id DESC LIMIT 20")
+            lineage = try connection.prepare(TunedSQL.lineage)
+            turnsAscending = try connection.prepare(TunedSQL.turnsAscending)
+            turnsDescending = try connection.prepare(TunedSQL.turnsDescending)
+            oneTurn = try connection.prepare(TunedSQL.oneTurn)
+            listFirst = try connection.prepare(TunedSQL.listFirst)
+            listAfter = try connection.prepare(TunedSQL.listAfter)
+            listNewest = try connection.prepare(TunedSQL.listNewest)
         }
     }
 
@@ -242,21 +272,12 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
 
     /// Where a session's history is stored: (session, first, end) from the root to the session.
     private func segments(of session: UUID, _ r: Reader) throws -> [(UUID, Int, Int)] {
-        var segments: [(UUID, Int, Int)] = []
-        var current = session
-        var end: Int?
-        while true {
+        try lineage(of: session) { current in
             let row = try r.lineage.bind(current)
             guard try row.step() else { throw SQLiteConnection.Failure(description: "no session \(current)") }
-            let parent = row.uuid(0), start = row.int(1), count = row.int(2)
-            let stop = min(end ?? count, count)
-            if start < stop { segments.append((current, start, stop)) }
-            try row.run()
-            guard let parent, start > 0 else { break }
-            end = start
-            current = parent
+            defer { try? row.run() }
+            return (row.uuid(0), row.int(1), row.int(2))
         }
-        return segments.reversed()
     }
 
     private func readTurns(of session: UUID, limit: Int, descending: Bool) throws -> Int {
