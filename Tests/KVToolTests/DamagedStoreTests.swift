@@ -6,56 +6,6 @@ import LMDB
 import Testing
 import Timeline
 
-/// How a kvtool run ended: its exit status or the signal that killed it, or a hang.
-struct Outcome: CustomStringConvertible {
-    var status: Int32
-    var signaled: Bool
-    var hung: Bool
-    var output: String
-    var errors: String
-
-    var description: String {
-        hung ? "hung" : signaled ? "killed by signal \(status)" : "exit \(status): \(errors.prefix(300))"
-    }
-}
-
-/// Runs kvtool (optionally as another user) and kills it after `timeout` seconds: a hang fails a
-/// test instead of stalling the run.
-func kvtoolBounded(_ arguments: [String], timeout: Double = 30, asUser uid: Int? = nil) throws -> Outcome {
-    let process = Process()
-    let executable = try helperExecutable("kvtool")
-    if let uid {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", executable] + arguments
-    } else {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-    }
-    process.environment = ["COLUMNS": "100", "PATH": "/usr/bin:/bin"]
-    let output = Pipe(), errors = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    nonisolated(unsafe) var out = Data(), err = Data()
-    let readers = [Thread { out = output.fileHandleForReading.readDataToEndOfFile() }, Thread { err = errors.fileHandleForReading.readDataToEndOfFile() }]
-    readers.forEach { $0.start() }
-    let deadline = Date().addingTimeInterval(timeout)
-    var hung = false
-    while process.isRunning {
-        if Date() > deadline {
-            hung = true
-            kill(process.processIdentifier, SIGKILL)
-            break
-        }
-        usleep(2_000)
-    }
-    process.waitUntilExit()
-    while readers.contains(where: { !$0.isFinished }) { usleep(1_000) }
-    return Outcome(status: process.terminationStatus, signaled: !hung && process.terminationReason == .uncaughtSignal, hung: hung,
-                   output: String(decoding: out, as: UTF8.self), errors: String(decoding: err, as: UTF8.self))
-}
-
 /// A test's own failure, with what went wrong.
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
@@ -99,7 +49,7 @@ struct DamagedStoreTests {
             for size in [pageSize, 2 * pageSize, original.count / 2, original.count - pageSize] {
                 try original.prefix(size).write(to: URL(fileURLWithPath: path + "/data.mdb"))
                 for command in Self.readCommands(path, session: session, scratch: dir) {
-                    let outcome = try kvtoolBounded(command)
+                    let outcome = try kvtool(command)
                     #expect(!outcome.signaled && !outcome.hung && outcome.status != 0, "\(command) at \(size) bytes: \(outcome)")
                     #expect(outcome.errors.contains("truncated") || outcome.errors.contains("is \(size) bytes"), "\(command): \(outcome.errors)")
                 }
@@ -155,10 +105,10 @@ struct DamagedStoreTests {
             try #require(!found.isEmpty)
             for at in found { bytes[at] = 0x00 }
             try Data(bytes).write(to: URL(fileURLWithPath: path + "/data.mdb"))
-            let dump = try kvtoolBounded(["dump", path])
+            let dump = try kvtool(["dump", path])
             #expect(dump.status == 1 && dump.errors.contains("damaged entry in ") && dump.errors.contains(" at key "), "\(dump)")
             #expect(dump.errors.contains("damaged entr") && dump.errors.contains("run `kvtool check`"))
-            let check = try kvtoolBounded(["check", path])
+            let check = try kvtool(["check", path])
             #expect(check.status == 1 && check.output.contains("undecodable at "), "\(check)")
             #expect(!check.output.contains("  :"), "a problem without its key: \(check.output)")
         }
@@ -185,9 +135,9 @@ struct DamagedStoreTests {
                 if round % 3 == 2 {
                     try Data((0..<8192).map { _ in UInt8(truncatingIfNeeded: random.next()) }).write(to: URL(fileURLWithPath: path + "/lock.mdb"))
                 }
-                let pagesDamaged = try kvtoolBounded(["check", path]).output.contains("damagedPage")
+                let pagesDamaged = try kvtool(["check", path]).output.contains("damagedPage")
                 for command in Self.readCommands(path, session: session, scratch: dir) {
-                    let outcome = try kvtoolBounded(command)
+                    let outcome = try kvtool(command)
                     #expect(!outcome.signaled && !outcome.hung, "round \(round), \(command): \(outcome)")
                     // The commands that verify pages first never reach the fault handler (exit 3).
                     if ["check", "dump", "migrate"].contains(command[0]) {
@@ -241,10 +191,10 @@ struct DamagedStoreTests {
             await #expect(throws: DocumentStoreError.self) { try await timeline.session(sessionID) }
             await timeline.close()
             for command in Self.readCommands(path, session: session, scratch: dir) {
-                let outcome = try kvtoolBounded(command)
+                let outcome = try kvtool(command)
                 #expect(!outcome.signaled && !outcome.hung, "\(command): \(outcome)")
             }
-            let check = try kvtoolBounded(["check", path])
+            let check = try kvtool(["check", path])
             #expect(check.status == 1 && check.output.contains(KeyBytes(sessionID, UInt64(1)).description), "\(check)")
         }
     }
@@ -324,7 +274,7 @@ struct DamagedStoreTests {
             let empty = dir + "/empty"
             try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
             FileManager.default.createFile(atPath: empty + "/data.mdb", contents: nil)
-            let emptyStat = try kvtoolBounded(["stat", empty])
+            let emptyStat = try kvtool(["stat", empty])
             #expect(emptyStat.status != 0 && emptyStat.errors.contains("is empty (0 bytes)"), "\(emptyStat)")
             let readOnly = #expect(throws: LMDBError.self) { _ = try Environment(path: empty, configuration: .init(readOnly: true)) }
             #expect(readOnly?.description.contains("empty (0 bytes)") == true)
@@ -335,22 +285,22 @@ struct DamagedStoreTests {
                 let error = #expect(throws: LMDBError.self) { _ = try Environment(path: directory, configuration: .init(readOnly: readOnly)) }
                 #expect(error?.description.contains("data.mdb is a directory") == true, "\(String(describing: error))")
             }
-            #expect(try kvtoolBounded(["check", directory]).errors.contains("is a directory"))
+            #expect(try kvtool(["check", directory]).errors.contains("is a directory"))
             // A backup onto a dangling symbolic link.
             let (path, _) = try Self.demoStore(dir, sessions: 2)
             try FileManager.default.createSymbolicLink(atPath: dir + "/dangling", withDestinationPath: dir + "/nowhere/at/all")
-            let backup = try kvtoolBounded(["backup", path, dir + "/dangling"])
+            let backup = try kvtool(["backup", path, dir + "/dangling"])
             #expect(backup.status != 0 && backup.errors.contains("symbolic link"), "\(backup)")
             // A loop of symbolic links.
             try FileManager.default.createSymbolicLink(atPath: dir + "/loop-a", withDestinationPath: dir + "/loop-b")
             try FileManager.default.createSymbolicLink(atPath: dir + "/loop-b", withDestinationPath: dir + "/loop-a")
-            #expect(try kvtoolBounded(["stat", dir + "/loop-a"]).errors.contains("loop of symbolic links"))
+            #expect(try kvtool(["stat", dir + "/loop-a"]).errors.contains("loop of symbolic links"))
             let loop = #expect(throws: LMDBError.self) { _ = try Environment(path: dir + "/loop-a") }
             #expect(loop?.code == .symbolicLinkLoop && loop?.description.contains("loop of symbolic links") == true)
             // Another user on a 0700 store: permission denied, not "no data.mdb".
             chmod(path, 0o700)
             for command in [["stat", path], ["check", path], ["dump", path]] {
-                let denied = try kvtoolBounded(command, asUser: 65534)
+                let denied = try kvtool(command, asUser: 65534)
                 #expect(denied.status != 0 && denied.errors.contains("permission denied"), "\(command): \(denied)")
             }
         }

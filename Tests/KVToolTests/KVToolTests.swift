@@ -6,28 +6,59 @@ import Synchronization
 import Testing
 import Timeline
 
-/// Runs the `kvtool` built next to the test bundle.
-func kvtool(_ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String, errors: String) {
-    let executable = URL(fileURLWithPath: try helperExecutable("kvtool"))
+/// How a kvtool run ended: its exit status or the signal that killed it, or a hang.
+struct Outcome: CustomStringConvertible {
+    var status: Int32
+    var signaled: Bool
+    var hung: Bool
+    var output: String
+    var errors: String
+
+    var description: String {
+        hung ? "hung" : signaled ? "killed by signal \(status)" : "exit \(status): \(errors.prefix(300))"
+    }
+}
+
+/// Runs the `kvtool` built next to the test bundle (optionally as another user, with `input` on
+/// its standard input) and kills it after `timeout` seconds: a hang fails a test instead of
+/// stalling the run.
+func kvtool(_ arguments: [String], input: Data? = nil, timeout: Double = 120, asUser uid: Int? = nil) throws -> Outcome {
     let process = Process()
-    process.executableURL = executable
-    process.arguments = arguments
+    let executable = try helperExecutable("kvtool")
+    if let uid {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", executable] + arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+    }
     process.environment = ["COLUMNS": "100", "PATH": "/usr/bin:/bin"]
-    let output = Pipe(), errors = Pipe(), stdin = Pipe()
+    let output = Pipe(), errors = Pipe()
+    let stdin = Pipe()
     process.standardOutput = output
     process.standardError = errors
     process.standardInput = stdin
     try process.run()
+    // Read both pipes while the process runs (a full pipe would stall it).
+    nonisolated(unsafe) var out = Data(), err = Data()
+    let readers = [Thread { out = output.fileHandleForReading.readDataToEndOfFile() }, Thread { err = errors.fileHandleForReading.readDataToEndOfFile() }]
+    readers.forEach { $0.start() }
     if let input { stdin.fileHandleForWriting.write(input) }
     try stdin.fileHandleForWriting.close()
-    // Read both pipes while the process runs (a full pipe would stall it).
-    nonisolated(unsafe) var err = Data()
-    let reader = Thread { err = errors.fileHandleForReading.readDataToEndOfFile() }
-    reader.start()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
+    let deadline = Date().addingTimeInterval(timeout)
+    var hung = false
+    while process.isRunning {
+        if Date() > deadline {
+            hung = true
+            kill(process.processIdentifier, SIGKILL)
+            break
+        }
+        usleep(2_000)
+    }
     process.waitUntilExit()
-    while !reader.isFinished { usleep(1_000) }
-    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    while readers.contains(where: { !$0.isFinished }) { usleep(1_000) }
+    return Outcome(status: process.terminationStatus, signaled: !hung && process.terminationReason == .uncaughtSignal, hung: hung,
+                   output: String(decoding: out, as: UTF8.self), errors: String(decoding: err, as: UTF8.self))
 }
 
 /// `mdb_dump -a` of a store without its `mapsize=` lines: every entry of every database, as the
