@@ -45,30 +45,31 @@ struct PowerLossTests {
         var description: String { "no C compiler (cc, gcc, clang in /usr/bin) built \(source)" }
     }
 
+    /// The log's records in order. A record cut short at the end (the process ended while another
+    /// thread was recording) is left out: the image before it is one a disk could hold.
     static func parse(_ log: Data) -> [Event] {
         let bytes = [UInt8](log)
         var events: [Event] = []
         var at = 0
-        func integer<T: FixedWidthInteger>(_: T.Type) -> T {
-            defer { at += MemoryLayout<T>.size }
-            return bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }
+        func take(_ count: Int) -> ArraySlice<UInt8>? {
+            guard count >= 0, count <= bytes.count - at else { return nil }
+            defer { at += count }
+            return bytes[at..<at + count]
         }
-        while at < bytes.count {
-            let kind = bytes[at]
-            at += 1
+        func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
+            take(MemoryLayout<T>.size).map { piece in piece.reversed().reduce(T.zero) { $0 << 8 | T($1) } }
+        }
+        while let kind = take(1)?.first {
             switch kind {
             case UInt8(ascii: "W"):
-                let synchronous = bytes[at] == 1
-                at += 1
-                let offset = Int(integer(UInt64.self)), length = Int(integer(UInt32.self))
-                events.append(.write(offset: offset, bytes: Array(bytes[at..<at + length]), synchronous: synchronous))
-                at += length
+                guard let flag = take(1)?.first, let offset = integer(UInt64.self), let length = integer(UInt32.self),
+                      let piece = take(Int(length)) else { return events }
+                events.append(.write(offset: Int(offset), bytes: Array(piece), synchronous: flag == 1))
             case UInt8(ascii: "S"):
                 events.append(.sync)
             default:
-                let length = Int(integer(UInt32.self))
-                events.append(.mark(Substring(String(decoding: bytes[at..<at + length], as: UTF8.self))))
-                at += length
+                guard let length = integer(UInt32.self), let text = take(Int(length)) else { return events }
+                events.append(.mark(Substring(String(decoding: text, as: UTF8.self))))
             }
         }
         return events

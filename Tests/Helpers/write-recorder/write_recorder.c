@@ -30,13 +30,26 @@ static int log_fd = -1;
 static unsigned char tracked[MAX_FDS]; // 0: not data.mdb, 1: data.mdb, 2: data.mdb with O_DSYNC/O_SYNC
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void append(const void *bytes, size_t count) {
-    const char *p = bytes;
-    while (count > 0) {
-        ssize_t n = syscall(SYS_write, log_fd, p, count);
-        if (n <= 0) return;
-        p += n;
-        count -= (size_t)n;
+// Writes one whole record with a single writev, so that a process ending while another thread
+// records (exit() does not wait for threads) leaves either the whole record or none of it.
+static void append_record(const void *head, size_t head_count, const void *bytes, size_t count) {
+    struct iovec parts[2] = {{(void *)head, head_count}, {(void *)bytes, count}};
+    size_t total = head_count + count;
+    ssize_t n = syscall(SYS_writev, log_fd, parts, count > 0 ? 2 : 1);
+    if (n < 0 || (size_t)n == total) return;
+    // A short write (rare on a regular file): finish it piece by piece.
+    size_t done = (size_t)n;
+    for (int i = 0; i < 2; i++) {
+        const char *p = parts[i].iov_base;
+        size_t length = parts[i].iov_len;
+        if (done >= length) { done -= length; continue; }
+        p += done; length -= done; done = 0;
+        while (length > 0) {
+            ssize_t m = syscall(SYS_write, log_fd, p, length);
+            if (m <= 0) return;
+            p += m;
+            length -= (size_t)m;
+        }
     }
 }
 
@@ -48,8 +61,7 @@ static void record_write(int fd, off_t offset, const void *bytes, size_t count) 
     head[1] = tracked[fd] == 2;
     memcpy(head + 2, &off, 8);
     memcpy(head + 10, &len, 4);
-    append(head, sizeof head);
-    append(bytes, count);
+    append_record(head, sizeof head, bytes, count);
 }
 
 static int is_tracked(int fd) { return log_fd >= 0 && fd >= 0 && fd < MAX_FDS && tracked[fd]; }
@@ -63,9 +75,9 @@ void write_recorder_mark(const char *line) {
     if (log_fd < 0) return;
     pthread_mutex_lock(&lock);
     uint32_t len = (uint32_t)strlen(line);
-    append("M", 1);
-    append(&len, 4);
-    append(line, len);
+    unsigned char head[5] = {'M'};
+    memcpy(head + 1, &len, 4);
+    append_record(head, sizeof head, line, len);
     pthread_mutex_unlock(&lock);
 }
 
@@ -185,7 +197,7 @@ static int record_sync(int fd, int (*sync)(int)) {
     if (!is_tracked(fd)) return sync(fd);
     pthread_mutex_lock(&lock);
     int rc = sync(fd);
-    if (rc == 0) append("S", 1);
+    if (rc == 0) append_record("S", 1, NULL, 0);
     pthread_mutex_unlock(&lock);
     return rc;
 }
