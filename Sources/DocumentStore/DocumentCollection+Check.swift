@@ -43,7 +43,7 @@ extension DocumentCollection {
     /// their index entries. Writes nothing.
     /// - Parameter progress: called with the number of records read so far, every 1,000.
     /// - Complexity: O(n log n) for n records and index entries.
-    public func check(in txn: borrowing Transaction, progress: ((Int) -> Void)? = nil) throws -> [CollectionProblem] {
+    public func check(in txn: borrowing Transaction<some TransactionAccess>, progress: ((Int) -> Void)? = nil) throws -> [CollectionProblem] {
         var problems: [CollectionProblem] = []
         var expected: [[[UInt8]: [UInt8]]] = Array(repeating: [:], count: indexes.count)
         var read = 0

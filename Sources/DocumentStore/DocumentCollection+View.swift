@@ -20,7 +20,7 @@ extension DocumentCollection {
     ///   decode, `.recordVersionTooNew`, the migration errors); what `body` throws otherwise.
     @inlinable
     public func withView<Field, Result>(
-        _ key: KeyBytes, fields: CBORFields<Field>, in txn: borrowing Transaction,
+        _ key: KeyBytes, fields: CBORFields<Field>, in txn: borrowing Transaction<some TransactionAccess>,
         _ body: (inout CBORMapView<Field>) throws -> Result
     ) throws -> Result? {
         // Inlinable down to the LMDB get, so that the caller specializes it; and no closure
@@ -58,7 +58,7 @@ extension DocumentCollection {
     /// ```
     @inlinable
     public func forEachView<Field>(
-        _ range: KeyRange = .all, reverse: Bool = false, fields: CBORFields<Field>, in txn: borrowing Transaction,
+        _ range: KeyRange = .all, reverse: Bool = false, fields: CBORFields<Field>, in txn: borrowing Transaction<some TransactionAccess>,
         _ body: (inout CBORMapView<Field>) throws -> Bool
     ) throws {
         try forEachRecordItem(range, reverse: reverse, in: txn) { item in
@@ -84,7 +84,7 @@ extension DocumentCollection {
     /// Calls `body` with the CBOR item of each record in `range` until it returns `false`.
     @inlinable
     func forEachRecordItem(
-        _ range: KeyRange, reverse: Bool, in txn: borrowing Transaction, _ body: (UnsafeRawBufferPointer) throws -> Bool
+        _ range: KeyRange, reverse: Bool, in txn: borrowing Transaction<some TransactionAccess>, _ body: (UnsafeRawBufferPointer) throws -> Bool
     ) throws {
         try database.withCursor(in: txn) { cursor in
             var entries = cursor.entries(in: range, reverse: reverse)

@@ -57,19 +57,19 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// - Throws: ``DocumentStoreError`` (`.corrupted`, `.recordVersionTooNew`) for a stored value
     ///   that is not a readable record.
     /// - Complexity: O(log n) plus decoding.
-    public func get(_ key: KeyBytes, in txn: borrowing Transaction) throws -> Record? {
+    public func get(_ key: KeyBytes, in txn: borrowing Transaction<some TransactionAccess>) throws -> Record? {
         guard let value = try database.get(key.bytes, in: txn) else { return nil }
         return try decode(value, key: key)
     }
 
     /// Whether a record is stored under `key`.
-    public func contains(_ key: KeyBytes, in txn: borrowing Transaction) throws -> Bool {
+    public func contains(_ key: KeyBytes, in txn: borrowing Transaction<some TransactionAccess>) throws -> Bool {
         try database.get(key.bytes, in: txn) != nil
     }
 
     /// The number of records.
     /// - Complexity: O(1).
-    public func count(in txn: borrowing Transaction) throws -> Int {
+    public func count(in txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
         try database.count(in: txn)
     }
 
@@ -83,7 +83,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// - Returns: the records and, when more remain, the cursor to continue from.
     public func scan(
         _ range: KeyRange = .all, reverse: Bool = false, limit: Int = .max,
-        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<Record> {
         try walk(database, range, reverse: reverse, limit: limit, after: cursor, in: txn) { key, value, _ in
             try decode(value, key: KeyBytes(raw: Array(key)))
@@ -91,12 +91,12 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     }
 
     /// The first record in key order, or `nil` when empty.
-    public func first(in txn: borrowing Transaction) throws -> Record? {
+    public func first(in txn: borrowing Transaction<some TransactionAccess>) throws -> Record? {
         try scan(limit: 1, in: txn).items.first
     }
 
     /// The last record in key order, or `nil` when empty.
-    public func last(in txn: borrowing Transaction) throws -> Record? {
+    public func last(in txn: borrowing Transaction<some TransactionAccess>) throws -> Record? {
         try scan(reverse: true, limit: 1, in: txn).items.first
     }
 
@@ -108,7 +108,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// - Throws: ``DocumentStoreError/Kind/uniqueViolation(index:)`` (nothing written),
     ///   ``DocumentStoreError/Kind/encoding``, ``LMDB/LMDBError``.
     /// - Complexity: O(log n) per index plus encoding.
-    public func put(_ record: Record, in txn: borrowing Transaction) throws {
+    public func put(_ record: Record, in txn: borrowing WriteTransaction) throws {
         let key = primaryKey(record)
         var old: Record?
         if !indexes.isEmpty {
@@ -128,7 +128,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// reading and decoding the stored record a second time.
     /// - Throws: ``DocumentStoreError/Kind/keyChanged`` when the two records' primary keys
     ///   differ (nothing written); as ``put(_:in:)`` otherwise.
-    public func replace(_ old: Record, with record: Record, in txn: borrowing Transaction) throws {
+    public func replace(_ old: Record, with record: Record, in txn: borrowing WriteTransaction) throws {
         let key = primaryKey(record)
         guard primaryKey(old) == key else { throw DocumentStoreError(.keyChanged, collection: name, key: key) }
         try write(record, key: key, replacing: old, in: txn)
@@ -137,7 +137,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// Stores `record`, which must be new.
     /// - Throws: ``DocumentStoreError/Kind/duplicateKey`` when its key is taken (nothing written);
     ///   as ``put(_:in:)`` otherwise.
-    public func insert(_ record: Record, in txn: borrowing Transaction) throws {
+    public func insert(_ record: Record, in txn: borrowing WriteTransaction) throws {
         let key = primaryKey(record)
         guard indexes.isEmpty else {
             // Index entries go in before the record: look first, so a taken key leaves nothing.
@@ -159,7 +159,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// record can always be deleted.
     /// - Complexity: O(log n) per index; O(index size) per index for an undecodable record.
     @discardableResult
-    public func delete(_ key: KeyBytes, in txn: borrowing Transaction) throws -> Bool {
+    public func delete(_ key: KeyBytes, in txn: borrowing WriteTransaction) throws -> Bool {
         if indexes.isEmpty { return try database.delete(key.bytes, in: txn) }
         let old: Record?
         do {
@@ -178,7 +178,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     }
 
     /// Removes every index entry that points at `key`, by scanning the indexes.
-    private func purgeIndexEntries(of key: KeyBytes, in txn: borrowing Transaction) throws {
+    private func purgeIndexEntries(of key: KeyBytes, in txn: borrowing WriteTransaction) throws {
         for index in indexes {
             guard let db = index.database else { continue }
             var stale: [[UInt8]] = []
@@ -192,14 +192,14 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         }
     }
 
-    func write(_ record: Record, key: KeyBytes, replacing old: Record?, in txn: borrowing Transaction) throws {
+    func write(_ record: Record, key: KeyBytes, replacing old: Record?, in txn: borrowing WriteTransaction) throws {
         try moveIndexEntries(from: old, to: record, key: key, in: txn)
         try database.put(try encode(record, key: key), for: key.bytes, in: txn)
     }
 
     /// Moves `key`'s index entries from `old`'s values to `record`'s (adds them, when `old` is
     /// `nil`). Every unique index is checked before anything is written.
-    func moveIndexEntries(from old: Record?, to record: Record, key: KeyBytes, in txn: borrowing Transaction) throws {
+    func moveIndexEntries(from old: Record?, to record: Record, key: KeyBytes, in txn: borrowing WriteTransaction) throws {
         var changes: [(index: Index<Record>, remove: [UInt8]?, add: [UInt8]?)] = []
         for index in indexes {
             let oldValue = old.flatMap(index.key), newValue = index.key(record)
@@ -236,7 +236,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     ///   missing record.
     public func scan(
         index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
-        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<Record> {
         let index = try index(name)
         guard let indexDB = index.database else { return Page(items: [], next: nil) }
@@ -251,7 +251,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// The records whose value in index `name` is exactly `value`.
     public func scan(
         index name: String, matching value: KeyBytes, reverse: Bool = false, limit: Int = .max,
-        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<Record> {
         let range: KeyRange = try index(name).unique ? .closed(value.bytes, value.bytes) : .prefix(value.bytes)
         return try scan(index: name, range, reverse: reverse, limit: limit, after: cursor, in: txn)
@@ -261,7 +261,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// reading the records.
     public func primaryKeys(
         index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
-        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<KeyBytes> {
         guard let indexDB = try index(name).database else { return Page(items: [], next: nil) }
         return try walk(indexDB, range, reverse: reverse, limit: limit, after: cursor, in: txn) { _, primary, _ in
@@ -270,7 +270,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     }
 
     /// Rebuilds `index` from every record (used when an index is added to an existing collection).
-    func rebuild(_ index: Index<Record>, in txn: borrowing Transaction) throws {
+    func rebuild(_ index: Index<Record>, in txn: borrowing WriteTransaction) throws {
         guard let indexDB = index.database else { return }
         try indexDB.clear(in: txn)
         var page = try scan(limit: 1_000, in: txn)
@@ -345,10 +345,10 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     }
 
     /// Walks `db` over `range` after `cursor`, turning each entry into an item, up to `limit`.
-    private func walk<Item>(
+    private func walk<Item, Access>(
         _ db: Database, _ range: KeyRange, reverse: Bool, limit: Int, after cursor: PageCursor?,
-        in txn: borrowing Transaction,
-        _ item: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, borrowing Transaction) throws -> Item
+        in txn: borrowing Transaction<Access>,
+        _ item: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, borrowing Transaction<Access>) throws -> Item
     ) throws -> Page<Item> {
         let effective = range.continuing(after: cursor, reverse: reverse)
         var items: [Item] = []

@@ -71,14 +71,14 @@ public final class Store: Sendable {
     }
 
     /// Runs `body` in a read transaction (see ``LMDB/Environment/read(_:)``).
-    public func read<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+    public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
         try environment.read(body)
     }
 
     /// Runs `body` in a write transaction that commits on return and aborts on throw (see
     /// ``LMDB/Environment/write(_:)``; the closure may run again after the map grows).
     @discardableResult
-    public func write<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         try environment.write(body)
     }
 
@@ -159,10 +159,10 @@ public final class Store: Sendable {
         let name: String
         let version: Int
         let indexNames: [String]
-        let count: @Sendable (borrowing Transaction) throws -> Int
-        let versionCounts: @Sendable (borrowing Transaction) throws -> [Int: Int]
-        let clearIndexes: @Sendable (borrowing Transaction) throws -> Void
-        let batch: @Sendable ([UInt8]?, Int, borrowing Transaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?)
+        let count: @Sendable (borrowing ReadTransaction) throws -> Int
+        let versionCounts: @Sendable (borrowing ReadTransaction) throws -> [Int: Int]
+        let clearIndexes: @Sendable (borrowing WriteTransaction) throws -> Void
+        let batch: @Sendable ([UInt8]?, Int, borrowing WriteTransaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?)
     }
 
     private func register<Record: SendableMetatype>(_ collection: DocumentCollection<Record>) {
@@ -186,7 +186,7 @@ public final class Store: Sendable {
 
     // MARK: meta
 
-    static func metaInt(_ meta: Database, _ name: String, in txn: borrowing Transaction) throws -> Int? {
+    static func metaInt(_ meta: Database, _ name: String, in txn: borrowing Transaction<some TransactionAccess>) throws -> Int? {
         guard let value = try meta.get(Array(name.utf8), in: txn) else { return nil }
         guard let number = (try? CBORValue(decoding: value))?.int64Value else {
             throw DocumentStoreError(.corrupted, collection: "meta", key: KeyBytes(raw: Array(name.utf8)))
@@ -194,7 +194,7 @@ public final class Store: Sendable {
         return Int(number)
     }
 
-    static func setMetaInt(_ meta: Database, _ name: String, _ value: Int, in txn: borrowing Transaction) throws {
+    static func setMetaInt(_ meta: Database, _ name: String, _ value: Int, in txn: borrowing WriteTransaction) throws {
         try meta.put(CBORValue(Int64(value)).encoded(), for: Array(name.utf8), in: txn)
     }
 }

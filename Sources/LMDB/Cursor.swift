@@ -16,7 +16,7 @@ extension Database {
     ///
     /// The cursor, and every entry it returns, is valid only during the call.
     /// - Throws: ``LMDBError``, or what `body` throws.
-    public func withCursor<R>(in txn: borrowing Transaction, _ body: (borrowing Cursor) throws -> R) throws -> R {
+    public func withCursor<Access, R>(in txn: borrowing Transaction<Access>, _ body: (borrowing Cursor<Access>) throws -> R) throws -> R {
         var handle: OpaquePointer?
         try check(mdb_cursor_open(txn.handle, dbi, &handle), "open a cursor on \(describe(database: name))")
         guard let handle else { throw LMDBError(.outOfMemory, operation: "open a cursor on \(describe(database: name))") }
@@ -31,14 +31,14 @@ extension Database {
 /// Get one from ``Database/withCursor(in:_:)``. It is `~Copyable` and not `Sendable`, closes
 /// itself when the closure ends, and every ``Entry`` it returns is valid only until the
 /// transaction ends. Each move returns the entry it lands on, or `nil` when there is none.
-public struct Cursor: ~Copyable {
+public struct Cursor<Access: TransactionAccess>: ~Copyable {
     let handle: OpaquePointer
     let txnHandle: OpaquePointer
     let unmanagedEnvironment: Unmanaged<Environment>
     /// The database this cursor walks.
     public let database: Database
 
-    init(handle: OpaquePointer, txn: borrowing Transaction, database: Database) {
+    init(handle: OpaquePointer, txn: borrowing Transaction<Access>, database: Database) {
         self.handle = handle
         self.txnHandle = txn.handle
         self.unmanagedEnvironment = txn.unmanagedEnvironment
@@ -104,6 +104,9 @@ public struct Cursor: ~Copyable {
         return count
     }
 
+}
+
+extension Cursor where Access == WriteAccess {
     // MARK: Writing
 
     /// Stores `value` under `key` and moves the cursor there (`mdb_cursor_put`).
@@ -124,6 +127,9 @@ public struct Cursor: ~Copyable {
                        "delete from \(describe(database: database.name)) through a cursor")
     }
 
+}
+
+extension Cursor {
     // MARK: Ranges
 
     /// The entries whose keys lie in `range`, in key order, or in reverse key order when

@@ -70,7 +70,7 @@ public struct Database: Sendable, Hashable {
     /// In a ``Flags/dupSort`` database this is the key's first value.
     /// - Throws: ``LMDBError`` (e.g. ``LMDBError/Code/badValueSize`` for an empty or overlong key).
     /// - Complexity: O(log n).
-    public func get(_ key: UnsafeRawBufferPointer, in txn: borrowing Transaction) throws -> UnsafeRawBufferPointer? {
+    public func get(_ key: UnsafeRawBufferPointer, in txn: borrowing Transaction<some TransactionAccess>) throws -> UnsafeRawBufferPointer? {
         var k = MDB_val(key)
         var v = MDB_val()
         let rc = mdb_get(txn.handle, dbi, &k, &v)
@@ -81,14 +81,14 @@ public struct Database: Sendable, Hashable {
 
     /// The value stored for `key`, or `nil`: see ``get(_:in:)-(UnsafeRawBufferPointer,_)``.
     @inlinable
-    public func get(_ key: some ContiguousBytes, in txn: borrowing Transaction) throws -> UnsafeRawBufferPointer? {
+    public func get(_ key: some ContiguousBytes, in txn: borrowing Transaction<some TransactionAccess>) throws -> UnsafeRawBufferPointer? {
         try key.withUnsafeBytes { try get($0, in: txn) }
     }
 
     /// Whether `key` is present.
     /// - Complexity: O(log n).
     @inlinable
-    public func contains(_ key: some ContiguousBytes, in txn: borrowing Transaction) throws -> Bool {
+    public func contains(_ key: some ContiguousBytes, in txn: borrowing Transaction<some TransactionAccess>) throws -> Bool {
         try get(key, in: txn) != nil
     }
 
@@ -102,7 +102,7 @@ public struct Database: Sendable, Hashable {
     /// - Complexity: O(log n).
     public func put(
         _ value: UnsafeRawBufferPointer, for key: UnsafeRawBufferPointer,
-        flags: PutFlags = [], in txn: borrowing Transaction
+        flags: PutFlags = [], in txn: borrowing WriteTransaction
     ) throws {
         var k = MDB_val(key)
         var v = MDB_val(value)
@@ -113,7 +113,7 @@ public struct Database: Sendable, Hashable {
     @inlinable
     public func put(
         _ value: some ContiguousBytes, for key: some ContiguousBytes,
-        flags: PutFlags = [], in txn: borrowing Transaction
+        flags: PutFlags = [], in txn: borrowing WriteTransaction
     ) throws {
         try key.withUnsafeBytes { k in
             try value.withUnsafeBytes { v in try put(v, for: k, flags: flags, in: txn) }
@@ -129,7 +129,7 @@ public struct Database: Sendable, Hashable {
     /// - Complexity: O(log n) plus `fill`.
     public func put<R>(
         reserving count: Int, for key: UnsafeRawBufferPointer, flags: PutFlags = [],
-        in txn: borrowing Transaction, _ fill: (UnsafeMutableRawBufferPointer) throws -> R
+        in txn: borrowing WriteTransaction, _ fill: (UnsafeMutableRawBufferPointer) throws -> R
     ) throws -> R {
         guard count >= 0 else {
             throw LMDBError(.invalidArgument, operation: "reserve a value in \(describe(database: name))", detail: "a negative size (\(count))")
@@ -148,7 +148,7 @@ public struct Database: Sendable, Hashable {
 
     /// Removes `key` and all of its values. Returns whether it was present.
     /// - Complexity: O(log n).
-    public func delete(_ key: UnsafeRawBufferPointer, in txn: borrowing Transaction) throws -> Bool {
+    public func delete(_ key: UnsafeRawBufferPointer, in txn: borrowing WriteTransaction) throws -> Bool {
         var k = MDB_val(key)
         let rc = mdb_del(txn.handle, dbi, &k, nil)
         if rc == MDB_NOTFOUND { return false }
@@ -158,14 +158,14 @@ public struct Database: Sendable, Hashable {
 
     /// Removes `key` and all of its values: see ``delete(_:in:)-(UnsafeRawBufferPointer,_)``.
     @inlinable @discardableResult
-    public func delete(_ key: some ContiguousBytes, in txn: borrowing Transaction) throws -> Bool {
+    public func delete(_ key: some ContiguousBytes, in txn: borrowing WriteTransaction) throws -> Bool {
         try key.withUnsafeBytes { try delete($0, in: txn) }
     }
 
     /// In a ``Flags/dupSort`` database, removes one value of `key`. Returns whether that pair
     /// was present.
     /// - Complexity: O(log n).
-    public func delete(_ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, in txn: borrowing Transaction) throws -> Bool {
+    public func delete(_ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, in txn: borrowing WriteTransaction) throws -> Bool {
         var k = MDB_val(key)
         var v = MDB_val(value)
         let rc = mdb_del(txn.handle, dbi, &k, &v)
@@ -177,20 +177,20 @@ public struct Database: Sendable, Hashable {
     /// In a ``Flags/dupSort`` database, removes one value of `key`: see
     /// ``delete(_:value:in:)-(UnsafeRawBufferPointer,UnsafeRawBufferPointer,_)``.
     @inlinable @discardableResult
-    public func delete(_ key: some ContiguousBytes, value: some ContiguousBytes, in txn: borrowing Transaction) throws -> Bool {
+    public func delete(_ key: some ContiguousBytes, value: some ContiguousBytes, in txn: borrowing WriteTransaction) throws -> Bool {
         try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try delete(k, value: v, in: txn) } }
     }
 
     /// Removes every entry; the database stays open (`mdb_drop` with `del = 0`).
     /// - Complexity: O(number of pages).
-    public func clear(in txn: borrowing Transaction) throws {
+    public func clear(in txn: borrowing WriteTransaction) throws {
         try txn.checkWrite(mdb_drop(txn.handle, dbi, 0), "clear \(describe(database: name))")
     }
 
     /// Deletes the database itself (`mdb_drop` with `del = 1`). The handle must not be used
     /// again; ``Environment/openDatabase(_:flags:create:)`` recreates it by name.
     /// - Complexity: O(number of pages).
-    public func drop(in txn: borrowing Transaction) throws {
+    public func drop(in txn: borrowing WriteTransaction) throws {
         guard name != nil else {
             throw LMDBError(.misuse, operation: "drop the main database", detail: "the main database can only be cleared")
         }
@@ -201,7 +201,7 @@ public struct Database: Sendable, Hashable {
     // MARK: Size
 
     /// Page and entry counts of the database as this transaction sees it (`mdb_stat`).
-    public func statistics(in txn: borrowing Transaction) throws -> Statistics {
+    public func statistics(in txn: borrowing Transaction<some TransactionAccess>) throws -> Statistics {
         var stat = MDB_stat()
         try check(mdb_stat(txn.handle, dbi, &stat), "stat \(describe(database: name))")
         return Statistics(stat)
@@ -209,7 +209,7 @@ public struct Database: Sendable, Hashable {
 
     /// The number of entries (key/value pairs) as this transaction sees it.
     /// - Complexity: O(1).
-    public func count(in txn: borrowing Transaction) throws -> Int {
+    public func count(in txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
         try statistics(in: txn).entries
     }
 

@@ -30,7 +30,7 @@ extension Environment {
                             detail: "a database must be opened outside of read/write closures")
         }
         let operation = "open \(describe(database: name)) in \(path)"
-        let open = { (txn: borrowing Transaction, create: Bool) throws(LMDBError) -> Database in
+        func open(_ txn: borrowing Transaction<some TransactionAccess>, _ create: Bool) throws(LMDBError) -> Database {
             var dbi: MDB_dbi = 0
             let rc = mdb_dbi_open(txn.handle, name, flags.rawValue | (create ? UInt32(MDB_CREATE) : 0), &dbi)
             if rc == MDB_NOTFOUND {
@@ -82,7 +82,7 @@ extension Environment {
     }
 }
 
-extension Transaction {
+extension Transaction where Access == WriteAccess {
     /// Opens the named database inside this write transaction, creating it when missing and
     /// `create` is true: the creation commits or rolls back with the transaction, so a write that
     /// fails leaves no empty database behind (``Environment/openDatabase(_:flags:create:)`` commits
@@ -92,12 +92,11 @@ extension Transaction {
     /// committed, ``Environment/openDatabase(_:flags:create:)`` returns the same database. Do not
     /// open databases from another thread of the process while this runs (`mdb_dbi_open` is not
     /// safe in two transactions at once).
-    /// - Throws: ``LMDBError/Code/readOnly`` in a read transaction; ``LMDBError/Code/notFound`` when
+    /// - Throws: ``LMDBError/Code/notFound`` when
     ///   the database is missing and `create` is false; ``LMDBError/Code/databasesFull``;
     ///   ``LMDBError/Code/incompatible``.
     public func openDatabase(_ name: String, flags: Database.Flags = [], create: Bool = true) throws(LMDBError) -> Database {
         let operation = "open database \"\(name)\" in \(environment.path)"
-        guard !isReadOnly else { throw LMDBError(.readOnly, operation: operation, detail: "databases are created in write transactions") }
         var dbi: MDB_dbi = 0
         let rc = mdb_dbi_open(handle, name, flags.rawValue | (create ? UInt32(MDB_CREATE) : 0), &dbi)
         if rc == MDB_NOTFOUND { throw LMDBError(.notFound, operation: operation, detail: "no database named \"\(name)\" exists") }

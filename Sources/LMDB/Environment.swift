@@ -171,14 +171,14 @@ public final class Environment: @unchecked Sendable {
     /// - Parameter body: reads through the transaction; its result is returned.
     /// - Throws: ``LMDBError`` (e.g. ``LMDBError/Code/readersFull``), or what `body` throws.
     /// - Complexity: O(1) to begin and end, plus `body`.
-    public func read<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+    public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
         try read(commit: false, body)
     }
 
     /// ``read(_:)``, ending the transaction with a commit when `commit` is true: a database handle
     /// opened in a read transaction survives only a commit.
-    func read<R>(commit: Bool, _ body: (borrowing Transaction) throws -> R) throws -> R {
-        let txn = try begin(readOnly: true)
+    func read<R>(commit: Bool, _ body: (borrowing ReadTransaction) throws -> R) throws -> R {
+        let txn: ReadTransaction = try begin()
         let result: R
         do {
             result = try body(txn)
@@ -211,10 +211,10 @@ public final class Environment: @unchecked Sendable {
     ///   this thread already holds a write transaction, ``LMDBError/Code/mapFull`` past
     ///   ``Configuration/maxMapSize``), or what `body` throws.
     @discardableResult
-    public func write<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         if configuration.readOnly { throw LMDBError(.readOnly, operation: "begin write transaction on \(path)") }
         while true {
-            let txn = try begin(readOnly: false)
+            let txn: WriteTransaction = try begin()
             let mapSizeAtBegin = currentMapSize.load(ordering: .relaxed)
             let outcome = Result { try body(txn) }
             switch (WriteFailure(rawValue: writeFailure.load(ordering: .relaxed)), outcome) {
@@ -250,14 +250,15 @@ public final class Environment: @unchecked Sendable {
 
     /// Begins a top-level transaction after registering it with the gate; adopts a map grown by
     /// another process and retries. On success the caller must `gate.exit()` after ending it.
-    private func begin(readOnly: Bool) throws(LMDBError) -> Transaction {
+    private func begin<Access>() throws(LMDBError) -> Transaction<Access> {
+        let readOnly = Access.isReadOnly
         while true {
             let idle = try gate.enter(write: !readOnly)
             var rc: Int32
             var txn: OpaquePointer?
             if let idle {
                 rc = mdb_txn_renew(idle)
-                if rc == 0 { return Transaction(handle: idle, environment: self, isReadOnly: true) }
+                if rc == 0 { return Transaction(handle: idle, environment: self) }
                 mdb_txn_abort(idle)
             } else {
                 rc = mdb_txn_begin(handle, nil, readOnly ? UInt32(MDB_RDONLY) : 0, &txn)
@@ -265,7 +266,7 @@ public final class Environment: @unchecked Sendable {
                     // Only now does this thread hold LMDB's writer lock: resetting the failure
                     // record earlier could erase the record of a writer still running.
                     if !readOnly { writeFailure.store(0, ordering: .relaxed) }
-                    return Transaction(handle: txn, environment: self, isReadOnly: readOnly)
+                    return Transaction(handle: txn, environment: self)
                 }
             }
             gate.exit()

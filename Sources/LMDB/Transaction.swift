@@ -6,7 +6,35 @@ internal import Glibc
 internal import Darwin
 #endif
 
-/// An LMDB transaction: a consistent snapshot to read from and, for a write transaction, the
+/// What a ``Transaction`` may do, as a type: ``ReadAccess`` or ``WriteAccess``.
+///
+/// Operations that only read take `borrowing Transaction<some TransactionAccess>`, so they accept
+/// both kinds; operations that write take a ``WriteTransaction``, so a write inside a read
+/// transaction does not compile.
+public protocol TransactionAccess: Sendable {
+    /// Whether transactions of this kind can only read.
+    static var isReadOnly: Bool { get }
+}
+
+/// The access of a read-only transaction: ``ReadTransaction``.
+public enum ReadAccess: TransactionAccess {
+    /// Always true.
+    public static var isReadOnly: Bool { true }
+}
+
+/// The access of a read-write transaction: ``WriteTransaction``.
+public enum WriteAccess: TransactionAccess {
+    /// Always false.
+    public static var isReadOnly: Bool { false }
+}
+
+/// A read-only transaction: a consistent snapshot, from ``Environment/read(_:)``.
+public typealias ReadTransaction = Transaction<ReadAccess>
+
+/// A read-write transaction, from ``Environment/write(_:)``: usable wherever a read one is.
+public typealias WriteTransaction = Transaction<WriteAccess>
+
+/// An LMDB transaction: a consistent snapshot to read from and, for a ``WriteTransaction``, the
 /// place where changes accumulate until commit.
 ///
 /// You never create or end one yourself: ``Environment/read(_:)`` and ``Environment/write(_:)``
@@ -14,24 +42,42 @@ internal import Darwin
 /// `~Copyable` and not `Sendable`, so it cannot escape that closure or cross to another thread.
 /// It is valid only during the call, and so is every buffer read through it.
 ///
+/// `Access` says at compile time what it may do: reads accept any transaction
+/// (`borrowing Transaction<some TransactionAccess>`), writes only a ``WriteTransaction``.
+///
 /// If a transaction is ever destroyed without being committed or aborted, its `deinit` aborts it.
-public struct Transaction: ~Copyable {
+public struct Transaction<Access: TransactionAccess>: ~Copyable {
     let handle: OpaquePointer
     /// The environment, unretained: a transaction never outlives the closure of the environment
     /// method that created it, and that method holds the environment.
     let unmanagedEnvironment: Unmanaged<Environment>
-    /// Whether this is a read-only transaction.
-    public let isReadOnly: Bool
+    /// Whether this value ends the C transaction (false for a ``view()``).
+    private let owned: Bool
 
-    init(handle: OpaquePointer, environment: Environment, isReadOnly: Bool) {
+    init(handle: OpaquePointer, environment: Environment) {
         self.handle = handle
         self.unmanagedEnvironment = Unmanaged.passUnretained(environment)
-        self.isReadOnly = isReadOnly
+        self.owned = true
+    }
+
+    private init(viewing handle: OpaquePointer, _ environment: Unmanaged<Environment>) {
+        self.handle = handle
+        self.unmanagedEnvironment = environment
+        self.owned = false
     }
 
     deinit {
-        mdb_txn_abort(handle)
+        if owned { mdb_txn_abort(handle) }
     }
+
+    /// Another value for this same transaction, which never ends it: for a higher layer that wraps
+    /// a borrowed transaction in its own `~Copyable` context. Valid only while this one is.
+    package func view() -> Transaction<Access> {
+        Transaction(viewing: handle, unmanagedEnvironment)
+    }
+
+    /// Whether this is a read-only transaction (known from its type).
+    public var isReadOnly: Bool { Access.isReadOnly }
 
     /// The environment this transaction belongs to.
     public var environment: Environment { unmanagedEnvironment.takeUnretainedValue() }
@@ -71,6 +117,9 @@ public struct Transaction: ~Copyable {
         mdb_txn_abort(handle)
     }
 
+}
+
+extension Transaction where Access == WriteAccess {
     /// Runs `body` in a nested write transaction: its changes become part of this transaction
     /// when `body` returns, and are discarded (leaving this transaction's earlier writes intact)
     /// when it throws. While `body` runs, use only the child transaction.
@@ -84,16 +133,12 @@ public struct Transaction: ~Copyable {
     ///     }
     /// }
     /// ```
-    /// - Throws: ``LMDBError/Code/readOnly`` in a read transaction; what `body` throws.
-    public func nested<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
-        guard !isReadOnly else {
-            throw LMDBError(.readOnly, operation: "begin nested transaction",
-                            detail: "nested transactions need a write transaction")
-        }
+    /// - Throws: what `body` throws; ``LMDBError`` when the child cannot begin or commit.
+    public func nested<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         var child: OpaquePointer?
         try check(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child), "begin nested transaction")
         guard let child else { throw LMDBError(.outOfMemory, operation: "begin nested transaction") }
-        let txn = Transaction(handle: child, environment: environment, isReadOnly: false)
+        let txn = WriteTransaction(handle: child, environment: environment)
         let result: R
         do {
             result = try body(txn)

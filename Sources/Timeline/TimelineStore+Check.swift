@@ -133,7 +133,7 @@ extension TimelineStore {
     }
 
     /// Calls `body` with every key and value of `database`, in order.
-    private func walkKeys(_ database: Database, in txn: borrowing Transaction, _ body: ([UInt8], UnsafeRawBufferPointer) throws -> Void) throws {
+    private func walkKeys(_ database: Database, in txn: borrowing Transaction<some TransactionAccess>, _ body: ([UInt8], UnsafeRawBufferPointer) throws -> Void) throws {
         try database.withCursor(in: txn) { cursor in
             var entries = cursor.entries()
             while let entry = try entries.next() { try body(Array(entry.key), entry.value) }

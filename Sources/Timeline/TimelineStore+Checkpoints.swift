@@ -9,7 +9,7 @@ extension TimelineStore {
     ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)`` for a turn sequence past the
     ///   history, ``TimelineError/Kind/checkpointExists(_:)`` (nothing written in each case).
     @discardableResult
-    public func saveCheckpoint(_ new: NewCheckpoint, for id: UUID, in txn: borrowing Transaction) throws -> Checkpoint {
+    public func saveCheckpoint(_ new: NewCheckpoint, for id: UUID, in txn: borrowing WriteTransaction) throws -> Checkpoint {
         try new.validate()
         let old = try existingSession(id, in: txn)
         let turnSequence = new.turnSequence ?? old.turnCount
@@ -39,7 +39,7 @@ extension TimelineStore {
 
     /// Session `id`'s checkpoints, newest first, a page at a time.
     /// - Complexity: O(log n + limit).
-    public func checkpoints(of id: UUID, limit: Int = .max, after cursor: PageCursor? = nil, in txn: borrowing Transaction) throws -> Page<Checkpoint> {
+    public func checkpoints(of id: UUID, limit: Int = .max, after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>) throws -> Page<Checkpoint> {
         try checkLimit(limit)
         _ = try existingSession(id, in: txn)
         return try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), reverse: true, limit: limit, after: cursor, in: txn)
@@ -51,7 +51,7 @@ extension TimelineStore {
     }
 
     /// The checkpoint `id`, or `nil`.
-    public func checkpoint(_ id: UUID, in txn: borrowing Transaction) throws -> Checkpoint? {
+    public func checkpoint(_ id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> Checkpoint? {
         try checkpointKey(id, in: txn).flatMap { try checkpointRecords.get($0, in: txn) }
     }
 
@@ -63,7 +63,7 @@ extension TimelineStore {
     /// Stars or unstars checkpoint `id`. Starred checkpoints survive pruning.
     /// - Throws: ``TimelineError/Kind/checkpointNotFound(_:)``.
     @discardableResult
-    public func setStarred(_ starred: Bool, checkpoint id: UUID, in txn: borrowing Transaction) throws -> Checkpoint {
+    public func setStarred(_ starred: Bool, checkpoint id: UUID, in txn: borrowing WriteTransaction) throws -> Checkpoint {
         guard let old = try checkpoint(id, in: txn) else { throw TimelineError(.checkpointNotFound(id)) }
         var new = old
         new.starred = starred
@@ -82,7 +82,7 @@ extension TimelineStore {
     /// session is untouched.
     /// - Returns: the new session and its copy of the checkpoint.
     /// - Throws: ``TimelineError/Kind/checkpointNotFound(_:)``, and what ``fork(session:at:branchName:newID:in:)`` throws.
-    public func restore(checkpoint id: UUID, branchName: String? = nil, in txn: borrowing Transaction) throws -> (session: Session, checkpoint: Checkpoint) {
+    public func restore(checkpoint id: UUID, branchName: String? = nil, in txn: borrowing WriteTransaction) throws -> (session: Session, checkpoint: Checkpoint) {
         guard let checkpoint = try checkpoint(id, in: txn) else { throw TimelineError(.checkpointNotFound(id)) }
         let session = try fork(session: checkpoint.sessionID, at: checkpoint.turnSequence,
                                branchName: branchName ?? "restore of checkpoint \(checkpoint.number)", in: txn)
@@ -104,7 +104,7 @@ extension TimelineStore {
     /// - Returns: how many were deleted.
     /// - Complexity: O(checkpoints older than `date`), through the `created` index.
     @discardableResult
-    public func pruneCheckpoints(olderThan date: Date, keepStarred: Bool = true, in txn: borrowing Transaction) throws -> Int {
+    public func pruneCheckpoints(olderThan date: Date, keepStarred: Bool = true, in txn: borrowing WriteTransaction) throws -> Int {
         let keys = try checkpointRecords.primaryKeys(index: "created", .upTo(KeyBytes(date).bytes), in: txn).items
         var deleted = 0
         for key in keys {
@@ -122,7 +122,7 @@ extension TimelineStore {
     }
 
     /// The primary key of checkpoint `id`, from the unique `id` index.
-    func checkpointKey(_ id: UUID, in txn: borrowing Transaction) throws -> KeyBytes? {
+    func checkpointKey(_ id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> KeyBytes? {
         try checkpointRecords.primaryKeys(index: "id", .closed(KeyBytes(id).bytes, KeyBytes(id).bytes), limit: 1, in: txn).items.first
     }
 }

@@ -9,7 +9,7 @@ extension TimelineStore {
     ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)`` when the covered turns run past
     ///   the history.
     @discardableResult
-    public func saveCrystal(_ new: NewCrystal, for id: UUID, in txn: borrowing Transaction) throws -> Crystal {
+    public func saveCrystal(_ new: NewCrystal, for id: UUID, in txn: borrowing WriteTransaction) throws -> Crystal {
         try new.validate()
         let old = try existingSession(id, in: txn)
         let covered = new.coveredTurns ?? 0..<old.turnCount
@@ -37,7 +37,7 @@ extension TimelineStore {
 
     /// Session `id`'s current crystal (the newest), or the given `version`; `nil` when there is none.
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``.
-    public func crystal(of id: UUID, version: UInt64? = nil, in txn: borrowing Transaction) throws -> Crystal? {
+    public func crystal(of id: UUID, version: UInt64? = nil, in txn: borrowing Transaction<some TransactionAccess>) throws -> Crystal? {
         _ = try existingSession(id, in: txn)
         if let version { return try crystalRecords.get(KeyBytes(id, version), in: txn) }
         return try crystalRecords.scan(.prefix(KeyBytes(id).bytes), reverse: true, limit: 1, in: txn).items.first
@@ -49,7 +49,7 @@ extension TimelineStore {
     }
 
     /// Every crystal of session `id`, oldest version first.
-    public func crystals(of id: UUID, in txn: borrowing Transaction) throws -> [Crystal] {
+    public func crystals(of id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> [Crystal] {
         _ = try existingSession(id, in: txn)
         return try crystalRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items
     }

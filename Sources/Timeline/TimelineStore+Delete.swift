@@ -14,7 +14,7 @@ extension TimelineStore {
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)`` (nothing written).
     /// - Complexity: O(own turns + checkpoints + crystals) of the session, plus the turns copied.
     @discardableResult
-    public func deleteSession(_ id: UUID, in txn: borrowing Transaction) throws -> [UUID] {
+    public func deleteSession(_ id: UUID, in txn: borrowing WriteTransaction) throws -> [UUID] {
         let session = try existingSession(id, in: txn)
         let children = try children(of: id, in: txn)
         for child in children {
@@ -36,7 +36,7 @@ extension TimelineStore {
 
     /// Moves `child` from `parent` (about to be deleted) to `parent`'s parent, first copying the
     /// turns of `parent`'s own that `child` inherits.
-    private func adopt(_ child: Session, from parent: Session, in txn: borrowing Transaction) throws {
+    private func adopt(_ child: Session, from parent: Session, in txn: borrowing WriteTransaction) throws {
         let inherited = child.branchPoint ?? 0
         let own = parent.firstOwnSequence..<max(parent.firstOwnSequence, min(inherited, parent.turnCount))
         if !own.isEmpty {
@@ -59,7 +59,7 @@ extension TimelineStore {
     }
 
     /// Deletes every entry of `database` whose key starts with `prefix`.
-    private func deleteAll(in database: Database, prefix: KeyBytes, in txn: borrowing Transaction) throws {
+    private func deleteAll(in database: Database, prefix: KeyBytes, in txn: borrowing WriteTransaction) throws {
         try database.withCursor(in: txn) { cursor in
             var entry = try cursor.seek(prefix.bytes)
             while let current = entry, current.key.starts(with: prefix.bytes) {

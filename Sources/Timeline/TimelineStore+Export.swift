@@ -57,7 +57,7 @@ extension TimelineStore {
     ///   present the session as a root (no parent), so the document stands alone — the default.
     ///   With `false` the document holds the fork's own turns and importing it needs the parent.
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``.
-    public func exportSession(_ id: UUID, includeInherited: Bool = true, in txn: borrowing Transaction) throws -> SessionExport {
+    public func exportSession(_ id: UUID, includeInherited: Bool = true, in txn: borrowing Transaction<some TransactionAccess>) throws -> SessionExport {
         var session = try existingSession(id, in: txn)
         var turns: [Turn]
         if includeInherited && session.parentID != nil {
@@ -88,7 +88,7 @@ extension TimelineStore {
     ///   ``TimelineError/Kind/checkpointExists(_:)``. Nothing is written in any of these cases.
     /// - Returns: the session as stored.
     @discardableResult
-    public func importSession(_ document: SessionExport, options: ImportOptions = ImportOptions(), in txn: borrowing Transaction) throws -> Session {
+    public func importSession(_ document: SessionExport, options: ImportOptions = ImportOptions(), in txn: borrowing WriteTransaction) throws -> Session {
         try Self.validate(document)
         let document = options.newIDs ? Self.reminted(document) : document
         let session = document.session

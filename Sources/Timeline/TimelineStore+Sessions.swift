@@ -41,7 +41,7 @@ extension TimelineStore {
     ///   ``TimelineError/Kind/invalidValue(field:reason:)`` for a date outside the years 1678–2261 or a
     ///   project name over 200 UTF-8 bytes (nothing written in either case).
     /// - Complexity: O(log n).
-    public func createSession(_ new: NewSession, in txn: borrowing Transaction) throws -> Session {
+    public func createSession(_ new: NewSession, in txn: borrowing WriteTransaction) throws -> Session {
         try new.validate()
         if try sessions.contains(KeyBytes(new.id), in: txn) { throw TimelineError(.sessionExists(new.id)) }
         let session = Session(
@@ -58,7 +58,7 @@ extension TimelineStore {
     }
 
     /// The session `id`, or `nil`.
-    public func session(_ id: UUID, in txn: borrowing Transaction) throws -> Session? {
+    public func session(_ id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> Session? {
         try sessions.get(KeyBytes(id), in: txn)
     }
 
@@ -77,7 +77,7 @@ extension TimelineStore {
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/readOnlyField(_:)``
     ///   when `change` touched a field the store maintains (nothing written).
     @discardableResult
-    public func updateSession(_ id: UUID, in txn: borrowing Transaction, _ change: (inout Session) throws -> Void) throws -> Session {
+    public func updateSession(_ id: UUID, in txn: borrowing WriteTransaction, _ change: (inout Session) throws -> Void) throws -> Session {
         let old = try existingSession(id, in: txn)
         var new = old
         try change(&new)
@@ -135,7 +135,7 @@ extension TimelineStore {
     /// - Complexity: O(log n + limit) at any depth.
     public func listSessions(
         filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
-        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<Session> {
         try checkLimit(limit)
         let plan = try SessionScan(filter: filter, order: order, cursor: cursor, sessions: sessions)
@@ -167,7 +167,7 @@ extension TimelineStore {
     }
 
     /// The forks of session `id` (every archived state), newest activity first.
-    public func children(of id: UUID, in txn: borrowing Transaction) throws -> [Session] {
+    public func children(of id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> [Session] {
         try listSessions(filter: SessionFilter(parent: id, archived: nil), limit: .max, in: txn).items
     }
 
@@ -180,7 +180,7 @@ extension TimelineStore {
     /// - Complexity: O(matches) index entries, read without decoding sessions (except when
     ///   filtering by project and parent together); O(1) for every session (`archived: nil` and
     ///   nothing else).
-    public func countSessions(filter: SessionFilter = SessionFilter(), in txn: borrowing Transaction) throws -> Int {
+    public func countSessions(filter: SessionFilter = SessionFilter(), in txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
         if filter == SessionFilter(archived: nil) { return try sessions.count(in: txn) }
         let plan = try SessionScan(filter: filter, order: .newestFirst, cursor: nil, sessions: sessions)
         var count = 0
@@ -260,7 +260,7 @@ struct SessionScan {
 
     /// Calls `visit` with each entry's suffix and session id, in listing order, merging the
     /// ranges, until `visit` returns `false` or the entries run out.
-    func walk(in txn: borrowing Transaction, _ visit: ([UInt8], UUID) throws -> Bool) throws {
+    func walk(in txn: borrowing Transaction<some TransactionAccess>, _ visit: ([UInt8], UUID) throws -> Bool) throws {
         try database.withCursor(in: txn) { first in
             var streams = [first.entries(in: ranges[0], reverse: reverse)]
             if ranges.count == 1 {
@@ -274,7 +274,7 @@ struct SessionScan {
         }
     }
 
-    private func merge(_ streams: inout [Cursor.Entries], _ visit: ([UInt8], UUID) throws -> Bool) throws {
+    private func merge<Access>(_ streams: inout [Cursor<Access>.Entries], _ visit: ([UInt8], UUID) throws -> Bool) throws {
         var heads: [[UInt8]?] = try streams.indices.map { try suffix(of: streams[$0].next()) }
         while true {
             var pick: Int?

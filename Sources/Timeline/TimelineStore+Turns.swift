@@ -16,7 +16,7 @@ extension TimelineStore {
     ///   the years 1678–2261, or a session total that would overflow (nothing written).
     /// - Complexity: O(log n) per turn, whatever the history's length.
     @discardableResult
-    public func append(_ turns: [NewTurn], to id: UUID, in txn: borrowing Transaction) throws -> [Turn] {
+    public func append(_ turns: [NewTurn], to id: UUID, in txn: borrowing WriteTransaction) throws -> [Turn] {
         let old = try existingSession(id, in: txn)
         if turns.isEmpty { return [] }
         for new in turns { try new.validate() }
@@ -71,7 +71,7 @@ extension TimelineStore {
     /// - Complexity: O(depth of the fork ancestry + limit · log n).
     public func turns(
         of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max,
-        after cursor: PageCursor? = nil, in txn: borrowing Transaction
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<Turn> {
         try checkLimit(limit)
         let session = try existingSession(id, in: txn)
@@ -118,7 +118,7 @@ extension TimelineStore {
 
     /// The turn at `sequence` of session `id`'s history (inherited or its own).
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``, ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)``.
-    public func turn(session id: UUID, sequence: UInt64, in txn: borrowing Transaction) throws -> Turn {
+    public func turn(session id: UUID, sequence: UInt64, in txn: borrowing Transaction<some TransactionAccess>) throws -> Turn {
         let session = try existingSession(id, in: txn)
         guard sequence < session.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: sequence, count: session.turnCount)) }
         let segment = try lineage(of: session, in: txn).first { $0.sequences.contains(sequence) }
@@ -137,7 +137,7 @@ extension TimelineStore {
 
     /// Where each part of `session`'s history is stored: (session, sequences) pairs in sequence
     /// order, from the root ancestor to the session itself.
-    func lineage(of session: Session, in txn: borrowing Transaction) throws -> [(session: UUID, sequences: Range<UInt64>)] {
+    func lineage(of session: Session, in txn: borrowing Transaction<some TransactionAccess>) throws -> [(session: UUID, sequences: Range<UInt64>)] {
         var segments: [(session: UUID, sequences: Range<UInt64>)] = []
         var current = session
         var end = session.turnCount
@@ -177,7 +177,7 @@ extension TimelineStore {
     /// - Complexity: O(log n), whatever the history's length.
     public func fork(
         session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID(),
-        in txn: borrowing Transaction
+        in txn: borrowing WriteTransaction
     ) throws -> Session {
         let parent = try existingSession(id, in: txn)
         let point = sequence ?? parent.turnCount
@@ -201,7 +201,7 @@ extension TimelineStore {
     /// Goes back to `sequence` in session `id`: returns a new branch holding turns `0..<sequence`
     /// to continue from. The original session stays exactly as it was — nothing in the timeline is
     /// destroyed by a rewind.
-    public func rewind(session id: UUID, to sequence: UInt64, in txn: borrowing Transaction) throws -> Session {
+    public func rewind(session id: UUID, to sequence: UInt64, in txn: borrowing WriteTransaction) throws -> Session {
         try fork(session: id, at: sequence, branchName: "rewind to \(sequence)", in: txn)
     }
 

@@ -116,7 +116,7 @@ public final class TimelineStore: Sendable {
 
     /// Runs `body` in a read transaction: a consistent snapshot. Use the `…(in: txn)` methods inside.
     /// The transaction and every value borrowed from it are valid only during the call.
-    public func read<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+    public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
         try store.read(body)
     }
 
@@ -125,12 +125,12 @@ public final class TimelineStore: Sendable {
     /// LMDB's writer lock. The closure may run again after the map grew: keep it free of side
     /// effects outside the transaction.
     @discardableResult
-    public func write<R>(_ body: (borrowing Transaction) throws -> R) throws -> R {
+    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         try store.write(body)
     }
 
     /// Runs `work` on the writer thread, batched with other callers' work; returns once committed.
-    func submit<T: Sendable>(_ work: @escaping @Sendable (borrowing Transaction) throws -> T) async throws -> T {
+    func submit<T: Sendable>(_ work: @escaping @Sendable (borrowing WriteTransaction) throws -> T) async throws -> T {
         try await committer.submit(work)
     }
 
@@ -173,7 +173,7 @@ public final class TimelineStore: Sendable {
     // MARK: Helpers shared by the operations
 
     /// The session `id`, or ``TimelineError/Kind/sessionNotFound(_:)``.
-    func existingSession(_ id: UUID, in txn: borrowing Transaction) throws -> Session {
+    func existingSession(_ id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> Session {
         guard let session = try sessions.get(KeyBytes(id), in: txn) else { throw TimelineError(.sessionNotFound(id)) }
         return session
     }

@@ -17,7 +17,7 @@ struct ConcurrencyTests {
     static func counter(writer: Int) -> [UInt8] { bytes("count-w\(writer)") }
 
     /// Reads writer `writer`'s counter and checks that exactly that many of its keys are visible.
-    static func checkSnapshot(_ db: Database, writer: Int, in txn: borrowing Transaction) throws -> Int {
+    static func checkSnapshot(_ db: Database, writer: Int, in txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
         let count = try db.get(counter(writer: writer), in: txn).map { Int(String(decoding: $0, as: UTF8.self)) ?? -1 } ?? 0
         let visible = try collect(db, .prefix(bytes("w\(writer)-")), in: txn).count
         #expect(visible == count, "writer \(writer): counter says \(count), \(visible) keys visible")

@@ -197,18 +197,6 @@ struct DatabaseTests {
         }
     }
 
-    @Test("a write through a read transaction fails and changes nothing")
-    func writeInReadTransaction() throws {
-        try withTemporaryDirectory { dir in
-            let env = try Environment(path: storePath(dir))
-            let db = try env.openDatabase("items")
-            #expect(throws: LMDBError.self) {
-                try env.read { txn throws in try db.put(bytes("v"), for: bytes("k"), in: txn) }
-            }
-            try env.read { txn throws in #expect(try db.count(in: txn) == 0) }
-        }
-    }
-
     @Test("data survives closing and reopening")
     func reopen() throws {
         try withTemporaryDirectory { dir in

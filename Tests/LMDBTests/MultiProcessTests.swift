@@ -18,7 +18,7 @@ struct MultiProcessTests {
     }
 
     /// How many keys from k00000000 on are present, checking each value; records a gap.
-    static func contiguousCount(_ db: Database, in txn: borrowing Transaction) throws -> Int {
+    static func contiguousCount(_ db: Database, in txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
         var index = 0
         for (key, value) in try collect(db, in: txn) {
             guard key == Self.key(index), value == Self.value(index) else {

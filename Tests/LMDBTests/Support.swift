@@ -13,7 +13,7 @@ func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 func copy(_ buffer: UnsafeRawBufferPointer?) -> [UInt8]? { buffer.map { Array($0) } }
 
 /// Every entry of `db` in the given range and direction, copied out.
-func collect(_ db: Database, _ range: KeyRange = .all, reverse: Bool = false, in txn: borrowing Transaction) throws -> [([UInt8], [UInt8])] {
+func collect(_ db: Database, _ range: KeyRange = .all, reverse: Bool = false, in txn: borrowing Transaction<some TransactionAccess>) throws -> [([UInt8], [UInt8])] {
     try db.withCursor(in: txn) { cursor throws in
         var result: [([UInt8], [UInt8])] = []
         var entries = cursor.entries(in: range, reverse: reverse)

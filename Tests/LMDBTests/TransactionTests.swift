@@ -94,10 +94,6 @@ struct TransactionTests {
                 try env.write { _ in try env.write { _ in } }
             }
             #expect(nested?.code == .nestedWrite)
-            let readNested = #expect(throws: LMDBError.self) {
-                try env.read { txn throws in try txn.nested { _ in } }
-            }
-            #expect(readNested?.code == .readOnly)
             let openInside = #expect(throws: LMDBError.self) {
                 try env.read { _ in _ = try env.openDatabase("not-yet-open") }
             }

@@ -89,3 +89,26 @@ public func runUntilKilled(_ name: String, _ arguments: [String], afterLines lin
     text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     return (text, process.terminationReason == .uncaughtSignal)
 }
+
+/// Type-checks `source` with `swiftc -typecheck` against this package's modules as built for the
+/// tests; returns the compiler's diagnostics when it does not compile, `nil` when it does. For
+/// tests that prove a misuse is rejected at compile time.
+public func compilerDiagnostics(_ source: String) throws -> String? {
+    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    let modules = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("Modules").path
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    return try withTemporaryDirectory { dir in
+        let file = dir + "/snippet.swift"
+        try source.write(toFile: file, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["swiftc", "-typecheck", "-I", modules, "-I", root + "/Sources/CLMDB", file]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return process.terminationStatus == 0 ? nil : text
+    }
+}

@@ -33,7 +33,7 @@ extension DocumentCollection {
     }
 
     /// How many records are stored at each record version.
-    func versionCounts(in txn: borrowing Transaction) throws -> [Int: Int] {
+    func versionCounts(in txn: borrowing Transaction<some TransactionAccess>) throws -> [Int: Int] {
         var counts: [Int: Int] = [:]
         try database.withCursor(in: txn) { cursor in
             var entries = cursor.entries()
@@ -53,7 +53,7 @@ extension DocumentCollection {
     /// cleared the indexes when the run began).
     /// - Returns: how many stored records were walked, how many of them were rewritten, and the
     ///   last key walked.
-    func migrateBatch(after: [UInt8]?, limit: Int, in txn: borrowing Transaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?) {
+    func migrateBatch(after: [UInt8]?, limit: Int, in txn: borrowing WriteTransaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?) {
         // Copy the batch out first: the loop below changes the database it was read from.
         var batch: [(key: [UInt8], value: [UInt8])] = []
         try database.withCursor(in: txn) { cursor in
@@ -100,7 +100,7 @@ extension DocumentCollection {
 
     /// Stores `record`, migrated from the record at `source`, where a record already is: merged
     /// with it through ``merge`` (the stored one read as a current record), or refused.
-    private func mergeMigrated(_ record: Record, into key: KeyBytes, from source: KeyBytes, in txn: borrowing Transaction) throws {
+    private func mergeMigrated(_ record: Record, into key: KeyBytes, from source: KeyBytes, in txn: borrowing WriteTransaction) throws {
         guard let merge, let stored = try get(key, in: txn) else {
             throw DocumentStoreError(.migrationKeyCollision, collection: name, key: key)
         }
@@ -115,7 +115,7 @@ extension DocumentCollection {
     }
 
     /// Empties every index database (a run rebuilds them as it walks the records).
-    func clearIndexes(in txn: borrowing Transaction) throws {
+    func clearIndexes(in txn: borrowing WriteTransaction) throws {
         for index in indexes { try index.database?.clear(in: txn) }
     }
 }

@@ -192,7 +192,7 @@ struct MigrationState: Hashable {
 }
 
 extension Store {
-    static func migrationState(_ meta: Database, _ collection: String, in txn: borrowing Transaction) throws -> MigrationState? {
+    static func migrationState(_ meta: Database, _ collection: String, in txn: borrowing Transaction<some TransactionAccess>) throws -> MigrationState? {
         guard let value = try meta.get(Array("migration.\(collection)".utf8), in: txn) else { return nil }
         guard let state = try? CBORValue(decoding: value), let target = state["target"]?.int64Value, let done = state["done"]?.int64Value else {
             throw DocumentStoreError(.corrupted, collection: "meta", key: KeyBytes(raw: Array("migration.\(collection)".utf8)))
@@ -202,7 +202,7 @@ extension Store {
         return MigrationState(target: Int(target), after: after, done: Int(done))
     }
 
-    static func setMigrationState(_ meta: Database, _ collection: String, _ state: MigrationState, in txn: borrowing Transaction) throws {
+    static func setMigrationState(_ meta: Database, _ collection: String, _ state: MigrationState, in txn: borrowing WriteTransaction) throws {
         let value = CBORValue.map([
             .init(.text("target"), CBORValue(Int64(state.target))),
             .init(.text("after"), state.after.map { .bytes($0) } ?? .null),

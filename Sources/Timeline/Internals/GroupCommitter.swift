@@ -20,7 +20,7 @@ internal import DocumentStore
 final class GroupCommitter: @unchecked Sendable {
     /// One caller's work and how to tell it the outcome.
     struct Job {
-        let run: (borrowing Transaction) throws -> Void
+        let run: (borrowing WriteTransaction) throws -> Void
         let finish: (Result<Void, any Error>) -> Void
     }
 
@@ -44,7 +44,7 @@ final class GroupCommitter: @unchecked Sendable {
     }
 
     /// Runs `work` in the next batch and returns its result once that batch is committed.
-    func submit<T: Sendable>(_ work: @escaping @Sendable (borrowing Transaction) throws -> T) async throws -> T {
+    func submit<T: Sendable>(_ work: @escaping @Sendable (borrowing WriteTransaction) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let box = ResultBox<T>()
             let job = Job(

@@ -33,7 +33,7 @@ func fail(_ message: String) -> Never {
 }
 
 /// Counts contiguous keys from k00000000 and checks their values; fails on a gap.
-func contiguousCount(_ db: Database, _ txn: borrowing Transaction) throws -> Int {
+func contiguousCount(_ db: Database, _ txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
     let total = try db.count(in: txn)
     var index = 0
     try db.withCursor(in: txn) { cursor in

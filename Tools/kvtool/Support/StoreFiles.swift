@@ -44,7 +44,7 @@ enum StoreFiles {
     }
 
     /// The store format version and each collection's record version, from `meta`.
-    static func versions(_ meta: Database, in txn: borrowing Transaction) throws -> (format: Int?, records: [(String, Int)]) {
+    static func versions(_ meta: Database, in txn: borrowing Transaction<some TransactionAccess>) throws -> (format: Int?, records: [(String, Int)]) {
         var format: Int?
         var records: [(String, Int)] = []
         try meta.withCursor(in: txn) { cursor in

@@ -1,0 +1,31 @@
+import LMDB
+import TestSupport
+import Testing
+
+@Suite("Transaction access in the type")
+struct AccessTypeTests {
+    @Test("a write through a read transaction does not compile; the same write in a write transaction does")
+    func writeInReadDoesNotCompile() throws {
+        let write = """
+            import LMDB
+            func f(_ env: Environment, _ db: Database) throws {
+                try env.write { txn in try db.put([1], for: [1], in: txn) }
+                // A write transaction reads like a read one.
+                try env.write { txn in _ = try db.get([1], in: txn) }
+            }
+            """
+        #expect(try compilerDiagnostics(write) == nil)
+        let misuses = [
+            "try env.read { txn in try db.put([1], for: [1], in: txn) }",
+            "try env.read { txn in _ = try db.delete([1], in: txn) }",
+            "try env.read { txn in try txn.nested { _ in } }",
+            "try env.read { txn in _ = try txn.openDatabase(\"x\") }",
+            "try env.read { txn in try db.withCursor(in: txn) { cursor in try cursor.delete() } }",
+        ]
+        for misuse in misuses {
+            let source = "import LMDB\nfunc f(_ env: Environment, _ db: Database) throws {\n    \(misuse)\n}\n"
+            let diagnostics = try #require(try compilerDiagnostics(source), "compiled: \(misuse)")
+            #expect(diagnostics.contains("WriteAccess"), "\(misuse): \(diagnostics)")
+        }
+    }
+}
