@@ -23,8 +23,6 @@ public struct TimelineError: Error, Sendable, Hashable, CustomStringConvertible 
         case invalidExport(String)
         /// A session whose parent is missing from the store (import of a fork without its parent).
         case parentNotFound(session: UUID, parent: UUID)
-        /// An update changed a field the store maintains itself (ids, fork point, times, counts, totals).
-        case readOnlyField(String)
         /// A checkpoint with this id already exists.
         case checkpointExists(UUID)
         /// The store was closed.
@@ -57,8 +55,6 @@ public struct TimelineError: Error, Sendable, Hashable, CustomStringConvertible 
         case .invalidExport(let detail): "not an importable session export: \(detail)"
         case .parentNotFound(let session, let parent):
             "session \(session) is a fork of \(parent), which is not in this store; import the parent first or export the fork with its history"
-        case .readOnlyField(let field):
-            "\(field) is maintained by the store and cannot be updated; change title, project, branchName, model, provider, archived or metadata"
         case .checkpointExists(let id): "a checkpoint \(id) already exists; use another id"
         case .closed: "the timeline store is closed"
         case .invalidValue(let field, let reason): "invalid \(field): \(reason); nothing was written"

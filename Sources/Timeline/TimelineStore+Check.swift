@@ -32,7 +32,7 @@ extension TimelineStore {
     /// nothing; an empty result means the store is consistent.
     /// - Parameter progress: called now and then with what is being read and how many records so far.
     public func check(progress: ((String, Int) -> Void)? = nil) throws -> [TimelineProblem] {
-        try read { txn in
+        try store.read { txn in
             var problems: [TimelineProblem] = []
             func add(_ kind: String, _ location: String, _ detail: String) {
                 problems.append(TimelineProblem(kind: kind, location: location, detail: detail))

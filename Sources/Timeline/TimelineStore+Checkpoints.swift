@@ -2,21 +2,21 @@ public import FoundationEssentials
 public import LMDB
 public import DocumentStore
 
-extension TimelineStore {
+extension TimelineTransaction where Access == WriteAccess {
     /// Saves a checkpoint in session `id`: the next number, at the session's current turn count
     /// unless `new.turnSequence` says otherwise.
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``,
     ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)`` for a turn sequence past the
     ///   history, ``TimelineError/Kind/checkpointExists(_:)`` (nothing written in each case).
     @discardableResult
-    public func saveCheckpoint(_ new: NewCheckpoint, for id: UUID, in txn: borrowing WriteTransaction) throws -> Checkpoint {
+    public func saveCheckpoint(_ new: NewCheckpoint, for id: UUID) throws -> Checkpoint {
         try new.validate()
-        let old = try existingSession(id, in: txn)
+        let old = try existingSession(id)
         let turnSequence = new.turnSequence ?? old.turnCount
         guard turnSequence <= old.turnCount else {
             throw TimelineError(.sequenceOutOfRange(sequence: turnSequence, count: old.turnCount))
         }
-        if try checkpointKey(new.id, in: txn) != nil { throw TimelineError(.checkpointExists(new.id)) }
+        if try checkpointKey(new.id) != nil { throw TimelineError(.checkpointExists(new.id)) }
         let now = clock()
         let checkpoint = Checkpoint(
             id: new.id, sessionID: id, number: old.checkpointCount, turnSequence: turnSequence, kind: new.kind,
@@ -30,81 +30,38 @@ extension TimelineStore {
         try sessions.replace(old, with: session, in: txn)
         return checkpoint
     }
-
-    /// Saves a checkpoint (see ``saveCheckpoint(_:for:in:)``).
-    @discardableResult
-    public func saveCheckpoint(_ new: NewCheckpoint, for id: UUID) async throws -> Checkpoint {
-        try await submit { txn in try self.saveCheckpoint(new, for: id, in: txn) }
-    }
-
-    /// Session `id`'s checkpoints, newest first, a page at a time.
-    /// - Complexity: O(log n + limit).
-    public func checkpoints(of id: UUID, limit: Int = .max, after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>) throws -> Page<Checkpoint> {
-        try checkLimit(limit)
-        _ = try existingSession(id, in: txn)
-        return try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), reverse: true, limit: limit, after: cursor, in: txn)
-    }
-
-    /// Session `id`'s checkpoints (see ``checkpoints(of:limit:after:in:)``).
-    public func checkpoints(of id: UUID, limit: Int = .max, after cursor: PageCursor? = nil) async throws -> Page<Checkpoint> {
-        try read { txn in try checkpoints(of: id, limit: limit, after: cursor, in: txn) }
-    }
-
-    /// The checkpoint `id`, or `nil`.
-    public func checkpoint(_ id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> Checkpoint? {
-        try checkpointKey(id, in: txn).flatMap { try checkpointRecords.get($0, in: txn) }
-    }
-
-    /// The checkpoint `id`, or `nil`.
-    public func checkpoint(_ id: UUID) async throws -> Checkpoint? {
-        try read { txn in try checkpoint(id, in: txn) }
-    }
-
     /// Stars or unstars checkpoint `id`. Starred checkpoints survive pruning.
     /// - Throws: ``TimelineError/Kind/checkpointNotFound(_:)``.
     @discardableResult
-    public func setStarred(_ starred: Bool, checkpoint id: UUID, in txn: borrowing WriteTransaction) throws -> Checkpoint {
-        guard let old = try checkpoint(id, in: txn) else { throw TimelineError(.checkpointNotFound(id)) }
+    public func setStarred(_ starred: Bool, checkpoint id: UUID) throws -> Checkpoint {
+        guard let old = try checkpoint(id) else { throw TimelineError(.checkpointNotFound(id)) }
         var new = old
         new.starred = starred
         if new != old { try checkpointRecords.replace(old, with: new, in: txn) }
         return new
     }
-
-    /// Stars or unstars a checkpoint (see ``setStarred(_:checkpoint:in:)``).
-    @discardableResult
-    public func setStarred(_ starred: Bool, checkpoint id: UUID) async throws -> Checkpoint {
-        try await submit { txn in try self.setStarred(starred, checkpoint: id, in: txn) }
-    }
-
     /// Restores checkpoint `id`: a fork of its session at the checkpoint's turn sequence, holding
     /// a copy of the checkpoint (kind `system`) so the state travels with the branch. The original
     /// session is untouched.
     /// - Returns: the new session and its copy of the checkpoint.
-    /// - Throws: ``TimelineError/Kind/checkpointNotFound(_:)``, and what ``fork(session:at:branchName:newID:in:)`` throws.
-    public func restore(checkpoint id: UUID, branchName: String? = nil, in txn: borrowing WriteTransaction) throws -> (session: Session, checkpoint: Checkpoint) {
-        guard let checkpoint = try checkpoint(id, in: txn) else { throw TimelineError(.checkpointNotFound(id)) }
+    /// - Throws: ``TimelineError/Kind/checkpointNotFound(_:)``, and what ``TimelineTransaction/fork(session:at:branchName:newID:)`` throws.
+    public func restore(checkpoint id: UUID, branchName: String? = nil) throws -> (session: Session, checkpoint: Checkpoint) {
+        guard let checkpoint = try checkpoint(id) else { throw TimelineError(.checkpointNotFound(id)) }
         let session = try fork(session: checkpoint.sessionID, at: checkpoint.turnSequence,
-                               branchName: branchName ?? "restore of checkpoint \(checkpoint.number)", in: txn)
+                               branchName: branchName ?? "restore of checkpoint \(checkpoint.number)")
         let copy = try saveCheckpoint(
             NewCheckpoint(turnSequence: checkpoint.turnSequence, kind: .system, description: "restored from checkpoint \(id)",
                           state: checkpoint.state, metadata: checkpoint.metadata),
-            for: session.id, in: txn
+            for: session.id
         )
-        return (try existingSession(session.id, in: txn), copy)
+        return (try existingSession(session.id), copy)
     }
-
-    /// Restores a checkpoint (see ``restore(checkpoint:branchName:in:)``).
-    public func restore(checkpoint id: UUID, branchName: String? = nil) async throws -> (session: Session, checkpoint: Checkpoint) {
-        try await submit { txn in try self.restore(checkpoint: id, branchName: branchName, in: txn) }
-    }
-
     /// Deletes the checkpoints created before `date`, except starred ones unless `keepStarred`
     /// is `false` — the retention policy (e.g. `olderThan: now − 30 days`).
     /// - Returns: how many were deleted.
     /// - Complexity: O(checkpoints older than `date`), through the `created` index.
     @discardableResult
-    public func pruneCheckpoints(olderThan date: Date, keepStarred: Bool = true, in txn: borrowing WriteTransaction) throws -> Int {
+    public func pruneCheckpoints(olderThan date: Date, keepStarred: Bool = true) throws -> Int {
         let keys = try checkpointRecords.primaryKeys(index: "created", .upTo(KeyBytes(date).bytes), in: txn).items
         var deleted = 0
         for key in keys {
@@ -114,15 +71,52 @@ extension TimelineStore {
         }
         return deleted
     }
+}
 
-    /// Deletes old checkpoints (see ``pruneCheckpoints(olderThan:keepStarred:in:)``).
+extension TimelineTransaction {
+    /// Session `id`'s checkpoints, newest first, a page at a time.
+    /// - Complexity: O(log n + limit).
+    public func checkpoints(of id: UUID, limit: Int = .max, after cursor: PageCursor? = nil) throws -> Page<Checkpoint> {
+        try checkLimit(limit)
+        _ = try existingSession(id)
+        return try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), reverse: true, limit: limit, after: cursor, in: txn)
+    }
+    /// The checkpoint `id`, or `nil`.
+    public func checkpoint(_ id: UUID) throws -> Checkpoint? {
+        try checkpointKey(id).flatMap { try checkpointRecords.get($0, in: txn) }
+    }
+    /// The primary key of checkpoint `id`, from the unique `id` index.
+    func checkpointKey(_ id: UUID) throws -> KeyBytes? {
+        try checkpointRecords.primaryKeys(index: "id", .closed(KeyBytes(id).bytes, KeyBytes(id).bytes), limit: 1, in: txn).items.first
+    }
+}
+
+extension TimelineStore {
+    /// Saves a checkpoint (see ``TimelineTransaction/saveCheckpoint(_:for:)``).
+    @discardableResult
+    public func saveCheckpoint(_ new: NewCheckpoint, for id: UUID) async throws -> Checkpoint {
+        try await write { tx in try tx.saveCheckpoint(new, for: id) }
+    }
+    /// Session `id`'s checkpoints (see ``TimelineTransaction/checkpoints(of:limit:after:)``).
+    public func checkpoints(of id: UUID, limit: Int = .max, after cursor: PageCursor? = nil) throws -> Page<Checkpoint> {
+        try read { tx in try tx.checkpoints(of: id, limit: limit, after: cursor) }
+    }
+    /// The checkpoint `id`, or `nil`.
+    public func checkpoint(_ id: UUID) throws -> Checkpoint? {
+        try read { tx in try tx.checkpoint(id) }
+    }
+    /// Stars or unstars a checkpoint (see ``TimelineTransaction/setStarred(_:checkpoint:)``).
+    @discardableResult
+    public func setStarred(_ starred: Bool, checkpoint id: UUID) async throws -> Checkpoint {
+        try await write { tx in try tx.setStarred(starred, checkpoint: id) }
+    }
+    /// Restores a checkpoint (see ``TimelineTransaction/restore(checkpoint:branchName:)``).
+    public func restore(checkpoint id: UUID, branchName: String? = nil) async throws -> (session: Session, checkpoint: Checkpoint) {
+        try await write { tx in try tx.restore(checkpoint: id, branchName: branchName) }
+    }
+    /// Deletes old checkpoints (see ``TimelineTransaction/pruneCheckpoints(olderThan:keepStarred:)``).
     @discardableResult
     public func pruneCheckpoints(olderThan date: Date, keepStarred: Bool = true) async throws -> Int {
-        try await submit { txn in try self.pruneCheckpoints(olderThan: date, keepStarred: keepStarred, in: txn) }
-    }
-
-    /// The primary key of checkpoint `id`, from the unique `id` index.
-    func checkpointKey(_ id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> KeyBytes? {
-        try checkpointRecords.primaryKeys(index: "id", .closed(KeyBytes(id).bytes, KeyBytes(id).bytes), limit: 1, in: txn).items.first
+        try await write { tx in try tx.pruneCheckpoints(olderThan: date, keepStarred: keepStarred) }
     }
 }

@@ -2,16 +2,16 @@ public import FoundationEssentials
 public import LMDB
 internal import DocumentStore
 
-extension TimelineStore {
+extension TimelineTransaction where Access == WriteAccess {
     /// Saves a new crystal (summary) for session `id`. It becomes the session's current crystal;
-    /// the earlier versions stay readable with ``crystal(of:version:in:)``.
+    /// the earlier versions stay readable with ``TimelineTransaction/crystal(of:version:)``.
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``,
     ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)`` when the covered turns run past
     ///   the history.
     @discardableResult
-    public func saveCrystal(_ new: NewCrystal, for id: UUID, in txn: borrowing WriteTransaction) throws -> Crystal {
+    public func saveCrystal(_ new: NewCrystal, for id: UUID) throws -> Crystal {
         try new.validate()
-        let old = try existingSession(id, in: txn)
+        let old = try existingSession(id)
         let covered = new.coveredTurns ?? 0..<old.turnCount
         guard covered.upperBound <= old.turnCount else {
             throw TimelineError(.sequenceOutOfRange(sequence: covered.upperBound, count: old.turnCount))
@@ -28,34 +28,35 @@ extension TimelineStore {
         try sessions.replace(old, with: session, in: txn)
         return crystal
     }
+}
 
-    /// Saves a crystal (see ``saveCrystal(_:for:in:)``).
-    @discardableResult
-    public func saveCrystal(_ new: NewCrystal, for id: UUID) async throws -> Crystal {
-        try await submit { txn in try self.saveCrystal(new, for: id, in: txn) }
-    }
-
+extension TimelineTransaction {
     /// Session `id`'s current crystal (the newest), or the given `version`; `nil` when there is none.
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``.
-    public func crystal(of id: UUID, version: UInt64? = nil, in txn: borrowing Transaction<some TransactionAccess>) throws -> Crystal? {
-        _ = try existingSession(id, in: txn)
+    public func crystal(of id: UUID, version: UInt64? = nil) throws -> Crystal? {
+        _ = try existingSession(id)
         if let version { return try crystalRecords.get(KeyBytes(id, version), in: txn) }
         return try crystalRecords.scan(.prefix(KeyBytes(id).bytes), reverse: true, limit: 1, in: txn).items.first
     }
-
-    /// Session `id`'s current crystal (see ``crystal(of:version:in:)``).
-    public func crystal(of id: UUID, version: UInt64? = nil) async throws -> Crystal? {
-        try read { txn in try crystal(of: id, version: version, in: txn) }
-    }
-
     /// Every crystal of session `id`, oldest version first.
-    public func crystals(of id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> [Crystal] {
-        _ = try existingSession(id, in: txn)
+    public func crystals(of id: UUID) throws -> [Crystal] {
+        _ = try existingSession(id)
         return try crystalRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items
     }
+}
 
-    /// Every crystal of session `id` (see ``crystals(of:in:)``).
-    public func crystals(of id: UUID) async throws -> [Crystal] {
-        try read { txn in try crystals(of: id, in: txn) }
+extension TimelineStore {
+    /// Saves a crystal (see ``TimelineTransaction/saveCrystal(_:for:)``).
+    @discardableResult
+    public func saveCrystal(_ new: NewCrystal, for id: UUID) async throws -> Crystal {
+        try await write { tx in try tx.saveCrystal(new, for: id) }
+    }
+    /// Session `id`'s current crystal (see ``TimelineTransaction/crystal(of:version:)``).
+    public func crystal(of id: UUID, version: UInt64? = nil) throws -> Crystal? {
+        try read { tx in try tx.crystal(of: id, version: version) }
+    }
+    /// Every crystal of session `id` (see ``TimelineTransaction/crystals(of:)``).
+    public func crystals(of id: UUID) throws -> [Crystal] {
+        try read { tx in try tx.crystals(of: id) }
     }
 }

@@ -2,7 +2,7 @@ public import FoundationEssentials
 public import LMDB
 internal import DocumentStore
 
-extension TimelineStore {
+extension TimelineTransaction where Access == WriteAccess {
     /// Deletes session `id` with its turns, checkpoints, crystals and index entries, in one
     /// transaction.
     ///
@@ -14,29 +14,22 @@ extension TimelineStore {
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)`` (nothing written).
     /// - Complexity: O(own turns + checkpoints + crystals) of the session, plus the turns copied.
     @discardableResult
-    public func deleteSession(_ id: UUID, in txn: borrowing WriteTransaction) throws -> [UUID] {
-        let session = try existingSession(id, in: txn)
-        let children = try children(of: id, in: txn)
+    public func deleteSession(_ id: UUID) throws -> [UUID] {
+        let session = try existingSession(id)
+        let children = try children(of: id)
         for child in children {
-            try adopt(child, from: session, in: txn)
+            try adopt(child, from: session)
         }
-        try deleteAll(in: turnRecords.database, prefix: KeyBytes(id), in: txn)
-        try deleteAll(in: crystalRecords.database, prefix: KeyBytes(id), in: txn)
+        try deleteAll(in: turnRecords.database, prefix: KeyBytes(id))
+        try deleteAll(in: crystalRecords.database, prefix: KeyBytes(id))
         let checkpointKeys = try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items.map(checkpointRecords.primaryKey)
         for key in checkpointKeys { try checkpointRecords.delete(key, in: txn) }
         try sessions.delete(KeyBytes(id), in: txn)
         return children.map(\.id)
     }
-
-    /// Deletes a session (see ``deleteSession(_:in:)``).
-    @discardableResult
-    public func deleteSession(_ id: UUID) async throws -> [UUID] {
-        try await submit { txn in try self.deleteSession(id, in: txn) }
-    }
-
     /// Moves `child` from `parent` (about to be deleted) to `parent`'s parent, first copying the
     /// turns of `parent`'s own that `child` inherits.
-    private func adopt(_ child: Session, from parent: Session, in txn: borrowing WriteTransaction) throws {
+    private func adopt(_ child: Session, from parent: Session) throws {
         let inherited = child.branchPoint ?? 0
         let own = parent.firstOwnSequence..<max(parent.firstOwnSequence, min(inherited, parent.turnCount))
         if !own.isEmpty {
@@ -57,9 +50,8 @@ extension TimelineStore {
         adopted.updated = clock()
         try sessions.replace(child, with: adopted, in: txn)
     }
-
     /// Deletes every entry of `database` whose key starts with `prefix`.
-    private func deleteAll(in database: Database, prefix: KeyBytes, in txn: borrowing WriteTransaction) throws {
+    private func deleteAll(in database: Database, prefix: KeyBytes) throws {
         try database.withCursor(in: txn) { cursor in
             var entry = try cursor.seek(prefix.bytes)
             while let current = entry, current.key.starts(with: prefix.bytes) {
@@ -67,5 +59,13 @@ extension TimelineStore {
                 entry = try cursor.next()  // after a delete, LMDB's NEXT lands on the entry that followed
             }
         }
+    }
+}
+
+extension TimelineStore {
+    /// Deletes a session (see ``TimelineTransaction/deleteSession(_:)``).
+    @discardableResult
+    public func deleteSession(_ id: UUID) async throws -> [UUID] {
+        try await write { tx in try tx.deleteSession(id) }
     }
 }

@@ -4,8 +4,8 @@ internal import DocumentStore
 internal import Foundation
 
 /// One session with everything it owns, as a self-contained document: what
-/// ``TimelineStore/exportSession(_:includeInherited:in:)`` produces and
-/// ``TimelineStore/importSession(_:options:in:)`` reads. As JSON (``TimelineStore/exportJSON(_:includeInherited:)``)
+/// ``TimelineTransaction/exportSession(_:includeInherited:)`` produces and
+/// ``TimelineTransaction/importSession(_:options:)`` reads. As JSON (``TimelineStore/exportJSON(_:includeInherited:)``)
 /// it is sorted, pretty-printed, with UTC microsecond timestamps and base64 checkpoint states.
 public struct SessionExport: Codable, Sendable, Hashable {
     /// The document kind, always ``formatName``.
@@ -37,11 +37,11 @@ public struct SessionExport: Codable, Sendable, Hashable {
     }
 }
 
-/// How ``TimelineStore/importSession(_:options:in:)`` treats ids.
+/// How ``TimelineTransaction/importSession(_:options:)`` treats ids.
 public struct ImportOptions: Sendable, Hashable {
     /// Give the session, its turns and checkpoints fresh ids (import a copy beside the original).
     public var newIDs: Bool
-    /// Replace a session that has the same id (deleting it first, as ``TimelineStore/deleteSession(_:in:)`` does).
+    /// Replace a session that has the same id (deleting it first, as ``TimelineTransaction/deleteSession(_:)`` does).
     public var replace: Bool
 
     /// Options; by default ids are kept and an existing session is an error.
@@ -51,17 +51,49 @@ public struct ImportOptions: Sendable, Hashable {
     }
 }
 
-extension TimelineStore {
+extension TimelineTransaction where Access == WriteAccess {
+    /// Writes an exported session into this store, after checking the whole document.
+    ///
+    /// - Throws: ``TimelineError/Kind/invalidExport(_:)`` for a document that is not consistent
+    ///   (wrong format, records of another session, sequences with gaps…);
+    ///   ``TimelineError/Kind/sessionExists(_:)`` unless `options.replace`;
+    ///   ``TimelineError/Kind/parentNotFound(session:parent:)`` for a fork without its parent;
+    ///   ``TimelineError/Kind/checkpointExists(_:)``. Nothing is written in any of these cases.
+    /// - Returns: the session as stored.
+    @discardableResult
+    public func importSession(_ document: SessionExport, options: ImportOptions = ImportOptions()) throws -> Session {
+        try TimelineStore.validate(document)
+        let document = options.newIDs ? TimelineStore.reminted(document) : document
+        let session = document.session
+        if let parent = session.parentID, try sessions.get(KeyBytes(parent), in: txn) == nil {
+            throw TimelineError(.parentNotFound(session: session.id, parent: parent))
+        }
+        if try sessions.contains(KeyBytes(session.id), in: txn) {
+            guard options.replace else { throw TimelineError(.sessionExists(session.id)) }
+            try deleteSession(session.id)
+        }
+        for checkpoint in document.checkpoints where try checkpointKey(checkpoint.id) != nil {
+            throw TimelineError(.checkpointExists(checkpoint.id))
+        }
+        try sessions.insert(session, in: txn)
+        for turn in document.turns { try turnRecords.insert(turn, in: txn) }
+        for checkpoint in document.checkpoints { try checkpointRecords.insert(checkpoint, in: txn) }
+        for crystal in document.crystals { try crystalRecords.insert(crystal, in: txn) }
+        return session
+    }
+}
+
+extension TimelineTransaction {
     /// Session `id` and everything it owns.
     /// - Parameter includeInherited: for a fork, copy the inherited turns into the document and
     ///   present the session as a root (no parent), so the document stands alone — the default.
     ///   With `false` the document holds the fork's own turns and importing it needs the parent.
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``.
-    public func exportSession(_ id: UUID, includeInherited: Bool = true, in txn: borrowing Transaction<some TransactionAccess>) throws -> SessionExport {
-        var session = try existingSession(id, in: txn)
+    public func exportSession(_ id: UUID, includeInherited: Bool = true) throws -> SessionExport {
+        var session = try existingSession(id)
         var turns: [Turn]
         if includeInherited && session.parentID != nil {
-            turns = try self.turns(of: id, in: txn).items
+            turns = try self.turns(of: id).items
             for index in turns.indices { turns[index].sessionID = id }
             session.parentID = nil
             session.branchPoint = nil
@@ -72,44 +104,15 @@ extension TimelineStore {
         let crystals = try crystalRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items
         return SessionExport(session: session, turns: turns, checkpoints: checkpoints, crystals: crystals)
     }
+}
 
-    /// Session `id` as a JSON document (see ``exportSession(_:includeInherited:in:)``).
+extension TimelineStore {
+    /// Session `id` as a JSON document (see ``TimelineTransaction/exportSession(_:includeInherited:)``).
     public func exportJSON(_ id: UUID, includeInherited: Bool = true) throws -> Data {
-        let document = try read { txn in try exportSession(id, includeInherited: includeInherited, in: txn) }
+        let document = try read { tx in try tx.exportSession(id, includeInherited: includeInherited) }
         return try Self.jsonEncoder().encode(document)
     }
-
-    /// Writes an exported session into this store, after checking the whole document.
-    ///
-    /// - Throws: ``TimelineError/Kind/invalidExport(_:)`` for a document that is not consistent
-    ///   (wrong format, records of another session, sequences with gaps…);
-    ///   ``TimelineError/Kind/sessionExists(_:)`` unless `options.replace`;
-    ///   ``TimelineError/Kind/parentNotFound(session:parent:)`` for a fork without its parent;
-    ///   ``TimelineError/Kind/checkpointExists(_:)``. Nothing is written in any of these cases.
-    /// - Returns: the session as stored.
-    @discardableResult
-    public func importSession(_ document: SessionExport, options: ImportOptions = ImportOptions(), in txn: borrowing WriteTransaction) throws -> Session {
-        try Self.validate(document)
-        let document = options.newIDs ? Self.reminted(document) : document
-        let session = document.session
-        if let parent = session.parentID, try sessions.get(KeyBytes(parent), in: txn) == nil {
-            throw TimelineError(.parentNotFound(session: session.id, parent: parent))
-        }
-        if try sessions.contains(KeyBytes(session.id), in: txn) {
-            guard options.replace else { throw TimelineError(.sessionExists(session.id)) }
-            try deleteSession(session.id, in: txn)
-        }
-        for checkpoint in document.checkpoints where try checkpointKey(checkpoint.id, in: txn) != nil {
-            throw TimelineError(.checkpointExists(checkpoint.id))
-        }
-        try sessions.insert(session, in: txn)
-        for turn in document.turns { try turnRecords.insert(turn, in: txn) }
-        for checkpoint in document.checkpoints { try checkpointRecords.insert(checkpoint, in: txn) }
-        for crystal in document.crystals { try crystalRecords.insert(crystal, in: txn) }
-        return session
-    }
-
-    /// Imports a session from JSON (see ``importSession(_:options:in:)``).
+    /// Imports a session from JSON (see ``TimelineTransaction/importSession(_:options:)``).
     /// - Throws: ``TimelineError/Kind/invalidExport(_:)`` for text that is not an export document.
     @discardableResult
     public func importJSON(_ json: Data, options: ImportOptions = ImportOptions()) async throws -> Session {
@@ -119,9 +122,8 @@ extension TimelineStore {
         } catch {
             throw TimelineError(.invalidExport("\(error)"))
         }
-        return try await submit { txn in try self.importSession(document, options: options, in: txn) }
+        return try await write { tx in try tx.importSession(document, options: options) }
     }
-
     /// Checks that a document is one session's consistent records.
     static func validate(_ document: SessionExport) throws {
         func refuse(_ why: String) -> TimelineError { TimelineError(.invalidExport(why)) }
@@ -162,7 +164,6 @@ extension TimelineStore {
         }
         if Set(document.checkpoints.map(\.id)).count != document.checkpoints.count { throw refuse("two checkpoints share an id") }
     }
-
     /// The document with fresh session, turn and checkpoint ids.
     static func reminted(_ document: SessionExport) -> SessionExport {
         var copy = document
@@ -179,7 +180,6 @@ extension TimelineStore {
         for index in copy.crystals.indices { copy.crystals[index].sessionID = id }
         return copy
     }
-
     /// The encoder behind ``exportJSON(_:includeInherited:)``: sorted keys, UTC microsecond timestamps.
     static func jsonEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -193,7 +193,6 @@ extension TimelineStore {
         }
         return encoder
     }
-
     /// The decoder behind ``importJSON(_:options:)``.
     static func jsonDecoder() -> JSONDecoder {
         let decoder = JSONDecoder()

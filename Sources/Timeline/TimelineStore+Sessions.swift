@@ -33,170 +33,6 @@ public enum SessionOrder: Sendable, Hashable {
     case oldestFirst
 }
 
-extension TimelineStore {
-    // MARK: Create, read, update
-
-    /// Creates a session.
-    /// - Throws: ``TimelineError/Kind/sessionExists(_:)`` when the id is taken;
-    ///   ``TimelineError/Kind/invalidValue(field:reason:)`` for a date outside the years 1678–2261 or a
-    ///   project name over 200 UTF-8 bytes (nothing written in either case).
-    /// - Complexity: O(log n).
-    public func createSession(_ new: NewSession, in txn: borrowing WriteTransaction) throws -> Session {
-        try new.validate()
-        if try sessions.contains(KeyBytes(new.id), in: txn) { throw TimelineError(.sessionExists(new.id)) }
-        let session = Session(
-            id: new.id, title: new.title, project: new.project, model: new.model, provider: new.provider,
-            created: new.created?.storable ?? clock(), metadata: new.metadata
-        )
-        try sessions.insert(session, in: txn)
-        return session
-    }
-
-    /// Creates a session (see ``createSession(_:in:)``), through the group-committing writer.
-    public func createSession(_ new: NewSession = NewSession()) async throws -> Session {
-        try await submit { txn in try self.createSession(new, in: txn) }
-    }
-
-    /// The session `id`, or `nil`.
-    public func session(_ id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> Session? {
-        try sessions.get(KeyBytes(id), in: txn)
-    }
-
-    /// The session `id`, or `nil`.
-    /// - Complexity: O(log n); a few microseconds.
-    public func session(_ id: UUID) async throws -> Session? {
-        try read { txn in try session(id, in: txn) }
-    }
-
-    /// Changes the fields a caller owns — title, project, branch name, model, provider, archived,
-    /// metadata — and moves the session's index entries to match.
-    ///
-    /// ```swift
-    /// try await timeline.updateSession(id) { $0.title = "Renamed"; $0.archived = true }
-    /// ```
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/readOnlyField(_:)``
-    ///   when `change` touched a field the store maintains (nothing written).
-    @discardableResult
-    public func updateSession(_ id: UUID, in txn: borrowing WriteTransaction, _ change: (inout Session) throws -> Void) throws -> Session {
-        let old = try existingSession(id, in: txn)
-        var new = old
-        try change(&new)
-        var check = new
-        check.title = old.title
-        check.project = old.project
-        check.branchName = old.branchName
-        check.model = old.model
-        check.provider = old.provider
-        check.archived = old.archived
-        check.metadata = old.metadata
-        if check != old { throw TimelineError(.readOnlyField(Self.changedField(old, check))) }
-        try Validation.project(new.project)
-        if new == old { return old }
-        new.updated = clock()
-        try sessions.replace(old, with: new, in: txn)
-        return new
-    }
-
-    /// Changes a session (see ``updateSession(_:in:_:)``), through the group-committing writer.
-    @discardableResult
-    public func updateSession(_ id: UUID, _ change: @escaping @Sendable (inout Session) throws -> Void) async throws -> Session {
-        try await submit { txn in try self.updateSession(id, in: txn, change) }
-    }
-
-    /// The name of the first store-maintained field that differs, for the error message.
-    private static func changedField(_ old: Session, _ new: Session) -> String {
-        let fields: [(String, Bool)] = [
-            ("id", old.id != new.id), ("parentID", old.parentID != new.parentID), ("branchPoint", old.branchPoint != new.branchPoint),
-            ("created", old.created != new.created), ("updated", old.updated != new.updated),
-            ("lastActivity", old.lastActivity != new.lastActivity), ("turnCount", old.turnCount != new.turnCount),
-            ("inputTokens", old.inputTokens != new.inputTokens), ("outputTokens", old.outputTokens != new.outputTokens),
-            ("cost", old.cost != new.cost), ("checkpointCount", old.checkpointCount != new.checkpointCount),
-            ("crystalCount", old.crystalCount != new.crystalCount),
-        ]
-        return fields.first { $0.1 }?.0 ?? "a maintained field"
-    }
-
-    // MARK: Listing
-
-    /// Sessions matching `filter`, ordered by last activity, a page at a time.
-    ///
-    /// ```swift
-    /// var page = try await timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 100)
-    /// while let next = page.next { page = try await timeline.listSessions(filter: …, limit: 100, after: next) }
-    /// ```
-    /// Each filter maps onto an index whose keys are group ‖ archived ‖ inverted last activity ‖
-    /// id, so a page is one range scan per archived state (two, merged, when `archived` is `nil`).
-    /// Filtering by project *and* parent scans the project's range and skips other parents.
-    /// - Parameters:
-    ///   - limit: the page size (≥ 0).
-    ///   - cursor: ``DocumentStore/Page/next`` of the previous page (the same filter and order).
-    /// - Returns: the sessions and, when more may remain, the cursor for the next page.
-    /// - Throws: ``TimelineError/Kind/invalidRange(_:)`` for a negative limit or a foreign cursor.
-    /// - Complexity: O(log n + limit) at any depth.
-    public func listSessions(
-        filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
-        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
-    ) throws -> Page<Session> {
-        try checkLimit(limit)
-        let plan = try SessionScan(filter: filter, order: order, cursor: cursor, sessions: sessions)
-        var items: [Session] = []
-        var lastSuffix: [UInt8]?
-        var more = false
-        try plan.walk(in: txn) { suffix, id in
-            if items.count == limit {
-                more = true
-                return false
-            }
-            guard let session = try sessions.get(KeyBytes(id), in: txn) else {
-                throw DocumentStoreError(.danglingIndexEntry(index: plan.indexName), collection: sessions.name, key: KeyBytes(id))
-            }
-            if let parent = plan.parentFilter, session.parentID != parent { return true }
-            items.append(session)
-            lastSuffix = suffix
-            return true
-        }
-        return Page(items: items, next: more ? lastSuffix.map { PageCursor(key: $0) } : nil)
-    }
-
-    /// Sessions matching `filter` (see ``listSessions(filter:order:limit:after:in:)``).
-    public func listSessions(
-        filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
-        after cursor: PageCursor? = nil
-    ) async throws -> Page<Session> {
-        try read { txn in try listSessions(filter: filter, order: order, limit: limit, after: cursor, in: txn) }
-    }
-
-    /// The forks of session `id` (every archived state), newest activity first.
-    public func children(of id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> [Session] {
-        try listSessions(filter: SessionFilter(parent: id, archived: nil), limit: .max, in: txn).items
-    }
-
-    /// The forks of session `id` (see ``children(of:in:)``).
-    public func children(of id: UUID) async throws -> [Session] {
-        try read { txn in try children(of: id, in: txn) }
-    }
-
-    /// How many sessions match `filter`.
-    /// - Complexity: O(matches) index entries, read without decoding sessions (except when
-    ///   filtering by project and parent together); O(1) for every session (`archived: nil` and
-    ///   nothing else).
-    public func countSessions(filter: SessionFilter = SessionFilter(), in txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
-        if filter == SessionFilter(archived: nil) { return try sessions.count(in: txn) }
-        let plan = try SessionScan(filter: filter, order: .newestFirst, cursor: nil, sessions: sessions)
-        var count = 0
-        try plan.walk(in: txn) { _, id in
-            if let parent = plan.parentFilter, try sessions.get(KeyBytes(id), in: txn)?.parentID != parent { return true }
-            count += 1
-            return true
-        }
-        return count
-    }
-
-    /// How many sessions match `filter` (see ``countSessions(filter:in:)``).
-    public func countSessions(filter: SessionFilter = SessionFilter()) async throws -> Int {
-        try read { txn in try countSessions(filter: filter, in: txn) }
-    }
-}
 
 /// How one session listing reads its index: which database, which key ranges (one per archived
 /// state), in which direction, and the filter left to apply to the records.
@@ -299,5 +135,144 @@ struct SessionScan {
             throw DocumentStoreError(.corrupted, collection: "idx.sessions.\(indexName)", key: KeyBytes(raw: Array(entry.key)))
         }
         return Array(entry.key[prefixLength...])
+    }
+}
+
+extension TimelineTransaction where Access == WriteAccess {
+    // MARK: Create, read, update
+
+    /// Creates a session.
+    /// - Throws: ``TimelineError/Kind/sessionExists(_:)`` when the id is taken;
+    ///   ``TimelineError/Kind/invalidValue(field:reason:)`` for a date outside the years 1678–2261 or a
+    ///   project name over 200 UTF-8 bytes (nothing written in either case).
+    /// - Complexity: O(log n).
+    public func createSession(_ new: NewSession) throws -> Session {
+        try new.validate()
+        if try sessions.contains(KeyBytes(new.id), in: txn) { throw TimelineError(.sessionExists(new.id)) }
+        let session = Session(
+            id: new.id, title: new.title, project: new.project, model: new.model, provider: new.provider,
+            created: new.created?.storable ?? clock(), metadata: new.metadata
+        )
+        try sessions.insert(session, in: txn)
+        return session
+    }
+    /// Changes the fields a caller owns — title, project, branch name, model, provider, archived,
+    /// metadata — and moves the session's index entries to match.
+    ///
+    /// ```swift
+    /// try await timeline.updateSession(id) { $0.title = "Renamed"; $0.archived = true }
+    /// ```
+    /// The fields the store maintains (identity, fork point, times, counts, totals) cannot be set
+    /// outside the module, so `change` cannot touch them.
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/invalidValue(field:reason:)``
+    ///   for a project name over 200 UTF-8 bytes (nothing written); what `change` throws.
+    @discardableResult
+    public func updateSession(_ id: UUID, _ change: (inout Session) throws -> Void) throws -> Session {
+        let old = try existingSession(id)
+        var new = old
+        try change(&new)
+        try Validation.project(new.project)
+        if new == old { return old }
+        new.updated = clock()
+        try sessions.replace(old, with: new, in: txn)
+        return new
+    }
+}
+
+extension TimelineTransaction {
+    /// The session `id`, or `nil`.
+    public func session(_ id: UUID) throws -> Session? {
+        try sessions.get(KeyBytes(id), in: txn)
+    }
+    // MARK: Listing
+
+    /// Sessions matching `filter`, ordered by last activity, a page at a time.
+    ///
+    /// ```swift
+    /// var page = try await timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 100)
+    /// while let next = page.next { page = try await timeline.listSessions(filter: …, limit: 100, after: next) }
+    /// ```
+    /// Each filter maps onto an index whose keys are group ‖ archived ‖ inverted last activity ‖
+    /// id, so a page is one range scan per archived state (two, merged, when `archived` is `nil`).
+    /// Filtering by project *and* parent scans the project's range and skips other parents.
+    /// - Parameters:
+    ///   - limit: the page size (≥ 0).
+    ///   - cursor: ``DocumentStore/Page/next`` of the previous page (the same filter and order).
+    /// - Returns: the sessions and, when more may remain, the cursor for the next page.
+    /// - Throws: ``TimelineError/Kind/invalidRange(_:)`` for a negative limit or a foreign cursor.
+    /// - Complexity: O(log n + limit) at any depth.
+    public func listSessions(
+        filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
+        after cursor: PageCursor? = nil) throws -> Page<Session> {
+        try checkLimit(limit)
+        let plan = try SessionScan(filter: filter, order: order, cursor: cursor, sessions: sessions)
+        var items: [Session] = []
+        var lastSuffix: [UInt8]?
+        var more = false
+        try plan.walk(in: txn) { suffix, id in
+            if items.count == limit {
+                more = true
+                return false
+            }
+            guard let session = try sessions.get(KeyBytes(id), in: txn) else {
+                throw DocumentStoreError(.danglingIndexEntry(index: plan.indexName), collection: sessions.name, key: KeyBytes(id))
+            }
+            if let parent = plan.parentFilter, session.parentID != parent { return true }
+            items.append(session)
+            lastSuffix = suffix
+            return true
+        }
+        return Page(items: items, next: more ? lastSuffix.map { PageCursor(key: $0) } : nil)
+    }
+    /// The forks of session `id` (every archived state), newest activity first.
+    public func children(of id: UUID) throws -> [Session] {
+        try listSessions(filter: SessionFilter(parent: id, archived: nil), limit: .max).items
+    }
+    /// How many sessions match `filter`.
+    /// - Complexity: O(matches) index entries, read without decoding sessions (except when
+    ///   filtering by project and parent together); O(1) for every session (`archived: nil` and
+    ///   nothing else).
+    public func countSessions(filter: SessionFilter = SessionFilter()) throws -> Int {
+        if filter == SessionFilter(archived: nil) { return try sessions.count(in: txn) }
+        let plan = try SessionScan(filter: filter, order: .newestFirst, cursor: nil, sessions: sessions)
+        var count = 0
+        try plan.walk(in: txn) { _, id in
+            if let parent = plan.parentFilter, try sessions.get(KeyBytes(id), in: txn)?.parentID != parent { return true }
+            count += 1
+            return true
+        }
+        return count
+    }
+}
+
+extension TimelineStore {
+    /// Creates a session (see ``TimelineTransaction/createSession(_:)``), through the group-committing writer.
+    public func createSession(_ new: NewSession = NewSession()) async throws -> Session {
+        try await write { tx in try tx.createSession(new) }
+    }
+    /// The session `id`, or `nil`.
+    /// - Complexity: O(log n); a few microseconds.
+    public func session(_ id: UUID) throws -> Session? {
+        try read { tx in try tx.session(id) }
+    }
+    /// Changes a session (see ``TimelineTransaction/updateSession(_:_:)``), through the group-committing writer.
+    @discardableResult
+    public func updateSession(_ id: UUID, _ change: @escaping @Sendable (inout Session) throws -> Void) async throws -> Session {
+        try await write { tx in try tx.updateSession(id, change) }
+    }
+    /// Sessions matching `filter` (see ``TimelineTransaction/listSessions(filter:order:limit:after:)``).
+    public func listSessions(
+        filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
+        after cursor: PageCursor? = nil
+    ) throws -> Page<Session> {
+        try read { tx in try tx.listSessions(filter: filter, order: order, limit: limit, after: cursor) }
+    }
+    /// The forks of session `id` (see ``TimelineTransaction/children(of:)``).
+    public func children(of id: UUID) throws -> [Session] {
+        try read { tx in try tx.children(of: id) }
+    }
+    /// How many sessions match `filter` (see ``TimelineTransaction/countSessions(filter:)``).
+    public func countSessions(filter: SessionFilter = SessionFilter()) throws -> Int {
+        try read { tx in try tx.countSessions(filter: filter) }
     }
 }

@@ -2,7 +2,7 @@ public import FoundationEssentials
 public import LMDB
 public import DocumentStore
 
-extension TimelineStore {
+extension TimelineTransaction where Access == WriteAccess {
     // MARK: Appending
 
     /// Appends `turns` to session `id`, atomically: each gets the next sequence number (no gaps),
@@ -16,8 +16,8 @@ extension TimelineStore {
     ///   the years 1678–2261, or a session total that would overflow (nothing written).
     /// - Complexity: O(log n) per turn, whatever the history's length.
     @discardableResult
-    public func append(_ turns: [NewTurn], to id: UUID, in txn: borrowing WriteTransaction) throws -> [Turn] {
-        let old = try existingSession(id, in: txn)
+    public func append(_ turns: [NewTurn], to id: UUID) throws -> [Turn] {
+        let old = try existingSession(id)
         if turns.isEmpty { return [] }
         for new in turns { try new.validate() }
         var session = old
@@ -45,19 +45,49 @@ extension TimelineStore {
         return written
     }
 
-    /// Appends turns (see ``append(_:to:in:)``) through the group-committing writer: concurrent
-    /// callers share transactions and fsyncs; this returns once these turns are committed.
+    /// Appends one turn: see ``append(_:to:)-([NewTurn],_)``.
     @discardableResult
-    public func append(_ turns: [NewTurn], to id: UUID) async throws -> [Turn] {
-        try await submit { txn in try self.append(turns, to: id, in: txn) }
+    public func append(_ turn: NewTurn, to id: UUID) throws -> Turn {
+        try append([turn], to: id)[0]
     }
+    // MARK: Forks
 
-    /// Appends one turn (see ``append(_:to:in:)``).
-    @discardableResult
-    public func append(_ turn: NewTurn, to id: UUID) async throws -> Turn {
-        try await submit { txn in try self.append([turn], to: id, in: txn)[0] }
+    /// A new session whose history is session `id`'s turns `0..<sequence`, followed by its own.
+    ///
+    /// Nothing is copied: the fork stores its branch point and reads the inherited turns from its
+    /// ancestors. Forks of forks work to any depth. The fork takes the parent's title, project,
+    /// model, provider and metadata; its totals count only its own turns.
+    /// - Parameters:
+    ///   - sequence: how many turns to inherit, `0…turnCount` (the whole history by default).
+    ///   - branchName: a name for the branch.
+    ///   - newID: the fork's id; a fresh one by default.
+    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``,
+    ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)``, ``TimelineError/Kind/sessionExists(_:)``.
+    /// - Complexity: O(log n), whatever the history's length.
+    public func fork(
+        session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID()) throws -> Session {
+        let parent = try existingSession(id)
+        let point = sequence ?? parent.turnCount
+        guard point <= parent.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: point, count: parent.turnCount)) }
+        if try sessions.contains(KeyBytes(newID), in: txn) { throw TimelineError(.sessionExists(newID)) }
+        let now = clock()
+        let child = Session(
+            id: newID, title: parent.title, project: parent.project, parentID: parent.id, branchPoint: point,
+            branchName: branchName, model: parent.model, provider: parent.provider, created: now,
+            turnCount: point, metadata: parent.metadata
+        )
+        try sessions.insert(child, in: txn)
+        return child
     }
+    /// Goes back to `sequence` in session `id`: returns a new branch holding turns `0..<sequence`
+    /// to continue from. The original session stays exactly as it was — nothing in the timeline is
+    /// destroyed by a rewind.
+    public func rewind(session id: UUID, to sequence: UInt64) throws -> Session {
+        try fork(session: id, at: sequence, branchName: "rewind to \(sequence)")
+    }
+}
 
+extension TimelineTransaction {
     // MARK: Reading
 
     /// Session `id`'s turns with sequences in `range`, in order (or reverse), a page at a time,
@@ -71,10 +101,9 @@ extension TimelineStore {
     /// - Complexity: O(depth of the fork ancestry + limit · log n).
     public func turns(
         of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max,
-        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
-    ) throws -> Page<Turn> {
+        after cursor: PageCursor? = nil) throws -> Page<Turn> {
         try checkLimit(limit)
-        let session = try existingSession(id, in: txn)
+        let session = try existingSession(id)
         var wanted = range.clamped(to: 0..<session.turnCount)
         if let cursor {
             guard cursor.key.count == 8 else { throw TimelineError(.invalidRange("the page cursor does not come from a turn listing")) }
@@ -82,7 +111,7 @@ extension TimelineStore {
             wanted = reverse ? wanted.clamped(to: 0..<last) : wanted.clamped(to: (last == .max ? last : last + 1)..<UInt64.max)
         }
         var items: [Turn] = []
-        let segments = try lineage(of: session, in: txn)
+        let segments = try lineage(of: session)
         for segment in reverse ? segments.reversed() : segments {
             let part = segment.sequences.clamped(to: wanted)
             if part.isEmpty || items.count >= limit { continue }
@@ -108,20 +137,12 @@ extension TimelineStore {
         let more = items.last.map { reverse ? $0.sequence > wanted.lowerBound : $0.sequence + 1 < wanted.upperBound } ?? false
         return Page(items: items, next: more ? items.last.map { PageCursor(key: KeyBytes($0.sequence).bytes) } : nil)
     }
-
-    /// Session `id`'s turns (see ``turns(of:range:reverse:limit:after:in:)``).
-    public func turns(
-        of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil
-    ) async throws -> Page<Turn> {
-        try read { txn in try turns(of: id, range: range, reverse: reverse, limit: limit, after: cursor, in: txn) }
-    }
-
     /// The turn at `sequence` of session `id`'s history (inherited or its own).
     /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``, ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)``.
-    public func turn(session id: UUID, sequence: UInt64, in txn: borrowing Transaction<some TransactionAccess>) throws -> Turn {
-        let session = try existingSession(id, in: txn)
+    public func turn(session id: UUID, sequence: UInt64) throws -> Turn {
+        let session = try existingSession(id)
         guard sequence < session.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: sequence, count: session.turnCount)) }
-        let segment = try lineage(of: session, in: txn).first { $0.sequences.contains(sequence) }
+        let segment = try lineage(of: session).first { $0.sequences.contains(sequence) }
         let key = KeyBytes(segment?.session ?? id, sequence)
         guard let turn = try turnRecords.get(key, in: txn), turn.sequence == sequence else {
             throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: key,
@@ -129,15 +150,9 @@ extension TimelineStore {
         }
         return turn
     }
-
-    /// The turn at `sequence` of session `id` (see ``turn(session:sequence:in:)``).
-    public func turn(session id: UUID, sequence: UInt64) async throws -> Turn {
-        try read { txn in try turn(session: id, sequence: sequence, in: txn) }
-    }
-
     /// Where each part of `session`'s history is stored: (session, sequences) pairs in sequence
     /// order, from the root ancestor to the session itself.
-    func lineage(of session: Session, in txn: borrowing Transaction<some TransactionAccess>) throws -> [(session: UUID, sequences: Range<UInt64>)] {
+    func lineage(of session: Session) throws -> [(session: UUID, sequences: Range<UInt64>)] {
         var segments: [(session: UUID, sequences: Range<UInt64>)] = []
         var current = session
         var end = session.turnCount
@@ -160,53 +175,37 @@ extension TimelineStore {
         }
         return segments.reversed()
     }
+}
 
-    // MARK: Forks
-
-    /// A new session whose history is session `id`'s turns `0..<sequence`, followed by its own.
-    ///
-    /// Nothing is copied: the fork stores its branch point and reads the inherited turns from its
-    /// ancestors. Forks of forks work to any depth. The fork takes the parent's title, project,
-    /// model, provider and metadata; its totals count only its own turns.
-    /// - Parameters:
-    ///   - sequence: how many turns to inherit, `0…turnCount` (the whole history by default).
-    ///   - branchName: a name for the branch.
-    ///   - newID: the fork's id; a fresh one by default.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``,
-    ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)``, ``TimelineError/Kind/sessionExists(_:)``.
-    /// - Complexity: O(log n), whatever the history's length.
-    public func fork(
-        session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID(),
-        in txn: borrowing WriteTransaction
-    ) throws -> Session {
-        let parent = try existingSession(id, in: txn)
-        let point = sequence ?? parent.turnCount
-        guard point <= parent.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: point, count: parent.turnCount)) }
-        if try sessions.contains(KeyBytes(newID), in: txn) { throw TimelineError(.sessionExists(newID)) }
-        let now = clock()
-        let child = Session(
-            id: newID, title: parent.title, project: parent.project, parentID: parent.id, branchPoint: point,
-            branchName: branchName, model: parent.model, provider: parent.provider, created: now,
-            turnCount: point, metadata: parent.metadata
-        )
-        try sessions.insert(child, in: txn)
-        return child
+extension TimelineStore {
+    /// Appends turns (see ``TimelineTransaction/append(_:to:)-([NewTurn],_)``) through the
+    /// group-committing writer: concurrent callers share transactions and fsyncs; this returns
+    /// once these turns are committed.
+    @discardableResult
+    public func append(_ turns: [NewTurn], to id: UUID) async throws -> [Turn] {
+        try await write { tx in try tx.append(turns, to: id) }
     }
-
-    /// Forks session `id` (see ``fork(session:at:branchName:newID:in:)``).
+    /// Appends one turn (see ``TimelineTransaction/append(_:to:)-([NewTurn],_)``).
+    @discardableResult
+    public func append(_ turn: NewTurn, to id: UUID) async throws -> Turn {
+        try await write { tx in try tx.append(turn, to: id) }
+    }
+    /// Session `id`'s turns (see ``TimelineTransaction/turns(of:range:reverse:limit:after:)``).
+    public func turns(
+        of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil
+    ) throws -> Page<Turn> {
+        try read { tx in try tx.turns(of: id, range: range, reverse: reverse, limit: limit, after: cursor) }
+    }
+    /// The turn at `sequence` of session `id` (see ``TimelineTransaction/turn(session:sequence:)``).
+    public func turn(session id: UUID, sequence: UInt64) throws -> Turn {
+        try read { tx in try tx.turn(session: id, sequence: sequence) }
+    }
+    /// Forks session `id` (see ``TimelineTransaction/fork(session:at:branchName:newID:)``).
     public func fork(session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID()) async throws -> Session {
-        try await submit { txn in try self.fork(session: id, at: sequence, branchName: branchName, newID: newID, in: txn) }
+        try await write { tx in try tx.fork(session: id, at: sequence, branchName: branchName, newID: newID) }
     }
-
-    /// Goes back to `sequence` in session `id`: returns a new branch holding turns `0..<sequence`
-    /// to continue from. The original session stays exactly as it was — nothing in the timeline is
-    /// destroyed by a rewind.
-    public func rewind(session id: UUID, to sequence: UInt64, in txn: borrowing WriteTransaction) throws -> Session {
-        try fork(session: id, at: sequence, branchName: "rewind to \(sequence)", in: txn)
-    }
-
-    /// Rewinds session `id` (see ``rewind(session:to:in:)``).
+    /// Rewinds session `id` (see ``TimelineTransaction/rewind(session:to:)``).
     public func rewind(session id: UUID, to sequence: UInt64) async throws -> Session {
-        try await submit { txn in try self.rewind(session: id, to: sequence, in: txn) }
+        try await write { tx in try tx.rewind(session: id, to: sequence) }
     }
 }

@@ -9,33 +9,44 @@ internal import Foundation
 /// ```swift
 /// let timeline = try TimelineStore(path: "/var/lib/chat/timeline")
 /// let session = try await timeline.createSession(NewSession(title: "Trip planning", project: "travel"))
-/// try await timeline.append([NewTurn(role: .user, content: "Where should I go in May?")], to: session.id)
-/// let page = try await timeline.turns(of: session.id, limit: 50)
+/// try await timeline.append(NewTurn(role: .user, content: "Where should I go in May?"), to: session.id)
+/// let page = try timeline.turns(of: session.id, limit: 50)
 /// await timeline.close()
 /// ```
 ///
-/// It is `Sendable`: share one instance across the service. Two ways in:
-/// - **async methods** (`append`, `createSession`, `fork`, …) for the common calls. Writes go to
-///   one writer thread that coalesces concurrent callers into shared transactions (group
-///   commit); each caller resumes once its own data is committed — with the default
-///   ``LMDB/Environment/Durability/durable``, once it is on disk.
-/// - **synchronous `read { }` / `write { }` closures** with the `…(in: txn)` variants of every
-///   operation, for multi-step work in one transaction. A `write` closure holds LMDB's writer lock:
-///   keep it short, and never call it from code that must not block.
+/// It is `Sendable`: share one instance across the service. Every operation is defined once, as
+/// a method of ``TimelineTransaction``; the store offers each one in a single call too:
+/// - **writes are `async`** and go to one writer thread that coalesces concurrent callers into
+///   shared transactions (group commit); each caller resumes once its own data is committed —
+///   with the default ``LMDB/Environment/Durability/durable``, once it is on disk. Several writes
+///   that must happen together go in one ``write(_:)-(@Sendable _)`` closure, group-committed too.
+/// - **reads are synchronous**: each runs in its own read transaction on the caller's thread. An
+///   LMDB read never waits for a writer or a lock, and a page of turns takes microseconds, far
+///   less than handing the work to another thread would (see `Docs/architecture.md`). Several
+///   reads that must see one snapshot go in one ``read(_:)`` closure.
 ///
-/// Readers never wait for writers (LMDB's MVCC), and another process — `kvtool dump` on a live
-/// store — sees a consistent snapshot without blocking anyone.
+/// Another process — `kvtool dump` on a live store — sees a consistent snapshot without
+/// blocking anyone.
 public final class TimelineStore: Sendable {
+    /// A read transaction on the timeline: every read operation.
+    public typealias ReadTransaction = TimelineTransaction<ReadAccess>
+    /// A write transaction on the timeline: every operation.
+    public typealias WriteTransaction = TimelineTransaction<WriteAccess>
+
     /// The record store underneath (its environment, `meta`, and collections).
-    public let store: Store
+    package let store: Store
+    /// The LMDB environment underneath, for maintenance: an online backup
+    /// (``LMDB/Environment/copy(to:compact:)``), ``LMDB/Environment/info()``,
+    /// ``LMDB/Environment/effectiveDurability()``. Records are reached through transactions only.
+    public var environment: Environment { store.environment }
     /// Sessions, by id; indexes `project`, `parent` and `activity`.
-    public let sessions: DocumentCollection<Session>
+    package let sessions: DocumentCollection<Session>
     /// Turns, by session id ‖ sequence.
-    public let turnRecords: DocumentCollection<Turn>
+    package let turnRecords: DocumentCollection<Turn>
     /// Checkpoints, by session id ‖ number; indexes `id` (unique) and `created`.
-    public let checkpointRecords: DocumentCollection<Checkpoint>
+    package let checkpointRecords: DocumentCollection<Checkpoint>
     /// Crystals, by session id ‖ version.
-    public let crystalRecords: DocumentCollection<Crystal>
+    package let crystalRecords: DocumentCollection<Crystal>
     /// The time source for created/updated/activity times.
     let clock: @Sendable () -> Date
     let committer: GroupCommitter
@@ -114,24 +125,54 @@ public final class TimelineStore: Sendable {
         if ownsEnvironment { try? store.environment.close() }
     }
 
-    /// Runs `body` in a read transaction: a consistent snapshot. Use the `…(in: txn)` methods inside.
-    /// The transaction and every value borrowed from it are valid only during the call.
+    // MARK: Transactions
+
+    /// Runs `body` in a read transaction: one consistent snapshot, on the calling thread. Readers
+    /// never wait for writers. The transaction and every value borrowed from it are valid only
+    /// during the call.
+    ///
+    /// ```swift
+    /// let (session, latest) = try timeline.read { tx in
+    ///     (try tx.session(id), try tx.turns(of: id, reverse: true, limit: 20))
+    /// }
+    /// ```
+    /// - Throws: what `body` throws; ``LMDB/LMDBError`` when the snapshot cannot begin.
     public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
-        try store.read(body)
+        try store.read { txn in try body(TimelineTransaction(self, txn)) }
     }
 
-    /// Runs `body` in a write transaction that commits when it returns and rolls back when it
-    /// throws. Blocks while another writer (the async writer thread, another process) holds
-    /// LMDB's writer lock. The closure may run again after the map grew: keep it free of side
-    /// effects outside the transaction.
+    /// Runs `body` in a write transaction through the group-committing writer thread, batched with
+    /// other callers' writes: returns once the transaction holding it is committed (on disk, with
+    /// the default durability). Either all of `body`'s writes happen or none: when it throws,
+    /// only its own writes are rolled back and the error is rethrown.
+    ///
+    /// ```swift
+    /// let fork = try await timeline.write { tx in
+    ///     let fork = try tx.fork(session: id, at: 10)
+    ///     try tx.append(NewTurn(role: .user, content: "Try again, shorter"), to: fork.id)
+    ///     return fork
+    /// }
+    /// ```
+    /// The calling task suspends while it waits; no cooperative thread blocks on LMDB's writer
+    /// lock. `body` runs on the writer thread and **may run more than once** (when the map grows):
+    /// keep its side effects inside the transaction.
+    /// - Throws: what `body` throws; ``TimelineError/Kind/closed`` after ``close()``;
+    ///   ``LMDB/LMDBError`` when the commit fails (then nothing of the batch was written).
+    @discardableResult
+    public func write<R: Sendable>(_ body: @escaping @Sendable (borrowing WriteTransaction) throws -> R) async throws -> R {
+        try await committer.submit { txn in try body(TimelineTransaction(self, txn)) }
+    }
+
+    /// Runs `body` in a write transaction on the calling thread, for code that is not `async`
+    /// (scripts, tools, tests). It commits when `body` returns and rolls back when it throws.
+    ///
+    /// It blocks while another writer (the writer thread of ``write(_:)-(@Sendable _)``, another
+    /// process) holds LMDB's writer lock, so async code should use the `async` form instead.
+    /// `body` may run again after the map grew: keep it free of side effects outside the
+    /// transaction.
     @discardableResult
     public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
-        try store.write(body)
-    }
-
-    /// Runs `work` on the writer thread, batched with other callers' work; returns once committed.
-    func submit<T: Sendable>(_ work: @escaping @Sendable (borrowing WriteTransaction) throws -> T) async throws -> T {
-        try await committer.submit(work)
+        try store.write { txn in try body(TimelineTransaction(self, txn)) }
     }
 
     // MARK: Statistics
@@ -156,7 +197,7 @@ public final class TimelineStore: Sendable {
 
     /// Counts per record kind and the space used, from one snapshot.
     public func statistics() throws -> Statistics {
-        let counts = try read { txn in
+        let counts = try store.read { txn in
             (try sessions.count(in: txn), try turnRecords.count(in: txn), try checkpointRecords.count(in: txn), try crystalRecords.count(in: txn))
         }
         let environment = store.environment
@@ -168,18 +209,5 @@ public final class TimelineStore: Sendable {
             sessions: counts.0, turns: counts.1, checkpoints: counts.2, crystals: counts.3,
             usedBytes: (info.lastPage + 1) * pageSize, mapSize: info.mapSize, fileSize: fileSize
         )
-    }
-
-    // MARK: Helpers shared by the operations
-
-    /// The session `id`, or ``TimelineError/Kind/sessionNotFound(_:)``.
-    func existingSession(_ id: UUID, in txn: borrowing Transaction<some TransactionAccess>) throws -> Session {
-        guard let session = try sessions.get(KeyBytes(id), in: txn) else { throw TimelineError(.sessionNotFound(id)) }
-        return session
-    }
-
-    /// Refuses a negative page size.
-    func checkLimit(_ limit: Int) throws {
-        if limit < 0 { throw TimelineError(.invalidRange("limit \(limit) is negative")) }
     }
 }

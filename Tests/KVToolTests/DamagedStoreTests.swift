@@ -187,7 +187,7 @@ struct DamagedStoreTests {
             let problems = try timeline.check()
             #expect(problems.filter { $0.kind == "undecodable" }.count == hostile.count, "\(problems)")
             // A hostile session record too: listings name it.
-            try timeline.write { txn in try timeline.sessions.database.put(hostile[2], for: KeyBytes(sessionID).bytes, in: txn) }
+            try timeline.store.write { txn in try timeline.sessions.database.put(hostile[2], for: KeyBytes(sessionID).bytes, in: txn) }
             await #expect(throws: DocumentStoreError.self) { try await timeline.session(sessionID) }
             await timeline.close()
             for command in Self.readCommands(path, session: session, scratch: dir) {

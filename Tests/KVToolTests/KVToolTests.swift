@@ -218,9 +218,10 @@ struct KVToolTests {
         try await withTemporaryDirectory { dir in
             let path = dir + "/live"
             let timeline = try TimelineStore(path: path)
-            var ids: [UUID] = []
-            for index in 0..<8 { ids.append(try await timeline.createSession(NewSession(title: "s\(index)")).id) }
-            try timeline.write { txn in for id in ids { try timeline.append(sampleTurns(200), to: id, in: txn) } }
+            var created: [UUID] = []
+            for index in 0..<8 { created.append(try await timeline.createSession(NewSession(title: "s\(index)")).id) }
+            let ids = created
+            try await timeline.write { txn in for id in ids { try txn.append(sampleTurns(200), to: id) } }
             let appended = Atomic<Int>(0)
             let writing = Task.detached {
                 while !Task.isCancelled {

@@ -20,10 +20,10 @@ struct CheckpointCrystalTests {
             #expect(saved.map(\.number) == Array(0..<12))
             #expect(saved.map(\.turnSequence) == Array(1...12))
             var listed: [Checkpoint] = []
-            var page = try await timeline.checkpoints(of: session.id, limit: 5)
+            var page = try timeline.checkpoints(of: session.id, limit: 5)
             listed += page.items
             while let next = page.next {
-                page = try await timeline.checkpoints(of: session.id, limit: 5, after: next)
+                page = try timeline.checkpoints(of: session.id, limit: 5, after: next)
                 listed += page.items
             }
             #expect(listed == saved.reversed())
@@ -63,7 +63,7 @@ struct CheckpointCrystalTests {
             }
             let cutoff = start.addingTimeInterval(30 * 86_400)
             #expect(try await timeline.pruneCheckpoints(olderThan: cutoff) == 27)
-            let left = try await timeline.checkpoints(of: session.id).items.map(\.id)
+            let left = try timeline.checkpoints(of: session.id).items.map(\.id)
             let expected = checkpoints.enumerated().filter { $0.offset >= 30 || $0.offset % 10 == 0 }.map(\.element.id)
             #expect(Set(left) == Set(expected))
             #expect(try await timeline.pruneCheckpoints(olderThan: cutoff, keepStarred: false) == 3)

@@ -44,10 +44,10 @@ struct CrashTests {
             #expect(try await copy.verify(timeline).isEmpty)
             // One byte of one acknowledged turn, rewritten in place (same length, valid UTF-8).
             let (session, history) = try #require(model.histories.first { !$0.value.isEmpty })
-            let stored = try await timeline.turns(of: session).items[history.count - 1]
+            let stored = try timeline.turns(of: session).items[history.count - 1]
             var changed = stored
             changed.content = String(changed.content.dropFirst()) + "#"
-            try timeline.write { txn in try timeline.turnRecords.put(changed, in: txn) }
+            try timeline.store.write { txn in try timeline.turnRecords.put(changed, in: txn) }
             var again = model
             let problems = try await again.verify(timeline)
             #expect(problems.contains { $0.contains("session \(session)") }, "\(problems)")

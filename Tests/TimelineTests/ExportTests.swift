@@ -3,7 +3,7 @@ import DocumentStore
 import Foundation
 import LMDB
 import Testing
-import Timeline
+@testable import Timeline
 
 @Suite("Export and import of one session")
 struct ExportTests {
@@ -53,14 +53,14 @@ struct ExportTests {
         try await withTemporaryDirectory { dir in
             let timeline = try openTimeline(dir + "/a")
             let (parent, fork) = try await populated(timeline)
-            let document = try timeline.read { txn in try timeline.exportSession(fork.id, includeInherited: false, in: txn) }
+            let document = try timeline.read { txn in try txn.exportSession(fork.id, includeInherited: false) }
             #expect(document.turns.map(\.sequence) == [3, 4] && document.session.parentID == parent.id)
 
             let elsewhere = try openTimeline(dir + "/b")
-            let orphan = #expect(throws: TimelineError.self) { try elsewhere.write { txn in try elsewhere.importSession(document, in: txn) } }
+            let orphan = #expect(throws: TimelineError.self) { try elsewhere.write { txn in try txn.importSession(document) } }
             #expect(orphan?.kind == .parentNotFound(session: fork.id, parent: parent.id))
 
-            try timeline.write { txn in try timeline.importSession(document, options: ImportOptions(replace: true), in: txn) }
+            try await timeline.write { txn in try txn.importSession(document, options: ImportOptions(replace: true)) }
             #expect(try await history(timeline, fork.id) == ["p 0", "p 1", "p 2", "with a tool", ""])
         }
     }
@@ -70,7 +70,7 @@ struct ExportTests {
         try await withTemporaryDirectory { dir in
             let source = try openTimeline(dir + "/a")
             let (_, fork) = try await populated(source)
-            let good = try source.read { txn in try source.exportSession(fork.id, in: txn) }
+            let good = try source.read { txn in try txn.exportSession(fork.id) }
             let target = try openTimeline(dir + "/b")
             var cases: [(String, SessionExport)] = []
             var wrongFormat = good; wrongFormat.format = "other"; cases.append(("format", wrongFormat))
@@ -81,7 +81,7 @@ struct ExportTests {
             var badCheckpoint = good; badCheckpoint.checkpoints[0].number = 5; cases.append(("checkpoint number", badCheckpoint))
             var badCrystal = good; badCrystal.crystals[0].sessionID = UUID(); cases.append(("crystal owner", badCrystal))
             for (name, document) in cases {
-                let error = #expect(throws: TimelineError.self, "\(name)") { try target.write { txn in try target.importSession(document, in: txn) } }
+                let error = #expect(throws: TimelineError.self, "\(name)") { try target.write { txn in try txn.importSession(document) } }
                 if case .invalidExport = error?.kind {} else { Issue.record("\(name): \(String(describing: error))") }
             }
             let notJSON = await #expect(throws: TimelineError.self) { try await target.importJSON(Data("{\"format\": 1".utf8)) }

@@ -18,25 +18,25 @@ struct GuideTests {
                                               toolCalls: [Turn.ToolCall(id: "c1", name: "weather", arguments: #"{"city":"Lisbon"}"#)]),
                                       to: session.id)
 
-            let recent = try await timeline.turns(of: session.id, reverse: true, limit: 20)
-            let whole = try await timeline.turns(of: session.id)
-            let third = try? await timeline.turn(session: session.id, sequence: 2)
+            let recent = try timeline.turns(of: session.id, reverse: true, limit: 20)
+            let whole = try timeline.turns(of: session.id)
+            let third = try? timeline.turn(session: session.id, sequence: 2)
             #expect(recent.items.map(\.sequence) == [1, 0] && whole.items.count == 2 && third == nil)
 
-            var page = try await timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 50)
+            var page = try timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 50)
             if let token = page.next?.token, let cursor = PageCursor(token: token) {
-                page = try await timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 50, after: cursor)
+                page = try timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 50, after: cursor)
             }
-            let total = try await timeline.countSessions(filter: SessionFilter(project: "travel"))
+            let total = try timeline.countSessions(filter: SessionFilter(project: "travel"))
             #expect(page.items.map(\.id) == [session.id] && total == 1)
 
             let branch = try await timeline.fork(session: session.id, at: 1, branchName: "ask about Spain")
             try await timeline.append(NewTurn(role: .user, content: "What about Spain?"), to: branch.id)
-            #expect(try await timeline.turns(of: branch.id).items.map(\.content) == ["Where should I go in May?", "What about Spain?"])
+            #expect(try timeline.turns(of: branch.id).items.map(\.content) == ["Where should I go in May?", "What about Spain?"])
 
             let retry = try await timeline.rewind(session: session.id, to: 1)
             #expect(retry.turnCount == 1)
-            #expect(try await timeline.session(session.id)?.turnCount == 2)
+            #expect(try timeline.session(session.id)?.turnCount == 2)
 
             let checkpoint = try await timeline.saveCheckpoint(NewCheckpoint(kind: .manual, description: "before booking",
                                                                              state: Data(#"{"step":3}"#.utf8)), for: session.id)
@@ -45,19 +45,24 @@ struct GuideTests {
             #expect(try await timeline.pruneCheckpoints(olderThan: Date().addingTimeInterval(-30 * 86_400)) == 0)
 
             try await timeline.saveCrystal(NewCrystal(text: "Planning a May trip; Lisbon or Porto.", tokens: 11), for: session.id)
-            let summary = try await timeline.crystal(of: session.id)
+            let summary = try timeline.crystal(of: session.id)
             #expect(summary?.coveredTurns == 0..<2)
 
-            let (forked, firstTurn) = try timeline.write { txn in
-                let forked = try timeline.fork(session: session.id, at: 2, in: txn)
-                let turns = try timeline.append([NewTurn(role: .user, content: "Also: trains?")], to: forked.id, in: txn)
-                return (forked, turns[0])
+            let (forked, firstTurn) = try await timeline.write { tx in
+                let forked = try tx.fork(session: session.id, at: 2)
+                let turn = try tx.append(NewTurn(role: .user, content: "Also: trains?"), to: forked.id)
+                return (forked, turn)
             }
             #expect(firstTurn.sequence == 2 && firstTurn.sessionID == forked.id)
 
+            let (current, latest) = try timeline.read { tx in
+                (try tx.session(session.id), try tx.turns(of: session.id, reverse: true, limit: 5))
+            }
+            #expect(current?.turnCount == 2 && latest.items.map(\.sequence) == [1, 0])
+
             let json = try timeline.exportJSON(session.id)
             let copy = try await timeline.importJSON(json, options: ImportOptions(newIDs: true))
-            #expect(try await timeline.turns(of: copy.id).items.map(\.content) == whole.items.map(\.content))
+            #expect(try timeline.turns(of: copy.id).items.map(\.content) == whole.items.map(\.content))
 
             var refused: String?
             do {
@@ -79,8 +84,8 @@ struct GuideTests {
             try await timeline.append(NewTurn(role: .user, content: "Where should I go in May?"), to: session.id)
             try await timeline.append(NewTurn(role: .assistant, content: "Lisbon or Porto.", outputTokens: 40), to: session.id)
 
-            let history = try await timeline.turns(of: session.id, limit: 100)
-            let recent = try await timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 20)
+            let history = try timeline.turns(of: session.id, limit: 100)
+            let recent = try timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 20)
             let branch = try await timeline.fork(session: session.id, at: 1)
             await timeline.close()
             #expect(history.items.map(\.content) == ["Where should I go in May?", "Lisbon or Porto."] && history.next == nil)

@@ -4,7 +4,7 @@ import DocumentStore
 import Foundation
 import LMDB
 import Testing
-import Timeline
+@testable import Timeline
 
 /// Inputs a careless or hostile caller can send, and damaged records: each gets a clear error,
 /// writes nothing, and never traps or hangs the process (defects D1–D3 and D6 of the
@@ -117,16 +117,16 @@ struct HostileInputTests {
             let session = try await timeline.createSession(NewSession(title: "damaged"))
             try await timeline.append(sampleTurns(3), to: session.id)
             for count in [UInt64(1) << 63, .max] {
-                try timeline.write { txn in
-                    var damaged = try #require(try timeline.session(session.id, in: txn))
+                try timeline.store.write { txn in
+                    var damaged = try #require(try timeline.sessions.get(KeyBytes(session.id), in: txn))
                     damaged.turnCount = count
                     try timeline.sessions.put(damaged, in: txn)
                 }
                 for reverse in [false, true] {
-                    #expect { try timeline.read { txn in try timeline.turns(of: session.id, reverse: reverse, in: txn) } }
+                    #expect { try timeline.read { txn in try txn.turns(of: session.id, reverse: reverse) } }
                         throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && "\($0)".contains("\(session.id)") }
                 }
-                #expect(try timeline.read { txn in try timeline.turns(of: session.id, limit: 2, in: txn) }.items.count == 2)
+                #expect(try timeline.read { txn in try txn.turns(of: session.id, limit: 2) }.items.count == 2)
                 if count == .max {
                     await #expect { try await timeline.append(NewTurn(role: .user, content: "x"), to: session.id) }
                         throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
@@ -147,14 +147,14 @@ struct HostileInputTests {
             try await timeline.append(sampleTurns(2), to: fork.id)
             // Self-parent, then a two-session cycle.
             for (child, parent) in [(root.id, root.id), (root.id, fork.id)] {
-                try timeline.write { txn in
-                    var damaged = try #require(try timeline.session(child, in: txn))
+                try timeline.store.write { txn in
+                    var damaged = try #require(try timeline.sessions.get(KeyBytes(child), in: txn))
                     damaged.parentID = parent
                     damaged.branchPoint = 1
                     try timeline.sessions.put(damaged, in: txn)
                 }
                 for id in [root.id, fork.id] {
-                    #expect { try timeline.read { txn in try timeline.turns(of: id, in: txn) } }
+                    #expect { try timeline.read { txn in try txn.turns(of: id) } }
                         throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
                 }
                 #expect(try timeline.check().contains { $0.kind == "parentCycle" })
@@ -171,21 +171,21 @@ struct HostileInputTests {
             let turns = try await timeline.append(sampleTurns(3), to: session.id)
             var moved = turns[2]
             moved.sequence = 999
-            try timeline.write { txn in
+            try timeline.store.write { txn in
                 try timeline.turnRecords.database.put(
                     Envelope.header(recordVersion: Turn.recordVersion) + CBOREncoder().encode(moved), for: KeyBytes(session.id, UInt64(2)).bytes, in: txn)
             }
             let problems = try timeline.check()
             #expect(problems.contains { $0.kind == "keyMismatch" && $0.location.contains("turns") })
-            #expect { try timeline.read { txn in try timeline.turns(of: session.id, in: txn) } }
+            #expect { try timeline.read { txn in try txn.turns(of: session.id) } }
                 throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
-            #expect { try timeline.read { txn in try timeline.turn(session: session.id, sequence: 2, in: txn) } }
+            #expect { try timeline.read { txn in try txn.turn(session: session.id, sequence: 2) } }
                 throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
             // Checkpoints and crystals alike.
             let crystal = try await timeline.saveCrystal(NewCrystal(text: "s"), for: session.id)
             var renumbered = crystal
             renumbered.version = 7
-            try timeline.write { txn in
+            try timeline.store.write { txn in
                 try timeline.crystalRecords.database.put(
                     Envelope.header(recordVersion: Crystal.recordVersion) + CBOREncoder().encode(renumbered), for: KeyBytes(session.id, UInt64(0)).bytes, in: txn)
             }

@@ -34,7 +34,7 @@ func sampleTurns(_ count: Int, tag: String = "t") -> [NewTurn] {
 
 /// The contents of a session's whole history, in order.
 func history(_ timeline: TimelineStore, _ id: UUID) async throws -> [String] {
-    try await timeline.turns(of: id).items.map(\.content)
+    try timeline.turns(of: id).items.map(\.content)
 }
 
 extension Sequence {

@@ -24,7 +24,7 @@ struct TurnTests {
             ], to: first.id)
             #expect(written.map(\.sequence) == [0, 1, 2])
             #expect(written.allSatisfy { $0.sessionID == first.id })
-            let stored = try await timeline.turns(of: first.id).items
+            let stored = try timeline.turns(of: first.id).items
             #expect(stored == written)
             #expect(try await timeline.turn(session: first.id, sequence: 1) == written[1])
             #expect(stored[2].role == .other("critic"))
@@ -75,10 +75,10 @@ struct TurnTests {
             #expect(try await timeline.turns(of: session.id, reverse: true, limit: 3).items.map(\.sequence) == [249, 248, 247])
             for reverse in [false, true] {
                 var seen: [UInt64] = []
-                var page = try await timeline.turns(of: session.id, range: 5..<205, reverse: reverse, limit: 30)
+                var page = try timeline.turns(of: session.id, range: 5..<205, reverse: reverse, limit: 30)
                 seen += page.items.map(\.sequence)
                 while let next = page.next {
-                    page = try await timeline.turns(of: session.id, range: 5..<205, reverse: reverse, limit: 30, after: next)
+                    page = try timeline.turns(of: session.id, range: 5..<205, reverse: reverse, limit: 30, after: next)
                     seen += page.items.map(\.sequence)
                 }
                 #expect(seen == (reverse ? Array((5..<205).reversed()) : Array(5..<205)))
@@ -101,7 +101,7 @@ struct TurnTests {
                 try await group.waitForAll()
             }
             let transactions = try timeline.store.environment.info().lastTransactionID - before
-            let turns = try await timeline.turns(of: shared.id).items
+            let turns = try timeline.turns(of: shared.id).items
             #expect(turns.map(\.sequence) == Array(0..<400))
             #expect(Set(turns.map(\.content)).count == 400)
             // Each task's turns are in its own order.
@@ -144,7 +144,7 @@ struct TurnTests {
                 return await group.reduce(into: [Bool]()) { $0.append($1) }
             }
             #expect(outcomes.filter { $0 }.count == 48)
-            let turns = try await timeline.turns(of: session.id).items
+            let turns = try timeline.turns(of: session.id).items
             #expect(turns.map(\.sequence) == Array(0..<48))
             #expect(Set(turns.compactMap { Int($0.content) }).allSatisfy { $0 % 4 != 0 })
         }
@@ -177,16 +177,16 @@ struct TurnTests {
             #expect(try await history(timeline, c.id) == cTurns)
             #expect(try await history(timeline, d.id) == dTurns)
             // Sequences are the fork's own view; inherited turns name the session that stores them.
-            let bRead = try await timeline.turns(of: b.id).items
+            let bRead = try timeline.turns(of: b.id).items
             #expect(bRead.map(\.sequence) == Array(0..<11))
             #expect(bRead.map(\.sessionID) == Array(repeating: root.id, count: 6) + [a.id, a.id] + Array(repeating: b.id, count: 3))
             #expect(try await timeline.turn(session: d.id, sequence: 2).content == "root 2")
             #expect(try await timeline.turns(of: b.id, range: 4..<9, reverse: true).items.map(\.content) == Array(bTurns[4..<9].reversed()))
             var paged: [String] = []
-            var page = try await timeline.turns(of: b.id, limit: 4)
+            var page = try timeline.turns(of: b.id, limit: 4)
             paged += page.items.map(\.content)
             while let next = page.next {
-                page = try await timeline.turns(of: b.id, limit: 4, after: next)
+                page = try timeline.turns(of: b.id, limit: 4, after: next)
                 paged += page.items.map(\.content)
             }
             #expect(paged == bTurns)
@@ -228,10 +228,10 @@ struct TurnTests {
                 let limit = Int.random(in: 1...7, using: &random)
                 let slice = history.indices.filter { UInt64($0) >= lower && UInt64($0) < upper }.map { history[$0] }
                 var seen: [String] = []
-                var page = try await timeline.turns(of: id, range: lower..<upper, reverse: reverse, limit: limit)
+                var page = try timeline.turns(of: id, range: lower..<upper, reverse: reverse, limit: limit)
                 seen += page.items.map(\.content)
                 while let next = page.next {
-                    page = try await timeline.turns(of: id, range: lower..<upper, reverse: reverse, limit: limit, after: next)
+                    page = try timeline.turns(of: id, range: lower..<upper, reverse: reverse, limit: limit, after: next)
                     #expect(page.items.count <= limit)
                     seen += page.items.map(\.content)
                 }
@@ -261,7 +261,7 @@ struct TurnTests {
                 let timeline = try openTimeline(dir)
                 #expect(try await timeline.countSessions() == round)
                 let session = try await timeline.createSession()
-                _ = try await timeline.listSessions(limit: 1)
+                _ = try timeline.listSessions(limit: 1)
                 try await timeline.append(sampleTurns(1), to: session.id)
                 if round % 2 == 0 { await timeline.close() }
                 if round % 2 == 0 {

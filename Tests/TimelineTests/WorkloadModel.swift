@@ -91,11 +91,11 @@ struct WorkloadModel {
         var problems: [String] = []
         for (session, expected) in histories.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
             let pending = inFlight(on: session)
-            guard let stored = try await timeline.session(session) else {
+            guard let stored = try timeline.session(session) else {
                 if pending?[0] != "delete" { problems.append("session \(session) with \(expected.count) acknowledged turns is missing") }
                 continue
             }
-            let history = try await timeline.turns(of: session).items.map(\.content)
+            let history = try timeline.turns(of: session).items.map(\.content)
             var allowed = [expected]
             if let pending, pending[0] == "append" {
                 allowed.append(expected + (expected.count..<expected.count + Int(pending[2])!).map { Self.content(session: session, sequence: $0) })
@@ -109,15 +109,15 @@ struct WorkloadModel {
             if let title = titles[session], stored.title != title, !(pending?[0] == "title" && pending?[2] == stored.title) {
                 problems.append("session \(session): title \(stored.title), acknowledged \(title)")
             }
-            if let version = crystals[session], try await timeline.crystal(of: session, version: version) == nil {
+            if let version = crystals[session], try timeline.crystal(of: session, version: version) == nil {
                 problems.append("session \(session): acknowledged crystal version \(version) is missing")
             }
         }
-        for session in deleted where try await timeline.session(session) != nil {
+        for session in deleted where try timeline.session(session) != nil {
             problems.append("session \(session) was deleted (acknowledged) but is still there")
         }
         for (checkpoint, session) in starred where histories[session] != nil && inFlight(on: session)?[0] != "delete" {
-            if try await timeline.checkpoint(checkpoint)?.starred != true {
+            if try timeline.checkpoint(checkpoint)?.starred != true {
                 problems.append("starred checkpoint \(checkpoint) of session \(session) is missing or unstarred")
             }
         }
@@ -132,15 +132,15 @@ struct WorkloadModel {
             func id(_ index: Int) -> UUID { UUID(uuidString: operation[index])! }
             let happened: Bool
             switch operation[0] {
-            case "create": happened = try await timeline.session(id(1)) != nil
-            case "fork": happened = try await timeline.session(id(1)) != nil
-            case "append", "pair": happened = try await timeline.session(id(1))?.turnCount ?? 0 > UInt64(histories[id(1)]?.count ?? 0)
-            case "delete": happened = try await timeline.session(id(1)) == nil
-            case "title": happened = try await timeline.session(id(1))?.title == operation[2]
-            case "checkpoint": happened = try await timeline.checkpoint(id(2)) != nil
-            case "star": happened = try await timeline.checkpoint(id(1))?.starred == true
+            case "create": happened = try timeline.session(id(1)) != nil
+            case "fork": happened = try timeline.session(id(1)) != nil
+            case "append", "pair": happened = try timeline.session(id(1))?.turnCount ?? 0 > UInt64(histories[id(1)]?.count ?? 0)
+            case "delete": happened = try timeline.session(id(1)) == nil
+            case "title": happened = try timeline.session(id(1))?.title == operation[2]
+            case "checkpoint": happened = try timeline.checkpoint(id(2)) != nil
+            case "star": happened = try timeline.checkpoint(id(1))?.starred == true
             case "crystal":
-                if let current = try await timeline.crystal(of: id(1)) { crystals[id(1)] = max(crystals[id(1)] ?? 0, current.version) }
+                if let current = try timeline.crystal(of: id(1)) { crystals[id(1)] = max(crystals[id(1)] ?? 0, current.version) }
                 happened = false
             default: happened = false
             }

@@ -14,7 +14,7 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
     }
 
     func settings() throws -> [String: String] {
-        let durability = try timeline.store.environment.effectiveDurability()
+        let durability = try timeline.environment.effectiveDurability()
         return ["engine": "LMDB (TimelineStore)", "durability": "\(durability)", "commit": "fsync of data, then O_DSYNC meta page"]
     }
 
@@ -28,12 +28,12 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
         for (index, session) in fixture.sessions.enumerated() {
             try timeline.write { txn in
                 if let parent = session.parent {
-                    _ = try timeline.fork(session: fixture.sessions[parent].id, at: UInt64(session.branchPoint), newID: session.id, in: txn)
+                    _ = try txn.fork(session: fixture.sessions[parent].id, at: UInt64(session.branchPoint), newID: session.id)
                     // A fork takes its parent's title; the fixture names each session.
-                    _ = try timeline.updateSession(session.id, in: txn) { $0.title = session.title }
+                    _ = try txn.updateSession(session.id) { $0.title = session.title }
                 } else {
-                    _ = try timeline.createSession(NewSession(id: session.id, title: session.title, project: session.project,
-                                                              created: Fixture.epoch.addingTimeInterval(Double(index * 100))), in: txn)
+                    _ = try txn.createSession(NewSession(id: session.id, title: session.title, project: session.project,
+                                                              created: Fixture.epoch.addingTimeInterval(Double(index * 100))))
                 }
             }
             // Turns in transactions of at most 5,000, as an import would write them.
@@ -41,20 +41,20 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
             while sequence < session.ownTurns {
                 let count = min(5_000, session.ownTurns - sequence)
                 let turns = (sequence..<sequence + count).map { Self.newTurn(fixture.turn(session: index, sequence: session.branchPoint + $0)) }
-                try timeline.write { txn in _ = try timeline.append(turns, to: session.id, in: txn) }
+                try timeline.write { txn in _ = try txn.append(turns, to: session.id) }
                 sequence += count
             }
             if session.ownTurns >= 20 {
                 try timeline.write { txn in
-                    for _ in 0..<(session.ownTurns / 50) { _ = try timeline.saveCheckpoint(NewCheckpoint(state: Data("{}".utf8)), for: session.id, in: txn) }
-                    _ = try timeline.saveCrystal(NewCrystal(text: "Summary of \(session.title)"), for: session.id, in: txn)
+                    for _ in 0..<(session.ownTurns / 50) { _ = try txn.saveCheckpoint(NewCheckpoint(state: Data("{}".utf8)), for: session.id) }
+                    _ = try txn.saveCrystal(NewCrystal(text: "Summary of \(session.title)"), for: session.id)
                 }
             }
         }
     }
 
     func append(_ turn: TurnData, to session: UUID) throws {
-        try timeline.write { txn in _ = try timeline.append([Self.newTurn(turn)], to: session, in: txn) }
+        try timeline.write { txn in _ = try txn.append([Self.newTurn(turn)], to: session) }
     }
 
     func appendConcurrently(_ jobs: [(UUID, TurnData)]) async throws {
@@ -69,36 +69,36 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
     }
 
     func latestTurns(of session: UUID, limit: Int) throws -> Int {
-        try timeline.read { txn in try timeline.turns(of: session, reverse: true, limit: limit, in: txn).items.reduce(0) { $0 + $1.content.utf8.count } }
+        try timeline.read { txn in try txn.turns(of: session, reverse: true, limit: limit).items.reduce(0) { $0 + $1.content.utf8.count } }
     }
 
     func history(of session: UUID) throws -> Int {
-        try timeline.read { txn in try timeline.turns(of: session, in: txn).items.reduce(0) { $0 + $1.content.utf8.count } }
+        try timeline.read { txn in try txn.turns(of: session).items.reduce(0) { $0 + $1.content.utf8.count } }
     }
 
     func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {
         let page = try timeline.read { txn in
-            try timeline.listSessions(filter: SessionFilter(project: project), limit: limit, after: cursor as? PageCursor, in: txn)
+            try txn.listSessions(filter: SessionFilter(project: project), limit: limit, after: cursor as? PageCursor)
         }
         return (page.items.reduce(0) { $0 + $1.title.utf8.count }, page.next)
     }
 
     func turn(of session: UUID, sequence: Int) throws -> Int {
-        try timeline.read { txn in try timeline.turn(session: session, sequence: UInt64(sequence), in: txn).content.utf8.count }
+        try timeline.read { txn in try txn.turn(session: session, sequence: UInt64(sequence)).content.utf8.count }
     }
 
     func fork(_ session: UUID, at point: Int) throws -> UUID {
-        try timeline.write { txn in try timeline.fork(session: session, at: UInt64(point), in: txn).id }
+        try timeline.write { txn in try txn.fork(session: session, at: UInt64(point)).id }
     }
 
     func delete(_ session: UUID) throws {
-        try timeline.write { txn in _ = try timeline.deleteSession(session, in: txn) }
+        try timeline.write { txn in _ = try txn.deleteSession(session) }
     }
 
     func makeSession(turns: [TurnData]) throws -> UUID {
         try timeline.write { txn in
-            let session = try timeline.createSession(NewSession(title: "to delete", project: "scratch"), in: txn)
-            _ = try timeline.append(turns.map(Self.newTurn), to: session.id, in: txn)
+            let session = try txn.createSession(NewSession(title: "to delete", project: "scratch"))
+            _ = try txn.append(turns.map(Self.newTurn), to: session.id)
             return session.id
         }
     }
@@ -106,10 +106,10 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
     func reopenAndList() async throws -> Int {
         await timeline.close()
         timeline = try TimelineStore(path: directory)
-        return try timeline.read { txn in try timeline.listSessions(limit: 20, in: txn).items.count }
+        return try timeline.read { txn in try txn.listSessions(limit: 20).items.count }
     }
 
-    func commits() throws -> Int { try timeline.store.environment.info().lastTransactionID }
+    func commits() throws -> Int { try timeline.environment.info().lastTransactionID }
 
     func diskBytes() throws -> Int { directoryBytes(directory) }
 

@@ -7,17 +7,20 @@ public import CBOR
 /// A session's history is a gapless run of turn sequences `0..<turnCount`. A fork (``parentID``
 /// set) inherits its parent's turns `0..<branchPoint` and stores only its own, from `branchPoint`
 /// on; ``TimelineStore/turns(of:range:reverse:limit:after:)`` reads through the ancestry.
+///
+/// The fields the store maintains — identity, fork point, times, counts and totals — can be read
+/// but not set outside the module; ``TimelineTransaction/updateSession(_:_:)`` changes the others.
 public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// The session's id.
-    public var id: UUID
+    public internal(set) var id: UUID
     /// A human-readable title.
     public var title: String
     /// The project (workspace, tenant…) the session belongs to, if any; sessions are listed per project.
     public var project: String?
     /// The session this one was forked from, if any.
-    public var parentID: UUID?
+    public internal(set) var parentID: UUID?
     /// For a fork: how many of the parent's turns (sequences `0..<branchPoint`) it inherits.
-    public var branchPoint: UInt64?
+    public internal(set) var branchPoint: UInt64?
     /// A name for the branch (e.g. "retry with tools"), if any.
     public var branchName: String?
     /// The model that produced the assistant turns, if recorded.
@@ -25,27 +28,27 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// The model's provider, if recorded.
     public var provider: String?
     /// When the session was created.
-    public var created: Date
+    public internal(set) var created: Date
     /// When the session record last changed (title, metadata, totals…).
-    public var updated: Date
+    public internal(set) var updated: Date
     /// When the last turn was appended (or the session created): the order of every listing.
-    public var lastActivity: Date
+    public internal(set) var lastActivity: Date
     /// The number of turns in the session's history, inherited ones included: the next turn's sequence.
-    public var turnCount: UInt64
+    public internal(set) var turnCount: UInt64
     /// Input tokens of the session's own turns.
-    public var inputTokens: Int
+    public internal(set) var inputTokens: Int
     /// Output tokens of the session's own turns.
-    public var outputTokens: Int
+    public internal(set) var outputTokens: Int
     /// Cost of the session's own turns, in the caller's currency unit.
-    public var cost: Double
+    public internal(set) var cost: Double
     /// Whether the session is archived (hidden from listings unless asked for).
     public var archived: Bool
     /// Free-form string metadata.
     public var metadata: [String: String]
     /// How many checkpoints were ever saved in the session: the next checkpoint's number.
-    public var checkpointCount: UInt64
+    public internal(set) var checkpointCount: UInt64
     /// How many crystals were ever saved for the session: the next crystal's version.
-    public var crystalCount: UInt64
+    public internal(set) var crystalCount: UInt64
 
     /// The stored field names, shared by `Codable` and the fast path.
     enum CodingKeys: String, CodingKey, CaseIterable {

@@ -57,7 +57,7 @@ final class Reporter: Sendable {
 }
 
 /// The content of turn `sequence` written by `session`: the verifier recomputes it.
-func content(session: UUID, sequence: Int) -> String {
+@Sendable func content(session: UUID, sequence: Int) -> String {
     "\(session.uuidString.prefix(8))-\(sequence) " + String(repeating: "x", count: sequence * 37 % 400)
 }
 
@@ -76,7 +76,7 @@ func work(task: Int, seed: UInt64, timeline: TimelineStore, reporter: Reporter) 
     var random = SeededGenerator(seed: seed &* 1_000 &+ UInt64(task))
     var sessions: [UUID: Int] = [:]
     var checkpoints: [UUID] = []
-    func turns(_ session: UUID, from first: Int, count: Int) -> [NewTurn] {
+    @Sendable func turns(_ session: UUID, from first: Int, count: Int) -> [NewTurn] {
         (0..<count).map { NewTurn(role: $0 % 2 == 0 ? .user : .assistant, content: content(session: session, sequence: first + $0), inputTokens: 3, cost: 0.25) }
     }
     while true {
@@ -100,9 +100,10 @@ func work(task: Int, seed: UInt64, timeline: TimelineStore, reporter: Reporter) 
             let other = ids.first { $0 != session }!
             say("try \(task) pair \(session) \(other)")
             let (first, second) = (sessions[session]!, sessions[other]!)
-            try timeline.write { txn in
-                try timeline.append(turns(session, from: first, count: 1), to: session, in: txn)
-                try timeline.append(turns(other, from: second, count: 1), to: other, in: txn)
+            // Two sessions in one group-committed transaction: both appends or neither.
+            try await timeline.write { tx in
+                try tx.append(turns(session, from: first, count: 1), to: session)
+                try tx.append(turns(other, from: second, count: 1), to: other)
             }
             sessions[session]! += 1
             sessions[other]! += 1

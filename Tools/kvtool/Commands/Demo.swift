@@ -67,19 +67,19 @@ struct Demo: AsyncParsableCommand {
             let checkpointIDs = stride(from: 0, to: turns.count, by: 20).map { _ in random.uuid() }
             // One transaction per session: the session, its turns, checkpoints and summary land together.
             // (Everything random is drawn before: the closure runs again if the map has to grow.)
-            let id = try timeline.write { txn in
-                let session = try timeline.createSession(
+            let id = try await timeline.write { txn in
+                let session = try txn.createSession(
                     NewSession(id: sessionID, title: "Session \(index): \(topic)", project: project,
-                               model: "demo-model-1", provider: "demo"), in: txn)
+                               model: "demo-model-1", provider: "demo"))
                 for (batch, start) in stride(from: 0, to: turns.count, by: 20).enumerated() {
-                    try timeline.append(Array(turns[start..<min(start + 20, turns.count)]), to: session.id, in: txn)
-                    try timeline.saveCheckpoint(NewCheckpoint(id: checkpointIDs[batch], kind: .auto, starred: start == 0,
+                    try txn.append(Array(turns[start..<min(start + 20, turns.count)]), to: session.id)
+                    try txn.saveCheckpoint(NewCheckpoint(id: checkpointIDs[batch], kind: .auto, starred: start == 0,
                                                               description: "after \(min(start + 20, turns.count)) turns",
-                                                              state: Data("{\"step\":\(start)}".utf8)), for: session.id, in: txn)
+                                                              state: Data("{\"step\":\(start)}".utf8)), for: session.id)
                 }
                 if turns.count >= 40 {
-                    try timeline.saveCrystal(NewCrystal(text: "Discussed \(topic) over \(turns.count) turns; settled on a fix.",
-                                                        tokens: 14), for: session.id, in: txn)
+                    try txn.saveCrystal(NewCrystal(text: "Discussed \(topic) over \(turns.count) turns; settled on a fix.",
+                                                        tokens: 14), for: session.id)
                 }
                 return session.id
             }
@@ -101,22 +101,22 @@ struct Demo: AsyncParsableCommand {
         bar.finish()
         print("wrote \(made.sessions) sessions (+\(made.forks) fork\(made.forks == 1 ? "" : "s")), \(made.turns) turns, \(made.checkpoints) checkpoints and \(made.crystals) crystals to \(path)")
 
-        let project = try await timeline.listSessions(limit: 1).items.first?.project ?? projects[0]
-        let recent = try await timeline.listSessions(filter: SessionFilter(project: project), limit: 5)
+        let project = try timeline.listSessions(limit: 1).items.first?.project ?? projects[0]
+        let recent = try timeline.listSessions(filter: SessionFilter(project: project), limit: 5)
         print("\nnewest sessions of project \"\(project)\" (by last activity):")
         for session in recent.items {
             let fork = session.parentID.map { " fork of \($0.uuidString.prefix(8)) at \(session.branchPoint ?? 0)" } ?? ""
             print("  \(session.id.uuidString.prefix(8))  \(Table.time(session.lastActivity))  \(String(session.turnCount).padding(toLength: 4, withPad: " ", startingAt: 0)) turns  \(session.title)\(fork)")
         }
-        if let fork = try await timeline.listSessions(limit: 1_000).items.first(where: { $0.parentID != nil }) {
-            let history = try await timeline.turns(of: fork.id, range: (fork.branchPoint ?? 0) - 2..<fork.turnCount)
+        if let fork = try timeline.listSessions(limit: 1_000).items.first(where: { $0.parentID != nil }) {
+            let history = try timeline.turns(of: fork.id, range: (fork.branchPoint ?? 0) - 2..<fork.turnCount)
             print("\nthe end of fork \(fork.id.uuidString.prefix(8))'s history — the first two turns are its parent's:")
             for turn in history.items {
                 let origin = turn.sessionID == fork.id ? "own      " : "inherited"
                 print("  #\(turn.sequence) \(origin) \(turn.role): \(turn.content.prefix(60))")
             }
         }
-        if let crystal = try await timeline.crystal(of: ids[0]) {
+        if let crystal = try timeline.crystal(of: ids[0]) {
             print("\ncrystal of session \(ids[0].uuidString.prefix(8)): \(crystal.text)")
         }
         let statistics = try timeline.statistics()

@@ -36,7 +36,7 @@ struct Sessions: ParsableCommand {
     func run() throws {
         let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
         let page = try timeline.read { txn in
-            try timeline.listSessions(filter: SessionFilter(project: project, archived: archived), limit: limit, in: txn)
+            try txn.listSessions(filter: SessionFilter(project: project, archived: archived), limit: limit)
         }
         if json {
             for session in page.items { print(try JSONOutput.line(session)) }

@@ -37,7 +37,7 @@ struct Turns: ParsableCommand {
     func run() throws {
         let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
         let id = UUID(uuidString: session)!
-        let page = try timeline.read { txn in try timeline.turns(of: id, range: from..<UInt64.max, limit: limit, in: txn) }
+        let page = try timeline.read { txn in try txn.turns(of: id, range: from..<UInt64.max, limit: limit) }
         if json {
             for turn in page.items { print(try JSONOutput.line(turn)) }
             return

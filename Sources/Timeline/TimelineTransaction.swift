@@ -1,0 +1,57 @@
+public import FoundationEssentials
+public import LMDB
+internal import DocumentStore
+
+/// A transaction on a timeline: every timeline operation is a method of this type, defined once.
+///
+/// Get one from ``TimelineStore/read(_:)`` (a ``TimelineStore/ReadTransaction``: a consistent
+/// snapshot) or from ``TimelineStore/write(_:)-(_)`` / ``TimelineStore/write(_:)-(@Sendable _)``
+/// (a ``TimelineStore/WriteTransaction``: all of its writes commit together or not at all).
+/// Reads are available on both kinds; writes only on a write transaction, so a write inside a
+/// read transaction does not compile.
+///
+/// ```swift
+/// let (session, turns) = try await timeline.write { tx in
+///     let session = try tx.createSession(NewSession(title: "Support"))
+///     let turns = try tx.append([NewTurn(role: .user, content: "Hello")], to: session.id)
+///     return (session, turns)
+/// }
+/// let page = try timeline.read { tx in try tx.turns(of: session.id, limit: 50) }
+/// ```
+///
+/// It is `~Copyable` and not `Sendable`: it cannot escape the closure it is handed to, and it is
+/// valid only during that call.
+public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
+    /// The timeline this transaction reads and writes.
+    public let timeline: TimelineStore
+    /// The LMDB transaction underneath (a view: the closure that began it ends it).
+    package let txn: Transaction<Access>
+
+    init(_ timeline: TimelineStore, _ txn: borrowing Transaction<Access>) {
+        self.timeline = timeline
+        self.txn = txn.view()
+    }
+
+    // The record layer, as the operations use it.
+    var sessions: DocumentCollection<Session> { timeline.sessions }
+    var turnRecords: DocumentCollection<Turn> { timeline.turnRecords }
+    var checkpointRecords: DocumentCollection<Checkpoint> { timeline.checkpointRecords }
+    var crystalRecords: DocumentCollection<Crystal> { timeline.crystalRecords }
+    var store: Store { timeline.store }
+    /// The current time, as the store keeps it.
+    func clock() -> Date { timeline.clock() }
+
+    /// The session `id`, or ``TimelineError/Kind/sessionNotFound(_:)``.
+    func existingSession(_ id: UUID) throws -> Session {
+        guard let session = try sessions.get(KeyBytes(id), in: txn) else { throw TimelineError(.sessionNotFound(id)) }
+        return session
+    }
+
+    /// Refuses a negative page size.
+    func checkLimit(_ limit: Int) throws {
+        if limit < 0 { throw TimelineError(.invalidRange("limit \(limit) is negative")) }
+    }
+}
+
+@available(*, unavailable, message: "a transaction belongs to one thread at a time; do the work inside its closure")
+extension TimelineTransaction: Sendable {}
