@@ -147,7 +147,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         // Without indexes one B-tree descent does both: LMDB refuses a taken key and writes nothing.
         do {
             try database.put(try encode(record, key: key), for: key.bytes, flags: .noOverwrite, in: txn)
-        } catch let error as LMDBError where error.code == .keyExists {
+        } catch LMDBError.Code.keyExists {
             throw DocumentStoreError(.duplicateKey, collection: name, key: key)
         }
     }
@@ -350,6 +350,16 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         in txn: borrowing Transaction<Access>,
         _ item: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, borrowing Transaction<Access>) throws -> Item
     ) throws -> Page<Item> {
+        var fingerprint = PageCursor.Fingerprint()
+        fingerprint.addPiece(name.utf8)
+        fingerprint.addPiece((db.name ?? "").utf8)
+        fingerprint.add(range.lower)
+        fingerprint.add(range.upper)
+        fingerprint.add(CollectionOfOne(reverse ? 1 : 0))
+        let listing = fingerprint.value
+        if let cursor, cursor.listing != listing {
+            throw DocumentStoreError(.invalidPageCursor, collection: name, key: KeyBytes(raw: cursor.key))
+        }
         let effective = range.continuing(after: cursor, reverse: reverse)
         var items: [Item] = []
         var lastKey: [UInt8]?
@@ -365,7 +375,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
                 lastKey = Array(entry.key)
             }
         }
-        return Page(items: items, next: more ? lastKey.map { PageCursor(key: $0) } : nil)
+        return Page(items: items, next: more ? lastKey.map { PageCursor(key: $0, listing: listing) } : nil)
     }
 }
 
@@ -391,22 +401,70 @@ public struct Page<Item> {
 
 extension Page: Sendable where Item: Sendable {}
 
-/// An opaque position in a scan (the last key returned), for keyset pagination. Its ``token``
-/// is a string safe to hand to clients and take back.
+/// An opaque position in a listing (the last key returned), for keyset pagination, bound to the
+/// listing that produced it. Its ``token`` is a string safe to hand to clients and take back.
+///
+/// A cursor continues only the listing it came from — the same collection, index, range and
+/// direction (for a timeline listing: the same session, filter and order). Handed to another
+/// listing, it is refused with ``DocumentStoreError/Kind/invalidPageCursor`` (or the timeline's
+/// `invalidPageCursor`) rather than silently starting somewhere else. The page size may change
+/// from page to page.
 public struct PageCursor: Hashable, Sendable {
     /// The last key of the previous page.
     public let key: [UInt8]
+    /// A fingerprint of the listing that produced the cursor (see ``listing(_:)``).
+    public let listing: UInt64
 
-    /// A cursor after `key`.
-    public init(key: [UInt8]) { self.key = key }
+    /// A cursor after `key` in the listing whose fingerprint is `listing`.
+    public init(key: [UInt8], listing: UInt64) {
+        self.key = key
+        self.listing = listing
+    }
 
-    /// The cursor as a hex string.
-    public var token: String { KeyBytes(raw: key).description }
+    /// The fingerprint of a listing described by `description` (FNV-1a over its key bytes):
+    /// equal descriptions, equal fingerprints.
+    public static func listing(_ description: KeyBytes) -> UInt64 {
+        var fingerprint = Fingerprint()
+        fingerprint.add(description.bytes)
+        return fingerprint.value
+    }
 
-    /// A cursor from its ``token``; `nil` when the token is not one.
+    /// FNV-1a, 64 bits, fed piece by piece without building the description.
+    package struct Fingerprint {
+        package private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+        package init() {}
+
+        package mutating func add(_ bytes: some Sequence<UInt8>) {
+            for byte in bytes {
+                value ^= UInt64(byte)
+                value &*= 0x0000_0100_0000_01b3
+            }
+        }
+
+        /// A length first, so that two pieces cannot run into each other.
+        package mutating func addPiece(_ bytes: some Collection<UInt8>) {
+            add(KeyBytes(UInt32(truncatingIfNeeded: bytes.count)).bytes)
+            add(bytes)
+        }
+
+        package mutating func add(_ bound: KeyRange.Bound) {
+            switch bound {
+            case .unbounded: add(CollectionOfOne(0))
+            case .included(let key): add(CollectionOfOne(1)); addPiece(key)
+            case .excluded(let key): add(CollectionOfOne(2)); addPiece(key)
+            }
+        }
+    }
+
+    /// The cursor as a hex string: the 8-byte listing fingerprint, then the key.
+    public var token: String { KeyBytes(listing, KeyBytes(raw: key)).description }
+
+    /// A cursor from its ``token``; `nil` when the string is not one.
     public init?(token: String) {
-        guard let key = KeyBytes(hex: token) else { return nil }
-        self.key = key.bytes
+        guard let bytes = KeyBytes(hex: token)?.bytes, bytes.count >= 8 else { return nil }
+        self.listing = bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+        self.key = Array(bytes.dropFirst(8))
     }
 }
 

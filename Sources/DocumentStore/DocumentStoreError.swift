@@ -1,5 +1,12 @@
 /// An error from the record layer, with the collection, the key (printable) and the cause.
 ///
+/// Name its ``Code`` in a `catch` clause, or test ``kind`` for the associated values:
+/// ```swift
+/// do { try notes.insert(note, in: txn) }
+/// catch DocumentStoreError.Code.duplicateKey { … }
+/// catch let error as DocumentStoreError where error.kind == .uniqueViolation(index: "email") { … }
+/// ```
+///
 /// `@unchecked Sendable`: every field is immutable; the underlying error is kept only to be read.
 public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sendable {
     /// What went wrong.
@@ -82,5 +89,74 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
             "this LMDB environment holds data but is not a TimelineStore/DocumentStore store (no meta database with a format version); nothing was written: point at the right directory, or an empty one for a new store"
         }
         return "\(place): \(what)" + (underlying.map { " (\($0))" } ?? "")
+    }
+}
+
+extension DocumentStoreError {
+    /// The name of a ``Kind`` without its associated values, for `catch` clauses:
+    /// `catch DocumentStoreError.Code.corrupted { … }` (an enum case pattern cannot match an
+    /// `any Error`; this struct's `~=` can, as ``LMDB/LMDBError/Code`` does for LMDB).
+    public struct Code: RawRepresentable, Hashable, Sendable {
+        /// The kind's case name.
+        public let rawValue: String
+        /// A code from a case name.
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// ``Kind/duplicateKey``.
+        public static let duplicateKey = Code(rawValue: "duplicateKey")
+        /// ``Kind/uniqueViolation(index:)``.
+        public static let uniqueViolation = Code(rawValue: "uniqueViolation")
+        /// ``Kind/corrupted``.
+        public static let corrupted = Code(rawValue: "corrupted")
+        /// ``Kind/recordVersionTooNew(stored:supported:)``.
+        public static let recordVersionTooNew = Code(rawValue: "recordVersionTooNew")
+        /// ``Kind/formatTooNew(stored:supported:)``.
+        public static let formatTooNew = Code(rawValue: "formatTooNew")
+        /// ``Kind/encoding``.
+        public static let encoding = Code(rawValue: "encoding")
+        /// ``Kind/danglingIndexEntry(index:)``.
+        public static let danglingIndexEntry = Code(rawValue: "danglingIndexEntry")
+        /// ``Kind/invalidPageCursor``.
+        public static let invalidPageCursor = Code(rawValue: "invalidPageCursor")
+        /// ``Kind/keyChanged``.
+        public static let keyChanged = Code(rawValue: "keyChanged")
+        /// ``Kind/migrationNeeded(stored:current:)``.
+        public static let migrationNeeded = Code(rawValue: "migrationNeeded")
+        /// ``Kind/migrationFailed(version:)``.
+        public static let migrationFailed = Code(rawValue: "migrationFailed")
+        /// ``Kind/migrationKeyCollision``.
+        public static let migrationKeyCollision = Code(rawValue: "migrationKeyCollision")
+        /// ``Kind/removedByMigration``.
+        public static let removedByMigration = Code(rawValue: "removedByMigration")
+        /// ``Kind/notRegistered``.
+        public static let notRegistered = Code(rawValue: "notRegistered")
+        /// ``Kind/foreignStore``.
+        public static let foreignStore = Code(rawValue: "foreignStore")
+
+        /// Whether `error` is a ``DocumentStoreError`` with this code.
+        public static func ~= (code: Code, error: any Error) -> Bool {
+            (error as? DocumentStoreError)?.code == code
+        }
+    }
+
+    /// ``kind`` without its associated values.
+    public var code: Code {
+        switch kind {
+        case .duplicateKey: .duplicateKey
+        case .uniqueViolation: .uniqueViolation
+        case .corrupted: .corrupted
+        case .recordVersionTooNew: .recordVersionTooNew
+        case .formatTooNew: .formatTooNew
+        case .encoding: .encoding
+        case .danglingIndexEntry: .danglingIndexEntry
+        case .invalidPageCursor: .invalidPageCursor
+        case .keyChanged: .keyChanged
+        case .migrationNeeded: .migrationNeeded
+        case .migrationFailed: .migrationFailed
+        case .migrationKeyCollision: .migrationKeyCollision
+        case .removedByMigration: .removedByMigration
+        case .notRegistered: .notRegistered
+        case .foreignStore: .foreignStore
+        }
     }
 }

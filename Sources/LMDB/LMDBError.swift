@@ -9,12 +9,12 @@ internal import Darwin
 /// An error reported by LMDB or by this wrapper, with a Swift name for its code, LMDB's own
 /// message, what was being done, and what you can do about it.
 ///
-/// Match on ``code``:
+/// Name the ``code`` in a `catch` clause (or test `error.code`):
 ///
 /// ```swift
 /// do {
 ///     try db.put(value, for: key, flags: .noOverwrite, in: txn)
-/// } catch let error as LMDBError where error.code == .keyExists {
+/// } catch LMDBError.Code.keyExists {
 ///     // the key was already there
 /// }
 /// ```
@@ -212,5 +212,13 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         if let detail { text += " — \(detail)" }
         if let recovery { text += ". What to do: \(recovery)" }
         return text
+    }
+}
+
+extension LMDBError.Code {
+    /// Whether `error` is an ``LMDBError`` with this code: lets a `catch` clause name a code,
+    /// `catch LMDBError.Code.mapFull { … }`.
+    public static func ~= (code: LMDBError.Code, error: any Error) -> Bool {
+        (error as? LMDBError)?.code == code
     }
 }

@@ -4,46 +4,47 @@ public import FoundationEssentials
 ///
 /// Lower-level failures (``DocumentStore/DocumentStoreError`` for a damaged record,
 /// ``LMDB/LMDBError`` for the file) pass through unchanged.
-public struct TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// What went wrong.
-    public enum Kind: Sendable, Hashable {
-        /// No session with this id (never created, or deleted).
-        case sessionNotFound(UUID)
-        /// A session with this id already exists.
-        case sessionExists(UUID)
-        /// A turn sequence past the end of the session's history (`count` turns).
-        case sequenceOutOfRange(sequence: UInt64, count: UInt64)
-        /// A range of turn sequences whose start is after its end, or a negative limit.
-        case invalidRange(String)
-        /// No checkpoint with this id.
-        case checkpointNotFound(UUID)
-        /// No crystal with this version for the session.
-        case crystalNotFound(session: UUID, version: UInt64?)
-        /// An export document that cannot be imported.
-        case invalidExport(String)
-        /// A session whose parent is missing from the store (import of a fork without its parent).
-        case parentNotFound(session: UUID, parent: UUID)
-        /// A checkpoint with this id already exists.
-        case checkpointExists(UUID)
-        /// The store was closed.
-        case closed
-        /// A value the caller supplied is out of range — a negative token count, a NaN or
-        /// infinite cost or duration, a date outside the years 1678–2261, a running total that
-        /// would overflow, an over-long project name. Nothing was written.
-        case invalidValue(field: String, reason: String)
-        /// The chain of parents of a session leads back to itself (a damaged store).
-        case parentCycle(session: UUID)
-    }
-
-    /// What went wrong.
-    public let kind: Kind
-
-    /// An error of `kind`.
-    public init(_ kind: Kind) { self.kind = kind }
+///
+/// Match a case in a `catch` clause directly:
+/// ```swift
+/// do { try await timeline.append(turn, to: id) }
+/// catch TimelineError.sessionNotFound(let missing) { … }
+/// catch TimelineError.invalidValue(let field, _) { … }
+/// ```
+public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// No session with this id (never created, or deleted).
+    case sessionNotFound(UUID)
+    /// A session with this id already exists.
+    case sessionExists(UUID)
+    /// A turn sequence past the end of the session's history (`count` turns).
+    case sequenceOutOfRange(sequence: UInt64, count: UInt64)
+    /// A range of turn sequences whose start is after its end, or a negative limit.
+    case invalidRange(String)
+    /// No checkpoint with this id.
+    case checkpointNotFound(UUID)
+    /// No crystal with this version for the session.
+    case crystalNotFound(session: UUID, version: UInt64?)
+    /// An export document that cannot be imported.
+    case invalidExport(String)
+    /// A session whose parent is missing from the store (import of a fork without its parent).
+    case parentNotFound(session: UUID, parent: UUID)
+    /// A checkpoint with this id already exists.
+    case checkpointExists(UUID)
+    /// The store was closed.
+    case closed
+    /// A value the caller supplied is out of range — a negative token count, a NaN or
+    /// infinite cost or duration, a date outside the years 1678–2261, a running total that
+    /// would overflow, an over-long project name. Nothing was written.
+    case invalidValue(field: String, reason: String)
+    /// The chain of parents of a session leads back to itself (a damaged store).
+    case parentCycle(session: UUID)
+    /// A page cursor that the listing did not produce: from another session, filter, order,
+    /// range or direction, or a token that was altered.
+    case invalidPageCursor(String)
 
     /// A sentence saying what went wrong and what to do.
     public var description: String {
-        switch kind {
+        switch self {
         case .sessionNotFound(let id): "no session \(id) in the timeline (never created, or deleted)"
         case .sessionExists(let id): "a session \(id) already exists; use another id (or import with replace)"
         case .sequenceOutOfRange(let sequence, let count):
@@ -58,6 +59,7 @@ public struct TimelineError: Error, Sendable, Hashable, CustomStringConvertible 
         case .checkpointExists(let id): "a checkpoint \(id) already exists; use another id"
         case .closed: "the timeline store is closed"
         case .invalidValue(let field, let reason): "invalid \(field): \(reason); nothing was written"
+        case .invalidPageCursor(let why): "the page cursor does not continue this listing: \(why); start again without a cursor"
         case .parentCycle(let session): "the parents of session \(session) form a cycle; run `kvtool check` and restore from a backup"
         }
     }

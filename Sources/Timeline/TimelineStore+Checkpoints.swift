@@ -5,18 +5,18 @@ public import DocumentStore
 extension TimelineTransaction where Access == WriteAccess {
     /// Saves a checkpoint in session `id`: the next number, at the session's current turn count
     /// unless `new.turnSequence` says otherwise.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``,
-    ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)`` for a turn sequence past the
-    ///   history, ``TimelineError/Kind/checkpointExists(_:)`` (nothing written in each case).
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``,
+    ///   ``TimelineError/sequenceOutOfRange(sequence:count:)`` for a turn sequence past the
+    ///   history, ``TimelineError/checkpointExists(_:)`` (nothing written in each case).
     @discardableResult
     public func saveCheckpoint(_ new: NewCheckpoint, for id: UUID) throws -> Checkpoint {
         try new.validate()
         let old = try existingSession(id)
         let turnSequence = new.turnSequence ?? old.turnCount
         guard turnSequence <= old.turnCount else {
-            throw TimelineError(.sequenceOutOfRange(sequence: turnSequence, count: old.turnCount))
+            throw TimelineError.sequenceOutOfRange(sequence: turnSequence, count: old.turnCount)
         }
-        if try checkpointKey(new.id) != nil { throw TimelineError(.checkpointExists(new.id)) }
+        if try checkpointKey(new.id) != nil { throw TimelineError.checkpointExists(new.id) }
         let now = clock()
         let checkpoint = Checkpoint(
             id: new.id, sessionID: id, number: old.checkpointCount, turnSequence: turnSequence, kind: new.kind,
@@ -31,10 +31,10 @@ extension TimelineTransaction where Access == WriteAccess {
         return checkpoint
     }
     /// Stars or unstars checkpoint `id`. Starred checkpoints survive pruning.
-    /// - Throws: ``TimelineError/Kind/checkpointNotFound(_:)``.
+    /// - Throws: ``TimelineError/checkpointNotFound(_:)``.
     @discardableResult
     public func setStarred(_ starred: Bool, checkpoint id: UUID) throws -> Checkpoint {
-        guard let old = try checkpoint(id) else { throw TimelineError(.checkpointNotFound(id)) }
+        guard let old = try checkpoint(id) else { throw TimelineError.checkpointNotFound(id) }
         var new = old
         new.starred = starred
         if new != old { try checkpointRecords.replace(old, with: new, in: txn) }
@@ -44,9 +44,9 @@ extension TimelineTransaction where Access == WriteAccess {
     /// a copy of the checkpoint (kind `system`) so the state travels with the branch. The original
     /// session is untouched.
     /// - Returns: the new session and its copy of the checkpoint.
-    /// - Throws: ``TimelineError/Kind/checkpointNotFound(_:)``, and what ``TimelineTransaction/fork(session:at:branchName:newID:)`` throws.
+    /// - Throws: ``TimelineError/checkpointNotFound(_:)``, and what ``TimelineTransaction/fork(session:at:branchName:newID:)`` throws.
     public func restore(checkpoint id: UUID, branchName: String? = nil) throws -> (session: Session, checkpoint: Checkpoint) {
-        guard let checkpoint = try checkpoint(id) else { throw TimelineError(.checkpointNotFound(id)) }
+        guard let checkpoint = try checkpoint(id) else { throw TimelineError.checkpointNotFound(id) }
         let session = try fork(session: checkpoint.sessionID, at: checkpoint.turnSequence,
                                branchName: branchName ?? "restore of checkpoint \(checkpoint.number)")
         let copy = try saveCheckpoint(
@@ -74,12 +74,19 @@ extension TimelineTransaction where Access == WriteAccess {
 }
 
 extension TimelineTransaction {
-    /// Session `id`'s checkpoints, newest first, a page at a time.
+    /// Session `id`'s checkpoints, newest first (highest number first), a page at a time; all of
+    /// them by default.
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidPageCursor(_:)`` for a
+    ///   cursor from another listing (another session's checkpoints, say).
     /// - Complexity: O(log n + limit).
     public func checkpoints(of id: UUID, limit: Int = .max, after cursor: PageCursor? = nil) throws -> Page<Checkpoint> {
         try checkLimit(limit)
         _ = try existingSession(id)
-        return try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), reverse: true, limit: limit, after: cursor, in: txn)
+        do {
+            return try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), reverse: true, limit: limit, after: cursor, in: txn)
+        } catch DocumentStoreError.Code.invalidPageCursor {
+            throw TimelineError.invalidPageCursor("it does not come from this listing of session \(id)'s checkpoints")
+        }
     }
     /// The checkpoint `id`, or `nil`.
     public func checkpoint(_ id: UUID) throws -> Checkpoint? {

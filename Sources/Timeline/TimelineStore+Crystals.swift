@@ -5,8 +5,8 @@ internal import DocumentStore
 extension TimelineTransaction where Access == WriteAccess {
     /// Saves a new crystal (summary) for session `id`. It becomes the session's current crystal;
     /// the earlier versions stay readable with ``TimelineTransaction/crystal(of:version:)``.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``,
-    ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)`` when the covered turns run past
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``,
+    ///   ``TimelineError/sequenceOutOfRange(sequence:count:)`` when the covered turns run past
     ///   the history.
     @discardableResult
     public func saveCrystal(_ new: NewCrystal, for id: UUID) throws -> Crystal {
@@ -14,7 +14,7 @@ extension TimelineTransaction where Access == WriteAccess {
         let old = try existingSession(id)
         let covered = new.coveredTurns ?? 0..<old.turnCount
         guard covered.upperBound <= old.turnCount else {
-            throw TimelineError(.sequenceOutOfRange(sequence: covered.upperBound, count: old.turnCount))
+            throw TimelineError.sequenceOutOfRange(sequence: covered.upperBound, count: old.turnCount)
         }
         let now = clock()
         let crystal = Crystal(
@@ -32,7 +32,7 @@ extension TimelineTransaction where Access == WriteAccess {
 
 extension TimelineTransaction {
     /// Session `id`'s current crystal (the newest), or the given `version`; `nil` when there is none.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``.
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``.
     public func crystal(of id: UUID, version: UInt64? = nil) throws -> Crystal? {
         _ = try existingSession(id)
         if let version { return try crystalRecords.get(KeyBytes(id, version), in: txn) }

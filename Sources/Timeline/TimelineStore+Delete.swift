@@ -11,7 +11,7 @@ extension TimelineTransaction where Access == WriteAccess {
     /// sequences and turn ids) and is re-parented to the session's parent — or becomes a root
     /// session. Only that part is copied; what the fork inherits from further up stays shared.
     /// - Returns: the ids of the forks that were re-parented.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)`` (nothing written).
+    /// - Throws: ``TimelineError/sessionNotFound(_:)`` (nothing written).
     /// - Complexity: O(own turns + checkpoints + crystals) of the session, plus the turns copied.
     @discardableResult
     public func deleteSession(_ id: UUID) throws -> [UUID] {

@@ -54,11 +54,11 @@ public struct ImportOptions: Sendable, Hashable {
 extension TimelineTransaction where Access == WriteAccess {
     /// Writes an exported session into this store, after checking the whole document.
     ///
-    /// - Throws: ``TimelineError/Kind/invalidExport(_:)`` for a document that is not consistent
+    /// - Throws: ``TimelineError/invalidExport(_:)`` for a document that is not consistent
     ///   (wrong format, records of another session, sequences with gaps…);
-    ///   ``TimelineError/Kind/sessionExists(_:)`` unless `options.replace`;
-    ///   ``TimelineError/Kind/parentNotFound(session:parent:)`` for a fork without its parent;
-    ///   ``TimelineError/Kind/checkpointExists(_:)``. Nothing is written in any of these cases.
+    ///   ``TimelineError/sessionExists(_:)`` unless `options.replace`;
+    ///   ``TimelineError/parentNotFound(session:parent:)`` for a fork without its parent;
+    ///   ``TimelineError/checkpointExists(_:)``. Nothing is written in any of these cases.
     /// - Returns: the session as stored.
     @discardableResult
     public func importSession(_ document: SessionExport, options: ImportOptions = ImportOptions()) throws -> Session {
@@ -66,14 +66,14 @@ extension TimelineTransaction where Access == WriteAccess {
         let document = options.newIDs ? TimelineStore.reminted(document) : document
         let session = document.session
         if let parent = session.parentID, try sessions.get(KeyBytes(parent), in: txn) == nil {
-            throw TimelineError(.parentNotFound(session: session.id, parent: parent))
+            throw TimelineError.parentNotFound(session: session.id, parent: parent)
         }
         if try sessions.contains(KeyBytes(session.id), in: txn) {
-            guard options.replace else { throw TimelineError(.sessionExists(session.id)) }
+            guard options.replace else { throw TimelineError.sessionExists(session.id) }
             try deleteSession(session.id)
         }
         for checkpoint in document.checkpoints where try checkpointKey(checkpoint.id) != nil {
-            throw TimelineError(.checkpointExists(checkpoint.id))
+            throw TimelineError.checkpointExists(checkpoint.id)
         }
         try sessions.insert(session, in: txn)
         for turn in document.turns { try turnRecords.insert(turn, in: txn) }
@@ -88,7 +88,7 @@ extension TimelineTransaction {
     /// - Parameter includeInherited: for a fork, copy the inherited turns into the document and
     ///   present the session as a root (no parent), so the document stands alone — the default.
     ///   With `false` the document holds the fork's own turns and importing it needs the parent.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``.
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``.
     public func exportSession(_ id: UUID, includeInherited: Bool = true) throws -> SessionExport {
         var session = try existingSession(id)
         var turns: [Turn]
@@ -113,20 +113,20 @@ extension TimelineStore {
         return try Self.jsonEncoder().encode(document)
     }
     /// Imports a session from JSON (see ``TimelineTransaction/importSession(_:options:)``).
-    /// - Throws: ``TimelineError/Kind/invalidExport(_:)`` for text that is not an export document.
+    /// - Throws: ``TimelineError/invalidExport(_:)`` for text that is not an export document.
     @discardableResult
     public func importJSON(_ json: Data, options: ImportOptions = ImportOptions()) async throws -> Session {
         let document: SessionExport
         do {
             document = try Self.jsonDecoder().decode(SessionExport.self, from: json)
         } catch {
-            throw TimelineError(.invalidExport("\(error)"))
+            throw TimelineError.invalidExport("\(error)")
         }
         return try await write { tx in try tx.importSession(document, options: options) }
     }
     /// Checks that a document is one session's consistent records.
     static func validate(_ document: SessionExport) throws {
-        func refuse(_ why: String) -> TimelineError { TimelineError(.invalidExport(why)) }
+        func refuse(_ why: String) -> TimelineError { TimelineError.invalidExport(why) }
         guard document.format == SessionExport.formatName else { throw refuse("format is \"\(document.format)\", expected \"\(SessionExport.formatName)\"") }
         guard document.version <= SessionExport.formatVersion else {
             throw refuse("document version \(document.version) is newer than this code reads (\(SessionExport.formatVersion))")

@@ -47,6 +47,8 @@ struct SessionScan {
     let prefixLength: Int
     let reverse: Bool
     let parentFilter: UUID?
+    /// The fingerprint of this listing (filter and order), carried by its page cursors.
+    let listing: UInt64
 
     static let suffixLength = 8 + 16
 
@@ -70,8 +72,17 @@ struct SessionScan {
         self.database = database
         reverse = order == .oldestFirst
         prefixLength = group.count + 1
-        if let cursor, cursor.key.count != Self.suffixLength {
-            throw TimelineError(.invalidRange("the page cursor does not come from a session listing"))
+        var fingerprint = PageCursor.Fingerprint()
+        fingerprint.addPiece(Array("sessions".utf8))
+        for part in [filter.project.map { Array($0.utf8) }, filter.parent.map { KeyBytes($0).bytes },
+                     filter.archived.map { [$0 ? 1 : 0] }, filter.activeSince.map { KeyBytes($0).bytes },
+                     filter.activeBefore.map { KeyBytes($0).bytes }, [order == .newestFirst ? 0 : 1]] {
+            fingerprint.add(CollectionOfOne(part == nil ? 0 : 1))
+            fingerprint.addPiece(part ?? [])
+        }
+        listing = fingerprint.value
+        if let cursor, cursor.listing != listing || cursor.key.count != Self.suffixLength {
+            throw TimelineError.invalidPageCursor("it does not come from a session listing with this filter and order")
         }
         // Newer activity has the smaller inverted key: `activeBefore` bounds the low end of the
         // suffix, `activeSince` the high end (every id after the inverted time included).
@@ -142,13 +153,13 @@ extension TimelineTransaction where Access == WriteAccess {
     // MARK: Create, read, update
 
     /// Creates a session.
-    /// - Throws: ``TimelineError/Kind/sessionExists(_:)`` when the id is taken;
-    ///   ``TimelineError/Kind/invalidValue(field:reason:)`` for a date outside the years 1678–2261 or a
+    /// - Throws: ``TimelineError/sessionExists(_:)`` when the id is taken;
+    ///   ``TimelineError/invalidValue(field:reason:)`` for a date outside the years 1678–2261 or a
     ///   project name over 200 UTF-8 bytes (nothing written in either case).
     /// - Complexity: O(log n).
     public func createSession(_ new: NewSession) throws -> Session {
         try new.validate()
-        if try sessions.contains(KeyBytes(new.id), in: txn) { throw TimelineError(.sessionExists(new.id)) }
+        if try sessions.contains(KeyBytes(new.id), in: txn) { throw TimelineError.sessionExists(new.id) }
         let session = Session(
             id: new.id, title: new.title, project: new.project, model: new.model, provider: new.provider,
             created: new.created?.storable ?? clock(), metadata: new.metadata
@@ -164,7 +175,7 @@ extension TimelineTransaction where Access == WriteAccess {
     /// ```
     /// The fields the store maintains (identity, fork point, times, counts, totals) cannot be set
     /// outside the module, so `change` cannot touch them.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/invalidValue(field:reason:)``
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidValue(field:reason:)``
     ///   for a project name over 200 UTF-8 bytes (nothing written); what `change` throws.
     @discardableResult
     public func updateSession(_ id: UUID, _ change: (inout Session) throws -> Void) throws -> Session {
@@ -199,7 +210,9 @@ extension TimelineTransaction {
     ///   - limit: the page size (≥ 0).
     ///   - cursor: ``DocumentStore/Page/next`` of the previous page (the same filter and order).
     /// - Returns: the sessions and, when more may remain, the cursor for the next page.
-    /// - Throws: ``TimelineError/Kind/invalidRange(_:)`` for a negative limit or a foreign cursor.
+    /// - Throws: ``TimelineError/invalidRange(_:)`` for a negative limit;
+    ///   ``TimelineError/invalidPageCursor(_:)`` for a cursor from another listing (another filter
+    ///   or order).
     /// - Complexity: O(log n + limit) at any depth.
     public func listSessions(
         filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
@@ -222,7 +235,7 @@ extension TimelineTransaction {
             lastSuffix = suffix
             return true
         }
-        return Page(items: items, next: more ? lastSuffix.map { PageCursor(key: $0) } : nil)
+        return Page(items: items, next: more ? lastSuffix.map { PageCursor(key: $0, listing: plan.listing) } : nil)
     }
     /// The forks of session `id` (every archived state), newest activity first.
     public func children(of id: UUID) throws -> [Session] {

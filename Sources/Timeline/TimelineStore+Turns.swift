@@ -11,7 +11,7 @@ extension TimelineTransaction where Access == WriteAccess {
     /// A written turn is never changed; a correction is a new turn. Appending nothing only checks
     /// that the session exists.
     /// - Returns: the turns as stored.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/invalidValue(field:reason:)``
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidValue(field:reason:)``
     ///   for a negative token count, a negative or non-finite cost or duration, a date outside
     ///   the years 1678–2261, or a session total that would overflow (nothing written).
     /// - Complexity: O(log n) per turn, whatever the history's length.
@@ -61,15 +61,15 @@ extension TimelineTransaction where Access == WriteAccess {
     ///   - sequence: how many turns to inherit, `0…turnCount` (the whole history by default).
     ///   - branchName: a name for the branch.
     ///   - newID: the fork's id; a fresh one by default.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``,
-    ///   ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)``, ``TimelineError/Kind/sessionExists(_:)``.
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``,
+    ///   ``TimelineError/sequenceOutOfRange(sequence:count:)``, ``TimelineError/sessionExists(_:)``.
     /// - Complexity: O(log n), whatever the history's length.
     public func fork(
         session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID()) throws -> Session {
         let parent = try existingSession(id)
         let point = sequence ?? parent.turnCount
-        guard point <= parent.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: point, count: parent.turnCount)) }
-        if try sessions.contains(KeyBytes(newID), in: txn) { throw TimelineError(.sessionExists(newID)) }
+        guard point <= parent.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: point, count: parent.turnCount) }
+        if try sessions.contains(KeyBytes(newID), in: txn) { throw TimelineError.sessionExists(newID) }
         let now = clock()
         let child = Session(
             id: newID, title: parent.title, project: parent.project, parentID: parent.id, branchPoint: point,
@@ -97,7 +97,9 @@ extension TimelineTransaction {
     ///   - range: the sequences wanted; clamped to the history's length.
     ///   - limit: the page size (≥ 0).
     ///   - cursor: ``DocumentStore/Page/next`` of the previous page.
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``; ``TimelineError/Kind/invalidRange(_:)``.
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidRange(_:)`` for a
+    ///   negative limit; ``TimelineError/invalidPageCursor(_:)`` for a cursor from another listing
+    ///   (another session, range or direction).
     /// - Complexity: O(depth of the fork ancestry + limit · log n).
     public func turns(
         of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max,
@@ -105,8 +107,13 @@ extension TimelineTransaction {
         try checkLimit(limit)
         let session = try existingSession(id)
         var wanted = range.clamped(to: 0..<session.turnCount)
+        var fingerprint = PageCursor.Fingerprint()
+        fingerprint.add(KeyBytes("turns", id, range.lowerBound, range.upperBound, reverse).bytes)
+        let listing = fingerprint.value
         if let cursor {
-            guard cursor.key.count == 8 else { throw TimelineError(.invalidRange("the page cursor does not come from a turn listing")) }
+            guard cursor.listing == listing, cursor.key.count == 8 else {
+                throw TimelineError.invalidPageCursor("it does not come from this listing of session \(id)'s turns (same range and direction)")
+            }
             let last = cursor.key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             wanted = reverse ? wanted.clamped(to: 0..<last) : wanted.clamped(to: (last == .max ? last : last + 1)..<UInt64.max)
         }
@@ -121,32 +128,32 @@ extension TimelineTransaction {
             let wantedCount = min(part.upperBound - part.lowerBound, UInt64(limit - items.count))
             if page.next == nil && UInt64(page.items.count) != wantedCount {
                 throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session),
-                                         underlying: TimelineError(.invalidRange("turns \(part) of session \(segment.session) are not all stored")))
+                                         underlying: TimelineError.invalidRange("turns \(part) of session \(segment.session) are not all stored"))
             }
             // Each record must carry the sequence its key gives (only damage or a bad load breaks that).
             for (offset, turn) in page.items.enumerated() {
                 let sequence = reverse ? part.upperBound - 1 - UInt64(offset) : part.lowerBound + UInt64(offset)
                 if turn.sequence != sequence {
                     throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence),
-                                             underlying: TimelineError(.invalidRange("the turn stored at sequence \(sequence) says it is \(turn.sequence)")))
+                                             underlying: TimelineError.invalidRange("the turn stored at sequence \(sequence) says it is \(turn.sequence)"))
                 }
             }
             items += page.items
         }
         // Every item's sequence was checked against its key, so it lies inside `wanted`.
         let more = items.last.map { reverse ? $0.sequence > wanted.lowerBound : $0.sequence + 1 < wanted.upperBound } ?? false
-        return Page(items: items, next: more ? items.last.map { PageCursor(key: KeyBytes($0.sequence).bytes) } : nil)
+        return Page(items: items, next: more ? items.last.map { PageCursor(key: KeyBytes($0.sequence).bytes, listing: listing) } : nil)
     }
     /// The turn at `sequence` of session `id`'s history (inherited or its own).
-    /// - Throws: ``TimelineError/Kind/sessionNotFound(_:)``, ``TimelineError/Kind/sequenceOutOfRange(sequence:count:)``.
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``, ``TimelineError/sequenceOutOfRange(sequence:count:)``.
     public func turn(session id: UUID, sequence: UInt64) throws -> Turn {
         let session = try existingSession(id)
-        guard sequence < session.turnCount else { throw TimelineError(.sequenceOutOfRange(sequence: sequence, count: session.turnCount)) }
+        guard sequence < session.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: sequence, count: session.turnCount) }
         let segment = try lineage(of: session).first { $0.sequences.contains(sequence) }
         let key = KeyBytes(segment?.session ?? id, sequence)
         guard let turn = try turnRecords.get(key, in: txn), turn.sequence == sequence else {
             throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: key,
-                                     underlying: TimelineError(.sequenceOutOfRange(sequence: sequence, count: session.turnCount)))
+                                     underlying: TimelineError.sequenceOutOfRange(sequence: sequence, count: session.turnCount))
         }
         return turn
     }
@@ -164,12 +171,12 @@ extension TimelineTransaction {
             guard end > 0, let parentID = current.parentID else { break }
             guard let parent = try sessions.get(KeyBytes(parentID), in: txn) else {
                 throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(current.id),
-                                         underlying: TimelineError(.parentNotFound(session: current.id, parent: parentID)))
+                                         underlying: TimelineError.parentNotFound(session: current.id, parent: parentID))
             }
             // A cycle of parents (only damage or a bad load makes one) would loop forever.
             guard visited.insert(parentID).inserted else {
                 throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(current.id),
-                                         underlying: TimelineError(.parentCycle(session: session.id)))
+                                         underlying: TimelineError.parentCycle(session: session.id))
             }
             current = parent
         }

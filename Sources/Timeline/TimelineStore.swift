@@ -110,7 +110,7 @@ public final class TimelineStore: Sendable {
     }
 
     /// Finishes the writes already queued, then closes the store: later calls throw
-    /// ``TimelineError/Kind/closed`` (async writes) or ``LMDB/LMDBError/Code/closed``. Opening the
+    /// ``TimelineError/closed`` (async writes) or ``LMDB/LMDBError/Code/closed``. Opening the
     /// same path again afterwards is safe. (A `TimelineStore` made from a `Store` leaves that
     /// store's environment open for its owner.) Dropping the last reference does the same.
     public func close() async {
@@ -156,7 +156,7 @@ public final class TimelineStore: Sendable {
     /// The calling task suspends while it waits; no cooperative thread blocks on LMDB's writer
     /// lock. `body` runs on the writer thread and **may run more than once** (when the map grows):
     /// keep its side effects inside the transaction.
-    /// - Throws: what `body` throws; ``TimelineError/Kind/closed`` after ``close()``;
+    /// - Throws: what `body` throws; ``TimelineError/closed`` after ``close()``;
     ///   ``LMDB/LMDBError`` when the commit fails (then nothing of the batch was written).
     @discardableResult
     public func write<R: Sendable>(_ body: @escaping @Sendable (borrowing WriteTransaction) throws -> R) async throws -> R {

@@ -41,15 +41,15 @@ public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
     /// The current time, as the store keeps it.
     func clock() -> Date { timeline.clock() }
 
-    /// The session `id`, or ``TimelineError/Kind/sessionNotFound(_:)``.
+    /// The session `id`, or ``TimelineError/sessionNotFound(_:)``.
     func existingSession(_ id: UUID) throws -> Session {
-        guard let session = try sessions.get(KeyBytes(id), in: txn) else { throw TimelineError(.sessionNotFound(id)) }
+        guard let session = try sessions.get(KeyBytes(id), in: txn) else { throw TimelineError.sessionNotFound(id) }
         return session
     }
 
     /// Refuses a negative page size.
     func checkLimit(_ limit: Int) throws {
-        if limit < 0 { throw TimelineError(.invalidRange("limit \(limit) is negative")) }
+        if limit < 0 { throw TimelineError.invalidRange("limit \(limit) is negative") }
     }
 }
 

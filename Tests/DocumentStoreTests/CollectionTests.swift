@@ -153,6 +153,52 @@ struct CollectionTests {
         }
     }
 
+    @Test("a scan's page cursor continues only that scan; errors are caught by code")
+    func cursorsAndErrorCodes() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s")
+            try store.write { txn throws in
+                for id in 0..<10 { try notes.put(Note(id: Int64(id), author: id < 5 ? "ann" : "bob", email: nil, score: id, text: ""), in: txn) }
+            }
+            try store.read { txn throws in
+                let first = try notes.scan(limit: 3, in: txn)
+                let cursor = try #require(first.next)
+                #expect(try notes.scan(limit: 3, after: cursor, in: txn).items.map(\.id) == [3, 4, 5])
+                var refused = 0
+                for attempt in 0..<3 {
+                    do {
+                        switch attempt {
+                        case 0: _ = try notes.scan(reverse: true, after: cursor, in: txn)
+                        case 1: _ = try notes.scan(index: "byAuthor", .prefix(KeyBytes("ann").bytes), after: cursor, in: txn)
+                        default: _ = try notes.scan(.from(KeyBytes(Int64(1)).bytes), after: cursor, in: txn)
+                        }
+                    } catch DocumentStoreError.Code.invalidPageCursor {
+                        refused += 1
+                    }
+                }
+                #expect(refused == 3)
+            }
+            var duplicate = false
+            do {
+                try store.write { txn throws in try notes.insert(Note(id: 1, author: "x", email: nil, score: 0, text: ""), in: txn) }
+            } catch DocumentStoreError.Code.duplicateKey {
+                duplicate = true
+            }
+            #expect(duplicate)
+            let raw = try store.environment.openDatabase("raw")
+            var exists = false
+            do {
+                try store.environment.write { txn in
+                    try raw.put([1], for: [1], in: txn)
+                    try raw.put([2], for: [1], flags: .noOverwrite, in: txn)
+                }
+            } catch LMDBError.Code.keyExists {
+                exists = true
+            }
+            #expect(exists)
+        }
+    }
+
     @Test("an index added to an existing collection is back-filled")
     func backfill() throws {
         try withTemporaryDirectory { dir in

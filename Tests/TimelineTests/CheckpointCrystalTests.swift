@@ -41,12 +41,12 @@ struct CheckpointCrystalTests {
             #expect(try await history(timeline, session.id).count == 12)
 
             let duplicate = await #expect(throws: TimelineError.self) { try await timeline.saveCheckpoint(NewCheckpoint(id: saved[0].id), for: session.id) }
-            #expect(duplicate?.kind == .checkpointExists(saved[0].id))
+            #expect(duplicate == .checkpointExists(saved[0].id))
             let past = await #expect(throws: TimelineError.self) { try await timeline.saveCheckpoint(NewCheckpoint(turnSequence: 13), for: session.id) }
-            #expect(past?.kind == .sequenceOutOfRange(sequence: 13, count: 12))
+            #expect(past == .sequenceOutOfRange(sequence: 13, count: 12))
             let missing = UUID()
             let notFound = await #expect(throws: TimelineError.self) { try await timeline.restore(checkpoint: missing) }
-            #expect(notFound?.kind == .checkpointNotFound(missing))
+            #expect(notFound == .checkpointNotFound(missing))
         }
     }
 
@@ -86,7 +86,7 @@ struct CheckpointCrystalTests {
             #expect(try await timeline.crystal(of: session.id, version: 0) == first)
             #expect(try await timeline.crystals(of: session.id) == [first, second])
             let past = await #expect(throws: TimelineError.self) { try await timeline.saveCrystal(NewCrystal(text: "x", coveredTurns: 0..<16), for: session.id) }
-            #expect(past?.kind == .sequenceOutOfRange(sequence: 16, count: 15))
+            #expect(past == .sequenceOutOfRange(sequence: 16, count: 15))
             let missing = UUID()
             await #expect(throws: TimelineError.self) { try await timeline.crystal(of: missing) }
         }

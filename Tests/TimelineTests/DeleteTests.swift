@@ -26,9 +26,9 @@ struct DeleteTests {
             #expect(try await timeline.listSessions(filter: SessionFilter(project: "p")).items.map(\.id) == [keep.id])
             #expect(try await history(timeline, keep.id).count == 3)
             let again = await #expect(throws: TimelineError.self) { try await timeline.deleteSession(gone.id) }
-            #expect(again?.kind == .sessionNotFound(gone.id))
+            #expect(again == .sessionNotFound(gone.id))
             let append = await #expect(throws: TimelineError.self) { try await timeline.append(sampleTurns(1), to: gone.id) }
-            #expect(append?.kind == .sessionNotFound(gone.id))
+            #expect(append == .sessionNotFound(gone.id))
         }
     }
 

@@ -37,7 +37,7 @@ struct ExportTests {
             #expect(try await history(target, fork.id) == ["p 0", "p 1", "p 2", "with a tool", ""])
 
             let exists = await #expect(throws: TimelineError.self) { try await target.importJSON(json) }
-            #expect(exists?.kind == .sessionExists(fork.id))
+            #expect(exists == .sessionExists(fork.id))
             try await target.importJSON(json, options: ImportOptions(replace: true))
             #expect(try target.exportJSON(fork.id) == json)
 
@@ -58,7 +58,7 @@ struct ExportTests {
 
             let elsewhere = try openTimeline(dir + "/b")
             let orphan = #expect(throws: TimelineError.self) { try elsewhere.write { txn in try txn.importSession(document) } }
-            #expect(orphan?.kind == .parentNotFound(session: fork.id, parent: parent.id))
+            #expect(orphan == .parentNotFound(session: fork.id, parent: parent.id))
 
             try await timeline.write { txn in try txn.importSession(document, options: ImportOptions(replace: true)) }
             #expect(try await history(timeline, fork.id) == ["p 0", "p 1", "p 2", "with a tool", ""])
@@ -82,10 +82,10 @@ struct ExportTests {
             var badCrystal = good; badCrystal.crystals[0].sessionID = UUID(); cases.append(("crystal owner", badCrystal))
             for (name, document) in cases {
                 let error = #expect(throws: TimelineError.self, "\(name)") { try target.write { txn in try txn.importSession(document) } }
-                if case .invalidExport = error?.kind {} else { Issue.record("\(name): \(String(describing: error))") }
+                if case .invalidExport = error {} else { Issue.record("\(name): \(String(describing: error))") }
             }
             let notJSON = await #expect(throws: TimelineError.self) { try await target.importJSON(Data("{\"format\": 1".utf8)) }
-            if case .invalidExport = notJSON?.kind {} else { Issue.record("not JSON: \(String(describing: notJSON))") }
+            if case .invalidExport = notJSON {} else { Issue.record("not JSON: \(String(describing: notJSON))") }
             #expect(try target.statistics().sessions == 0)
             #expect(try target.statistics().turns == 0)
         }

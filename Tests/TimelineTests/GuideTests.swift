@@ -67,10 +67,17 @@ struct GuideTests {
             var refused: String?
             do {
                 try await timeline.append(NewTurn(role: .user, content: "…", inputTokens: -1), to: session.id)
-            } catch let error as TimelineError {
-                if case .invalidValue(let field, _) = error.kind { refused = field }
+            } catch TimelineError.invalidValue(let field, _) {
+                refused = field
             }
             #expect(refused == "inputTokens")
+
+            let turn = NewTurn(role: .user, content: "fine"), id = session.id
+            var caught = false
+            do { try await timeline.append(turn, to: id) }
+            catch LMDBError.Code.noSpace { caught = true }
+            catch DocumentStoreError.Code.corrupted { caught = true }
+            #expect(!caught)
 
             await timeline.close()
         }

@@ -13,7 +13,7 @@ import Testing
 struct HostileInputTests {
     /// Whether `error` is `TimelineError.invalidValue` for `field`.
     private func isInvalidValue(_ error: any Error, _ field: String) -> Bool {
-        if let error = error as? TimelineError, case .invalidValue(let name, _) = error.kind { return name == field }
+        if let error = error as? TimelineError, case .invalidValue(let name, _) = error { return name == field }
         return false
     }
 

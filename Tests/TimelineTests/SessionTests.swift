@@ -21,10 +21,10 @@ struct SessionTests {
 
 
             let taken = await #expect(throws: TimelineError.self) { try await timeline.createSession(NewSession(id: created.id)) }
-            #expect(taken?.kind == .sessionExists(created.id))
+            #expect(taken == .sessionExists(created.id))
             let missing = UUID()
             let notFound = await #expect(throws: TimelineError.self) { try await timeline.updateSession(missing) { $0.title = "x" } }
-            #expect(notFound?.kind == .sessionNotFound(missing))
+            #expect(notFound == .sessionNotFound(missing))
             #expect(try await timeline.session(missing) == nil)
         }
     }
@@ -162,7 +162,56 @@ struct SessionTests {
         try await withTemporaryDirectory { dir in
             let timeline = try openTimeline(dir)
             await #expect(throws: TimelineError.self) { try await timeline.listSessions(limit: -1) }
-            await #expect(throws: TimelineError.self) { try await timeline.listSessions(after: PageCursor(key: [1, 2, 3])) }
+            await #expect(throws: TimelineError.self) { try await timeline.listSessions(after: PageCursor(key: [1, 2, 3], listing: 0)) }
+        }
+    }
+
+    @Test("a page cursor continues only its own listing: another filter, order, session or direction is refused")
+    func cursorsAreBoundToTheirListing() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            var ids: [UUID] = []
+            for index in 0..<6 {
+                let session = try await timeline.createSession(NewSession(title: "s\(index)", project: index % 2 == 0 ? "a" : "b"))
+                try await timeline.append(sampleTurns(4), to: session.id)
+                ids.append(session.id)
+            }
+            func refusesCursor(_ body: () throws -> Void) {
+                #expect { try body() } throws: { if case TimelineError.invalidPageCursor = $0 { true } else { false } }
+            }
+            let projectA = try timeline.listSessions(filter: SessionFilter(project: "a"), limit: 1)
+            let cursor = try #require(projectA.next)
+            // The same listing continues, even with another page size, and through the token.
+            #expect(try timeline.listSessions(filter: SessionFilter(project: "a"), limit: 5, after: cursor).items.count == 2)
+            let fromToken = try #require(PageCursor(token: cursor.token))
+            #expect(fromToken == cursor)
+            #expect(try timeline.listSessions(filter: SessionFilter(project: "a"), limit: 5, after: fromToken).items.count == 2)
+            refusesCursor { _ = try timeline.listSessions(filter: SessionFilter(project: "b"), after: cursor) }
+            refusesCursor { _ = try timeline.listSessions(filter: SessionFilter(project: "a"), order: .oldestFirst, after: cursor) }
+            refusesCursor { _ = try timeline.listSessions(after: cursor) }
+            refusesCursor { _ = try timeline.turns(of: ids[0], after: cursor) }
+
+            let turns = try timeline.turns(of: ids[0], limit: 2)
+            let turnCursor = try #require(turns.next)
+            #expect(try timeline.turns(of: ids[0], after: turnCursor).items.map(\.sequence) == [2, 3])
+            refusesCursor { _ = try timeline.turns(of: ids[1], after: turnCursor) }
+            refusesCursor { _ = try timeline.turns(of: ids[0], reverse: true, after: turnCursor) }
+            refusesCursor { _ = try timeline.turns(of: ids[0], range: 1..<4, after: turnCursor) }
+            refusesCursor { _ = try timeline.listSessions(after: turnCursor) }
+
+            for id in ids.prefix(2) {
+                for number in 0..<3 { _ = number; try await timeline.saveCheckpoint(NewCheckpoint(), for: id) }
+            }
+            let checkpoints = try timeline.checkpoints(of: ids[0], limit: 1)
+            let checkpointCursor = try #require(checkpoints.next)
+            #expect(try timeline.checkpoints(of: ids[0], after: checkpointCursor).items.count == 2)
+            refusesCursor { _ = try timeline.checkpoints(of: ids[1], after: checkpointCursor) }
+            // An altered token is refused too.
+            var bytes = Array(cursor.token)
+            bytes[3] = bytes[3] == "0" ? "1" : "0"
+            let altered = try #require(PageCursor(token: String(bytes)))
+            refusesCursor { _ = try timeline.listSessions(filter: SessionFilter(project: "a"), after: altered) }
+            #expect(PageCursor(token: "abc") == nil && PageCursor(token: "00") == nil)
         }
     }
 }

@@ -46,15 +46,15 @@ struct TurnTests {
             let timeline = try openTimeline(dir)
             let missing = UUID()
             let noSession = await #expect(throws: TimelineError.self) { try await timeline.append(sampleTurns(1), to: missing) }
-            #expect(noSession?.kind == .sessionNotFound(missing))
+            #expect(noSession == .sessionNotFound(missing))
             let session = try await timeline.createSession()
             try await timeline.append(sampleTurns(3), to: session.id)
             let past = await #expect(throws: TimelineError.self) { try await timeline.turn(session: session.id, sequence: 3) }
-            #expect(past?.kind == .sequenceOutOfRange(sequence: 3, count: 3))
+            #expect(past == .sequenceOutOfRange(sequence: 3, count: 3))
             let forkPast = await #expect(throws: TimelineError.self) { try await timeline.fork(session: session.id, at: 4) }
-            #expect(forkPast?.kind == .sequenceOutOfRange(sequence: 4, count: 3))
+            #expect(forkPast == .sequenceOutOfRange(sequence: 4, count: 3))
             await #expect(throws: TimelineError.self) { try await timeline.turns(of: session.id, limit: -1) }
-            await #expect(throws: TimelineError.self) { try await timeline.turns(of: session.id, after: PageCursor(key: [1])) }
+            await #expect(throws: TimelineError.self) { try await timeline.turns(of: session.id, after: PageCursor(key: [1], listing: 0)) }
             #expect(try await timeline.countSessions() == 1)
 
             let big = String(repeating: "x", count: 16 << 20)

@@ -51,7 +51,7 @@ final class GroupCommitter: @unchecked Sendable {
                 run: { txn in box.value = try work(txn) },
                 finish: { outcome in
                     switch outcome {
-                    case .success: continuation.resume(with: box.value.map { .success($0) } ?? .failure(TimelineError(.closed)))
+                    case .success: continuation.resume(with: box.value.map { .success($0) } ?? .failure(TimelineError.closed))
                     case .failure(let error): continuation.resume(throwing: error)
                     }
                 }
@@ -59,7 +59,7 @@ final class GroupCommitter: @unchecked Sendable {
             condition.lock()
             if stopping {
                 condition.unlock()
-                continuation.resume(throwing: TimelineError(.closed))
+                continuation.resume(throwing: TimelineError.closed)
                 return
             }
             queue.append(job)

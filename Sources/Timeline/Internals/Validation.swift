@@ -19,42 +19,42 @@ enum Validation {
 
     /// Refuses a negative token count.
     static func count(_ value: Int?, _ field: String) throws {
-        if let value, value < 0 { throw TimelineError(.invalidValue(field: field, reason: "\(value) is negative")) }
+        if let value, value < 0 { throw TimelineError.invalidValue(field: field, reason: "\(value) is negative") }
     }
 
     /// Refuses an amount (cost, duration) that is negative, NaN or infinite.
     static func amount(_ value: Double?, _ field: String) throws {
         guard let value else { return }
-        if !value.isFinite { throw TimelineError(.invalidValue(field: field, reason: "\(value) is not a finite number")) }
-        if value < 0 { throw TimelineError(.invalidValue(field: field, reason: "\(value) is negative")) }
+        if !value.isFinite { throw TimelineError.invalidValue(field: field, reason: "\(value) is not a finite number") }
+        if value < 0 { throw TimelineError.invalidValue(field: field, reason: "\(value) is negative") }
     }
 
     /// Refuses a date outside the years 1678–2261 (``isStorable(_:)``), or NaN.
     static func date(_ value: Date?, _ field: String) throws {
         guard let value else { return }
         if !isStorable(value) {
-            throw TimelineError(.invalidValue(field: field, reason: "\(value.timeIntervalSince1970) s since 1970 is outside the years 1678–2261 the store keeps"))
+            throw TimelineError.invalidValue(field: field, reason: "\(value.timeIntervalSince1970) s since 1970 is outside the years 1678–2261 the store keeps")
         }
     }
 
     /// Refuses a project name too long for its index key.
     static func project(_ value: String?) throws {
         if let value, value.utf8.count > maxProjectBytes {
-            throw TimelineError(.invalidValue(field: "project", reason: "\(value.utf8.count) UTF-8 bytes; at most \(maxProjectBytes)"))
+            throw TimelineError.invalidValue(field: "project", reason: "\(value.utf8.count) UTF-8 bytes; at most \(maxProjectBytes)")
         }
     }
 
     /// `total + value`, or an error when the session's running total would overflow.
     static func add(_ value: Int?, to total: Int, _ field: String) throws -> Int {
         let (sum, overflow) = total.addingReportingOverflow(value ?? 0)
-        if overflow { throw TimelineError(.invalidValue(field: field, reason: "the session's total \(total) + \(value ?? 0) does not fit in an Int")) }
+        if overflow { throw TimelineError.invalidValue(field: field, reason: "the session's total \(total) + \(value ?? 0) does not fit in an Int") }
         return sum
     }
 
     /// `total + value` for a cost total, or an error when it would stop being finite.
     static func add(_ value: Double?, to total: Double, _ field: String) throws -> Double {
         let sum = total + (value ?? 0)
-        if !sum.isFinite { throw TimelineError(.invalidValue(field: field, reason: "the session's total \(total) + \(value ?? 0) is not finite")) }
+        if !sum.isFinite { throw TimelineError.invalidValue(field: field, reason: "the session's total \(total) + \(value ?? 0) is not finite") }
         return sum
     }
 
@@ -63,7 +63,7 @@ enum Validation {
     static func next(_ value: UInt64, _ field: String, of session: UUID) throws -> UInt64 {
         guard value < UInt64.max else {
             throw DocumentStoreError(.corrupted, collection: "sessions", key: KeyBytes(session),
-                                     underlying: TimelineError(.invalidValue(field: field, reason: "the stored counter is at its maximum")))
+                                     underlying: TimelineError.invalidValue(field: field, reason: "the stored counter is at its maximum"))
         }
         return value + 1
     }

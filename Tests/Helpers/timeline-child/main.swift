@@ -133,7 +133,7 @@ func work(task: Int, seed: UInt64, timeline: TimelineStore, reporter: Reporter) 
                 say("ack \(task) star \(checkpoint)")
             } catch let error as TimelineError {
                 // Pruned or deleted with its session meanwhile: nothing happened.
-                guard case .checkpointNotFound = error.kind else { throw error }
+                guard case .checkpointNotFound = error else { throw error }
                 checkpoints.removeAll { $0 == checkpoint }
                 say("ack \(task) none")
             }
