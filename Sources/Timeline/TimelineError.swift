@@ -17,13 +17,13 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A session with this id already exists.
     case sessionExists(UUID)
     /// A turn sequence past the end of the session's history (`count` turns).
-    case sequenceOutOfRange(sequence: UInt64, count: UInt64)
+    case sequenceOutOfRange(sequence: Int, count: Int)
     /// A range of turn sequences whose start is after its end, or a negative limit.
     case invalidRange(String)
     /// No checkpoint with this id.
     case checkpointNotFound(UUID)
     /// No crystal with this version for the session.
-    case crystalNotFound(session: UUID, version: UInt64?)
+    case crystalNotFound(session: UUID, version: Int?)
     /// An export document that cannot be imported.
     case invalidExport(String)
     /// A session whose parent is missing from the store (import of a fork without its parent).

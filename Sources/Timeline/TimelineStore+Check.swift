@@ -81,7 +81,7 @@ extension TimelineStore {
                 }
             }
             // Turns: each session's own sequences must be exactly firstOwnSequence..<turnCount.
-            var seen: [UUID: [UInt64]] = [:]
+            var seen: [UUID: [Int]] = [:]
             try walkKeys(turnRecords.database, in: txn) { key, _ in
                 guard let (id, number) = Self.sessionAndNumber(key) else {
                     add("badKey", "turns \(KeyBytes(raw: key))", "a turn key is a session id and a sequence (24 bytes)")
@@ -140,9 +140,10 @@ extension TimelineStore {
         }
     }
 
-    /// Splits a 24-byte key into its session id and big-endian number.
-    static func sessionAndNumber(_ key: [UInt8]) -> (UUID, UInt64)? {
-        guard key.count == 24, let id = UUID(keyBytes: key[0..<16]) else { return nil }
-        return (id, key[16...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    /// Splits a 24-byte key into its session id and big-endian number (`nil` past `Int.max`).
+    static func sessionAndNumber(_ key: [UInt8]) -> (UUID, Int)? {
+        guard key.count == 24, let id = UUID(keyBytes: key[0..<16]),
+              let number = Int(exactly: key[16...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) else { return nil }
+        return (id, number)
     }
 }

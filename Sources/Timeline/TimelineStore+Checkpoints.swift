@@ -13,7 +13,7 @@ extension TimelineTransaction where Access == WriteAccess {
         try new.validate()
         let old = try existingSession(id)
         let turnSequence = new.turnSequence ?? old.turnCount
-        guard turnSequence <= old.turnCount else {
+        guard turnSequence >= 0, turnSequence <= old.turnCount else {
             throw TimelineError.sequenceOutOfRange(sequence: turnSequence, count: old.turnCount)
         }
         if try checkpointKey(new.id) != nil { throw TimelineError.checkpointExists(new.id) }

@@ -33,9 +33,9 @@ extension TimelineTransaction where Access == WriteAccess {
 extension TimelineTransaction {
     /// Session `id`'s current crystal (the newest), or the given `version`; `nil` when there is none.
     /// - Throws: ``TimelineError/sessionNotFound(_:)``.
-    public func crystal(of id: UUID, version: UInt64? = nil) throws -> Crystal? {
+    public func crystal(of id: UUID, version: Int? = nil) throws -> Crystal? {
         _ = try existingSession(id)
-        if let version { return try crystalRecords.get(KeyBytes(id, version), in: txn) }
+        if let version { return try crystalRecords.get(KeyBytes(id, version.keyPart), in: txn) }
         return try crystalRecords.scan(.prefix(KeyBytes(id).bytes), reverse: true, limit: 1, in: txn).items.first
     }
     /// Every crystal of session `id`, oldest version first.
@@ -52,7 +52,7 @@ extension TimelineStore {
         try await write { tx in try tx.saveCrystal(new, for: id) }
     }
     /// Session `id`'s current crystal (see ``TimelineTransaction/crystal(of:version:)``).
-    public func crystal(of id: UUID, version: UInt64? = nil) throws -> Crystal? {
+    public func crystal(of id: UUID, version: Int? = nil) throws -> Crystal? {
         try read { tx in try tx.crystal(of: id, version: version) }
     }
     /// Every crystal of session `id` (see ``TimelineTransaction/crystals(of:)``).

@@ -33,7 +33,7 @@ extension TimelineTransaction where Access == WriteAccess {
         let inherited = child.branchPoint ?? 0
         let own = parent.firstOwnSequence..<max(parent.firstOwnSequence, min(inherited, parent.turnCount))
         if !own.isEmpty {
-            let keys = KeyRange.halfOpen(KeyBytes(parent.id, own.lowerBound).bytes, KeyBytes(parent.id, own.upperBound).bytes)
+            let keys = KeyRange.halfOpen(KeyBytes(parent.id, own.lowerBound.keyPart).bytes, KeyBytes(parent.id, own.upperBound.keyPart).bytes)
             var page = try turnRecords.scan(keys, limit: 1_000, in: txn)
             while true {
                 for var turn in page.items {

@@ -133,6 +133,9 @@ extension TimelineStore {
         }
         let session = document.session
         if (session.parentID == nil) != (session.branchPoint == nil) { throw refuse("parentID and branchPoint must be given together") }
+        guard session.turnCount >= 0, session.firstOwnSequence >= 0, session.checkpointCount >= 0, session.crystalCount >= 0 else {
+            throw refuse("turnCount, branchPoint, checkpointCount and crystalCount must not be negative")
+        }
         do { try Validation.values(of: session) } catch { throw refuse("the session: \(error)") }
         var expected = session.firstOwnSequence
         for turn in document.turns {
@@ -146,15 +149,15 @@ extension TimelineStore {
         }
         for (index, checkpoint) in document.checkpoints.enumerated() {
             guard checkpoint.sessionID == session.id else { throw refuse("checkpoint \(checkpoint.id) belongs to session \(checkpoint.sessionID)") }
-            guard checkpoint.number < session.checkpointCount, index == 0 || document.checkpoints[index - 1].number < checkpoint.number else {
+            guard checkpoint.number >= 0, checkpoint.number < session.checkpointCount, index == 0 || document.checkpoints[index - 1].number < checkpoint.number else {
                 throw refuse("checkpoint numbers must be increasing and below the session's checkpointCount \(session.checkpointCount)")
             }
-            guard checkpoint.turnSequence <= session.turnCount else { throw refuse("checkpoint \(checkpoint.id) is past the last turn") }
+            guard checkpoint.turnSequence >= 0, checkpoint.turnSequence <= session.turnCount else { throw refuse("checkpoint \(checkpoint.id) is past the last turn") }
             do { try Validation.date(checkpoint.created, "created") } catch { throw refuse("checkpoint \(checkpoint.id): \(error)") }
         }
         for (index, crystal) in document.crystals.enumerated() {
             guard crystal.sessionID == session.id else { throw refuse("crystal \(crystal.version) belongs to session \(crystal.sessionID)") }
-            guard crystal.version < session.crystalCount, index == 0 || document.crystals[index - 1].version < crystal.version else {
+            guard crystal.version >= 0, crystal.version < session.crystalCount, index == 0 || document.crystals[index - 1].version < crystal.version else {
                 throw refuse("crystal versions must be increasing and below the session's crystalCount \(session.crystalCount)")
             }
             do {

@@ -65,10 +65,10 @@ extension TimelineTransaction where Access == WriteAccess {
     ///   ``TimelineError/sequenceOutOfRange(sequence:count:)``, ``TimelineError/sessionExists(_:)``.
     /// - Complexity: O(log n), whatever the history's length.
     public func fork(
-        session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID()) throws -> Session {
+        session id: UUID, at sequence: Int? = nil, branchName: String? = nil, newID: UUID = UUID()) throws -> Session {
         let parent = try existingSession(id)
         let point = sequence ?? parent.turnCount
-        guard point <= parent.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: point, count: parent.turnCount) }
+        guard point >= 0, point <= parent.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: point, count: parent.turnCount) }
         if try sessions.contains(KeyBytes(newID), in: txn) { throw TimelineError.sessionExists(newID) }
         let now = clock()
         let child = Session(
@@ -82,7 +82,7 @@ extension TimelineTransaction where Access == WriteAccess {
     /// Goes back to `sequence` in session `id`: returns a new branch holding turns `0..<sequence`
     /// to continue from. The original session stays exactly as it was — nothing in the timeline is
     /// destroyed by a rewind.
-    public func rewind(session id: UUID, to sequence: UInt64) throws -> Session {
+    public func rewind(session id: UUID, to sequence: Int) throws -> Session {
         try fork(session: id, at: sequence, branchName: "rewind to \(sequence)")
     }
 }
@@ -102,39 +102,40 @@ extension TimelineTransaction {
     ///   (another session, range or direction).
     /// - Complexity: O(depth of the fork ancestry + limit · log n).
     public func turns(
-        of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max,
+        of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil) throws -> Page<Turn> {
         try checkLimit(limit)
         let session = try existingSession(id)
         var wanted = range.clamped(to: 0..<session.turnCount)
         var fingerprint = PageCursor.Fingerprint()
-        fingerprint.add(KeyBytes("turns", id, range.lowerBound, range.upperBound, reverse).bytes)
+        fingerprint.add(KeyBytes("turns", id, Int64(range.lowerBound), Int64(range.upperBound), reverse).bytes)
         let listing = fingerprint.value
         if let cursor {
             guard cursor.listing == listing, cursor.key.count == 8 else {
                 throw TimelineError.invalidPageCursor("it does not come from this listing of session \(id)'s turns (same range and direction)")
             }
-            let last = cursor.key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            wanted = reverse ? wanted.clamped(to: 0..<last) : wanted.clamped(to: (last == .max ? last : last + 1)..<UInt64.max)
+            // The cursor's own listing wrote it: a sequence of this session, below Int.max.
+            let last = Int(truncatingIfNeeded: cursor.key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            guard last >= 0, last < Int.max else { throw TimelineError.invalidPageCursor("its position is not a turn sequence") }
+            wanted = reverse ? wanted.clamped(to: 0..<last) : wanted.clamped(to: (last + 1)..<Int.max)
         }
         var items: [Turn] = []
         let segments = try lineage(of: session)
         for segment in reverse ? segments.reversed() : segments {
             let part = segment.sequences.clamped(to: wanted)
             if part.isEmpty || items.count >= limit { continue }
-            let keys = KeyRange.halfOpen(KeyBytes(segment.session, part.lowerBound).bytes, KeyBytes(segment.session, part.upperBound).bytes)
+            let keys = KeyRange.halfOpen(KeyBytes(segment.session, part.lowerBound.keyPart).bytes, KeyBytes(segment.session, part.upperBound.keyPart).bytes)
             let page = try turnRecords.scan(keys, reverse: reverse, limit: limit - items.count, in: txn)
-            // Sequences counted in UInt64: a damaged turn count may exceed Int (`part.count` would trap).
-            let wantedCount = min(part.upperBound - part.lowerBound, UInt64(limit - items.count))
-            if page.next == nil && UInt64(page.items.count) != wantedCount {
+            let wantedCount = min(part.count, limit - items.count)
+            if page.next == nil && page.items.count != wantedCount {
                 throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session),
                                          underlying: TimelineError.invalidRange("turns \(part) of session \(segment.session) are not all stored"))
             }
             // Each record must carry the sequence its key gives (only damage or a bad load breaks that).
             for (offset, turn) in page.items.enumerated() {
-                let sequence = reverse ? part.upperBound - 1 - UInt64(offset) : part.lowerBound + UInt64(offset)
+                let sequence = reverse ? part.upperBound - 1 - offset : part.lowerBound + offset
                 if turn.sequence != sequence {
-                    throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence),
+                    throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence.keyPart),
                                              underlying: TimelineError.invalidRange("the turn stored at sequence \(sequence) says it is \(turn.sequence)"))
                 }
             }
@@ -142,15 +143,15 @@ extension TimelineTransaction {
         }
         // Every item's sequence was checked against its key, so it lies inside `wanted`.
         let more = items.last.map { reverse ? $0.sequence > wanted.lowerBound : $0.sequence + 1 < wanted.upperBound } ?? false
-        return Page(items: items, next: more ? items.last.map { PageCursor(key: KeyBytes($0.sequence).bytes, listing: listing) } : nil)
+        return Page(items: items, next: more ? items.last.map { PageCursor(key: KeyBytes($0.sequence.keyPart).bytes, listing: listing) } : nil)
     }
     /// The turn at `sequence` of session `id`'s history (inherited or its own).
     /// - Throws: ``TimelineError/sessionNotFound(_:)``, ``TimelineError/sequenceOutOfRange(sequence:count:)``.
-    public func turn(session id: UUID, sequence: UInt64) throws -> Turn {
+    public func turn(session id: UUID, sequence: Int) throws -> Turn {
         let session = try existingSession(id)
-        guard sequence < session.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: sequence, count: session.turnCount) }
+        guard sequence >= 0, sequence < session.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: sequence, count: session.turnCount) }
         let segment = try lineage(of: session).first { $0.sequences.contains(sequence) }
-        let key = KeyBytes(segment?.session ?? id, sequence)
+        let key = KeyBytes(segment?.session ?? id, sequence.keyPart)
         guard let turn = try turnRecords.get(key, in: txn), turn.sequence == sequence else {
             throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: key,
                                      underlying: TimelineError.sequenceOutOfRange(sequence: sequence, count: session.turnCount))
@@ -159,8 +160,8 @@ extension TimelineTransaction {
     }
     /// Where each part of `session`'s history is stored: (session, sequences) pairs in sequence
     /// order, from the root ancestor to the session itself.
-    func lineage(of session: Session) throws -> [(session: UUID, sequences: Range<UInt64>)] {
-        var segments: [(session: UUID, sequences: Range<UInt64>)] = []
+    func lineage(of session: Session) throws -> [(session: UUID, sequences: Range<Int>)] {
+        var segments: [(session: UUID, sequences: Range<Int>)] = []
         var current = session
         var end = session.turnCount
         var visited: Set<UUID> = [session.id]
@@ -199,20 +200,20 @@ extension TimelineStore {
     }
     /// Session `id`'s turns (see ``TimelineTransaction/turns(of:range:reverse:limit:after:)``).
     public func turns(
-        of id: UUID, range: Range<UInt64> = 0..<UInt64.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil
+        of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil
     ) throws -> Page<Turn> {
         try read { tx in try tx.turns(of: id, range: range, reverse: reverse, limit: limit, after: cursor) }
     }
     /// The turn at `sequence` of session `id` (see ``TimelineTransaction/turn(session:sequence:)``).
-    public func turn(session id: UUID, sequence: UInt64) throws -> Turn {
+    public func turn(session id: UUID, sequence: Int) throws -> Turn {
         try read { tx in try tx.turn(session: id, sequence: sequence) }
     }
     /// Forks session `id` (see ``TimelineTransaction/fork(session:at:branchName:newID:)``).
-    public func fork(session id: UUID, at sequence: UInt64? = nil, branchName: String? = nil, newID: UUID = UUID()) async throws -> Session {
+    public func fork(session id: UUID, at sequence: Int? = nil, branchName: String? = nil, newID: UUID = UUID()) async throws -> Session {
         try await write { tx in try tx.fork(session: id, at: sequence, branchName: branchName, newID: newID) }
     }
     /// Rewinds session `id` (see ``TimelineTransaction/rewind(session:to:)``).
-    public func rewind(session id: UUID, to sequence: UInt64) async throws -> Session {
+    public func rewind(session id: UUID, to sequence: Int) async throws -> Session {
         try await write { tx in try tx.rewind(session: id, to: sequence) }
     }
 }

@@ -89,17 +89,17 @@ public final class TimelineStore: Sendable {
             ],
             migrations: Session.migrations
         )
-        turnRecords = try store.collection("turns", version: Turn.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.sequence) },
+        turnRecords = try store.collection("turns", version: Turn.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.sequence.keyPart) },
                                            migrations: Turn.migrations)
         checkpointRecords = try store.collection(
-            "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number) },
+            "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number.keyPart) },
             indexes: [
                 Index("id", unique: true) { KeyBytes($0.id) },
                 Index("created") { KeyBytes($0.created) },
             ],
             migrations: Checkpoint.migrations
         )
-        crystalRecords = try store.collection("crystals", version: Crystal.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.version) },
+        crystalRecords = try store.collection("crystals", version: Crystal.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.version.keyPart) },
                                               migrations: Crystal.migrations)
         committer = GroupCommitter(store: store)
     }

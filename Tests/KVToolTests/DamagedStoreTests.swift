@@ -169,7 +169,7 @@ struct DamagedStoreTests {
                 header + [0xBF] + text("role"),                                                               // an indefinite map cut short
             ]
             let env = try Environment(path: path)
-            let turns = try env.openDatabase("turns"), sessions = try env.openDatabase("sessions")
+            let turns = try env.openDatabase("turns")
             let sessionID = try #require(UUID(uuidString: session))
             let turnKeys = (0..<UInt64(hostile.count)).map { KeyBytes(sessionID, $0).bytes }
             try env.write { txn in
@@ -179,9 +179,9 @@ struct DamagedStoreTests {
             let timeline = try TimelineStore(path: path)
             let error = await #expect(throws: DocumentStoreError.self) { try await timeline.turns(of: sessionID) }
             #expect(error?.kind == .corrupted && error?.key == KeyBytes(sessionID, UInt64(0)).description, "\(String(describing: error))")
-            for sequence in 0..<UInt64(hostile.count) {
+            for sequence in 0..<hostile.count {
                 let refused = await #expect(throws: DocumentStoreError.self) { try await timeline.turn(session: sessionID, sequence: sequence) }
-                #expect(refused?.key == KeyBytes(sessionID, sequence).description)
+                #expect(refused?.key == KeyBytes(sessionID, UInt64(sequence)).description)
             }
             #expect(throws: (any Error).self) { try timeline.exportJSON(sessionID) }
             let problems = try timeline.check()

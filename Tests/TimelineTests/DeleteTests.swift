@@ -87,7 +87,7 @@ struct DeleteTests {
                     expected[session.id] = []
                 } else {
                     let parent = alive.randomElement(using: &random)!
-                    let at = UInt64.random(in: 0...UInt64(expected[parent]!.count), using: &random)
+                    let at = Int.random(in: 0...expected[parent]!.count, using: &random)
                     let fork = try await timeline.fork(session: parent, at: at)
                     alive.append(fork.id)
                     expected[fork.id] = Array(expected[parent]![0..<Int(at)])

@@ -55,7 +55,7 @@ struct DiskFullTests {
             #expect(error.description.contains("free disk space"))
             #expect(acknowledged > 10)
             // Every acknowledged turn is there; the failed append left nothing.
-            #expect(try await timeline.session(session.id)?.turnCount == UInt64(acknowledged))
+            #expect(try await timeline.session(session.id)?.turnCount == acknowledged)
             try FileManager.default.removeItem(atPath: dir + "/filler")
             // Space freed: writing resumes on the same open store.
             try await timeline.append(NewTurn(role: .user, content: "after"), to: session.id)
@@ -63,7 +63,7 @@ struct DiskFullTests {
             #expect(try timeline.check().isEmpty)
             await timeline.close()
             let reopened = try TimelineStore(path: path)
-            #expect(try await reopened.session(session.id)?.turnCount == UInt64(acknowledged + 1))
+            #expect(try await reopened.session(session.id)?.turnCount == acknowledged + 1)
             #expect(try reopened.check().isEmpty)
             await reopened.close()
         }

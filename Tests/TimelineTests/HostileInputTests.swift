@@ -116,22 +116,36 @@ struct HostileInputTests {
             let timeline = try openTimeline(dir)
             let session = try await timeline.createSession(NewSession(title: "damaged"))
             try await timeline.append(sampleTurns(3), to: session.id)
-            for count in [UInt64(1) << 63, .max] {
+            // A counter at Int.max: reads stop at the missing turns, an append refuses to go past it.
+            try timeline.store.write { txn in
+                var damaged = try #require(try timeline.sessions.get(KeyBytes(session.id), in: txn))
+                damaged.turnCount = .max
+                try timeline.sessions.put(damaged, in: txn)
+            }
+            for reverse in [false, true] {
+                #expect { try timeline.read { txn in try txn.turns(of: session.id, reverse: reverse) } }
+                    throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && "\($0)".contains("\(session.id)") }
+            }
+            #expect(try timeline.read { txn in try txn.turns(of: session.id, limit: 2) }.items.count == 2)
+            await #expect { try await timeline.append(NewTurn(role: .user, content: "x"), to: session.id) }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            #expect(try timeline.check().contains { $0.kind == "turnGap" })
+            // Past Int.max (and negative), the stored record no longer decodes: corrupted, naming the session.
+            for count in [CBORValue.unsigned(1 << 63), .unsigned(.max), .negative(0)] {
                 try timeline.store.write { txn in
-                    var damaged = try #require(try timeline.sessions.get(KeyBytes(session.id), in: txn))
-                    damaged.turnCount = count
-                    try timeline.sessions.put(damaged, in: txn)
+                    let stored = try #require(try timeline.sessions.database.get(KeyBytes(session.id).bytes, in: txn))
+                    let header = Envelope.header(recordVersion: Session.recordVersion)
+                    var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+                    record["turnCount"] = count
+                    try timeline.sessions.database.put(header + record.encoded(), for: KeyBytes(session.id).bytes, in: txn)
                 }
                 for reverse in [false, true] {
                     #expect { try timeline.read { txn in try txn.turns(of: session.id, reverse: reverse) } }
-                        throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && "\($0)".contains("\(session.id)") }
+                        throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && ($0 as? DocumentStoreError)?.key == KeyBytes(session.id).description }
                 }
-                #expect(try timeline.read { txn in try txn.turns(of: session.id, limit: 2) }.items.count == 2)
-                if count == .max {
-                    await #expect { try await timeline.append(NewTurn(role: .user, content: "x"), to: session.id) }
-                        throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
-                }
-                #expect(try timeline.check().contains { $0.kind == "turnGap" })
+                await #expect { try await timeline.append(NewTurn(role: .user, content: "x"), to: session.id) }
+                    throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+                #expect(try timeline.check().contains { $0.kind == "undecodable" })
             }
             await timeline.close()
         }

@@ -17,7 +17,7 @@ struct RecordTests {
         func maybe<T>(_ value: T) -> T? { Bool.random(using: &random) ? value : nil }
         let roles: [Turn.Role] = [.system, .user, .assistant, .tool, .other("critic")]
         return Turn(
-            sessionID: UUID(), sequence: UInt64.random(in: 0...1_000_000, using: &random), id: UUID(),
+            sessionID: UUID(), sequence: Int.random(in: 0...1_000_000, using: &random), id: UUID(),
             role: roles.randomElement(using: &random)!, content: String(repeating: "é ✓ x", count: Int.random(in: 0...50, using: &random)),
             created: Date(timeIntervalSince1970: Double.random(in: 0...2e9, using: &random)).storable,
             duration: maybe(Double.random(in: 0...100, using: &random)), inputTokens: maybe(Int.random(in: 0...10_000, using: &random)),

@@ -74,7 +74,7 @@ struct TurnTests {
             #expect(try await timeline.turns(of: session.id, range: 300..<400).items.isEmpty)
             #expect(try await timeline.turns(of: session.id, reverse: true, limit: 3).items.map(\.sequence) == [249, 248, 247])
             for reverse in [false, true] {
-                var seen: [UInt64] = []
+                var seen: [Int] = []
                 var page = try timeline.turns(of: session.id, range: 5..<205, reverse: reverse, limit: 30)
                 seen += page.items.map(\.sequence)
                 while let next = page.next {
@@ -210,7 +210,7 @@ struct TurnTests {
                     histories[id] = []
                 } else {
                     let parent = ids.randomElement(using: &random)!
-                    let at = UInt64.random(in: 0...UInt64(histories[parent]!.count), using: &random)
+                    let at = Int.random(in: 0...histories[parent]!.count, using: &random)
                     id = try await timeline.fork(session: parent, at: at).id
                     histories[id] = Array(histories[parent]![..<Int(at)])
                 }
@@ -222,11 +222,11 @@ struct TurnTests {
             for _ in 0..<300 {
                 let id = ids.randomElement(using: &random)!
                 let history = histories[id]!
-                let lower = UInt64.random(in: 0...UInt64(history.count + 2), using: &random)
-                let upper = UInt64.random(in: lower...UInt64(history.count + 3), using: &random)
+                let lower = Int.random(in: 0...history.count + 2, using: &random)
+                let upper = Int.random(in: lower...history.count + 3, using: &random)
                 let reverse = Bool.random(using: &random)
                 let limit = Int.random(in: 1...7, using: &random)
-                let slice = history.indices.filter { UInt64($0) >= lower && UInt64($0) < upper }.map { history[$0] }
+                let slice = history.indices.filter { $0 >= lower && $0 < upper }.map { history[$0] }
                 var seen: [String] = []
                 var page = try timeline.turns(of: id, range: lower..<upper, reverse: reverse, limit: limit)
                 seen += page.items.map(\.content)

@@ -20,7 +20,7 @@ struct WorkloadModel {
     /// Every checkpoint acknowledged as saved, with its session.
     var checkpointSessions: [UUID: UUID] = [:]
     /// The highest acknowledged crystal version of each session.
-    var crystals: [UUID: UInt64] = [:]
+    var crystals: [UUID: Int] = [:]
     /// The operation each task tried and has not acknowledged, as its tokens after the task number.
     var inFlight: [Int: [String]] = [:]
     /// Acknowledged operations, all runs together.
@@ -74,7 +74,7 @@ struct WorkloadModel {
         case "star":
             if let session = checkpointSessions[id(1)] { starred[id(1)] = session }
         case "crystal":
-            if operation.count >= 3 { crystals[id(1)] = max(crystals[id(1)] ?? 0, UInt64(operation[2])!) }
+            if operation.count >= 3 { crystals[id(1)] = max(crystals[id(1)] ?? 0, Int(operation[2])!) }
         default:
             break
         }
@@ -134,7 +134,7 @@ struct WorkloadModel {
             switch operation[0] {
             case "create": happened = try timeline.session(id(1)) != nil
             case "fork": happened = try timeline.session(id(1)) != nil
-            case "append", "pair": happened = try timeline.session(id(1))?.turnCount ?? 0 > UInt64(histories[id(1)]?.count ?? 0)
+            case "append", "pair": happened = try timeline.session(id(1))?.turnCount ?? 0 > (histories[id(1)]?.count ?? 0)
             case "delete": happened = try timeline.session(id(1)) == nil
             case "title": happened = try timeline.session(id(1))?.title == operation[2]
             case "checkpoint": happened = try timeline.checkpoint(id(2)) != nil

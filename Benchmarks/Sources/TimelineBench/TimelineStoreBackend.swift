@@ -28,7 +28,7 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
         for (index, session) in fixture.sessions.enumerated() {
             try timeline.write { txn in
                 if let parent = session.parent {
-                    _ = try txn.fork(session: fixture.sessions[parent].id, at: UInt64(session.branchPoint), newID: session.id)
+                    _ = try txn.fork(session: fixture.sessions[parent].id, at: session.branchPoint, newID: session.id)
                     // A fork takes its parent's title; the fixture names each session.
                     _ = try txn.updateSession(session.id) { $0.title = session.title }
                 } else {
@@ -84,11 +84,11 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
     }
 
     func turn(of session: UUID, sequence: Int) throws -> Int {
-        try timeline.read { txn in try txn.turn(session: session, sequence: UInt64(sequence)).content.utf8.count }
+        try timeline.read { txn in try txn.turn(session: session, sequence: sequence).content.utf8.count }
     }
 
     func fork(_ session: UUID, at point: Int) throws -> UUID {
-        try timeline.write { txn in try txn.fork(session: session, at: UInt64(point)).id }
+        try timeline.write { txn in try txn.fork(session: session, at: point).id }
     }
 
     func delete(_ session: UUID) throws {

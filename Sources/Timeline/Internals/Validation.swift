@@ -60,8 +60,8 @@ enum Validation {
 
     /// The counter after `value` (turns, checkpoints, crystals), or a `corrupted` error naming the
     /// session: only a damaged record can hold a counter at its maximum.
-    static func next(_ value: UInt64, _ field: String, of session: UUID) throws -> UInt64 {
-        guard value < UInt64.max else {
+    static func next(_ value: Int, _ field: String, of session: UUID) throws -> Int {
+        guard value >= 0, value < Int.max else {
             throw DocumentStoreError(.corrupted, collection: "sessions", key: KeyBytes(session),
                                      underlying: TimelineError.invalidValue(field: field, reason: "the stored counter is at its maximum"))
         }

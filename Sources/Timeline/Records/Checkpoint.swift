@@ -9,9 +9,9 @@ public struct Checkpoint: Codable, Sendable, Hashable, Identifiable {
     /// The session it belongs to.
     public var sessionID: UUID
     /// Its number within the session: 0, 1, 2… in the order they were saved.
-    public var number: UInt64
+    public var number: Int
     /// The session's turn count when the state was taken: the state follows turns `0..<turnSequence`.
-    public var turnSequence: UInt64
+    public var turnSequence: Int
     /// Why it was taken.
     public var kind: Kind
     /// Starred checkpoints survive ``TimelineStore/pruneCheckpoints(olderThan:keepStarred:)``.
@@ -43,7 +43,7 @@ public struct Checkpoint: Codable, Sendable, Hashable, Identifiable {
 
     /// A checkpoint as ``TimelineStore`` writes it; callers save ``NewCheckpoint``s instead.
     public init(
-        id: UUID, sessionID: UUID, number: UInt64, turnSequence: UInt64, kind: Kind, starred: Bool,
+        id: UUID, sessionID: UUID, number: Int, turnSequence: Int, kind: Kind, starred: Bool,
         description: String, created: Date, state: Data, metadata: [String: String] = [:]
     ) {
         self.id = id
@@ -64,7 +64,7 @@ public struct NewCheckpoint: Sendable, Hashable {
     /// The id to use; a fresh random one by default.
     public var id: UUID
     /// The turn count the state follows; the session's current turn count by default.
-    public var turnSequence: UInt64?
+    public var turnSequence: Int?
     /// Why it was taken.
     public var kind: Checkpoint.Kind
     /// Whether it starts starred.
@@ -80,7 +80,7 @@ public struct NewCheckpoint: Sendable, Hashable {
 
     /// Describes a checkpoint to save.
     public init(
-        id: UUID = UUID(), turnSequence: UInt64? = nil, kind: Checkpoint.Kind = .manual, starred: Bool = false,
+        id: UUID = UUID(), turnSequence: Int? = nil, kind: Checkpoint.Kind = .manual, starred: Bool = false,
         description: String = "", state: Data = Data(), metadata: [String: String] = [:], created: Date? = nil
     ) {
         self.id = id

@@ -7,13 +7,13 @@ public struct Crystal: Codable, Sendable, Hashable {
     /// The session summarised.
     public var sessionID: UUID
     /// 0 for the first crystal of the session, then 1, 2…
-    public var version: UInt64
+    public var version: Int
     /// The summary.
     public var text: String
     /// The first turn sequence the summary covers.
-    public var firstSequence: UInt64
+    public var firstSequence: Int
     /// One past the last turn sequence it covers.
-    public var endSequence: UInt64
+    public var endSequence: Int
     /// The summary's size in tokens, if known.
     public var tokens: Int?
     /// When it was saved.
@@ -28,11 +28,11 @@ public struct Crystal: Codable, Sendable, Hashable {
     static let migrations: [MigrationStep] = []
 
     /// The turns it covers.
-    public var coveredTurns: Range<UInt64> { firstSequence..<max(firstSequence, endSequence) }
+    public var coveredTurns: Range<Int> { firstSequence..<max(firstSequence, endSequence) }
 
     /// A crystal as ``TimelineStore`` writes it; callers save ``NewCrystal``s instead.
     public init(
-        sessionID: UUID, version: UInt64, text: String, firstSequence: UInt64, endSequence: UInt64,
+        sessionID: UUID, version: Int, text: String, firstSequence: Int, endSequence: Int,
         tokens: Int? = nil, created: Date, metadata: [String: String] = [:]
     ) {
         self.sessionID = sessionID
@@ -51,7 +51,7 @@ public struct NewCrystal: Sendable, Hashable {
     /// The summary.
     public var text: String
     /// The turns it covers; by default the whole history at the time of saving.
-    public var coveredTurns: Range<UInt64>?
+    public var coveredTurns: Range<Int>?
     /// The summary's size in tokens, if known.
     public var tokens: Int?
     /// Free-form string metadata.
@@ -60,7 +60,7 @@ public struct NewCrystal: Sendable, Hashable {
     public var created: Date?
 
     /// Describes a crystal to save.
-    public init(text: String, coveredTurns: Range<UInt64>? = nil, tokens: Int? = nil, metadata: [String: String] = [:], created: Date? = nil) {
+    public init(text: String, coveredTurns: Range<Int>? = nil, tokens: Int? = nil, metadata: [String: String] = [:], created: Date? = nil) {
         self.text = text
         self.coveredTurns = coveredTurns
         self.tokens = tokens

@@ -20,7 +20,7 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// The session this one was forked from, if any.
     public internal(set) var parentID: UUID?
     /// For a fork: how many of the parent's turns (sequences `0..<branchPoint`) it inherits.
-    public internal(set) var branchPoint: UInt64?
+    public internal(set) var branchPoint: Int?
     /// A name for the branch (e.g. "retry with tools"), if any.
     public var branchName: String?
     /// The model that produced the assistant turns, if recorded.
@@ -34,7 +34,7 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// When the last turn was appended (or the session created): the order of every listing.
     public internal(set) var lastActivity: Date
     /// The number of turns in the session's history, inherited ones included: the next turn's sequence.
-    public internal(set) var turnCount: UInt64
+    public internal(set) var turnCount: Int
     /// Input tokens of the session's own turns.
     public internal(set) var inputTokens: Int
     /// Output tokens of the session's own turns.
@@ -46,9 +46,9 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// Free-form string metadata.
     public var metadata: [String: String]
     /// How many checkpoints were ever saved in the session: the next checkpoint's number.
-    public internal(set) var checkpointCount: UInt64
+    public internal(set) var checkpointCount: Int
     /// How many crystals were ever saved for the session: the next crystal's version.
-    public internal(set) var crystalCount: UInt64
+    public internal(set) var crystalCount: Int
 
     /// The stored field names, shared by `Codable` and the fast path.
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -65,11 +65,11 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
 
     /// A session as ``TimelineStore`` creates it; most callers use ``NewSession`` instead.
     public init(
-        id: UUID, title: String, project: String? = nil, parentID: UUID? = nil, branchPoint: UInt64? = nil,
+        id: UUID, title: String, project: String? = nil, parentID: UUID? = nil, branchPoint: Int? = nil,
         branchName: String? = nil, model: String? = nil, provider: String? = nil, created: Date,
-        updated: Date? = nil, lastActivity: Date? = nil, turnCount: UInt64 = 0, inputTokens: Int = 0,
+        updated: Date? = nil, lastActivity: Date? = nil, turnCount: Int = 0, inputTokens: Int = 0,
         outputTokens: Int = 0, cost: Double = 0, archived: Bool = false, metadata: [String: String] = [:],
-        checkpointCount: UInt64 = 0, crystalCount: UInt64 = 0
+        checkpointCount: Int = 0, crystalCount: Int = 0
     ) {
         self.id = id
         self.title = title
@@ -93,7 +93,7 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     }
 
     /// The first sequence stored under this session's own id (0 for a root session).
-    public var firstOwnSequence: UInt64 { branchPoint ?? 0 }
+    public var firstOwnSequence: Int { branchPoint ?? 0 }
 }
 
 extension Session: CBORRecordDecodable {
@@ -108,21 +108,21 @@ extension Session: CBORRecordDecodable {
             case .title: title = try value.decode(String.self)
             case .project: session.project = value.decodeNil() ? nil : try value.decode(String.self)
             case .parentID: session.parentID = value.decodeNil() ? nil : try value.decode(UUID.self)
-            case .branchPoint: session.branchPoint = value.decodeNil() ? nil : try value.decode(UInt64.self)
+            case .branchPoint: session.branchPoint = value.decodeNil() ? nil : try value.decodeCount()
             case .branchName: session.branchName = value.decodeNil() ? nil : try value.decode(String.self)
             case .model: session.model = value.decodeNil() ? nil : try value.decode(String.self)
             case .provider: session.provider = value.decodeNil() ? nil : try value.decode(String.self)
             case .created: created = try value.decode(Date.self)
             case .updated: updated = try value.decode(Date.self)
             case .lastActivity: lastActivity = try value.decode(Date.self)
-            case .turnCount: session.turnCount = try value.decode(UInt64.self)
+            case .turnCount: session.turnCount = try value.decodeCount()
             case .inputTokens: session.inputTokens = try value.decode(Int.self)
             case .outputTokens: session.outputTokens = try value.decode(Int.self)
             case .cost: session.cost = try value.decode(Double.self)
             case .archived: session.archived = try value.decode(Bool.self)
             case .metadata: session.metadata = try value.decode([String: String].self)
-            case .checkpointCount: session.checkpointCount = try value.decode(UInt64.self)
-            case .crystalCount: session.crystalCount = try value.decode(UInt64.self)
+            case .checkpointCount: session.checkpointCount = try value.decodeCount()
+            case .crystalCount: session.crystalCount = try value.decodeCount()
             }
         }
         guard let id, let title, let created, let updated, let lastActivity else {

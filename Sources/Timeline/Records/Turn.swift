@@ -8,7 +8,7 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
     /// keeps the id of the ancestor that wrote it.
     public var sessionID: UUID
     /// The turn's position in its session's history: 0, 1, 2… without gaps.
-    public var sequence: UInt64
+    public var sequence: Int
     /// The turn's own id.
     public var id: UUID
     /// Who spoke.
@@ -46,7 +46,7 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
 
     /// A turn as ``TimelineStore`` writes it; callers append ``NewTurn``s instead.
     public init(
-        sessionID: UUID, sequence: UInt64, id: UUID, role: Role, content: String, created: Date,
+        sessionID: UUID, sequence: Int, id: UUID, role: Role, content: String, created: Date,
         duration: Double? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, cost: Double? = nil,
         toolCalls: [ToolCall] = [], blocks: [Block] = [], metadata: [String: String] = [:]
     ) {
@@ -156,12 +156,12 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
 extension Turn: CBORRecordDecodable {
     /// Reads a turn straight from CBOR (the fast path ``TimelineStore`` reads with).
     public init(cbor reader: inout CBORItemReader) throws {
-        var sessionID: UUID?, sequence: UInt64?, id: UUID?, role: String?, content: String?, created: Date?
+        var sessionID: UUID?, sequence: Int?, id: UUID?, role: String?, content: String?, created: Date?
         var turn = Turn(sessionID: .zero, sequence: 0, id: .zero, role: .user, content: "", created: Date(timeIntervalSince1970: 0))
         try reader.readMap(Self.fields) { field, value in
             switch field {
             case .sessionID: sessionID = try value.decode(UUID.self)
-            case .sequence: sequence = try value.decode(UInt64.self)
+            case .sequence: sequence = try value.decodeCount()
             case .id: id = try value.decode(UUID.self)
             case .role: role = try value.decode(String.self)
             case .content: content = try value.decode(String.self)

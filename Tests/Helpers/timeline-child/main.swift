@@ -111,7 +111,7 @@ func work(task: Int, seed: UInt64, timeline: TimelineStore, reporter: Reporter) 
         case (56..<64, let session?):
             let fork = UUID(), point = random.below(sessions[session]! + 1)
             say("try \(task) fork \(fork) \(session) \(point)")
-            _ = try await timeline.fork(session: session, at: UInt64(point), newID: fork)
+            _ = try await timeline.fork(session: session, at: point, newID: fork)
             sessions[fork] = point
             say("ack \(task) fork \(fork) \(session) \(point)")
         case (64..<72, let session?):

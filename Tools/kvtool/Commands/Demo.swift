@@ -90,7 +90,7 @@ struct Demo: AsyncParsableCommand {
             made.turns += turns.count
             // Every fifth session gets a fork from its middle, through the async API.
             if index % 5 == 4 {
-                let fork = try await timeline.fork(session: id, at: UInt64(turns.count / 2), branchName: "try another approach", newID: random.uuid())
+                let fork = try await timeline.fork(session: id, at: turns.count / 2, branchName: "try another approach", newID: random.uuid())
                 try await timeline.append([NewTurn(id: random.uuid(), role: .user, content: "Let's try a different approach to \(topic)."),
                                            NewTurn(id: random.uuid(), role: .assistant, content: "Sure — starting from turn \(turns.count / 2).",
                                                    outputTokens: 12)], to: fork.id)

@@ -20,7 +20,7 @@ struct Turns: ParsableCommand {
     var session: String
 
     @Option(help: "The first turn sequence to show.")
-    var from: UInt64 = 0
+    var from = 0
 
     @Option(help: "At most this many turns.")
     var limit = 50
@@ -32,12 +32,13 @@ struct Turns: ParsableCommand {
         try StoreFiles.requireStore(path)
         guard UUID(uuidString: session) != nil else { throw ValidationError("\(session) is not a session id (a UUID)") }
         guard limit >= 0 else { throw ValidationError("--limit must not be negative") }
+        guard from >= 0 else { throw ValidationError("--from must not be negative") }
     }
 
     func run() throws {
         let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
         let id = UUID(uuidString: session)!
-        let page = try timeline.read { txn in try txn.turns(of: id, range: from..<UInt64.max, limit: limit) }
+        let page = try timeline.read { txn in try txn.turns(of: id, range: from..<Int.max, limit: limit) }
         if json {
             for turn in page.items { print(try JSONOutput.line(turn)) }
             return
