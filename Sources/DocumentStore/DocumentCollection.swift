@@ -177,6 +177,21 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         return try database.delete(key.bytes, in: txn)
     }
 
+    /// Removes every record whose primary key lies in `range`, with its index entries (each
+    /// record is read to find them, as ``delete(_:in:)`` does), so the indexes stay right. Returns
+    /// how many were removed.
+    /// - Complexity: O(k · log n) per index, for k records.
+    @discardableResult
+    public func deleteRange(_ range: KeyRange, in txn: borrowing WriteTransaction) throws -> Int {
+        var keys: [KeyBytes] = []
+        try database.withCursor(in: txn) { cursor in
+            var entries = cursor.entries(in: range)
+            while let entry = try entries.next() { keys.append(KeyBytes(raw: Array(entry.key))) }
+        }
+        for key in keys { try delete(key, in: txn) }
+        return keys.count
+    }
+
     /// Removes every index entry that points at `key`, by scanning the indexes.
     private func purgeIndexEntries(of key: KeyBytes, in txn: borrowing WriteTransaction) throws {
         for index in indexes {
@@ -221,9 +236,10 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     // MARK: Indexes
 
     /// The index named `name`.
+    /// - Throws: ``DocumentStoreError/Kind/unknownIndex(_:)`` when the collection declares none by that name.
     public func index(_ name: String) throws -> Index<Record> {
         guard let index = indexes.first(where: { $0.name == name }) else {
-            throw DocumentStoreError(.corrupted, collection: self.name, underlying: IndexNotFound(name: name))
+            throw DocumentStoreError(.unknownIndex(name), collection: self.name)
         }
         return index
     }
@@ -377,12 +393,6 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         }
         return Page(items: items, next: more ? lastKey.map { PageCursor(key: $0, listing: listing) } : nil)
     }
-}
-
-/// Thrown (wrapped) when ``DocumentCollection/index(_:)`` is asked for an index that was not declared.
-struct IndexNotFound: Error, CustomStringConvertible {
-    let name: String
-    var description: String { "no index named \"\(name)\" was declared for this collection" }
 }
 
 /// One page of a scan: its items and, when more remain, where the next page starts.

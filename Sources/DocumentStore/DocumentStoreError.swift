@@ -44,6 +44,8 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
         /// The LMDB environment holds data but is not a DocumentStore store (no `meta` database
         /// with a format version): it belongs to another program, and nothing was written to it.
         case foreignStore
+        /// An index name the collection does not declare (a programming error, not damage).
+        case unknownIndex(String)
     }
 
     /// What went wrong.
@@ -87,6 +89,7 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
         case .notRegistered: "no collection of this name is registered with the store: register it (store.collection(...)) before migrating"
         case .foreignStore:
             "this LMDB environment holds data but is not a TimelineStore/DocumentStore store (no meta database with a format version); nothing was written: point at the right directory, or an empty one for a new store"
+        case .unknownIndex(let index): "the collection declares no index named \"\(index)\"; check the name against its declaration"
         }
         return "\(place): \(what)" + (underlying.map { " (\($0))" } ?? "")
     }
@@ -132,6 +135,8 @@ extension DocumentStoreError {
         public static let notRegistered = Code(rawValue: "notRegistered")
         /// ``Kind/foreignStore``.
         public static let foreignStore = Code(rawValue: "foreignStore")
+        /// ``Kind/unknownIndex(_:)``.
+        public static let unknownIndex = Code(rawValue: "unknownIndex")
 
         /// Whether `error` is a ``DocumentStoreError`` with this code.
         public static func ~= (code: Code, error: any Error) -> Bool {
@@ -157,6 +162,7 @@ extension DocumentStoreError {
         case .removedByMigration: .removedByMigration
         case .notRegistered: .notRegistered
         case .foreignStore: .foreignStore
+        case .unknownIndex: .unknownIndex
         }
     }
 }

@@ -113,7 +113,13 @@ public final class Store: Sendable {
         let database = try environment.openDatabase(name, create: !readOnly)
         var bound: [Index<Record>] = []
         for var index in indexes {
-            index.database = try environment.openDatabase("idx.\(name).\(index.name)", create: !readOnly)
+            do {
+                index.database = try environment.openDatabase("idx.\(name).\(index.name)", create: !readOnly)
+            } catch LMDBError.Code.notFound where readOnly {
+                // An index this code declares but the store has not built yet (the first writable
+                // open builds it): read-only, scans of it find nothing.
+                index.database = nil
+            }
             bound.append(index)
         }
         let steps = Dictionary(migrations.map { ($0.from, $0) }, uniquingKeysWith: { _, last in last })

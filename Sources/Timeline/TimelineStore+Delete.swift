@@ -20,10 +20,11 @@ extension TimelineTransaction where Access == WriteAccess {
         for child in children {
             try adopt(child, from: session)
         }
-        try deleteAll(in: turnRecords.database, prefix: KeyBytes(id))
-        try deleteAll(in: crystalRecords.database, prefix: KeyBytes(id))
-        let checkpointKeys = try checkpointRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items.map(checkpointRecords.primaryKey)
-        for key in checkpointKeys { try checkpointRecords.delete(key, in: txn) }
+        // Through the collections, so that every index entry goes with its record.
+        let owned = KeyRange.prefix(KeyBytes(id).bytes)
+        try turnRecords.deleteRange(owned, in: txn)
+        try crystalRecords.deleteRange(owned, in: txn)
+        try checkpointRecords.deleteRange(owned, in: txn)
         try sessions.delete(KeyBytes(id), in: txn)
         return children.map(\.id)
     }
@@ -49,16 +50,6 @@ extension TimelineTransaction where Access == WriteAccess {
         adopted.branchPoint = parent.parentID == nil ? nil : min(inherited, parent.firstOwnSequence)
         adopted.updated = clock()
         try sessions.replace(child, with: adopted, in: txn)
-    }
-    /// Deletes every entry of `database` whose key starts with `prefix`.
-    private func deleteAll(in database: Database, prefix: KeyBytes) throws {
-        try database.withCursor(in: txn) { cursor in
-            var entry = try cursor.seek(prefix.bytes)
-            while let current = entry, current.key.starts(with: prefix.bytes) {
-                try cursor.delete()
-                entry = try cursor.next()  // after a delete, LMDB's NEXT lands on the entry that followed
-            }
-        }
     }
 }
 

@@ -167,6 +167,19 @@ extension TimelineTransaction where Access == WriteAccess {
         try sessions.insert(session, in: txn)
         return session
     }
+
+    /// Creates a session and appends its first turns, in one transaction: both or neither.
+    ///
+    /// ```swift
+    /// let (session, turns) = try await timeline.createSession(NewSession(title: "Support"),
+    ///                                                         turns: [NewTurn(role: .user, content: "Hello")])
+    /// ```
+    /// - Throws: what ``createSession(_:)`` and ``append(_:to:)-([NewTurn],_)`` throw (nothing written).
+    public func createSession(_ new: NewSession, turns: [NewTurn]) throws -> (session: Session, turns: [Turn]) {
+        let created = try createSession(new)
+        let written = try append(turns, to: created.id)
+        return (try existingSession(created.id), written)
+    }
     /// Changes the fields a caller owns — title, project, branch name, model, provider, archived,
     /// metadata — and moves the session's index entries to match.
     ///
@@ -262,6 +275,10 @@ extension TimelineStore {
     /// Creates a session (see ``TimelineTransaction/createSession(_:)``), through the group-committing writer.
     public func createSession(_ new: NewSession = NewSession()) async throws -> Session {
         try await write { tx in try tx.createSession(new) }
+    }
+    /// Creates a session with its first turns (see ``TimelineTransaction/createSession(_:turns:)``).
+    public func createSession(_ new: NewSession, turns: [NewTurn]) async throws -> (session: Session, turns: [Turn]) {
+        try await write { tx in try tx.createSession(new, turns: turns) }
     }
     /// The session `id`, or `nil`.
     /// - Complexity: O(log n); a few microseconds.

@@ -8,12 +8,19 @@ extension TimelineTransaction where Access == WriteAccess {
     /// Appends `turns` to session `id`, atomically: each gets the next sequence number (no gaps),
     /// and the session's last activity, token and cost totals and index entries move with them.
     ///
+    /// **Retry-safe**: a turn whose id is already in the session's history (its own turns or
+    /// inherited ones) is not written again — the stored turn is returned in its place. Give each
+    /// turn your own id (the client's message id, say) and a request retried after a timeout
+    /// appends nothing twice, even when the first attempt did commit. The stored turn is returned
+    /// as it is, whatever the retry's other fields say.
+    ///
     /// A written turn is never changed; a correction is a new turn. Appending nothing only checks
     /// that the session exists.
-    /// - Returns: the turns as stored.
-    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidValue(field:reason:)``
-    ///   for a negative token count, a negative or non-finite cost or duration, a date outside
-    ///   the years 1678–2261, or a session total that would overflow (nothing written).
+    /// - Returns: the turns as stored, in the order given (stored ones for ids already present).
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/turnExists(_:)`` for a turn
+    ///   id used in another session's history; ``TimelineError/invalidValue(field:reason:)`` for a
+    ///   negative token count, a negative or non-finite cost or duration, a date outside the years
+    ///   1678–2261, or a session total that would overflow (nothing written).
     /// - Complexity: O(log n) per turn, whatever the history's length.
     @discardableResult
     public func append(_ turns: [NewTurn], to id: UUID) throws -> [Turn] {
@@ -24,7 +31,12 @@ extension TimelineTransaction where Access == WriteAccess {
         let now = clock()
         var written: [Turn] = []
         written.reserveCapacity(turns.count)
+        var history: [(session: UUID, sequences: Range<Int>)]?
         for new in turns {
+            if let stored = try storedTurn(new.id, in: session, history: &history) {
+                written.append(stored)
+                continue
+            }
             let turn = Turn(
                 sessionID: id, sequence: session.turnCount, id: new.id, role: new.role, content: new.content,
                 created: new.created?.storable ?? now, duration: new.duration, inputTokens: new.inputTokens,
@@ -39,10 +51,27 @@ extension TimelineTransaction where Access == WriteAccess {
             session.cost = try Validation.add(new.cost, to: session.cost, "cost")
             written.append(turn)
         }
+        if session == old { return written }   // every turn was already there: nothing changes
         session.lastActivity = max(now, session.lastActivity)
         session.updated = session.lastActivity
         try sessions.replace(old, with: session, in: txn)
         return written
+    }
+
+    /// The stored turn with id `turnID` when it is part of `session`'s history; `nil` when no
+    /// turn has that id; ``TimelineError/turnExists(_:)`` when only another session's history
+    /// holds it. `history` caches the session's lineage between calls of one append.
+    private func storedTurn(_ turnID: UUID, in session: Session, history: inout [(session: UUID, sequences: Range<Int>)]?) throws -> Turn? {
+        let copies = try turnRecords.scan(index: "id", .prefix(KeyBytes(turnID).bytes), in: txn).items
+        if copies.isEmpty { return nil }
+        // A turn this append already wrote: the session's own, past the stored count.
+        if let own = copies.first(where: { $0.sessionID == session.id && $0.sequence < session.turnCount }) { return own }
+        let lineage = try history ?? lineage(of: session)
+        history = lineage
+        for copy in copies where lineage.contains(where: { $0.session == copy.sessionID && $0.sequences.contains(copy.sequence) }) {
+            return copy
+        }
+        throw TimelineError.turnExists(turnID)
     }
 
     /// Appends one turn: see ``append(_:to:)-([NewTurn],_)``.
@@ -158,6 +187,16 @@ extension TimelineTransaction {
         }
         return turn
     }
+    /// The turn with id `turnID`, in whichever session stored it, or `nil`.
+    ///
+    /// A turn belongs to the session that wrote it, and forks share it. After a delete handed a
+    /// fork the turns it had inherited (``deleteSession(_:)``), each such fork stores its own copy
+    /// under the same id; this returns one of them (they hold the same turn).
+    /// - Complexity: O(log n).
+    public func turn(id turnID: UUID) throws -> Turn? {
+        try turnRecords.scan(index: "id", .prefix(KeyBytes(turnID).bytes), limit: 1, in: txn).items.first
+    }
+
     /// Where each part of `session`'s history is stored: (session, sequences) pairs in sequence
     /// order, from the root ancestor to the session itself.
     func lineage(of session: Session) throws -> [(session: UUID, sequences: Range<Int>)] {
@@ -203,6 +242,10 @@ extension TimelineStore {
         of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil
     ) throws -> Page<Turn> {
         try read { tx in try tx.turns(of: id, range: range, reverse: reverse, limit: limit, after: cursor) }
+    }
+    /// The turn with id `turnID` (see ``TimelineTransaction/turn(id:)``).
+    public func turn(id turnID: UUID) throws -> Turn? {
+        try read { tx in try tx.turn(id: turnID) }
     }
     /// The turn at `sequence` of session `id` (see ``TimelineTransaction/turn(session:sequence:)``).
     public func turn(session id: UUID, sequence: Int) throws -> Turn {

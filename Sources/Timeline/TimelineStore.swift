@@ -41,7 +41,7 @@ public final class TimelineStore: Sendable {
     public var environment: Environment { store.environment }
     /// Sessions, by id; indexes `project`, `parent` and `activity`.
     package let sessions: DocumentCollection<Session>
-    /// Turns, by session id ‖ sequence.
+    /// Turns, by session id ‖ sequence; index `id`.
     package let turnRecords: DocumentCollection<Turn>
     /// Checkpoints, by session id ‖ number; indexes `id` (unique) and `created`.
     package let checkpointRecords: DocumentCollection<Checkpoint>
@@ -89,8 +89,9 @@ public final class TimelineStore: Sendable {
             ],
             migrations: Session.migrations
         )
+        // `id` is not unique: forks that a delete handed their inherited turns store copies.
         turnRecords = try store.collection("turns", version: Turn.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.sequence.keyPart) },
-                                           migrations: Turn.migrations)
+                                           indexes: [Index("id") { KeyBytes($0.id) }], migrations: Turn.migrations)
         checkpointRecords = try store.collection(
             "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number.keyPart) },
             indexes: [

@@ -83,6 +83,23 @@ struct GuideTests {
         }
     }
 
+    @Test("the guide's retry-safe append and createSession(_:turns:)")
+    func retrySafeAppend() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try TimelineStore(path: dir + "/timeline")
+            let session = try await timeline.createSession(NewSession(title: "Trip planning"))
+            let clientMessageID = UUID()
+            let message = NewTurn(id: clientMessageID, role: .user, content: "Where should I go in May?")
+            let stored = try await timeline.append(message, to: session.id)
+            let found = try timeline.turn(id: clientMessageID)
+            #expect(try await timeline.append(message, to: session.id) == stored && found == stored)
+            let (started, first) = try await timeline.createSession(NewSession(title: "Support"),
+                                                                    turns: [NewTurn(role: .user, content: "Hello")])
+            #expect(started.turnCount == 1 && first.map(\.content) == ["Hello"])
+            await timeline.close()
+        }
+    }
+
     @Test("the README's timeline example")
     func readmeExample() async throws {
         try await withTemporaryDirectory { dir in

@@ -190,7 +190,9 @@ extension Turn: CBORRecordDecodable {
 
 /// What a caller appends; the store assigns the session, the sequence and (by default) id and time.
 public struct NewTurn: Sendable, Hashable {
-    /// The id to use; a fresh random one by default.
+    /// The turn's id; a fresh random one by default. Give your own — the client's message id,
+    /// say — to make the append retry-safe: appending a turn whose id is already in the session's
+    /// history writes nothing and returns the stored turn.
     public var id: UUID
     /// Who spoke.
     public var role: Turn.Role
