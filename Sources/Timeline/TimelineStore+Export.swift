@@ -23,8 +23,10 @@ public struct SessionExport: Codable, Sendable, Hashable {
 
     /// The value of ``format``.
     public static let formatName = "timelinestore.session"
-    /// The document version this code writes and reads.
-    public static let formatVersion = 1
+    /// The document version this code writes: 2, with exact costs (`costNanos`, integers).
+    /// ``TimelineStore/importJSON(_:options:)`` also reads version 1 documents (`cost` as a
+    /// decimal number), rounding their costs to the nano-unit as the record migration does.
+    public static let formatVersion = 2
 
     /// A document for `session` and its records.
     public init(session: Session, turns: [Turn], checkpoints: [Checkpoint], crystals: [Crystal]) {
@@ -118,7 +120,9 @@ extension TimelineStore {
     public func importJSON(_ json: Data, options: ImportOptions = ImportOptions()) async throws -> Session {
         let document: SessionExport
         do {
-            document = try Self.jsonDecoder().decode(SessionExport.self, from: json)
+            document = try Self.jsonDecoder().decode(SessionExport.self, from: try Self.upgradedJSON(json))
+        } catch let error as TimelineError {
+            throw error
         } catch {
             throw TimelineError.invalidExport("\(error)")
         }
@@ -195,6 +199,29 @@ extension TimelineStore {
             try container.encode(text)
         }
         return encoder
+    }
+    /// A version 1 document rewritten as version 2 (each `cost` number becomes `costNanos`);
+    /// any other document unchanged.
+    static func upgradedJSON(_ json: Data) throws -> Data {
+        guard var document = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
+              (document["version"] as? NSNumber)?.intValue == 1 else { return json }
+        func upgrade(_ record: Any?, optional: Bool) throws -> Any? {
+            guard var record = record as? [String: Any] else { return record }
+            let old = record.removeValue(forKey: "cost")
+            if let number = old as? NSNumber {
+                guard let cost = Cost(rounding: number.doubleValue) else { throw TimelineError.invalidExport("cost \(number) is not an amount in range") }
+                record["costNanos"] = NSNumber(value: cost.nanos)
+            } else if old != nil && !(old is NSNull) {
+                throw TimelineError.invalidExport("cost is not a number")
+            } else if !optional {
+                record["costNanos"] = NSNumber(value: 0)
+            }
+            return record
+        }
+        document["session"] = try upgrade(document["session"], optional: false)
+        if let turns = document["turns"] as? [Any] { document["turns"] = try turns.map { try upgrade($0, optional: true) as Any } }
+        document["version"] = NSNumber(value: 2)
+        return try JSONSerialization.data(withJSONObject: document)
     }
     /// The decoder behind ``importJSON(_:options:)``.
     static func jsonDecoder() -> JSONDecoder {

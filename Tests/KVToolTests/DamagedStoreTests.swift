@@ -94,10 +94,10 @@ struct DamagedStoreTests {
         try withTemporaryDirectory { dir in
             let (path, _) = try Self.demoStore(dir, sessions: 4)
             var bytes = [UInt8](try contents(path + "/data.mdb"))
-            // A record's envelope: 'T', format 1, record version 1, a map, whose first key is "sessionID".
+            // A turn's envelope: 'T', format 1, the record version, a map, whose first key is "sessionID".
             let key: [UInt8] = [0x69] + Array("sessionID".utf8)
             func isRecordStart(_ offset: Int) -> Bool {
-                guard bytes[offset] == 0x54, bytes[offset + 1] == 0x01, bytes[offset + 2] == 0x01, bytes[offset + 3] & 0xE0 == 0xA0 else { return false }
+                guard bytes[offset] == 0x54, bytes[offset + 1] == 0x01, bytes[offset + 2] == UInt8(Turn.recordVersion), bytes[offset + 3] & 0xE0 == 0xA0 else { return false }
                 return Array(bytes[(offset + 4)..<(offset + 14)]) == key
             }
             // Every copy: the live record's page and any stale copies in free pages.
@@ -241,7 +241,7 @@ struct DamagedStoreTests {
             let firstIndexEntry = try index(#"{"db":"idx.sessions.activity""#)
             let cases: [(String, Data, String)] = [
                 ("meta format 99", edited { $0[metaFormat] = $0[metaFormat].replacingOccurrences(of: #"{"cbor":1}"#, with: #"{"cbor":99}"#) }, "format"),
-                ("record version 99", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #"{"v":1,"#, with: #"{"v":99,"#) }, "recordVersionTooNew"),
+                ("record version 99", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: "{\"v\":\(Turn.recordVersion),", with: #"{"v":99,"#) }, "recordVersionTooNew"),
                 ("a record that does not decode", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #""role":"#, with: #""role":7,"x":"#) }, "undecodable"),
                 ("an index entry without its record", edited {
                     $0[firstIndexEntry] = $0[firstIndexEntry].replacingOccurrences(of: session.prefix(8), with: "00000000")

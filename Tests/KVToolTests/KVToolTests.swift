@@ -188,7 +188,7 @@ struct KVToolTests {
             #expect(try kvtool(["demo", path, "--sessions", "10", "--turns-per-session", "20"]).status == 0)
             struct Stat: Decodable { var recordVersions: [String: Int]; var databases: [Database]; struct Database: Decodable { var name: String; var entries: Int } }
             let stat = try JSONDecoder().decode(Stat.self, from: Data(try kvtool(["stat", path, "--json"]).output.utf8))
-            #expect(stat.recordVersions == ["sessions": 1, "turns": 1, "checkpoints": 1, "crystals": 1])
+            #expect(stat.recordVersions == ["sessions": 2, "turns": 2, "checkpoints": 1, "crystals": 1])
             #expect(stat.databases.first { $0.name == "sessions" }?.entries == 12)        // 10 + 2 forks
 
             let listed = try kvtool(["sessions", path, "--limit", "100", "--json"]).output.split(separator: "\n")
@@ -199,7 +199,7 @@ struct KVToolTests {
             let turns = try kvtool(["turns", path, id, "--from", "1", "--limit", "2"])
             #expect(turns.status == 0 && turns.output.hasPrefix("#1 ") && turns.output.contains("\n#2 "))
             let turn = try kvtool(["get", path, "turns", "\(id)/1"])
-            #expect(turn.status == 0 && turn.output.hasPrefix(#"{"v":1,"record":{"sessionID""#))
+            #expect(turn.status == 0 && turn.output.hasPrefix(#"{"v":2,"record":{"sessionID""#))
             #expect(try kvtool(["get", path, "turns", "\(id)/99999"]).status == 1)
             #expect(try kvtool(["get", path, "turns", "not-a-key"]).status != 0)
 
@@ -207,7 +207,7 @@ struct KVToolTests {
             #expect(try kvtool(["dump", dir + "/copy"]).output == kvtool(["dump", path]).output)
             #expect(try kvtool(["backup", path, dir + "/copy"]).status != 0)            // never over a store
 
-            #expect(try kvtool(["migrate", path, "--dry-run"]).output.contains("turns: v1 → v1, up to date"))
+            #expect(try kvtool(["migrate", path, "--dry-run"]).output.contains("turns: v2 → v2, up to date"))
             #expect(try kvtool(["migrate", path]).output.contains("nothing to migrate"))
             #expect(try kvtool(["stat", dir + "/nothing-here"]).status != 0)
         }

@@ -74,7 +74,7 @@ struct ExportTests {
             let target = try openTimeline(dir + "/b")
             var cases: [(String, SessionExport)] = []
             var wrongFormat = good; wrongFormat.format = "other"; cases.append(("format", wrongFormat))
-            var newer = good; newer.version = 2; cases.append(("version", newer))
+            var newer = good; newer.version = SessionExport.formatVersion + 1; cases.append(("version", newer))
             var gap = good; gap.turns.remove(at: 2); cases.append(("gap", gap))
             var foreign = good; foreign.turns[0].sessionID = UUID(); cases.append(("foreign turn", foreign))
             var extra = good; extra.session.turnCount = 9; cases.append(("count", extra))

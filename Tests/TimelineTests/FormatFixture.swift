@@ -36,14 +36,14 @@ enum FormatFixture {
         for (index, cost) in rootCosts.enumerated() {
             try await timeline.append(NewTurn(id: turnID(1, index), role: index % 2 == 0 ? .user : .assistant,
                                               content: "root \(index)", duration: 0.25, inputTokens: 10 + index,
-                                              outputTokens: 20 + index, cost: cost,
+                                              outputTokens: 20 + index, cost: Cost(rounding: cost),
                                               toolCalls: index == 1 ? [Turn.ToolCall(id: "c1", name: "search", arguments: "{}")] : []),
                                       to: root)
         }
         _ = try await timeline.fork(session: root, at: 3, branchName: "branch", newID: fork)
         for (index, cost) in forkCosts.enumerated() {
             try await timeline.append(NewTurn(id: turnID(2, 3 + index), role: .user, content: "fork \(3 + index)",
-                                              inputTokens: 5, cost: cost), to: fork)
+                                              inputTokens: 5, cost: Cost(rounding: cost)), to: fork)
         }
         try await timeline.saveCheckpoint(NewCheckpoint(id: checkpoint, turnSequence: 2, kind: .manual, starred: true,
                                                         description: "cp", state: Data("{\"s\":1}".utf8)), for: root)

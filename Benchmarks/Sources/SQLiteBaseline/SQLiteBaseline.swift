@@ -86,12 +86,12 @@ package final class SQLiteTimeline: Sendable {
         for turn in turns {
             try TurnRow(sessionID: id, sequence: session.turnCount, id: turn.id, role: turn.role.description, content: turn.content,
                         created: turn.created ?? now, duration: turn.duration, inputTokens: turn.inputTokens,
-                        outputTokens: turn.outputTokens, cost: turn.cost, toolCalls: turn.toolCalls, blocks: turn.blocks,
+                        outputTokens: turn.outputTokens, cost: turn.cost?.doubleValue, toolCalls: turn.toolCalls, blocks: turn.blocks,
                         metadata: turn.metadata).insert(db)
             session.turnCount += 1
             session.inputTokens += turn.inputTokens ?? 0
             session.outputTokens += turn.outputTokens ?? 0
-            session.cost += turn.cost ?? 0
+            session.cost += turn.cost?.doubleValue ?? 0
         }
         session.lastActivity = now
         session.updated = now

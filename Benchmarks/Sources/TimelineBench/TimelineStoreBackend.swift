@@ -20,7 +20,7 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
 
     static func newTurn(_ turn: TurnData) -> NewTurn {
         NewTurn(role: Turn.Role(turn.role), content: turn.content, created: turn.created, inputTokens: turn.inputTokens,
-                outputTokens: turn.outputTokens, cost: turn.cost,
+                outputTokens: turn.outputTokens, cost: Cost(rounding: turn.cost),
                 toolCalls: turn.toolName.map { [Turn.ToolCall(id: "c", name: $0, arguments: turn.toolArguments ?? "")] } ?? [])
     }
 

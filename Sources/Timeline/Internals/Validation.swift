@@ -22,7 +22,12 @@ enum Validation {
         if let value, value < 0 { throw TimelineError.invalidValue(field: field, reason: "\(value) is negative") }
     }
 
-    /// Refuses an amount (cost, duration) that is negative, NaN or infinite.
+    /// Refuses a negative cost.
+    static func amount(_ value: Cost?, _ field: String) throws {
+        if let value, value < .zero { throw TimelineError.invalidValue(field: field, reason: "\(value) is negative") }
+    }
+
+    /// Refuses an amount (a duration) that is negative, NaN or infinite.
     static func amount(_ value: Double?, _ field: String) throws {
         guard let value else { return }
         if !value.isFinite { throw TimelineError.invalidValue(field: field, reason: "\(value) is not a finite number") }
@@ -51,10 +56,11 @@ enum Validation {
         return sum
     }
 
-    /// `total + value` for a cost total, or an error when it would stop being finite.
-    static func add(_ value: Double?, to total: Double, _ field: String) throws -> Double {
-        let sum = total + (value ?? 0)
-        if !sum.isFinite { throw TimelineError.invalidValue(field: field, reason: "the session's total \(total) + \(value ?? 0) is not finite") }
+    /// `total + value` for a cost total, or an error when it would overflow.
+    static func add(_ value: Cost?, to total: Cost, _ field: String) throws -> Cost {
+        guard let sum = total.adding(value ?? .zero) else {
+            throw TimelineError.invalidValue(field: field, reason: "the session's total \(total) + \(value ?? .zero) does not fit (at most 9,223,372,036 units)")
+        }
         return sum
     }
 
@@ -88,7 +94,7 @@ extension Validation {
 
     /// Refuses negative token counts, a negative or non-finite cost or duration, and an
     /// out-of-range creation date.
-    static func turnValues(_ inputTokens: Int?, _ outputTokens: Int?, _ cost: Double?, _ duration: Double?, _ created: Date?) throws {
+    static func turnValues(_ inputTokens: Int?, _ outputTokens: Int?, _ cost: Cost?, _ duration: Double?, _ created: Date?) throws {
         try count(inputTokens, "inputTokens")
         try count(outputTokens, "outputTokens")
         try amount(cost, "cost")

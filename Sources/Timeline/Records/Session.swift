@@ -40,7 +40,7 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// Output tokens of the session's own turns.
     public internal(set) var outputTokens: Int
     /// Cost of the session's own turns, in the caller's currency unit.
-    public internal(set) var cost: Double
+    public internal(set) var cost: Cost
     /// Whether the session is archived (hidden from listings unless asked for).
     public var archived: Bool
     /// Free-form string metadata.
@@ -53,22 +53,24 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// The stored field names, shared by `Codable` and the fast path.
     enum CodingKeys: String, CodingKey, CaseIterable {
         case id, title, project, parentID, branchPoint, branchName, model, provider, created, updated, lastActivity
-        case turnCount, inputTokens, outputTokens, cost, archived, metadata, checkpointCount, crystalCount
+        case turnCount, inputTokens, outputTokens
+        case cost = "costNanos"
+        case archived, metadata, checkpointCount, crystalCount
     }
     static let fields = CBORFields<CodingKeys>()
 
-    /// The record-type version this code writes.
-    public static let recordVersion = 1
-    /// How stored records of earlier versions become version ``recordVersion`` (none yet: this
-    /// is the first). A new version adds its step here; see `Docs/migrations.md`.
-    static let migrations: [MigrationStep] = []
+    /// The record-type version this code writes: 2, an exact cost total (`costNanos`, an integer).
+    public static let recordVersion = 2
+    /// How stored records of earlier versions become version ``recordVersion``: 1 → 2 turns the
+    /// `Double` `cost` total into integer `costNanos` (see `Docs/migrations.md`).
+    static let migrations: [MigrationStep] = [.update(from: 1) { try Cost.migrateField(of: &$0, optional: false) }]
 
     /// A session as ``TimelineStore`` creates it; most callers use ``NewSession`` instead.
     public init(
         id: UUID, title: String, project: String? = nil, parentID: UUID? = nil, branchPoint: Int? = nil,
         branchName: String? = nil, model: String? = nil, provider: String? = nil, created: Date,
         updated: Date? = nil, lastActivity: Date? = nil, turnCount: Int = 0, inputTokens: Int = 0,
-        outputTokens: Int = 0, cost: Double = 0, archived: Bool = false, metadata: [String: String] = [:],
+        outputTokens: Int = 0, cost: Cost = .zero, archived: Bool = false, metadata: [String: String] = [:],
         checkpointCount: Int = 0, crystalCount: Int = 0
     ) {
         self.id = id
@@ -118,7 +120,7 @@ extension Session: CBORRecordDecodable {
             case .turnCount: session.turnCount = try value.decodeCount()
             case .inputTokens: session.inputTokens = try value.decode(Int.self)
             case .outputTokens: session.outputTokens = try value.decode(Int.self)
-            case .cost: session.cost = try value.decode(Double.self)
+            case .cost: session.cost = Cost(nanos: try value.decode(Int64.self))
             case .archived: session.archived = try value.decode(Bool.self)
             case .metadata: session.metadata = try value.decode([String: String].self)
             case .checkpointCount: session.checkpointCount = try value.decodeCount()

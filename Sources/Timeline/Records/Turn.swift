@@ -23,8 +23,8 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
     public var inputTokens: Int?
     /// Output (completion) tokens, if recorded.
     public var outputTokens: Int?
-    /// Cost, if recorded.
-    public var cost: Double?
+    /// Cost, if recorded: exact (see ``Cost``).
+    public var cost: Cost?
     /// The tool calls the turn made.
     public var toolCalls: [ToolCall]
     /// Structured parts besides the text (reasoning, code, attachments…).
@@ -34,20 +34,22 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
 
     /// The stored field names, shared by `Codable` and the fast path.
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case sessionID, sequence, id, role, content, created, duration, inputTokens, outputTokens, cost, toolCalls, blocks, metadata
+        case sessionID, sequence, id, role, content, created, duration, inputTokens, outputTokens
+        case cost = "costNanos"
+        case toolCalls, blocks, metadata
     }
     static let fields = CBORFields<CodingKeys>()
 
-    /// The record-type version this code writes.
-    public static let recordVersion = 1
-    /// How stored records of earlier versions become version ``recordVersion`` (none yet: this
-    /// is the first). A new version adds its step here; see `Docs/migrations.md`.
-    static let migrations: [MigrationStep] = []
+    /// The record-type version this code writes: 2, exact costs (`costNanos`, an integer).
+    public static let recordVersion = 2
+    /// How stored records of earlier versions become version ``recordVersion``: 1 → 2 turns the
+    /// `Double` `cost` into integer `costNanos` (see `Docs/migrations.md`).
+    static let migrations: [MigrationStep] = [.update(from: 1) { try Cost.migrateField(of: &$0, optional: true) }]
 
     /// A turn as ``TimelineStore`` writes it; callers append ``NewTurn``s instead.
     public init(
         sessionID: UUID, sequence: Int, id: UUID, role: Role, content: String, created: Date,
-        duration: Double? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, cost: Double? = nil,
+        duration: Double? = nil, inputTokens: Int? = nil, outputTokens: Int? = nil, cost: Cost? = nil,
         toolCalls: [ToolCall] = [], blocks: [Block] = [], metadata: [String: String] = [:]
     ) {
         self.sessionID = sessionID
@@ -169,7 +171,7 @@ extension Turn: CBORRecordDecodable {
             case .duration: turn.duration = value.decodeNil() ? nil : try value.decode(Double.self)
             case .inputTokens: turn.inputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
             case .outputTokens: turn.outputTokens = value.decodeNil() ? nil : try value.decode(Int.self)
-            case .cost: turn.cost = value.decodeNil() ? nil : try value.decode(Double.self)
+            case .cost: turn.cost = value.decodeNil() ? nil : Cost(nanos: try value.decode(Int64.self))
             case .toolCalls: try value.readArray { item in turn.toolCalls.append(try ToolCall(cbor: &item)) }
             case .blocks: try value.readArray { item in turn.blocks.append(try Block(cbor: &item)) }
             case .metadata: turn.metadata = try value.decode([String: String].self)
@@ -207,7 +209,7 @@ public struct NewTurn: Sendable, Hashable {
     /// Output tokens; added to the session's total.
     public var outputTokens: Int?
     /// Cost; added to the session's total.
-    public var cost: Double?
+    public var cost: Cost?
     /// Tool calls.
     public var toolCalls: [Turn.ToolCall]
     /// Structured parts.
@@ -218,7 +220,7 @@ public struct NewTurn: Sendable, Hashable {
     /// Describes a turn to append.
     public init(
         id: UUID = UUID(), role: Turn.Role, content: String, created: Date? = nil, duration: Double? = nil,
-        inputTokens: Int? = nil, outputTokens: Int? = nil, cost: Double? = nil,
+        inputTokens: Int? = nil, outputTokens: Int? = nil, cost: Cost? = nil,
         toolCalls: [Turn.ToolCall] = [], blocks: [Turn.Block] = [], metadata: [String: String] = [:]
     ) {
         self.id = id
