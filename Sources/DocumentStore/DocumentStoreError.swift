@@ -138,10 +138,6 @@ extension DocumentStoreError {
         /// ``Kind/unknownIndex(_:)``.
         public static let unknownIndex = Code(rawValue: "unknownIndex")
 
-        /// Whether `error` is a ``DocumentStoreError`` with this code.
-        public static func ~= (code: Code, error: any Error) -> Bool {
-            (error as? DocumentStoreError)?.code == code
-        }
     }
 
     /// ``kind`` without its associated values.
@@ -165,4 +161,10 @@ extension DocumentStoreError {
         case .unknownIndex: .unknownIndex
         }
     }
+}
+
+/// Whether `error` is a ``DocumentStoreError`` with this code: lets a `catch` clause name a code,
+/// `catch DocumentStoreError.Code.corrupted { … }`.
+public func ~= (code: DocumentStoreError.Code, error: any Error) -> Bool {
+    (error as? DocumentStoreError)?.code == code
 }

@@ -215,10 +215,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-extension LMDBError.Code {
-    /// Whether `error` is an ``LMDBError`` with this code: lets a `catch` clause name a code,
-    /// `catch LMDBError.Code.mapFull { … }`.
-    public static func ~= (code: LMDBError.Code, error: any Error) -> Bool {
-        (error as? LMDBError)?.code == code
-    }
+/// Whether `error` is an ``LMDBError`` with this code: lets a `catch` clause name a code,
+/// `catch LMDBError.Code.mapFull { … }`.
+public func ~= (code: LMDBError.Code, error: any Error) -> Bool {
+    (error as? LMDBError)?.code == code
 }

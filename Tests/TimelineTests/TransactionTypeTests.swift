@@ -39,4 +39,24 @@ struct TransactionTypeTests {
             #expect(diagnostics.contains("setter is inaccessible"), "\(field): \(diagnostics)")
         }
     }
+
+    @Test("import Timeline brings the types its API uses and none of the lower layers' other names")
+    func exportedNames() throws {
+        let uses = """
+            import Timeline
+            func f(_ error: any Error) -> Int {
+                let configuration = Environment.Configuration(durability: .noSync)
+                let cursor: PageCursor? = nil, page: Page<Turn>? = nil, policy = MigrationPolicy.lazy
+                _ = (configuration, cursor, page, policy)
+                if let error = error as? LMDBError, error.code == .noSpace { return 1 }
+                if let error = error as? DocumentStoreError, error.code == .corrupted { return 2 }
+                return 0
+            }
+            """
+        #expect(try compilerDiagnostics(uses) == nil)
+        for name in ["Database", "Index<Int>", "Transaction<ReadAccess>", "Store", "Entry", "Cursor<ReadAccess>", "KeyRange", "CBORValue"] {
+            let diagnostics = try #require(try compilerDiagnostics("import Timeline\nlet x: \(name)? = nil\n"), "\(name) is visible")
+            #expect(diagnostics.contains("cannot find type"), "\(name): \(diagnostics)")
+        }
+    }
 }

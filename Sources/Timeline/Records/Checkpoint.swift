@@ -1,4 +1,5 @@
 public import FoundationEssentials
+internal import DocumentStore
 
 /// A saved conversation state at a point of a session's history — whatever the caller needs to
 /// resume there (agent memory, tool state…) as an opaque payload. Stored in the `checkpoints`

@@ -1,4 +1,5 @@
 public import FoundationEssentials
+internal import DocumentStore
 
 /// A summary of a session ("crystal"): text standing for a range of its turns, so that a prompt
 /// can carry the summary instead of the turns. Every version is kept, under session id ‖ version

@@ -1,4 +1,5 @@
 public import FoundationEssentials
+internal import DocumentStore
 public import CBOR
 
 /// One conversation: its identity, where it came from (a fork's parent and branch point), its

@@ -1,4 +1,5 @@
 public import FoundationEssentials
+internal import DocumentStore
 public import CBOR
 
 /// One message of a conversation. Append-only: once written, a turn is never changed (a

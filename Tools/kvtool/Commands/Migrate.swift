@@ -1,3 +1,5 @@
+import LMDB
+import DocumentStore
 import ArgumentParser
 import Foundation
 import Timeline
