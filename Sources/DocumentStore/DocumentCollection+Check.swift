@@ -47,39 +47,33 @@ extension DocumentCollection {
         var problems: [CollectionProblem] = []
         var expected: [[[UInt8]: [UInt8]]] = Array(repeating: [:], count: indexes.count)
         var read = 0
-        try database.withCursor(in: txn) { cursor in
-            var entries = cursor.entries()
-            while let entry = try entries.next() {
-                read += 1
-                if read % 1_000 == 0 { progress?(read) }
-                let key = KeyBytes(raw: Array(entry.key))
-                let record: Record
-                do {
-                    record = try decode(entry.value, key: key)
-                } catch let error as DocumentStoreError {
-                    problems.append(CollectionProblem(collection: name, key: key.shown, kind: .undecodable(error.underlying.map { "\($0)" } ?? "\(error.kind)")))
-                    continue
-                }
-                let primary = primaryKey(record)
-                if primary != key {
-                    problems.append(CollectionProblem(collection: name, key: key.shown, kind: .keyMismatch(expected: primary.shown)))
-                }
-                for (position, index) in indexes.enumerated() {
-                    if let value = index.key(record) { expected[position][index.entryKey(value: value, primaryKey: key)] = key.bytes }
-                }
+        try database.forEachEntry(in: txn) { entry in
+            read += 1
+            if read % 1_000 == 0 { progress?(read) }
+            let key = KeyBytes(raw: Array(entry.key))
+            let record: Record
+            do {
+                record = try decode(entry.value, key: key)
+            } catch let error as DocumentStoreError {
+                problems.append(CollectionProblem(collection: name, key: key.shown, kind: .undecodable(error.underlying.map { "\($0)" } ?? "\(error.kind)")))
+                return
+            }
+            let primary = primaryKey(record)
+            if primary != key {
+                problems.append(CollectionProblem(collection: name, key: key.shown, kind: .keyMismatch(expected: primary.shown)))
+            }
+            for (position, index) in indexes.enumerated() {
+                if let value = index.key(record) { expected[position][index.entryKey(value: value, primaryKey: key)] = key.bytes }
             }
         }
         for (position, index) in indexes.enumerated() {
             guard let db = index.database else { continue }
             var wanted = expected[position]
-            try db.withCursor(in: txn) { cursor in
-                var entries = cursor.entries()
-                while let entry = try entries.next() {
-                    let entryKey = Array(entry.key)
-                    if let primary = wanted.removeValue(forKey: entryKey), entry.value.elementsEqual(primary) { continue }
-                    problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: Array(entry.value)).shown,
-                                                      kind: .danglingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).shown)))
-                }
+            try db.forEachEntry(in: txn) { entry in
+                let entryKey = Array(entry.key)
+                if let primary = wanted.removeValue(forKey: entryKey), entry.value.elementsEqual(primary) { return }
+                problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: Array(entry.value)).shown,
+                                                  kind: .danglingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).shown)))
             }
             for (entryKey, primary) in wanted.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
                 problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: primary).shown,

@@ -184,10 +184,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     @discardableResult
     public func deleteRange(_ range: KeyRange, in txn: borrowing WriteTransaction) throws -> Int {
         var keys: [KeyBytes] = []
-        try database.withCursor(in: txn) { cursor in
-            var entries = cursor.entries(in: range)
-            while let entry = try entries.next() { keys.append(KeyBytes(raw: Array(entry.key))) }
-        }
+        try database.forEachEntry(range, in: txn) { entry in keys.append(KeyBytes(raw: Array(entry.key))) }
         for key in keys { try delete(key, in: txn) }
         return keys.count
     }
@@ -197,11 +194,8 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         for index in indexes {
             guard let db = index.database else { continue }
             var stale: [[UInt8]] = []
-            try db.withCursor(in: txn) { cursor in
-                var entries = cursor.entries()
-                while let entry = try entries.next() {
-                    if entry.value.elementsEqual(key.bytes) { stale.append(Array(entry.key)) }
-                }
+            try db.forEachEntry(in: txn) { entry in
+                if entry.value.elementsEqual(key.bytes) { stale.append(Array(entry.key)) }
             }
             for entry in stale { try db.delete(entry, in: txn) }
         }

@@ -25,6 +25,28 @@ extension Database {
     }
 }
 
+extension Database {
+    /// Calls `body` with every entry whose key lies in `range`, in key order (or reverse): the
+    /// common cursor loop in one call. Entries are valid only during `body`.
+    ///
+    /// ```swift
+    /// try db.forEachEntry(.prefix(sessionKey), in: txn) { entry in count += entry.value.count }
+    /// ```
+    /// To stop early, or to walk two ranges side by side, use ``withCursor(in:_:)`` and
+    /// ``Cursor/entries(in:reverse:)``.
+    /// - Throws: ``LMDBError`` (a damaged page), or what `body` throws.
+    /// - Complexity: O(log n) to start, then amortized O(1) per entry.
+    public func forEachEntry(
+        _ range: KeyRange = .all, reverse: Bool = false, in txn: borrowing Transaction<some TransactionAccess>,
+        _ body: (Entry) throws -> Void
+    ) throws {
+        try withCursor(in: txn) { cursor in
+            var entries = cursor.entries(in: range, reverse: reverse)
+            while let entry = try entries.next() { try body(entry) }
+        }
+    }
+}
+
 /// A position in one database, moved with `first()`, `next()`, `seek(_:)` and the like, or
 /// walked over a ``KeyRange`` with ``entries(in:reverse:)``.
 ///
@@ -151,8 +173,9 @@ extension Cursor {
     /// A walk over a key range, returned by ``Cursor/entries(in:reverse:)``.
     ///
     /// Its ``next()`` throws rather than ending early: a damaged page surfaces as an error instead
-    /// of a silently shortened scan (which is why this is not a `Sequence`).
-    public struct Entries {
+    /// of a silently shortened scan (which is why this is not a `Sequence`). It is `~Copyable`, so
+    /// it cannot be returned from the cursor's closure or outlive the cursor it moves.
+    public struct Entries: ~Copyable {
         let cursor: OpaquePointer
         let txn: OpaquePointer
         let database: Database

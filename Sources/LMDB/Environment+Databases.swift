@@ -67,14 +67,11 @@ extension Environment {
         let main = try openDatabase(nil)
         return try read { txn in
             var names: [String] = []
-            try main.withCursor(in: txn) { cursor in
-                var entries = cursor.entries()
-                while let entry = try entries.next() {
-                    // A named database's record in the main database is its 48-byte MDB_db
-                    // header; a plain key put into the main database has some other value.
-                    if entry.value.count == 48 {
-                        names.append(String(decoding: entry.key, as: UTF8.self))
-                    }
+            try main.forEachEntry(in: txn) { entry in
+                // A named database's record in the main database is its 48-byte MDB_db
+                // header; a plain key put into the main database has some other value.
+                if entry.value.count == 48 {
+                    names.append(String(decoding: entry.key, as: UTF8.self))
                 }
             }
             return names

@@ -134,10 +134,7 @@ extension TimelineStore {
 
     /// Calls `body` with every key and value of `database`, in order.
     private func walkKeys(_ database: Database, in txn: borrowing Transaction<some TransactionAccess>, _ body: ([UInt8], UnsafeRawBufferPointer) throws -> Void) throws {
-        try database.withCursor(in: txn) { cursor in
-            var entries = cursor.entries()
-            while let entry = try entries.next() { try body(Array(entry.key), entry.value) }
-        }
+        try database.forEachEntry(in: txn) { entry in try body(Array(entry.key), entry.value) }
     }
 
     /// Splits a 24-byte key into its session id and big-endian number (`nil` past `Int.max`).

@@ -109,36 +109,40 @@ struct SessionScan {
     /// ranges, until `visit` returns `false` or the entries run out.
     func walk(in txn: borrowing Transaction<some TransactionAccess>, _ visit: ([UInt8], UUID) throws -> Bool) throws {
         try database.withCursor(in: txn) { first in
-            var streams = [first.entries(in: ranges[0], reverse: reverse)]
+            var one = first.entries(in: ranges[0], reverse: reverse)
             if ranges.count == 1 {
-                try merge(&streams, visit)
+                while let suffix = try suffix(of: one.next()) {
+                    guard try visit(suffix, Self.id(in: suffix)) else { return }
+                }
             } else {
                 try database.withCursor(in: txn) { second in
-                    streams.append(second.entries(in: ranges[1], reverse: reverse))
-                    try merge(&streams, visit)
+                    var other = second.entries(in: ranges[1], reverse: reverse)
+                    try merge(&one, &other, visit)
                 }
             }
         }
     }
 
-    private func merge<Access>(_ streams: inout [Cursor<Access>.Entries], _ visit: ([UInt8], UUID) throws -> Bool) throws {
-        var heads: [[UInt8]?] = try streams.indices.map { try suffix(of: streams[$0].next()) }
+    /// Walks two ranges side by side, always taking the entry that comes first in listing order.
+    private func merge<Access>(_ one: inout Cursor<Access>.Entries, _ other: inout Cursor<Access>.Entries,
+                               _ visit: ([UInt8], UUID) throws -> Bool) throws {
+        var heads = (try suffix(of: one.next()), try suffix(of: other.next()))
         while true {
-            var pick: Int?
-            for index in heads.indices {
-                guard let head = heads[index] else { continue }
-                if let current = pick, let best = heads[current] {
-                    if reverse ? best.lexicographicallyPrecedes(head) : head.lexicographicallyPrecedes(best) { pick = index }
-                } else {
-                    pick = index
-                }
+            let takeFirst: Bool
+            switch heads {
+            case (nil, nil): return
+            case (.some, nil): takeFirst = true
+            case (nil, .some): takeFirst = false
+            case (let first?, let second?): takeFirst = reverse ? second.lexicographicallyPrecedes(first) : first.lexicographicallyPrecedes(second)
             }
-            guard let pick, let suffix = heads[pick] else { return }
-            guard let id = UUID(keyBytes: suffix[8...]) else { return }   // cannot fail: suffix(of:) checked the length
-            guard try visit(suffix, id) else { return }
-            heads[pick] = try self.suffix(of: streams[pick].next())
+            let suffix = (takeFirst ? heads.0 : heads.1)!
+            guard try visit(suffix, Self.id(in: suffix)) else { return }
+            if takeFirst { heads.0 = try self.suffix(of: one.next()) } else { heads.1 = try self.suffix(of: other.next()) }
         }
     }
+
+    /// The session id at the end of a suffix (whose length ``suffix(of:)`` checked).
+    private static func id(in suffix: [UInt8]) -> UUID { UUID(keyBytes: suffix[8...]) ?? .zero }
 
     private func suffix(of entry: Entry?) throws -> [UInt8]? {
         guard let entry else { return nil }

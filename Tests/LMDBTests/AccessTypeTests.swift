@@ -28,4 +28,27 @@ struct AccessTypeTests {
             #expect(diagnostics.contains("WriteAccess"), "\(misuse): \(diagnostics)")
         }
     }
+
+    @Test("a range walk cannot escape its cursor's closure; forEachEntry visits every entry of a range")
+    func entriesStayInside() throws {
+        let escape = """
+            import LMDB
+            func f(_ env: Environment, _ db: Database) throws {
+                try env.read { txn in
+                    let walk: Cursor<ReadAccess>.Entries = try db.withCursor(in: txn) { cursor in return cursor.entries() }
+                    _ = walk
+                }
+            }
+            """
+        let diagnostics = try #require(try compilerDiagnostics(escape), "an Entries escaped its cursor")
+        #expect(diagnostics.contains("conform to 'Copyable'"), "\(diagnostics)")
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir + "/store")
+            let db = try env.openDatabase("items")
+            try env.write { txn in for byte in UInt8(0)..<10 { try db.put([byte], for: [byte], in: txn) } }
+            var seen: [UInt8] = []
+            try env.read { txn in try db.forEachEntry(.halfOpen([2], [5]), reverse: true, in: txn) { seen.append($0.key[0]) } }
+            #expect(seen == [4, 3, 2])
+        }
+    }
 }

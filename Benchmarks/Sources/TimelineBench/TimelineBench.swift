@@ -1,4 +1,5 @@
 import Foundation
+import Timeline
 
 /// `timeline-bench`: every workload of a chat service's history on every backend, on the same
 /// generated timeline, side by side in one run, with a report (`Docs/benchmarks.md`).
@@ -123,7 +124,10 @@ struct TimelineBench {
     static func prepare(_ backend: (name: String, slug: String, make: (String) throws -> any Backend), fixture: Fixture,
                         options: Options) async throws -> (backend: any Backend, directory: String, importFigures: [Measurement]?) {
         let manager = FileManager.default
-        let kept = "\(options.fixtures)/\(backend.slug)-\(fixture.turnCount)-\(fixture.seed)-v1"
+        // TimelineStore's kept copy names its record version: a copy written by older code would be
+        // migrated when opened, and the migration would be timed as the cold open.
+        let format = backend.slug == "timelinestore" ? "-records\(Turn.recordVersion)" : ""
+        let kept = "\(options.fixtures)/\(backend.slug)-\(fixture.turnCount)-\(fixture.seed)-v1\(format)"
         let work = "\(options.fixtures)/work-\(backend.slug)-\(getpid())"
         try? manager.removeItem(atPath: work)
         try manager.createDirectory(atPath: options.fixtures, withIntermediateDirectories: true)

@@ -35,14 +35,11 @@ extension DocumentCollection {
     /// How many records are stored at each record version.
     func versionCounts(in txn: borrowing Transaction<some TransactionAccess>) throws -> [Int: Int] {
         var counts: [Int: Int] = [:]
-        try database.withCursor(in: txn) { cursor in
-            var entries = cursor.entries()
-            while let entry = try entries.next() {
-                guard let (stored, _) = Envelope.open(entry.value) else {
-                    throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(entry.key)))
-                }
-                counts[stored, default: 0] += 1
+        try database.forEachEntry(in: txn) { entry in
+            guard let (stored, _) = Envelope.open(entry.value) else {
+                throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(entry.key)))
             }
+            counts[stored, default: 0] += 1
         }
         return counts
     }

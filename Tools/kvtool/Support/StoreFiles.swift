@@ -47,15 +47,12 @@ enum StoreFiles {
     static func versions(_ meta: Database, in txn: borrowing Transaction<some TransactionAccess>) throws -> (format: Int?, records: [(String, Int)]) {
         var format: Int?
         var records: [(String, Int)] = []
-        try meta.withCursor(in: txn) { cursor in
-            var entries = cursor.entries()
-            while let entry = try entries.next() {
-                let name = String(decoding: entry.key, as: UTF8.self)
-                guard let number = (try? CBORValue(decoding: entry.value))?.int64Value else { continue }
-                if name == "format" { format = Int(number) }
-                if name.hasPrefix("collection."), name.hasSuffix(".version") {
-                    records.append((String(name.dropFirst("collection.".count).dropLast(".version".count)), Int(number)))
-                }
+        try meta.forEachEntry(in: txn) { entry in
+            let name = String(decoding: entry.key, as: UTF8.self)
+            guard let number = (try? CBORValue(decoding: entry.value))?.int64Value else { return }
+            if name == "format" { format = Int(number) }
+            if name.hasPrefix("collection."), name.hasSuffix(".version") {
+                records.append((String(name.dropFirst("collection.".count).dropLast(".version".count)), Int(number)))
             }
         }
         return (format, records)
