@@ -51,7 +51,7 @@ let package = Package(
         // and tests reach them (package access only: not part of any product's API).
         .target(
             name: "KVToolCore",
-            dependencies: ["CBOR", "DocumentStore"],
+            dependencies: ["CBOR", "DocumentStore", "Timeline"],
             path: "Tools/KVToolCore",
             swiftSettings: strictSettings
         ),

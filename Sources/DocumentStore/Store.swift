@@ -47,12 +47,12 @@ public final class Store: Sendable {
         self.migrationPolicy = migrationPolicy
         try Store.refuseForeign(environment)
         meta = try environment.openDatabase("meta")
-        let stored = try environment.read { txn in try Store.metaInt(meta, "format", in: txn) }
+        let stored = try environment.read { txn in try Store.metaInt(meta, MetaKey.format, in: txn) }
         if let stored, stored > Store.formatVersion {
             throw DocumentStoreError(.formatTooNew(stored: stored, supported: Store.formatVersion), collection: "meta")
         }
         if stored == nil && !environment.configuration.readOnly {
-            try environment.write { txn in try Store.setMetaInt(meta, "format", Store.formatVersion, in: txn) }
+            try environment.write { txn in try Store.setMetaInt(meta, MetaKey.format, Store.formatVersion, in: txn) }
         }
     }
 
@@ -66,7 +66,7 @@ public final class Store: Sendable {
         if mainEntries == 0 { return }
         guard names.contains("meta") else { throw DocumentStoreError(.foreignStore, collection: "meta") }
         let meta = try environment.openDatabase("meta", create: false)
-        let (entries, format) = try environment.read { txn in (try meta.count(in: txn), try meta.get(Array("format".utf8), in: txn) != nil) }
+        let (entries, format) = try environment.read { txn in (try meta.count(in: txn), try meta.get(Array(MetaKey.format.utf8), in: txn) != nil) }
         if entries > 0 && !format { throw DocumentStoreError(.foreignStore, collection: "meta") }
     }
 
@@ -126,7 +126,7 @@ public final class Store: Sendable {
         let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey,
                                             indexes: bound, migrations: steps, merge: merge)
         let (storedVersion, state) = try read { txn in
-            (try Store.metaInt(meta, "collection.\(name).version", in: txn), try Store.migrationState(meta, name, in: txn))
+            (try Store.metaInt(meta, MetaKey.collectionVersion(name), in: txn), try Store.migrationState(meta, name, in: txn))
         }
         if let storedVersion, storedVersion > version {
             throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name)
@@ -134,10 +134,10 @@ public final class Store: Sendable {
         register(collection)
         if readOnly { return collection }
         try write { txn in
-            if storedVersion == nil { try Store.setMetaInt(meta, "collection.\(name).version", version, in: txn) }
-            for index in bound where try Store.metaInt(meta, "index.\(name).\(index.name)", in: txn) == nil {
+            if storedVersion == nil { try Store.setMetaInt(meta, MetaKey.collectionVersion(name), version, in: txn) }
+            for index in bound where try Store.metaInt(meta, MetaKey.index(name, index.name), in: txn) == nil {
                 try collection.rebuild(index, in: txn)
-                try Store.setMetaInt(meta, "index.\(name).\(index.name)", 1, in: txn)
+                try Store.setMetaInt(meta, MetaKey.index(name, index.name), 1, in: txn)
             }
         }
         if let storedVersion, storedVersion < version || state != nil {
@@ -155,7 +155,7 @@ public final class Store: Sendable {
 
     /// The record version stored for `collection` in `meta`, if any.
     public func storedVersion(of collection: String) throws -> Int? {
-        try read { txn in try Store.metaInt(meta, "collection.\(collection).version", in: txn) }
+        try read { txn in try Store.metaInt(meta, MetaKey.collectionVersion(collection), in: txn) }
     }
 
     // MARK: Registry

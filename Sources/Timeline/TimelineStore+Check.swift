@@ -139,8 +139,9 @@ extension TimelineStore {
 
     /// Splits a 24-byte key into its session id and big-endian number (`nil` past `Int.max`).
     static func sessionAndNumber(_ key: [UInt8]) -> (UUID, Int)? {
-        guard key.count == 24, let id = UUID(keyBytes: key[0..<16]),
-              let number = Int(exactly: key[16...].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }) else { return nil }
+        var reader = KeyReader(key)
+        guard let id = reader.read(UUID.self), let raw = reader.read(UInt64.self), reader.isAtEnd,
+              let number = Int(exactly: raw) else { return nil }
         return (id, number)
     }
 }

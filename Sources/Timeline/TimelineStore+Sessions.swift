@@ -142,7 +142,11 @@ struct SessionScan {
     }
 
     /// The session id at the end of a suffix (whose length ``suffix(of:)`` checked).
-    private static func id(in suffix: [UInt8]) -> UUID { UUID(keyBytes: suffix[8...]) ?? .zero }
+    private static func id(in suffix: [UInt8]) -> UUID {
+        var reader = KeyReader(suffix)
+        _ = reader.readDescending(Int64.self)   // the inverted last activity
+        return reader.read(UUID.self) ?? .zero
+    }
 
     private func suffix(of entry: Entry?) throws -> [UInt8]? {
         guard let entry else { return nil }

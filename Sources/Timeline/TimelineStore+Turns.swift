@@ -140,12 +140,12 @@ extension TimelineTransaction {
         fingerprint.add(KeyBytes("turns", id, Int64(range.lowerBound), Int64(range.upperBound), reverse).bytes)
         let listing = fingerprint.value
         if let cursor {
-            guard cursor.listing == listing, cursor.key.count == 8 else {
+            var position = KeyReader(cursor.key)
+            guard cursor.listing == listing, let raw = position.read(UInt64.self), position.isAtEnd else {
                 throw TimelineError.invalidPageCursor("it does not come from this listing of session \(id)'s turns (same range and direction)")
             }
             // The cursor's own listing wrote it: a sequence of this session, below Int.max.
-            let last = Int(truncatingIfNeeded: cursor.key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
-            guard last >= 0, last < Int.max else { throw TimelineError.invalidPageCursor("its position is not a turn sequence") }
+            guard let last = Int(exactly: raw), last < Int.max else { throw TimelineError.invalidPageCursor("its position is not a turn sequence") }
             wanted = reverse ? wanted.clamped(to: 0..<last) : wanted.clamped(to: (last + 1)..<Int.max)
         }
         var items: [Turn] = []

@@ -105,6 +105,20 @@ public final class TimelineStore: Sendable {
         committer = GroupCommitter(store: store)
     }
 
+    /// The layout of each database's keys, as the collections above write them (`Docs/format.md`):
+    /// what `kvtool dump`, `load` and `get` decode keys with. `kvtool check`/`dump` report any
+    /// stored key that does not follow its layout, so this table cannot drift from the code unseen.
+    package static let keyLayouts: [String: KeyLayout] = [
+        "sessions": KeyLayout(.uuid),
+        "turns": KeyLayout(.uuid, .u64), "checkpoints": KeyLayout(.uuid, .u64), "crystals": KeyLayout(.uuid, .u64),
+        "idx.sessions.project": KeyLayout(.string, .bool, .descendingDate, .uuid),
+        "idx.sessions.parent": KeyLayout(.uuid, .bool, .descendingDate, .uuid),
+        "idx.sessions.activity": KeyLayout(.bool, .descendingDate, .uuid),
+        "idx.turns.id": KeyLayout(.uuid, .uuid, .u64),
+        "idx.checkpoints.id": KeyLayout(.uuid),
+        "idx.checkpoints.created": KeyLayout(.date, .uuid, .u64),
+    ]
+
     deinit {
         committer.stop()
         if ownsEnvironment { try? store.environment.close() }

@@ -116,4 +116,24 @@ struct FormatDocumentationTests {
             #expect(raw.map(Self.hex) == "54 01 01 a1 61 6e 01")
         }
     }
+
+    @Test("KeyReader reads back every part KeyBytes writes, and refuses what does not fit")
+    func keyReaderRoundTrips() {
+        var random = SeededGenerator(seed: 7)
+        for _ in 0..<2_000 {
+            let id = UUID(), number = random.next(), signed = Int64(bitPattern: random.next()), flag = random.next() % 2 == 0
+            let text = String((0..<Int(random.next() % 6)).map { _ in ["a", "\u{0}", "é", "z"][Int(random.next() % 4)] })
+            let key = KeyBytes(text, flag, Descending(signed), id, number, signed)
+            var reader = KeyReader(key.bytes)
+            #expect(reader.read(String.self) == text && reader.read(Bool.self) == flag)
+            #expect(reader.readDescending(Int64.self) == signed && reader.read(UUID.self) == id)
+            #expect(reader.read(UInt64.self) == number && reader.read(Int64.self) == signed && reader.isAtEnd)
+        }
+        var short = KeyReader([0x01, 0x02])
+        #expect(short.read(UInt64.self) == nil && short.read(UUID.self) == nil && short.remaining.count == 2)
+        var unterminated = KeyReader(Array("abc".utf8) + [0x00])
+        #expect(unterminated.read(String.self) == nil && unterminated.remaining.count == 4)
+        var notBool = KeyReader([0x02])
+        #expect(notBool.read(Bool.self) == nil)
+    }
 }

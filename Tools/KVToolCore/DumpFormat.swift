@@ -1,5 +1,6 @@
 package import CBOR
 internal import DocumentStore
+internal import Timeline
 internal import Foundation
 
 /// The JSON Lines of `kvtool dump` and `kvtool load` (specified in `Docs/kvtool.md`):
@@ -67,7 +68,7 @@ package enum DumpFormat {
     /// A key as its parts (a TimelineStore database), as text (`meta`), or as hex.
     package static func show(key: [UInt8], in database: String) -> CBORValue {
         if database == "meta", let text = String(validating: key, as: UTF8.self), !text.isEmpty { return .text(text) }
-        if let layout = KeyLayout.of(database: database), let parts = layout.decode(key) { return parts }
+        if let layout = TimelineStore.keyLayouts[database], let parts = layout.decode(key) { return parts }
         return .map([.init(.text("hex"), .text(hex(key)))])
     }
 
@@ -93,7 +94,7 @@ package enum DumpFormat {
     /// record that is not an envelope: what page damage or a stray write leaves — or `nil`.
     package static func damage(database: String, key: [UInt8], value: [UInt8]) -> String? {
         if key.isEmpty { return "an empty key" }
-        if let layout = KeyLayout.of(database: database), layout.decode(key) == nil { return "the key does not follow the layout of \(database) (\(layout))" }
+        if let layout = TimelineStore.keyLayouts[database], layout.decode(key) == nil { return "the key does not follow the layout of \(database) (\(layout))" }
         if recordDatabases.contains(database), value.withUnsafeBytes({ Envelope.open($0) }) == nil { return "the value is not a record envelope" }
         return nil
     }
@@ -155,7 +156,7 @@ package enum DumpFormat {
             }
             bytes = decoded
         case .array:
-            guard let layout = KeyLayout.of(database: database) else {
+            guard let layout = TimelineStore.keyLayouts[database] else {
                 throw DumpError("database \"\(database)\" has no known key layout: write its keys as {\"hex\":\"…\"}")
             }
             do { bytes = try layout.encode(key) } catch { throw DumpError("key for \"\(database)\": \(error)") }

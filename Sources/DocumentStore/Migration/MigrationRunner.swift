@@ -39,7 +39,7 @@ public struct MigrationRunner: Sendable {
     public func plan() throws -> [MigrationPlan] {
         try store.registeredCollections().map { entry in
             try store.read { txn in
-                let stored = try Store.metaInt(store.meta, "collection.\(entry.name).version", in: txn) ?? entry.version
+                let stored = try Store.metaInt(store.meta, MetaKey.collectionVersion(entry.name), in: txn) ?? entry.version
                 return MigrationPlan(collection: entry.name, storedVersion: stored, currentVersion: entry.version,
                                      recordsByVersion: try entry.versionCounts(txn),
                                      inProgress: try Store.migrationState(store.meta, entry.name, in: txn) != nil)
@@ -70,7 +70,7 @@ public struct MigrationRunner: Sendable {
     private func run(_ entry: Store.Registered) throws -> MigrationReport? {
         let name = entry.name, target = entry.version
         let (stored, state) = try store.read { txn in
-            (try Store.metaInt(store.meta, "collection.\(name).version", in: txn), try Store.migrationState(store.meta, name, in: txn))
+            (try Store.metaInt(store.meta, MetaKey.collectionVersion(name), in: txn), try Store.migrationState(store.meta, name, in: txn))
         }
         guard let stored, stored < target || state != nil else { return nil }
         let started = ContinuousClock.now
@@ -84,7 +84,7 @@ public struct MigrationRunner: Sendable {
             if backup { backupPath = try makeBackup(of: name, version: stored) }
             try store.write { txn in
                 try entry.clearIndexes(txn)
-                for index in entry.indexNames { try Store.setMetaInt(store.meta, "index.\(name).\(index)", 0, in: txn) }
+                for index in entry.indexNames { try Store.setMetaInt(store.meta, MetaKey.index(name, index), 0, in: txn) }
                 try Store.setMigrationState(store.meta, name, MigrationState(target: target, after: nil, done: 0), in: txn)
             }
         }
@@ -107,9 +107,9 @@ public struct MigrationRunner: Sendable {
             if batch.walked < batchSize { break }
         }
         try store.write { txn in
-            try Store.setMetaInt(store.meta, "collection.\(name).version", target, in: txn)
-            for index in entry.indexNames { try Store.setMetaInt(store.meta, "index.\(name).\(index)", 1, in: txn) }
-            try store.meta.delete(Array("migration.\(name)".utf8), in: txn)
+            try Store.setMetaInt(store.meta, MetaKey.collectionVersion(name), target, in: txn)
+            for index in entry.indexNames { try Store.setMetaInt(store.meta, MetaKey.index(name, index), 1, in: txn) }
+            try store.meta.delete(Array(MetaKey.migration(name).utf8), in: txn)
         }
         return MigrationReport(collection: name, fromVersion: stored, toVersion: target, walked: done, rewritten: rewritten,
                                backupPath: backupPath, seconds: Self.seconds(since: started))
@@ -193,9 +193,9 @@ struct MigrationState: Hashable {
 
 extension Store {
     static func migrationState(_ meta: Database, _ collection: String, in txn: borrowing Transaction<some TransactionAccess>) throws -> MigrationState? {
-        guard let value = try meta.get(Array("migration.\(collection)".utf8), in: txn) else { return nil }
+        guard let value = try meta.get(Array(MetaKey.migration(collection).utf8), in: txn) else { return nil }
         guard let state = try? CBORValue(decoding: value), let target = state["target"]?.int64Value, let done = state["done"]?.int64Value else {
-            throw DocumentStoreError(.corrupted, collection: "meta", key: KeyBytes(raw: Array("migration.\(collection)".utf8)))
+            throw DocumentStoreError(.corrupted, collection: "meta", key: KeyBytes(raw: Array(MetaKey.migration(collection).utf8)))
         }
         var after: [UInt8]?
         if case .bytes(let bytes) = state["after"] { after = bytes }
@@ -208,6 +208,6 @@ extension Store {
             .init(.text("after"), state.after.map { .bytes($0) } ?? .null),
             .init(.text("done"), CBORValue(Int64(state.done))),
         ])
-        try meta.put(value.encoded(), for: Array("migration.\(collection)".utf8), in: txn)
+        try meta.put(value.encoded(), for: Array(MetaKey.migration(collection).utf8), in: txn)
     }
 }

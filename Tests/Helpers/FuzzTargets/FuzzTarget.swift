@@ -78,7 +78,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         guard case .entry(database, key, value)? = try? DumpFormat.parse(line, databases: databases) else {
             fatalError("a dumped line does not read back to the same entry: \(line.prefix(200))")
         }
-        if let layout = KeyLayout.of(database: database), let parts = layout.decode(key) {
+        if let layout = TimelineStore.keyLayouts[database], let parts = layout.decode(key) {
             precondition((try? layout.encode(parts)) == key, "a key's parts do not encode back to it")
         }
     }

@@ -1,3 +1,4 @@
+import Timeline
 import ArgumentParser
 import Foundation
 import CBOR
@@ -58,7 +59,7 @@ struct Get: ParsableCommand {
             return bytes
         }
         if database == "meta" { return Array(key.utf8) }
-        guard let layout = KeyLayout.of(database: database) else {
+        guard let layout = TimelineStore.keyLayouts[database] else {
             throw ValidationError("\"\(database)\" has no known key layout: give the key in hex with --hex")
         }
         let parts = key.split(separator: "/", omittingEmptySubsequences: false).map(String.init)

@@ -1,3 +1,4 @@
+import DocumentStore
 import ArgumentParser
 import CBOR
 import Foundation
@@ -50,9 +51,9 @@ enum StoreFiles {
         try meta.forEachEntry(in: txn) { entry in
             let name = String(decoding: entry.key, as: UTF8.self)
             guard let number = (try? CBORValue(decoding: entry.value))?.int64Value else { return }
-            if name == "format" { format = Int(number) }
-            if name.hasPrefix("collection."), name.hasSuffix(".version") {
-                records.append((String(name.dropFirst("collection.".count).dropLast(".version".count)), Int(number)))
+            if name == MetaKey.format { format = Int(number) }
+            if let collection = MetaKey.collection(ofVersionKey: name) {
+                records.append((collection, Int(number)))
             }
         }
         return (format, records)
