@@ -11,6 +11,9 @@ let strictSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "TimelineStore",
+    // Linux is where it is built and tested; the Darwin floors are those of `Synchronization`
+    // (Mutex, Atomic) and of FoundationEssentials-era Foundation.
+    platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
     products: [
         .library(name: "LMDB", targets: ["LMDB"]),
         .library(name: "CBOR", targets: ["CBOR"]),

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 
 /// Encodes `Encodable` values as CBOR (RFC 8949), deterministically: the same value always gives
 /// the same bytes.

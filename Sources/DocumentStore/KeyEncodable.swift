@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 public import FoundationEssentials
+#else
+public import Foundation
+#endif
 
 /// A value with an order-preserving byte encoding: for any two values `a < b` of one type,
 /// the encoding of `a` sorts before the encoding of `b` bytewise, so LMDB's default key order is

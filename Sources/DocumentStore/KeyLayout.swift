@@ -1,5 +1,9 @@
 package import CBOR
+#if canImport(FoundationEssentials)
 internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 
 /// The parts a database's keys are made of, so that tools can show and read keys as values
 /// rather than hex: `kvtool dump`, `load` and `get` (`Docs/kvtool.md` lists the layouts). A store's

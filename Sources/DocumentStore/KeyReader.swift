@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 public import FoundationEssentials
+#else
+public import Foundation
+#endif
 
 /// Reads a composite key back, part by part, in the encodings ``KeyEncodable`` writes
 /// (`Docs/format.md`): the decoder beside `KeyBytes(…)`.

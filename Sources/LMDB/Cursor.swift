@@ -1,5 +1,9 @@
 internal import CLMDB
+#if canImport(FoundationEssentials)
 public import FoundationEssentials
+#else
+public import Foundation
+#endif
 
 #if canImport(Glibc)
 internal import Glibc

@@ -1,5 +1,9 @@
 internal import CLMDB
+#if canImport(FoundationEssentials)
 public import FoundationEssentials
+#else
+public import Foundation
+#endif
 
 /// A handle to one database (a sorted key-value tree) inside an ``Environment``.
 ///

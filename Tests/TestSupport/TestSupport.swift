@@ -40,8 +40,7 @@ private func makeTemporaryDirectory() throws -> String {
 /// The path of `name`, a helper executable of this package built next to the test bundle
 /// (`swift build --build-tests` builds it; scripts/test.sh does).
 public func helperExecutable(_ name: String) throws -> String {
-    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let path = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
+    let path = try buildDirectory().appendingPathComponent(name).path
     guard FileManager.default.isExecutableFile(atPath: path) else { throw HelperNotBuilt(name: name, path: path) }
     return path
 }
@@ -94,8 +93,7 @@ public func runUntilKilled(_ name: String, _ arguments: [String], afterLines lin
 /// tests; returns the compiler's diagnostics when it does not compile, `nil` when it does. For
 /// tests that prove a misuse is rejected at compile time.
 public func compilerDiagnostics(_ source: String) throws -> String? {
-    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let modules = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("Modules").path
+    let modules = try buildDirectory().appendingPathComponent("Modules").path
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     return try withTemporaryDirectory { dir in
         let file = dir + "/snippet.swift"
@@ -111,4 +109,19 @@ public func compilerDiagnostics(_ source: String) throws -> String? {
         process.waitUntilExit()
         return process.terminationStatus == 0 ? nil : text
     }
+}
+
+/// The directory SwiftPM built the tests into (`.build/<triple>/debug`), where the helper
+/// executables and `Modules/` are: next to the test executable on Linux, next to the `.xctest`
+/// bundle on Darwin.
+func buildDirectory() throws -> URL {
+    #if os(Linux)
+    let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    return URL(fileURLWithPath: me).deletingLastPathComponent()
+    #else
+    if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
+        return bundle.bundleURL.deletingLastPathComponent()
+    }
+    return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    #endif
 }

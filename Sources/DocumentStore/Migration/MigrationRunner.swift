@@ -1,6 +1,10 @@
 internal import LMDB
 internal import CBOR
+#if canImport(FoundationEssentials)
 internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 
 /// Brings collections whose stored records are older than the code up to date: safely (a compact
 /// backup first), resumably (bounded batches, one transaction each, with the position kept in

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 
 /// Dates in session exports: UTC ISO 8601 with microseconds, `2026-11-22T01:05:05.123456Z`.
 ///

@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 internal import DocumentStore
 
 /// Checks on the values callers hand the timeline, made before anything is written, so that no

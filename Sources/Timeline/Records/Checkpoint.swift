@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 public import FoundationEssentials
+#else
+public import Foundation
+#endif
 internal import DocumentStore
 
 /// A saved conversation state at a point of a session's history — whatever the caller needs to

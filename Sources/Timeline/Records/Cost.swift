@@ -1,4 +1,8 @@
-public import FoundationEssentials
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 internal import CBOR
 
 /// An amount of money, exact: a whole number of nano-units (10⁻⁹) of the caller's currency.

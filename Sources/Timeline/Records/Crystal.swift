@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
 public import FoundationEssentials
+#else
+public import Foundation
+#endif
 internal import DocumentStore
 
 /// A summary of a session ("crystal"): text standing for a range of its turns, so that a prompt
