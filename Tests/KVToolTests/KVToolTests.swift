@@ -78,7 +78,7 @@ func mdbDump(_ path: String) throws -> String {
 
 @Suite("kvtool")
 struct KVToolTests {
-    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "backup", "migrate"]
+    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "export", "import", "backup", "migrate"]
 
     @Test("--help of every command matches its golden file", arguments: commands)
     func help(_ command: String) throws {
@@ -264,5 +264,34 @@ enum CBORValueJSON: Decodable {
 
     init(from decoder: any Decoder) throws {
         self = (try? decoder.singleValueContainer().decode(String.self)).map(CBORValueJSON.text) ?? .other
+    }
+}
+
+extension KVToolTests {
+    @Test("export and import of one session; --json times carry microseconds like exports")
+    func exportImport() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/a"
+            #expect(try kvtool(["demo", path, "--sessions", "5", "--turns-per-session", "20"]).status == 0)
+            let listed = try kvtool(["sessions", path, "--limit", "1", "--json"])
+            let line = try #require(listed.output.split(separator: "\n").first.map(String.init))
+            #expect(line.range(of: #""created":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z""#, options: .regularExpression) != nil, "\(line)")
+            let id = try #require(try JSONDecoder().decode([String: CBORValueJSON].self, from: Data(line.utf8))["id"]?.text)
+
+            let file = dir + "/session.json"
+            #expect(try kvtool(["export", path, id, "--output", file]).status == 0)
+            let attributes = try FileManager.default.attributesOfItem(atPath: file)
+            #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+            #expect(try kvtool(["export", path, id, "--output", file]).status != 0)          // never over a file without --force
+            let again = try kvtool(["import", path, file])
+            #expect(again.status != 0 && again.errors.contains("already exists"), "\(again)")
+            let copy = try kvtool(["import", path, file, "--new-ids"])
+            #expect(copy.status == 0 && copy.output.hasPrefix("imported session "), "\(copy)")
+            #expect(try kvtool(["sessions", path, "--limit", "100", "--json"]).output.split(separator: "\n").count == 7)   // 5 + 1 fork + the copy
+            let piped = try kvtool(["import", path, "-", "--replace"], input: try Data(contentsOf: URL(fileURLWithPath: file)))
+            #expect(piped.status == 0, "\(piped)")
+            #expect(try kvtool(["check", path]).status == 0)
+            #expect(try kvtool(["export", path, "not-a-uuid"]).status != 0)
+        }
     }
 }

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-internal import FoundationEssentials
+package import FoundationEssentials
 #else
-internal import Foundation
+package import Foundation
 #endif
 
 /// Dates in session exports: UTC ISO 8601 with microseconds, `2026-11-22T01:05:05.123456Z`.
@@ -10,13 +10,13 @@ internal import Foundation
 /// export → import → export is byte-identical for the years 1907–2106. (Finer than a
 /// microsecond is not kept.) The arithmetic starts from `Date`'s own seconds since 2001, whose
 /// `Double` holds microseconds exactly over that span.
-enum Timestamp {
+package enum Timestamp {
     /// Microseconds from 1970 to 2001, `Date`'s reference date.
     private static let referenceMicros: Int64 = 978_307_200_000_000
 
     /// `nil` for a date outside the years 1678–2261 (``Validation/isStorable(_:)``) or NaN, which
     /// only a damaged record can hold: no arithmetic here may overflow.
-    static func format(_ date: Date) -> String? {
+    package static func format(_ date: Date) -> String? {
         guard Validation.isStorable(date) else { return nil }
         let micros = Int64((date.timeIntervalSinceReferenceDate * 1_000_000).rounded()) + referenceMicros
         let (days, dayMicros) = micros.quotientAndRemainderFlooring(dividingBy: 86_400_000_000)

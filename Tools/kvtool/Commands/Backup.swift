@@ -15,8 +15,7 @@ struct Backup: ParsableCommand {
             """
     )
 
-    @Argument(help: "The store directory.")
-    var path: String
+    @OptionGroup var store: ExistingStore
 
     @Argument(help: "The directory to write the copy into.")
     var destination: String
@@ -25,14 +24,13 @@ struct Backup: ParsableCommand {
     var compact = false
 
     func validate() throws {
-        try StoreFiles.requireStore(path)
         if StoreFiles.holdsStore(destination) { throw ValidationError("\(destination) already holds a store; choose an empty directory") }
     }
 
     func run() throws {
         // A compact copy walks every tree through LMDB; a plain copy copies pages as they are.
-        if compact { try StoreFiles.requireSoundPages(path) }
-        try StoreFiles.openReadOnly(path).copy(to: destination, compact: compact)
-        print("copied \(path) to \(destination)\(compact ? " (compacted)" : "")")
+        if compact { try StoreFiles.requireSoundPages(store.path) }
+        try StoreFiles.openReadOnly(store.path).copy(to: destination, compact: compact)
+        print("copied \(store.path) to \(destination)\(compact ? " (compacted)" : "")")
     }
 }

@@ -21,23 +21,18 @@ struct Check: ParsableCommand {
             """
     )
 
-    @Argument(help: "The store directory.")
-    var path: String
+    @OptionGroup var store: ExistingStore
 
-    @Flag(help: "Print the problems as a JSON array.")
-    var json = false
+    @OptionGroup var output: OutputFormat
 
-    func validate() throws {
-        try StoreFiles.requireStore(path)
-    }
 
     func run() throws {
         // Pages first, without LMDB: records are read through LMDB, which faults on a damaged page.
-        let pages = try StoreFiles.pageProblems(path).map {
+        let pages = try StoreFiles.pageProblems(store.path).map {
             TimelineProblem(kind: "damagedPage", location: "data.mdb page \($0.page)", detail: "\($0.database): \($0.detail)")
         }
         if !pages.isEmpty {
-            if json {
+            if output.json {
                 print(try JSONOutput.document(pages))
             } else {
                 for problem in pages { print(problem) }
@@ -45,7 +40,7 @@ struct Check: ParsableCommand {
             }
             throw ExitCode(1)
         }
-        let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
+        let timeline = try TimelineStore(path: store.path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
         let statistics = try timeline.statistics()
         let bar = ProgressBar("check", total: statistics.sessions + statistics.turns + statistics.checkpoints + statistics.crystals)
         var offset = (name: "", base: 0, last: 0)
@@ -55,10 +50,10 @@ struct Check: ParsableCommand {
             bar.update(offset.base + done)
         }
         bar.finish()
-        if json {
+        if output.json {
             print(try JSONOutput.document(problems))
         } else if problems.isEmpty {
-            print("\(path): consistent (\(statistics.sessions) sessions, \(statistics.turns) turns, \(statistics.checkpoints) checkpoints, \(statistics.crystals) crystals)")
+            print("\(store.path): consistent (\(statistics.sessions) sessions, \(statistics.turns) turns, \(statistics.checkpoints) checkpoints, \(statistics.crystals) crystals)")
         } else {
             for problem in problems { print(problem) }
             print("\(problems.count) problem\(problems.count == 1 ? "" : "s") found")

@@ -25,13 +25,13 @@ struct Demo: AsyncParsableCommand {
     @Argument(help: "The store directory to create; it must not already hold a store.")
     var path: String
 
-    @Option(help: "How many sessions to write.")
+    @Option(help: ArgumentHelp("How many sessions to write.", valueName: "count"))
     var sessions = 40
 
-    @Option(help: "The most turns a session gets (each gets between half and all of them).")
+    @Option(help: ArgumentHelp("The most turns a session gets (each gets between half and all of them).", valueName: "count"))
     var turnsPerSession = 150
 
-    @Option(help: "Seed for the generated content, so runs are repeatable.")
+    @Option(help: ArgumentHelp("Seed for the generated content, so runs are repeatable.", valueName: "number"))
     var seed: UInt64 = 42
 
     func validate() throws {

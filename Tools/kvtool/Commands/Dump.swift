@@ -24,28 +24,24 @@ struct Dump: ParsableCommand {
             """
     )
 
-    @Argument(help: "The store directory.")
-    var path: String
+    @OptionGroup var store: ExistingStore
 
-    @Option(name: .customLong("db"), help: "Dump only this database (repeatable); all of them by default.")
+    @Option(name: .customLong("db"), help: ArgumentHelp("Dump only this database (repeatable); all of them by default.", valueName: "name"))
     var databases: [String] = []
 
-    @Option(help: "Write to this file (created with mode 0600) instead of standard output.")
+    @Option(help: ArgumentHelp("Write to this file (created with mode 0600) instead of standard output.", valueName: "file"))
     var output: String?
 
     @Flag(help: "Overwrite the --output file if it exists.")
     var force = false
 
-    func validate() throws {
-        try StoreFiles.requireStore(path)
-    }
 
     func run() throws {
-        try StoreFiles.requireSoundPages(path)
-        let env = try StoreFiles.openReadOnly(path)
+        try StoreFiles.requireSoundPages(store.path)
+        let env = try StoreFiles.openReadOnly(store.path)
         let all = try env.databaseNames().sorted()
         for name in databases where !all.contains(name) {
-            throw ValidationError("\(path) has no database \"\(name)\" (it has: \(all.joined(separator: ", ")))")
+            throw ValidationError("\(store.path) has no database \"\(name)\" (it has: \(all.joined(separator: ", ")))")
         }
         let names = databases.isEmpty ? all : all.filter(databases.contains)
         let handles = try names.map { try env.openDatabase($0, create: false) }

@@ -23,8 +23,7 @@ struct Get: ParsableCommand {
             """
     )
 
-    @Argument(help: "The store directory.")
-    var path: String
+    @OptionGroup var store: ExistingStore
 
     @Argument(help: "The database (a collection such as sessions or turns, an index, or meta).")
     var database: String
@@ -36,13 +35,12 @@ struct Get: ParsableCommand {
     var hex = false
 
     func validate() throws {
-        try StoreFiles.requireStore(path)
         _ = try keyBytes()
     }
 
     func run() throws {
-        let env = try StoreFiles.openReadOnly(path)
-        guard try env.databaseNames().contains(database) else { throw ValidationError("\(path) has no database \"\(database)\"") }
+        let env = try StoreFiles.openReadOnly(store.path)
+        guard try env.databaseNames().contains(database) else { throw ValidationError("\(store.path) has no database \"\(database)\"") }
         let db = try env.openDatabase(database, create: false)
         let bytes = try keyBytes()
         guard let value = try env.read({ txn in try db.get(bytes, in: txn).map { Array($0) } }) else {

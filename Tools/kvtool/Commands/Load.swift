@@ -31,7 +31,7 @@ struct Load: ParsableCommand {
     @Argument(help: "The store directory (created if missing).")
     var path: String
 
-    @Option(help: "Read the dump from this file instead of standard input.")
+    @Option(help: ArgumentHelp("Read the dump from this file instead of standard input.", valueName: "file"))
     var input: String?
 
     @Flag(help: "Empty the dumped databases before loading (otherwise they must be empty).")

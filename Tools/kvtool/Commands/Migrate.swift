@@ -20,8 +20,7 @@ struct Migrate: ParsableCommand {
             """
     )
 
-    @Argument(help: "The store directory.")
-    var path: String
+    @OptionGroup var store: ExistingStore
 
     @Flag(help: "Show what would change; write nothing.")
     var dryRun = false
@@ -29,13 +28,10 @@ struct Migrate: ParsableCommand {
     @Flag(help: "Do not take a backup first.")
     var noBackup = false
 
-    func validate() throws {
-        try StoreFiles.requireStore(path)
-    }
 
     func run() throws {
-        try StoreFiles.requireSoundPages(path)
-        let timeline = try TimelineStore(path: path, configuration: .init(readOnly: dryRun), migrationPolicy: .lazy)
+        try StoreFiles.requireSoundPages(store.path)
+        let timeline = try TimelineStore(path: store.path, configuration: .init(readOnly: dryRun), migrationPolicy: .lazy)
         let plan = try MigrationRunner(store: timeline.store).plan()
         for entry in plan {
             let versions = entry.recordsByVersion.sorted { $0.key < $1.key }.map { "v\($0.key): \($0.value)" }.joined(separator: ", ")

@@ -13,32 +13,29 @@ struct Sessions: ParsableCommand {
             """
     )
 
-    @Argument(help: "The store directory.")
-    var path: String
+    @OptionGroup var store: ExistingStore
 
-    @Option(help: "Only sessions of this project.")
+    @Option(help: ArgumentHelp("Only sessions of this project.", valueName: "project"))
     var project: String?
 
     @Flag(help: "List archived sessions instead.")
     var archived = false
 
-    @Option(help: "At most this many sessions.")
+    @Option(help: ArgumentHelp("At most this many sessions.", valueName: "count"))
     var limit = 50
 
-    @Flag(help: "Print one JSON object per line.")
-    var json = false
+    @OptionGroup var output: OutputFormat
 
     func validate() throws {
-        try StoreFiles.requireStore(path)
         guard limit >= 0 else { throw ValidationError("--limit must not be negative") }
     }
 
     func run() throws {
-        let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
+        let timeline = try TimelineStore(path: store.path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
         let page = try timeline.read { txn in
             try txn.listSessions(filter: SessionFilter(project: project, archived: archived), limit: limit)
         }
-        if json {
+        if output.json {
             for session in page.items { print(try JSONOutput.line(session)) }
             return
         }

@@ -15,15 +15,10 @@ struct Stat: ParsableCommand {
             """
     )
 
-    @Argument(help: "The store directory.")
-    var path: String
+    @OptionGroup var store: ExistingStore
 
-    @Flag(help: "Print one JSON object.")
-    var json = false
+    @OptionGroup var output: OutputFormat
 
-    func validate() throws {
-        try StoreFiles.requireStore(path)
-    }
 
     /// What `--json` prints.
     struct Report: Encodable {
@@ -44,7 +39,7 @@ struct Stat: ParsableCommand {
     }
 
     func run() throws {
-        let env = try StoreFiles.openReadOnly(path)
+        let env = try StoreFiles.openReadOnly(store.path)
         let info = try env.info()
         let pageSize = try env.statistics().pageSize
         let names = try env.databaseNames()
@@ -58,16 +53,16 @@ struct Stat: ParsableCommand {
             }
             return (versions, databases)
         }
-        let fileSize = ((try? FileManager.default.attributesOfItem(atPath: path + "/data.mdb"))?[.size] as? NSNumber)?.intValue ?? 0
-        let report = Report(path: path, mapSize: info.mapSize, usedBytes: (info.lastPage + 1) * pageSize, fileSize: fileSize,
+        let fileSize = ((try? FileManager.default.attributesOfItem(atPath: store.path + "/data.mdb"))?[.size] as? NSNumber)?.intValue ?? 0
+        let report = Report(path: store.path, mapSize: info.mapSize, usedBytes: (info.lastPage + 1) * pageSize, fileSize: fileSize,
                             pageSize: pageSize, lastTransaction: info.lastTransactionID, readers: info.readerSlotsUsed,
                             maxReaders: info.maxReaders, storeFormat: versions.format,
                             recordVersions: Dictionary(versions.records, uniquingKeysWith: { $1 }), databases: databases)
-        if json {
+        if output.json {
             print(try JSONOutput.document(report))
             return
         }
-        print("store        \(path)")
+        print("store        \(store.path)")
         print("file size    \(fileSize) bytes")
         print("map size     \(info.mapSize) bytes (\(info.mapSize >> 20) MiB)")
         print("in use       \(report.usedBytes) bytes (\(info.lastPage + 1) pages of \(pageSize))")

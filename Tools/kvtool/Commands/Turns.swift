@@ -13,33 +13,30 @@ struct Turns: ParsableCommand {
             """
     )
 
-    @Argument(help: "The store directory.")
-    var path: String
+    @OptionGroup var store: ExistingStore
 
     @Argument(help: "The session id.")
     var session: String
 
-    @Option(help: "The first turn sequence to show.")
+    @Option(help: ArgumentHelp("The first turn sequence to show.", valueName: "sequence"))
     var from = 0
 
-    @Option(help: "At most this many turns.")
+    @Option(help: ArgumentHelp("At most this many turns.", valueName: "count"))
     var limit = 50
 
-    @Flag(help: "Print one JSON object per line.")
-    var json = false
+    @OptionGroup var output: OutputFormat
 
     func validate() throws {
-        try StoreFiles.requireStore(path)
         guard UUID(uuidString: session) != nil else { throw ValidationError("\(session) is not a session id (a UUID)") }
         guard limit >= 0 else { throw ValidationError("--limit must not be negative") }
         guard from >= 0 else { throw ValidationError("--from must not be negative") }
     }
 
     func run() throws {
-        let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
+        let timeline = try TimelineStore(path: store.path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
         let id = UUID(uuidString: session)!
         let page = try timeline.read { txn in try txn.turns(of: id, range: from..<Int.max, limit: limit) }
-        if json {
+        if output.json {
             for turn in page.items { print(try JSONOutput.line(turn)) }
             return
         }

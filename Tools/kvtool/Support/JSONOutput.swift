@@ -1,14 +1,16 @@
 import Foundation
+import Timeline
 
 /// How kvtool prints JSON for scripts.
 enum JSONOutput {
-    /// Sorted keys and ISO 8601 dates; `pretty` for one document, compact for JSON Lines.
+    /// Sorted keys and UTC timestamps with microseconds, as session exports write them; `pretty`
+    /// for one document, compact for JSON Lines.
     static func encoder(pretty: Bool) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             // Foundation's formatters trap on a NaN or far-out date, which a damaged record can hold.
-            guard let text = Table.isoTime(date) else {
+            guard let text = Timestamp.format(date) else {
                 throw EncodingError.invalidValue(date, .init(codingPath: encoder.codingPath, debugDescription: "a damaged date (\(date.timeIntervalSince1970) s since 1970)"))
             }
             var container = encoder.singleValueContainer()
