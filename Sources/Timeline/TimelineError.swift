@@ -34,9 +34,6 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
     case parentNotFound(session: UUID, parent: UUID)
     /// A checkpoint with this id already exists.
     case checkpointExists(UUID)
-    /// A turn with this id is already in another session's history (an append is retried with
-    /// the same id only in the session it was made to).
-    case turnExists(UUID)
     /// The store was closed.
     case closed
     /// A value the caller supplied is out of range — a negative token count, a NaN or
@@ -63,7 +60,6 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidExport(let detail): "not an importable session export: \(detail)"
         case .parentNotFound(let session, let parent):
             "session \(session) is a fork of \(parent), which is not in this store; import the parent first or export the fork with its history"
-        case .turnExists(let id): "a turn \(id) already exists in another session's history; give the new turn another id"
         case .checkpointExists(let id): "a checkpoint \(id) already exists; use another id"
         case .closed: "the timeline store is closed"
         case .invalidValue(let field, let reason): "invalid \(field): \(reason); nothing was written"

@@ -21,8 +21,7 @@ extension TimelineTransaction where Access == WriteAccess {
     /// A written turn is never changed; a correction is a new turn. Appending nothing only checks
     /// that the session exists.
     /// - Returns: the turns as stored, in the order given (stored ones for ids already present).
-    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/turnExists(_:)`` for a turn
-    ///   id used in another session's history; ``TimelineError/invalidValue(field:reason:)`` for a
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidValue(field:reason:)`` for a
     ///   negative token count, a negative or non-finite cost or duration, a date outside the years
     ///   1678–2261, or a session total that would overflow (nothing written).
     /// - Complexity: O(log n) per turn, whatever the history's length.
@@ -62,21 +61,17 @@ extension TimelineTransaction where Access == WriteAccess {
         return written
     }
 
-    /// The stored turn with id `turnID` when it is part of `session`'s history; `nil` when no
-    /// turn has that id; ``TimelineError/turnExists(_:)`` when only another session's history
-    /// holds it. `history` caches the session's lineage between calls of one append.
+    /// The stored turn with id `turnID` when it is part of `session`'s history (its own turns,
+    /// those this append already wrote, or inherited ones), else `nil`. `history` caches the
+    /// session's lineage between calls of one append.
     private func storedTurn(_ turnID: UUID, in session: Session, history: inout [(session: UUID, sequences: Range<Int>)]?) throws -> Turn? {
-        let copies = try turnRecords.scan(index: "id", .prefix(KeyBytes(turnID).bytes), in: txn).items
-        if copies.isEmpty { return nil }
-        // A turn this append already wrote: the session's own, past the stored count.
-        if let own = copies.first(where: { $0.sessionID == session.id && $0.sequence < session.turnCount }) { return own }
+        if let own = try storedTurn(turnID, storedBy: session.id), own.sequence < session.turnCount { return own }
+        guard session.parentID != nil else { return nil }
         let lineage = try history ?? lineage(of: session)
         history = lineage
-        for copy in copies where lineage.contains(where: { $0.session == copy.sessionID && $0.sequences.contains(copy.sequence) }) {
-            return copy
-        }
-        throw TimelineError.turnExists(turnID)
+        return try findTurn(turnID, in: lineage)
     }
+
 
     /// Appends one turn: see ``append(_:to:)-([NewTurn],_)``.
     @discardableResult
@@ -191,14 +186,28 @@ extension TimelineTransaction {
         }
         return turn
     }
-    /// The turn with id `turnID`, in whichever session stored it, or `nil`.
-    ///
-    /// A turn belongs to the session that wrote it, and forks share it. After a delete handed a
-    /// fork the turns it had inherited (``deleteSession(_:)``), each such fork stores its own copy
-    /// under the same id; this returns one of them (they hold the same turn).
-    /// - Complexity: O(log n).
-    public func turn(id turnID: UUID) throws -> Turn? {
-        try turnRecords.scan(index: "id", .prefix(KeyBytes(turnID).bytes), limit: 1, in: txn).items.first
+    /// The turn with id `turnID` that session `owner` stores itself, if any (one index seek).
+    func storedTurn(_ turnID: UUID, storedBy owner: UUID) throws -> Turn? {
+        let key = KeyBytes(owner, turnID)
+        return try turnRecords.scan(index: "id", .closed(key.bytes, key.bytes), limit: 1, in: txn).items.first
+    }
+
+    /// The turn with id `turnID` in a history given as its lineage: found in the session that
+    /// stores that part, at a sequence inside the part.
+    func findTurn(_ turnID: UUID, in lineage: [(session: UUID, sequences: Range<Int>)]) throws -> Turn? {
+        for segment in lineage {
+            if let turn = try storedTurn(turnID, storedBy: segment.session), segment.sequences.contains(turn.sequence) { return turn }
+        }
+        return nil
+    }
+
+    /// The turn with id `turnID` in session `id`'s history (its own turns or inherited ones), or
+    /// `nil`. Turn ids identify a turn within a session's history; another session may use the same id.
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``.
+    /// - Complexity: O(depth of the fork ancestry · log n).
+    public func turn(id turnID: UUID, in id: UUID) throws -> Turn? {
+        let session = try existingSession(id)
+        return try findTurn(turnID, in: try lineage(of: session))
     }
 
     /// Where each part of `session`'s history is stored: (session, sequences) pairs in sequence
@@ -247,9 +256,9 @@ extension TimelineStore {
     ) throws -> Page<Turn> {
         try read { tx in try tx.turns(of: id, range: range, reverse: reverse, limit: limit, after: cursor) }
     }
-    /// The turn with id `turnID` (see ``TimelineTransaction/turn(id:)``).
-    public func turn(id turnID: UUID) throws -> Turn? {
-        try read { tx in try tx.turn(id: turnID) }
+    /// The turn with id `turnID` in session `id`'s history (see ``TimelineTransaction/turn(id:in:)``).
+    public func turn(id turnID: UUID, in id: UUID) throws -> Turn? {
+        try read { tx in try tx.turn(id: turnID, in: id) }
     }
     /// The turn at `sequence` of session `id` (see ``TimelineTransaction/turn(session:sequence:)``).
     public func turn(session id: UUID, sequence: Int) throws -> Turn {

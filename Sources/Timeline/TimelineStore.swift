@@ -45,7 +45,7 @@ public final class TimelineStore: Sendable {
     public var environment: Environment { store.environment }
     /// Sessions, by id; indexes `project`, `parent` and `activity`.
     package let sessions: DocumentCollection<Session>
-    /// Turns, by session id ‖ sequence; index `id`.
+    /// Turns, by session id ‖ sequence; index `id` (session id ‖ turn id, unique).
     package let turnRecords: DocumentCollection<Turn>
     /// Checkpoints, by session id ‖ number; indexes `id` (unique) and `created`.
     package let checkpointRecords: DocumentCollection<Checkpoint>
@@ -93,9 +93,10 @@ public final class TimelineStore: Sendable {
             ],
             migrations: Session.migrations
         )
-        // `id` is not unique: forks that a delete handed their inherited turns store copies.
+        // `id` is per session (session id ‖ turn id), so that a session's entries sit together:
+        // an append touches the page its session's entries are on, a delete removes a contiguous run.
         turnRecords = try store.collection("turns", version: Turn.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.sequence.keyPart) },
-                                           indexes: [Index("id") { KeyBytes($0.id) }], migrations: Turn.migrations)
+                                           indexes: [Index("id", unique: true) { KeyBytes($0.sessionID, $0.id) }], migrations: Turn.migrations)
         checkpointRecords = try store.collection(
             "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number.keyPart) },
             indexes: [
@@ -118,7 +119,7 @@ public final class TimelineStore: Sendable {
         "idx.sessions.project": KeyLayout(.string, .bool, .descendingDate, .uuid),
         "idx.sessions.parent": KeyLayout(.uuid, .bool, .descendingDate, .uuid),
         "idx.sessions.activity": KeyLayout(.bool, .descendingDate, .uuid),
-        "idx.turns.id": KeyLayout(.uuid, .uuid, .u64),
+        "idx.turns.id": KeyLayout(.uuid, .uuid),
         "idx.checkpoints.id": KeyLayout(.uuid),
         "idx.checkpoints.created": KeyLayout(.date, .uuid, .u64),
     ]

@@ -42,7 +42,7 @@ struct FormatMigrationTests {
             #expect(archived.archived && archived.cost == 1.5)
 
             // The turn id index was built for the old turns; checkpoints and crystals read as before.
-            #expect(try timeline.turn(id: FormatFixture.turnID(1, 2))?.content == "root 2")
+            #expect(try timeline.turn(id: FormatFixture.turnID(1, 2), in: FormatFixture.fork)?.content == "root 2")
             #expect(try timeline.checkpoint(FormatFixture.checkpoint)?.state == Data("{\"s\":1}".utf8))
             #expect(try timeline.crystal(of: FormatFixture.root)?.text == "summary")
             #expect(try timeline.check().isEmpty)
@@ -66,7 +66,7 @@ struct FormatMigrationTests {
             #expect(try timeline.session(FormatFixture.root)?.cost == Cost(nanos: 381_800_000))
             #expect(try timeline.turns(of: FormatFixture.fork).items.compactMap(\.cost).map(\.description) == ["0.0001", "0.0817", "0.1", "0.3", "0.0003"])
             // The index the old store lacks reads as empty rather than failing.
-            #expect(try timeline.turn(id: FormatFixture.turnID(1, 2)) == nil)
+            #expect(try timeline.turn(id: FormatFixture.turnID(1, 2), in: FormatFixture.root) == nil)
             await timeline.close()
             #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")) == before)
         }

@@ -93,7 +93,7 @@ struct GuideTests {
             let clientMessageID = UUID()
             let message = NewTurn(id: clientMessageID, role: .user, content: "Where should I go in May?")
             let stored = try await timeline.append(message, to: session.id)
-            let found = try timeline.turn(id: clientMessageID)
+            let found = try timeline.turn(id: clientMessageID, in: session.id)
             #expect(try await timeline.append(message, to: session.id) == stored && found == stored)
             let (started, first) = try await timeline.createSession(NewSession(title: "Support"),
                                                                     turns: [NewTurn(role: .user, content: "Hello")])

@@ -23,8 +23,8 @@ struct RetryTests {
             let next = NewTurn(role: .assistant, content: "hi")
             let batch = try await timeline.append([message, next], to: session.id)
             #expect(batch.map(\.sequence) == [0, 1] && batch[0] == first)
-            #expect(try timeline.turn(id: next.id)?.sequence == 1)
-            #expect(try timeline.turn(id: UUID()) == nil)
+            #expect(try timeline.turn(id: next.id, in: session.id)?.sequence == 1)
+            #expect(try timeline.turn(id: UUID(), in: session.id) == nil)
             #expect(try timeline.check().isEmpty)
         }
     }
@@ -57,7 +57,7 @@ struct RetryTests {
             let good = NewTurn(id: UUID(), role: .user, content: "good")
             var bad = NewTurn(id: UUID(), role: .assistant, content: "bad", inputTokens: -1)
             await #expect(throws: TimelineError.self) { try await timeline.append([good, bad], to: session.id) }
-            #expect(try timeline.turn(id: good.id) == nil)
+            #expect(try timeline.turn(id: good.id, in: session.id) == nil)
             bad.inputTokens = 2
             let fixed = [good, bad]
             async let resent = timeline.append(fixed, to: session.id)
@@ -69,7 +69,7 @@ struct RetryTests {
         }
     }
 
-    @Test("a fork's inherited turn is found by its id; another session's id is refused")
+    @Test("a fork's inherited turn is found by its id; ids are per session history")
     func idsAcrossSessions() async throws {
         try await withTemporaryDirectory { dir in
             let timeline = try openTimeline(dir)
@@ -80,25 +80,26 @@ struct RetryTests {
             let inherited = try await timeline.append(NewTurn(id: turns[1].id, role: .user, content: "x"), to: fork.id)
             let forkAfter = try timeline.session(fork.id)
             #expect(inherited == turns[1] && forkAfter?.turnCount == 2)
-            // Turn 2 is the root's own, past the fork's branch point: not in the fork's history.
-            await #expect(throws: TimelineError.turnExists(turns[2].id)) {
-                try await timeline.append(NewTurn(id: turns[2].id, role: .user, content: "x"), to: fork.id)
-            }
+            #expect(try timeline.turn(id: turns[1].id, in: fork.id) == turns[1])
+            // Turn 2 is the root's own, past the fork's branch point: not in the fork's history, so a
+            // turn with its id is a new turn of the fork; another session may reuse an id too.
+            let forkOwn = try await timeline.append(NewTurn(id: turns[2].id, role: .user, content: "fork's"), to: fork.id)
+            #expect(forkOwn.sessionID == fork.id && forkOwn.sequence == 2)
+            #expect(try timeline.turn(id: turns[2].id, in: fork.id)?.content == "fork's")
+            #expect(try timeline.turn(id: turns[2].id, in: root.id) == turns[2])
             let stranger = try await timeline.createSession(NewSession(title: "stranger"))
-            await #expect(throws: TimelineError.turnExists(turns[0].id)) {
-                try await timeline.append(NewTurn(id: turns[0].id, role: .user, content: "x"), to: stranger.id)
-            }
+            #expect(try await timeline.append(NewTurn(id: turns[0].id, role: .user, content: "x"), to: stranger.id).sessionID == stranger.id)
             // createSession(_:turns:) is one transaction: a refused turn leaves no session behind.
             let refusedID = UUID()
             await #expect(throws: TimelineError.self) {
-                try await timeline.createSession(NewSession(id: refusedID), turns: [NewTurn(id: turns[0].id, role: .user, content: "x")])
+                try await timeline.createSession(NewSession(id: refusedID), turns: [NewTurn(role: .user, content: "x", inputTokens: -1)])
             }
             #expect(try timeline.session(refusedID) == nil)
 
             // Deleting the root hands the fork its inherited turns; the ids follow, the index stays right.
             try await timeline.deleteSession(root.id)
-            #expect(try timeline.turn(id: turns[0].id)?.sessionID == fork.id)
-            #expect(try timeline.turn(id: turns[2].id) == nil)
+            #expect(try timeline.turn(id: turns[0].id, in: fork.id)?.sessionID == fork.id)
+            #expect(try timeline.turn(id: turns[2].id, in: fork.id)?.content == "fork's")
             var moved = turns[1]
             moved.sessionID = fork.id
             let resent = try await timeline.append(NewTurn(id: turns[1].id, role: .user, content: "x"), to: fork.id)
