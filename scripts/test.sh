@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# README's test command: installs what the build needs, runs the benchmark harness's quick smoke
-# run, then every test (swift test).
+# README's test command: installs what the build needs, builds the DocC documentation of every
+# library (any warning fails), runs the benchmark harness's quick smoke run, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 swift build --build-tests
+
+# The DocC catalogs (Sources/*/*.docc): a broken symbol link or a half-documented signature fails.
+bash scripts/docs.sh
 
 # The benchmark harness's smoke run (Docs/benchmarks.md): every workload on every backend on a
 # small timeline; it fails when a backend misses a figure or two backends answer a read

@@ -1,5 +1,5 @@
 /// Why a byte string is not well-formed CBOR, or not CBOR this library accepts. Thrown by
-/// ``CBORValue/init(decoding:options:)`` and, wrapped in `DecodingError.dataCorrupted`, by
+/// `CBORValue(decoding:)` and, wrapped in `DecodingError.dataCorrupted`, by
 /// ``CBORDecoder``.
 public struct CBORError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The kind of problem.
@@ -10,7 +10,7 @@ public struct CBORError: Error, Hashable, Sendable, CustomStringConvertible {
         case reservedAdditionalInformation
         /// A length or count larger than the bytes that are left could hold.
         case lengthExceedsInput
-        /// Items nested deeper than ``CBORDecoder/Options/maxDepth``.
+        /// Items nested deeper than the decoder's maximum depth.
         case tooDeep
         /// A text string that is not valid UTF-8.
         case invalidUTF8

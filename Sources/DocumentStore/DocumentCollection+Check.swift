@@ -1,6 +1,6 @@
 public import LMDB
 
-/// Something wrong in a collection, found by ``DocumentCollection/check(in:)``.
+/// Something wrong in a collection, found by ``DocumentCollection/check(in:progress:)``.
 public struct CollectionProblem: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong.
     public enum Kind: Sendable, Hashable {
@@ -41,7 +41,9 @@ extension DocumentCollection {
     /// not decode, records stored under another key than their fields give, index entries
     /// without their record (or pointing at a record whose value has changed), records without
     /// their index entries. Writes nothing.
-    /// - Parameter progress: called with the number of records read so far, every 1,000.
+    /// - Parameters:
+    ///   - txn: the snapshot to read.
+    ///   - progress: called with the number of records read so far, every 1,000.
     /// - Complexity: O(n log n) for n records and index entries.
     public func check(in txn: borrowing Transaction<some TransactionAccess>, progress: ((Int) -> Void)? = nil) throws -> [CollectionProblem] {
         var problems: [CollectionProblem] = []

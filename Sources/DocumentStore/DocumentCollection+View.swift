@@ -2,7 +2,7 @@ public import CBOR
 public import LMDB
 
 extension DocumentCollection {
-    /// Reads the record under `key` in place: `body` gets a ``CBOR/CBORMapView`` of it, whose
+    /// Reads the record under `key` in place: `body` gets a `CBORMapView` of it, whose
     /// fields are decoded only when asked for, straight from LMDB's memory map. Returns `body`'s
     /// result, or `nil` when there is no such record.
     ///
@@ -15,7 +15,11 @@ extension DocumentCollection {
     ///     try turn.decode(.inputTokens, as: Int.self) ?? 0
     /// }
     /// ```
-    /// - Parameter fields: the record's field names (usually its `CodingKeys`).
+    /// - Parameters:
+    ///   - key: the record's primary key.
+    ///   - fields: the record's field names (usually its `CodingKeys`).
+    ///   - txn: the transaction to read in; the view is valid only inside `body`.
+    ///   - body: reads fields from the view; its result is returned.
     /// - Throws: ``DocumentStoreError`` (`.corrupted` for a damaged value or a field that does not
     ///   decode, `.recordVersionTooNew`, the migration errors); what `body` throws otherwise.
     @inlinable

@@ -4,7 +4,7 @@ internal import CBOR
 /// A named LMDB database of `Record`s, each stored under its primary key as an ``Envelope``
 /// around its CBOR encoding, with its secondary ``Index``es kept in step.
 ///
-/// Get one from ``Store/collection(_:version:primaryKey:indexes:)``. It is a small `Sendable`
+/// Get one from ``Store/collection(_:version:primaryKey:indexes:migrations:merge:)``. It is a small `Sendable`
 /// value; every operation takes the transaction to work in, so one transaction can span several
 /// collections. Records are decoded straight from LMDB's memory map.
 ///
@@ -21,7 +21,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     public let primaryKey: @Sendable (Record) -> KeyBytes
     /// The secondary indexes, bound to their databases.
     public let indexes: [Index<Record>]
-    /// `Record` as a ``CBOR/CBORRecordDecodable`` type, when it is one: its records are then read
+    /// `Record` as a `CBORRecordDecodable` type, when it is one: its records are then read
     /// through the fast path. Looked up once, here, rather than on every read.
     let fastRecordType: (any CBORRecordDecodable.Type)?
     /// The migration steps, by the version they read.
@@ -106,7 +106,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// entries. Unique indexes are checked before anything is written. A stored record that can
     /// no longer be read is replaced too (its index entries are then found by scanning).
     /// - Throws: ``DocumentStoreError/Kind/uniqueViolation(index:)`` (nothing written),
-    ///   ``DocumentStoreError/Kind/encoding``, ``LMDB/LMDBError``.
+    ///   ``DocumentStoreError/Kind/encoding``, `LMDBError`.
     /// - Complexity: O(log n) per index plus encoding.
     public func put(_ record: Record, in txn: borrowing WriteTransaction) throws {
         let key = primaryKey(record)

@@ -54,7 +54,7 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
     public let collection: String
     /// The record's key in hex, when one is involved.
     public let key: String?
-    /// The error underneath (a `DecodingError`, `EncodingError`, ``LMDB/LMDBError``…), if any.
+    /// The error underneath (a `DecodingError`, `EncodingError`, `LMDBError`…), if any.
     public let underlying: (any Error)?
 
     /// Creates an error.
@@ -98,7 +98,7 @@ public struct DocumentStoreError: Error, CustomStringConvertible, @unchecked Sen
 extension DocumentStoreError {
     /// The name of a ``Kind`` without its associated values, for `catch` clauses:
     /// `catch DocumentStoreError.Code.corrupted { … }` (an enum case pattern cannot match an
-    /// `any Error`; this struct's `~=` can, as ``LMDB/LMDBError/Code`` does for LMDB).
+    /// `any Error`; this struct's `~=` can, as `LMDBError.Code` does for LMDB).
     public struct Code: RawRepresentable, Hashable, Sendable {
         /// The kind's case name.
         public let rawValue: String

@@ -2,7 +2,7 @@ public import LMDB
 internal import CBOR
 internal import Synchronization
 
-/// A store of typed records: an LMDB ``LMDB/Environment`` plus the collections and indexes
+/// A store of typed records: an LMDB `Environment` plus the collections and indexes
 /// registered in it, and a `meta` database holding the format version and each collection's
 /// record version.
 ///
@@ -29,9 +29,12 @@ public final class Store: Sendable {
     private let registry = Mutex<[Registered]>([])
 
     /// Opens (or creates) a store in the directory at `path`.
-    /// - Parameter migrationPolicy: what to do with collections whose records are older than the
-    ///   code (see ``MigrationPolicy``); by default they are migrated when registered, after a backup.
-    /// - Throws: ``LMDB/LMDBError`` from opening;
+    /// - Parameters:
+    ///   - path: the store's directory, created when missing.
+    ///   - configuration: LMDB options (durability, map size, read-only…).
+    ///   - migrationPolicy: what to do with collections whose records are older than the
+    ///     code (see ``MigrationPolicy``); by default they are migrated when registered, after a backup.
+    /// - Throws: `LMDBError` from opening;
     ///   ``DocumentStoreError/Kind/formatTooNew(stored:supported:)`` for a store written by newer code;
     ///   ``DocumentStoreError/Kind/foreignStore`` for an LMDB environment of another program
     ///   (nothing is written to it).
@@ -70,13 +73,13 @@ public final class Store: Sendable {
         if entries > 0 && !format { throw DocumentStoreError(.foreignStore, collection: "meta") }
     }
 
-    /// Runs `body` in a read transaction (see ``LMDB/Environment/read(_:)``).
+    /// Runs `body` in a read transaction (see `Environment.read(_:)`).
     public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
         try environment.read(body)
     }
 
     /// Runs `body` in a write transaction that commits on return and aborts on throw (see
-    /// ``LMDB/Environment/write(_:)``; the closure may run again after the map grows).
+    /// `Environment.write(_:)`; the closure may run again after the map grows).
     @discardableResult
     public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         try environment.write(body)
@@ -100,7 +103,7 @@ public final class Store: Sendable {
     ///   holds records of a newer version (nothing is written);
     ///   ``DocumentStoreError/Kind/migrationNeeded(stored:current:)`` under ``MigrationPolicy/failIfNeeded``;
     ///   what ``MigrationRunner/run(collection:)`` throws under ``MigrationPolicy/migrateNow(backup:)``;
-    ///   ``LMDB/LMDBError``.
+    ///   `LMDBError`.
     public func collection<Record: Codable & SendableMetatype>(
         _ name: String,
         version: Int = 1,

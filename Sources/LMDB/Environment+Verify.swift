@@ -6,7 +6,7 @@ internal import Glibc
 internal import Darwin
 #endif
 
-/// A structural fault in a data file's pages, found by ``Environment/verifyPages()``.
+/// A structural fault in a data file's pages, found by `Environment.verifyPages()`.
 public struct PageProblem: Sendable, Hashable, CustomStringConvertible {
     /// The page number where it was found.
     public var page: UInt64

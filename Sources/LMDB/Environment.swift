@@ -31,7 +31,7 @@ internal import Darwin
 ///
 /// `@unchecked Sendable`: the LMDB handle is safe to use from many threads under `MDB_NOTLS` as
 /// long as each transaction is used by one thread at a time, which the closure API guarantees;
-/// the mutable state here is guarded by the ``TransactionGate``, a `Mutex`, or atomics.
+/// the mutable state here is guarded by the transaction gate, a `Mutex`, or atomics.
 public final class Environment: @unchecked Sendable {
     /// The directory the environment lives in.
     public let path: String

@@ -19,7 +19,7 @@ internal import Darwin
 /// }
 /// ```
 ///
-/// "Not found" from a lookup is not an error: ``Database/get(_:in:)`` returns `nil`.
+/// "Not found" from a lookup is not an error: `Database.get(_:in:)` returns `nil`.
 public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The numeric code: an LMDB code (`MDB_*`), an `errno` value, or one of this wrapper's own.
     public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {

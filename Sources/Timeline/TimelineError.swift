@@ -6,8 +6,8 @@ public import Foundation
 
 /// Why a timeline operation was refused. Every refused operation leaves the store as it was.
 ///
-/// Lower-level failures (``DocumentStore/DocumentStoreError`` for a damaged record,
-/// ``LMDB/LMDBError`` for the file) pass through unchanged.
+/// Lower-level failures (`DocumentStoreError` for a damaged record,
+/// `LMDBError` for the file) pass through unchanged.
 ///
 /// Match a case in a `catch` clause directly:
 /// ```swift

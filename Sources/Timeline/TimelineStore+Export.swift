@@ -91,9 +91,11 @@ extension TimelineTransaction where Access == WriteAccess {
 
 extension TimelineTransaction {
     /// Session `id` and everything it owns.
-    /// - Parameter includeInherited: for a fork, copy the inherited turns into the document and
-    ///   present the session as a root (no parent), so the document stands alone — the default.
-    ///   With `false` the document holds the fork's own turns and importing it needs the parent.
+    /// - Parameters:
+    ///   - id: the session.
+    ///   - includeInherited: for a fork, copy the inherited turns into the document and
+    ///     present the session as a root (no parent), so the document stands alone — the default.
+    ///     With `false` the document holds the fork's own turns and importing it needs the parent.
     /// - Throws: ``TimelineError/sessionNotFound(_:)``.
     public func exportSession(_ id: UUID, includeInherited: Bool = true) throws -> SessionExport {
         var session = try existingSession(id)

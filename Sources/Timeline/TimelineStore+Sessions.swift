@@ -232,8 +232,10 @@ extension TimelineTransaction {
     /// id, so a page is one range scan per archived state (two, merged, when `archived` is `nil`).
     /// Filtering by project *and* parent scans the project's range and skips other parents.
     /// - Parameters:
+    ///   - filter: which sessions; by default every session not archived.
+    ///   - order: newest activity first (the default) or oldest first.
     ///   - limit: the page size (≥ 0).
-    ///   - cursor: ``DocumentStore/Page/next`` of the previous page (the same filter and order).
+    ///   - cursor: `Page.next` of the previous page (the same filter and order).
     /// - Returns: the sessions and, when more may remain, the cursor for the next page.
     /// - Throws: ``TimelineError/invalidRange(_:)`` for a negative limit;
     ///   ``TimelineError/invalidPageCursor(_:)`` for a cursor from another listing (another filter

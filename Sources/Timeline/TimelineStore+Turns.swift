@@ -86,6 +86,7 @@ extension TimelineTransaction where Access == WriteAccess {
     /// ancestors. Forks of forks work to any depth. The fork takes the parent's title, project,
     /// model, provider and metadata; its totals count only its own turns.
     /// - Parameters:
+    ///   - id: the session to fork.
     ///   - sequence: how many turns to inherit, `0…turnCount` (the whole history by default).
     ///   - branchName: a name for the branch.
     ///   - newID: the fork's id; a fresh one by default.
@@ -122,9 +123,11 @@ extension TimelineTransaction {
     /// reading a fork's inherited turns from its ancestors transparently.
     ///
     /// - Parameters:
+    ///   - id: the session.
     ///   - range: the sequences wanted; clamped to the history's length.
+    ///   - reverse: newest first when true.
     ///   - limit: the page size (≥ 0).
-    ///   - cursor: ``DocumentStore/Page/next`` of the previous page.
+    ///   - cursor: `Page.next` of the previous page.
     /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidRange(_:)`` for a
     ///   negative limit; ``TimelineError/invalidPageCursor(_:)`` for a cursor from another listing
     ///   (another session, range or direction).

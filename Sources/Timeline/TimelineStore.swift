@@ -22,8 +22,8 @@ internal import Foundation
 /// a method of ``TimelineTransaction``; the store offers each one in a single call too:
 /// - **writes are `async`** and go to one writer thread that coalesces concurrent callers into
 ///   shared transactions (group commit); each caller resumes once its own data is committed —
-///   with the default ``LMDB/Environment/Durability/durable``, once it is on disk. Several writes
-///   that must happen together go in one ``write(_:)-(@Sendable _)`` closure, group-committed too.
+///   with the default `Environment.Durability.durable`, once it is on disk. Several writes
+///   that must happen together go in one `write(_:)` closure, group-committed too.
 /// - **reads are synchronous**: each runs in its own read transaction on the caller's thread. An
 ///   LMDB read never waits for a writer or a lock, and a page of turns takes microseconds, far
 ///   less than handing the work to another thread would (see `Docs/architecture.md`). Several
@@ -40,8 +40,8 @@ public final class TimelineStore: Sendable {
     /// The record store underneath (its environment, `meta`, and collections).
     package let store: Store
     /// The LMDB environment underneath, for maintenance: an online backup
-    /// (``LMDB/Environment/copy(to:compact:)``), ``LMDB/Environment/info()``,
-    /// ``LMDB/Environment/effectiveDurability()``. Records are reached through transactions only.
+    /// (`Environment.copy(to:compact:)`), `Environment.info()`,
+    /// `Environment.effectiveDurability()`. Records are reached through transactions only.
     public var environment: Environment { store.environment }
     /// Sessions, by id; indexes `project`, `parent` and `activity`.
     package let sessions: DocumentCollection<Session>
@@ -60,12 +60,13 @@ public final class TimelineStore: Sendable {
     /// Opens (or creates) the timeline in the directory at `path`.
     ///
     /// - Parameters:
+    ///   - path: the store's directory, created when missing.
     ///   - configuration: LMDB options; the default is durable (fsync at every commit) with a map
     ///     that starts small and grows by itself.
     ///   - migrationPolicy: what to do when the store's records are older than this code (see
-    ///     ``DocumentStore/MigrationPolicy``; by default they are migrated at open, after a backup).
+    ///     `MigrationPolicy`; by default they are migrated at open, after a backup).
     ///   - clock: where times come from (tests pass a fixed clock).
-    /// - Throws: ``LMDB/LMDBError`` from opening the files; ``DocumentStore/DocumentStoreError``
+    /// - Throws: `LMDBError` from opening the files; `DocumentStoreError`
     ///   for a store written by newer code (nothing is written then) or a migration that failed.
     public convenience init(
         path: String, configuration: Environment.Configuration = .init(), migrationPolicy: MigrationPolicy = .migrateNow,
@@ -130,7 +131,7 @@ public final class TimelineStore: Sendable {
     }
 
     /// Finishes the writes already queued, then closes the store: later calls throw
-    /// ``TimelineError/closed`` (async writes) or ``LMDB/LMDBError/Code/closed``. Opening the
+    /// ``TimelineError/closed`` (async writes) or `LMDBError.Code.closed`. Opening the
     /// same path again afterwards is safe. (A `TimelineStore` made from a `Store` leaves that
     /// store's environment open for its owner.) Dropping the last reference does the same.
     public func close() async {
@@ -156,7 +157,7 @@ public final class TimelineStore: Sendable {
     ///     (try tx.session(id), try tx.turns(of: id, reverse: true, limit: 20))
     /// }
     /// ```
-    /// - Throws: what `body` throws; ``LMDB/LMDBError`` when the snapshot cannot begin.
+    /// - Throws: what `body` throws; `LMDBError` when the snapshot cannot begin.
     public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
         try store.read { txn in try body(TimelineTransaction(self, txn)) }
     }
@@ -177,7 +178,7 @@ public final class TimelineStore: Sendable {
     /// lock. `body` runs on the writer thread and **may run more than once** (when the map grows):
     /// keep its side effects inside the transaction.
     /// - Throws: what `body` throws; ``TimelineError/closed`` after ``close()``;
-    ///   ``LMDB/LMDBError`` when the commit fails (then nothing of the batch was written).
+    ///   `LMDBError` when the commit fails (then nothing of the batch was written).
     @discardableResult
     public func write<R: Sendable>(_ body: @escaping @Sendable (borrowing WriteTransaction) throws -> R) async throws -> R {
         try await committer.submit { txn in try body(TimelineTransaction(self, txn)) }
@@ -186,7 +187,7 @@ public final class TimelineStore: Sendable {
     /// Runs `body` in a write transaction on the calling thread, for code that is not `async`
     /// (scripts, tools, tests). It commits when `body` returns and rolls back when it throws.
     ///
-    /// It blocks while another writer (the writer thread of ``write(_:)-(@Sendable _)``, another
+    /// It blocks while another writer (the writer thread of `write(_:)`, another
     /// process) holds LMDB's writer lock, so async code should use the `async` form instead.
     /// `body` may run again after the map grew: keep it free of side effects outside the
     /// transaction.

@@ -9,7 +9,7 @@ internal import DocumentStore
 /// A transaction on a timeline: every timeline operation is a method of this type, defined once.
 ///
 /// Get one from ``TimelineStore/read(_:)`` (a ``TimelineStore/ReadTransaction``: a consistent
-/// snapshot) or from ``TimelineStore/write(_:)-(_)`` / ``TimelineStore/write(_:)-(@Sendable _)``
+/// snapshot) or from `write(_:)` (async, or synchronous outside `async` code)
 /// (a ``TimelineStore/WriteTransaction``: all of its writes commit together or not at all).
 /// Reads are available on both kinds; writes only on a write transaction, so a write inside a
 /// read transaction does not compile.

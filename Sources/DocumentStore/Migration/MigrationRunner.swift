@@ -62,7 +62,7 @@ public struct MigrationRunner: Sendable {
     /// - Returns: `nil` when it was already current.
     /// - Throws: ``DocumentStoreError/Kind/notRegistered``; ``DocumentStoreError/Kind/migrationFailed(version:)``
     ///   with the record's key when a step throws (the batches before it stay committed);
-    ///   ``LMDB/LMDBError``.
+    ///   `LMDBError`.
     @discardableResult
     public func run(collection name: String) throws -> MigrationReport? {
         guard let entry = store.registeredCollections().first(where: { $0.name == name }) else {

@@ -3,7 +3,7 @@ public import CBOR
 /// One step of a collection's record history: how a record stored at version `from` becomes a
 /// record of version `from + 1`.
 ///
-/// Steps work on the generic ``CBOR/CBORValue`` — so the Swift type of the old version need not
+/// Steps work on the generic `CBORValue` — so the Swift type of the old version need not
 /// exist any more — or on typed values when it does:
 ///
 /// ```swift
@@ -37,7 +37,7 @@ public struct MigrationStep: Sendable {
     }
 
     /// A step from `from` to `from + 1` that edits the record in place: rename, add, remove or
-    /// change fields (see ``CBOR/CBORValue/subscript(_:)``).
+    /// change fields (see `CBORValue.subscript(_:)`).
     public static func update(from: Int, _ body: @escaping @Sendable (inout CBORValue) throws -> Void) -> MigrationStep {
         MigrationStep(from: from) { record in
             var record = record
