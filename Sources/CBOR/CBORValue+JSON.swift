@@ -10,6 +10,9 @@
 //   array                         JSON array
 //   map with text keys            JSON object, entries in stored order
 //   any other map                 {"$map":[[key, value], …]}
+//   tag 37 with 16 bytes (a UUID)  {"$uuid":"E621E1F8-C36C-495A-93FC-0C247A3E6E5F"}
+//   tag 1 with a number (a date)   {"$date":"2027-01-15T08:00:00.250000Z","value":1800000000.25}
+//                                 (the text is for people; `value` is what is stored, exactly)
 //   tag N                         {"$tag":N,"value":<item>}
 //   true / false / null           true / false / null
 //   undefined                     {"$undefined":true}
@@ -30,7 +33,7 @@ public struct CBORJSONError: Error, Hashable, Sendable, CustomStringConvertible 
 }
 
 extension CBORValue {
-    static let markers: Set<String> = ["$bytes", "$tag", "$simple", "$undefined", "$float", "$map"]
+    static let markers: Set<String> = ["$bytes", "$tag", "$simple", "$undefined", "$float", "$map", "$uuid", "$date"]
 
     /// The value as compact JSON text (one line), in the lossless mapping above.
     public func jsonText() -> String {
@@ -93,6 +96,16 @@ extension CBORValue {
                 }
                 out.append(contentsOf: "]}".utf8)
             }
+        case .tagged(37, .bytes(let uuid)) where uuid.count == 16:
+            out.append(contentsOf: #"{"$uuid":""#.utf8)
+            out.append(contentsOf: CBORValue.uuidText(uuid).utf8)
+            out.append(contentsOf: #""}"#.utf8)
+        case .tagged(1, let item) where CBORValue.dateText(item) != nil:
+            out.append(contentsOf: #"{"$date":""#.utf8)
+            out.append(contentsOf: CBORValue.dateText(item)!.utf8)
+            out.append(contentsOf: #"","value":"#.utf8)
+            item.writeJSON(to: &out)
+            out.append(UInt8(ascii: "}"))
         case .tagged(let tag, let item):
             out.append(contentsOf: #"{"$tag":"#.utf8)
             out.append(contentsOf: String(tag).utf8)
@@ -271,6 +284,16 @@ struct JSONParser {
         case "$tag":
             guard entries.count == 2, case .unsigned(let tag) = value, entries[1].key == .text("value") else { throw fail }
             return .tagged(tag, entries[1].value)
+        case "$uuid":
+            guard entries.count == 1, let text = value.textValue, let bytes = CBORValue.uuidBytes(text) else { throw fail }
+            return .tagged(37, .bytes(bytes))
+        case "$date":
+            // The text is for people; the stored number is `value`.
+            guard entries.count == 2, value.textValue != nil, entries[1].key == .text("value") else { throw fail }
+            switch entries[1].value {
+            case .unsigned, .negative, .float: return .tagged(1, entries[1].value)
+            default: throw fail
+            }
         case "$simple":
             guard entries.count == 1, case .unsigned(let n) = value, n < 256, !(20...31).contains(n) else { throw fail }
             return .simple(UInt8(n))
@@ -449,5 +472,70 @@ enum Base64 {
             index += 4
         }
         return out
+    }
+}
+
+extension CBORValue {
+    /// A UUID's 16 bytes as its usual upper-case text.
+    static func uuidText(_ bytes: [UInt8]) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var text: [UInt8] = []
+        for (index, byte) in bytes.enumerated() {
+            if [4, 6, 8, 10].contains(index) { text.append(UInt8(ascii: "-")) }
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The 16 bytes of a UUID written as 8-4-4-4-12 hex digits (either case), or `nil`.
+    static func uuidBytes(_ text: String) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count == 36, [8, 13, 18, 23].allSatisfy({ digits[$0] == UInt8(ascii: "-") }) else { return nil }
+        var bytes: [UInt8] = []
+        var high: UInt8?
+        for (index, digit) in digits.enumerated() where ![8, 13, 18, 23].contains(index) {
+            let value: UInt8
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = digit - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+            if let first = high { bytes.append(first << 4 | value); high = nil } else { high = value }
+        }
+        return bytes
+    }
+
+    /// A date's seconds since 1970 as UTC text with microseconds, for a tag-1 item that is a
+    /// number within the years 1678–2261; `nil` otherwise (that tag is then written as `$tag`).
+    static func dateText(_ item: CBORValue) -> String? {
+        let seconds: Double
+        switch item {
+        case .float(let value): seconds = value
+        case .unsigned(let value) where value <= 9_200_000_000: seconds = Double(value)
+        case .negative(let value) where value < 9_200_000_000: seconds = -1 - Double(value)
+        default: return nil
+        }
+        guard seconds.isFinite, seconds >= -9.2e9, seconds <= 9.2e9 else { return nil }
+        let micros = Int64((seconds * 1_000_000).rounded())
+        let (days, dayMicros) = (micros >= 0 ? micros / 86_400_000_000 : (micros + 1) / 86_400_000_000 - 1,
+                                 ((micros % 86_400_000_000) + 86_400_000_000) % 86_400_000_000)
+        // Days since 1970 to a civil date (Howard Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let second = dayMicros / 1_000_000, fraction = dayMicros % 1_000_000
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(second / 3_600, 2)):\(pad(second / 60 % 60, 2)):\(pad(second % 60, 2)).\(pad(fraction, 6))Z"
     }
 }

@@ -133,4 +133,26 @@ struct RFC8949Tests {
         // Its JSON form reads back as the same value, byte for byte once encoded.
         #expect(try CBORValue(json: value.jsonText()).encoded() == value.encoded())
     }
+
+    @Test("the JSON form shows UUIDs and dates readably and reads them back byte for byte")
+    func readableUUIDsAndDates() throws {
+        let uuid: [UInt8] = [0xE6, 0x21, 0xE1, 0xF8, 0xC3, 0x6C, 0x49, 0x5A, 0x93, 0xFC, 0x0C, 0x24, 0x7A, 0x3E, 0x6E, 0x5F]
+        let id = CBORValue.tagged(37, .bytes(uuid))
+        #expect(id.jsonText() == #"{"$uuid":"E621E1F8-C36C-495A-93FC-0C247A3E6E5F"}"#)
+        #expect(try CBORValue(json: #"{"$uuid":"e621e1f8-c36c-495a-93fc-0c247a3e6e5f"}"#) == id)
+        let date = CBORValue.tagged(1, .float(1_800_000_000.25))
+        #expect(date.jsonText() == #"{"$date":"2027-01-15T08:00:00.250000Z","value":1800000000.25}"#)
+        for value in [date, .tagged(1, .unsigned(0)), .tagged(1, .negative(9_000_000_000)), .tagged(1, .float(-1.5)),
+                      .tagged(1, .float(.nan)), .tagged(1, .text("x")), .tagged(37, .bytes([1, 2])), id] {
+            #expect(try CBORValue(json: value.jsonText()).encoded() == value.encoded(), "\(value.jsonText())")
+        }
+        #expect(CBORValue.tagged(1, .negative(0)).jsonText().hasPrefix(#"{"$date":"1969-12-31T23:59:59.000000Z""#))
+        #expect(CBORValue.tagged(1, .float(.nan)).jsonText().hasPrefix(#"{"$tag":1"#))
+        for bad in [#"{"$uuid":"nope"}"#, #"{"$uuid":"E621E1F8C36C495A93FC0C247A3E6E5F0000"}"#, #"{"$date":"x"}"#, #"{"$date":"x","value":"y"}"#] {
+            #expect(throws: CBORJSONError.self, "\(bad)") { try CBORValue(json: bad) }
+        }
+        // A map whose first key is a marker name is written in the $map form, so it is never misread.
+        let plain = CBORValue.map([.init(.text("$uuid"), .text("not a uuid"))])
+        #expect(try CBORValue(json: plain.jsonText()) == plain)
+    }
 }
