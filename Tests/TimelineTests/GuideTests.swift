@@ -50,6 +50,22 @@ struct GuideTests {
             let summary = try timeline.crystal(of: session.id)
             #expect(summary?.coveredTurns == 0..<2)
 
+            let one = try timeline.session(session.id)
+            let forks = try timeline.children(of: session.id)
+            let everything = try timeline.turns(of: session.id)
+            let saved = try timeline.checkpoints(of: session.id)
+            let byID = try timeline.checkpoint(checkpoint.id)
+            let starred = try await timeline.setStarred(true, checkpoint: checkpoint.id)
+            let first = try timeline.crystal(of: session.id, version: 0)
+            let versions = try timeline.crystals(of: session.id)
+            let reparented = try await timeline.deleteSession(retry.id)
+            let stats = try timeline.statistics()
+            #expect(one?.id == session.id && Set(forks.map(\.id)) == [branch.id, retry.id, restored.session.id])
+            #expect(everything.items.count == 2 && everything.next == nil)
+            #expect(saved.items.map(\.id) == [checkpoint.id] && byID == checkpoint && starred.starred)
+            #expect(first == summary && versions == [summary] && reparented.isEmpty)
+            #expect(stats.sessions == 3 && stats.turns == 3 && stats.checkpoints == 2 && stats.crystals == 1)
+
             let (forked, firstTurn) = try await timeline.write { tx in
                 let forked = try tx.fork(session: session.id, at: 2)
                 let turn = try tx.append(NewTurn(role: .user, content: "Also: trains?"), to: forked.id)
