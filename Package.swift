@@ -14,10 +14,12 @@ let package = Package(
     // Linux is where it is built and tested; the Darwin floors are those of `Synchronization`
     // (Mutex, Atomic) and of FoundationEssentials-era Foundation.
     platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
+    // Module names carry the project's name: `LMDB`, `CLMDB` and `CBOR` are taken by other packages a
+    // service may also depend on, and SwiftPM refuses two modules of one name in a build.
     products: [
-        .library(name: "LMDB", targets: ["LMDB"]),
-        .library(name: "CBOR", targets: ["CBOR"]),
-        .library(name: "DocumentStore", targets: ["DocumentStore"]),
+        .library(name: "TimelineLMDB", targets: ["TimelineLMDB"]),
+        .library(name: "TimelineCBOR", targets: ["TimelineCBOR"]),
+        .library(name: "TimelineDocumentStore", targets: ["TimelineDocumentStore"]),
         .library(name: "Timeline", targets: ["Timeline"]),
         .executable(name: "kvtool", targets: ["kvtool"]),
     ],
@@ -29,44 +31,44 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(
-            name: "CLMDB",
-            path: "Sources/CLMDB",
+            name: "CTimelineLMDB",
+            path: "Sources/CTimelineLMDB",
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
         ),
         .target(
-            name: "LMDB",
-            dependencies: ["CLMDB"],
+            name: "TimelineLMDB",
+            dependencies: ["CTimelineLMDB"],
             swiftSettings: strictSettings
         ),
         .target(
-            name: "CBOR",
+            name: "TimelineCBOR",
             swiftSettings: strictSettings
         ),
         .target(
-            name: "DocumentStore",
-            dependencies: ["LMDB", "CBOR"],
+            name: "TimelineDocumentStore",
+            dependencies: ["TimelineLMDB", "TimelineCBOR"],
             swiftSettings: strictSettings
         ),
         .target(
             name: "Timeline",
-            dependencies: ["LMDB", "CBOR", "DocumentStore"],
+            dependencies: ["TimelineLMDB", "TimelineCBOR", "TimelineDocumentStore"],
             swiftSettings: strictSettings
         ),
         // kvtool's dump format and key layouts, apart from its commands so that the fuzz targets
         // and tests reach them (package access only: not part of any product's API).
         .target(
             name: "KVToolCore",
-            dependencies: ["CBOR", "DocumentStore", "Timeline"],
+            dependencies: ["TimelineCBOR", "TimelineDocumentStore", "Timeline"],
             path: "Tools/KVToolCore",
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "kvtool",
             dependencies: [
-                "LMDB",
-                "CBOR",
-                "DocumentStore",
+                "TimelineLMDB",
+                "TimelineCBOR",
+                "TimelineDocumentStore",
                 "Timeline",
                 "KVToolCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -78,7 +80,7 @@ let package = Package(
         // `scripts/fuzz.sh` builds them under libFuzzer; the tests replay the seed corpus.
         .target(
             name: "FuzzTargets",
-            dependencies: ["CBOR", "DocumentStore", "Timeline", "KVToolCore"],
+            dependencies: ["TimelineCBOR", "TimelineDocumentStore", "Timeline", "KVToolCore"],
             path: "Tests/Helpers/FuzzTargets",
             swiftSettings: strictSettings
         ),
@@ -94,21 +96,21 @@ let package = Package(
         // reads or writes on command. Built with the tests; not a product.
         .executableTarget(
             name: "lmdb-child",
-            dependencies: ["LMDB"],
+            dependencies: ["TimelineLMDB"],
             path: "Tests/Helpers/lmdb-child",
             swiftSettings: strictSettings
         ),
         // Versioned record types and steps shared by the migration tests and their child process.
         .target(
             name: "MigrationFixtures",
-            dependencies: ["DocumentStore"],
+            dependencies: ["TimelineDocumentStore"],
             path: "Tests/Helpers/MigrationFixtures",
             swiftSettings: strictSettings
         ),
         // A child process that runs a migration slowly, for the tests that kill it mid-run.
         .executableTarget(
             name: "migration-child",
-            dependencies: ["DocumentStore", "MigrationFixtures"],
+            dependencies: ["TimelineDocumentStore", "MigrationFixtures"],
             path: "Tests/Helpers/migration-child",
             swiftSettings: strictSettings
         ),
@@ -116,7 +118,7 @@ let package = Package(
         // each acknowledged operation, until it is killed or has done enough.
         .executableTarget(
             name: "timeline-child",
-            dependencies: ["Timeline", "LMDB", "TestSupport"],
+            dependencies: ["Timeline", "TimelineLMDB", "TestSupport"],
             path: "Tests/Helpers/timeline-child",
             swiftSettings: strictSettings
         ),
@@ -128,28 +130,28 @@ let package = Package(
         ),
         .testTarget(
             name: "LMDBTests",
-            dependencies: ["TestSupport", "LMDB"],
+            dependencies: ["TestSupport", "TimelineLMDB"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "DocumentStoreTests",
-            dependencies: ["TestSupport", "DocumentStore", "CBOR", "MigrationFixtures"],
+            dependencies: ["TestSupport", "TimelineDocumentStore", "TimelineCBOR", "MigrationFixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "TimelineTests",
-            dependencies: ["TestSupport", "Timeline", "DocumentStore", "LMDB", "CBOR"],
+            dependencies: ["TestSupport", "Timeline", "TimelineDocumentStore", "TimelineLMDB", "TimelineCBOR"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "KVToolTests",
-            dependencies: ["TestSupport", "Timeline", "DocumentStore", "LMDB", "CBOR", "KVToolCore", "FuzzTargets"],
+            dependencies: ["TestSupport", "Timeline", "TimelineDocumentStore", "TimelineLMDB", "TimelineCBOR", "KVToolCore", "FuzzTargets"],
             exclude: ["Golden"],
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "CBORTests",
-            dependencies: ["TestSupport", "CBOR"],
+            dependencies: ["TestSupport", "TimelineCBOR"],
             swiftSettings: strictSettings
         ),
     ]

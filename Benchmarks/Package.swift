@@ -23,7 +23,7 @@ let package = Package(
         .executableTarget(
             name: "LMDBBenchmarks",
             dependencies: [
-                .product(name: "LMDB", package: root),
+                .product(name: "TimelineLMDB", package: root),
                 .product(name: "Benchmark", package: "package-benchmark"),
                 "CLMDBBaseline",
             ],
@@ -33,7 +33,7 @@ let package = Package(
         // The turn record the record benchmarks share.
         .target(
             name: "BenchFixtures",
-            dependencies: [.product(name: "CBOR", package: root)],
+            dependencies: [.product(name: "TimelineCBOR", package: root)],
             path: "Sources/BenchFixtures"
         ),
         // Instructions per record read under callgrind (instructions.sh): immune to machine noise.
@@ -41,9 +41,9 @@ let package = Package(
             name: "RecordInstructions",
             dependencies: [
                 "BenchFixtures",
-                .product(name: "CBOR", package: root),
-                .product(name: "DocumentStore", package: root),
-                .product(name: "LMDB", package: root),
+                .product(name: "TimelineCBOR", package: root),
+                .product(name: "TimelineDocumentStore", package: root),
+                .product(name: "TimelineLMDB", package: root),
             ],
             path: "Sources/RecordInstructions"
         ),
@@ -51,9 +51,9 @@ let package = Package(
             name: "CBORBenchmarks",
             dependencies: [
                 "BenchFixtures",
-                .product(name: "CBOR", package: root),
-                .product(name: "DocumentStore", package: root),
-                .product(name: "LMDB", package: root),
+                .product(name: "TimelineCBOR", package: root),
+                .product(name: "TimelineDocumentStore", package: root),
+                .product(name: "TimelineLMDB", package: root),
                 .product(name: "Benchmark", package: "package-benchmark"),
             ],
             path: "Benchmarks/CBORBenchmarks",

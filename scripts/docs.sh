@@ -4,7 +4,7 @@
 # group fails the build. Run by scripts/test.sh; by hand: bash scripts/docs.sh [Target…]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=("${@:-LMDB CBOR DocumentStore Timeline}")
+targets=("${@:-TimelineLMDB TimelineCBOR TimelineDocumentStore Timeline}")
 for target in ${targets[@]}; do
     out=".build/docs/$target"
     rm -rf "$out"

@@ -3,7 +3,7 @@ internal import FoundationEssentials
 #else
 internal import Foundation
 #endif
-internal import DocumentStore
+internal import TimelineDocumentStore
 
 /// Something wrong in a timeline, found by ``TimelineStore/check(progress:)``.
 public struct TimelineProblem: Sendable, Hashable, Codable, CustomStringConvertible {

@@ -3,8 +3,8 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import LMDB
-public import DocumentStore
+public import TimelineLMDB
+public import TimelineDocumentStore
 
 extension TimelineTransaction where Access == WriteAccess {
     /// Saves a checkpoint in session `id`: the next number, at the session's current turn count

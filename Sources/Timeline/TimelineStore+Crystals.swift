@@ -3,8 +3,8 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import LMDB
-internal import DocumentStore
+public import TimelineLMDB
+internal import TimelineDocumentStore
 
 extension TimelineTransaction where Access == WriteAccess {
     /// Saves a new crystal (summary) for session `id`. It becomes the session's current crystal;

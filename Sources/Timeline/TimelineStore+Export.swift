@@ -3,8 +3,8 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import LMDB
-internal import DocumentStore
+public import TimelineLMDB
+internal import TimelineDocumentStore
 internal import Foundation
 
 /// One session with everything it owns, as a self-contained document: what

@@ -3,8 +3,8 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import LMDB
-public import DocumentStore
+public import TimelineLMDB
+public import TimelineDocumentStore
 
 /// Which sessions a listing or count includes. Every filter is one index range scan.
 public struct SessionFilter: Sendable, Hashable {

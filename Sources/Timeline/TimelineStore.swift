@@ -3,8 +3,8 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-public import LMDB
-public import DocumentStore
+public import TimelineLMDB
+public import TimelineDocumentStore
 internal import Foundation
 
 /// An append-only, crash-proof history of LLM conversations — sessions, turns, checkpoints and

@@ -3,8 +3,8 @@ internal import FoundationEssentials
 #else
 internal import Foundation
 #endif
-public import LMDB
-internal import DocumentStore
+public import TimelineLMDB
+internal import TimelineDocumentStore
 
 /// A transaction on a timeline: every timeline operation is a method of this type, defined once.
 ///

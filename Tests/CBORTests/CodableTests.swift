@@ -1,4 +1,4 @@
-import CBOR
+import TimelineCBOR
 import Foundation
 import Testing
 import TestSupport

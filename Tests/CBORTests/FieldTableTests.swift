@@ -1,5 +1,5 @@
 import TestSupport
-import CBOR
+import TimelineCBOR
 import Testing
 
 /// A record whose field names have every length the name matcher treats differently (empty,

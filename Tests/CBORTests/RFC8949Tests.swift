@@ -1,5 +1,5 @@
 import TestSupport
-import CBOR
+import TimelineCBOR
 import Testing
 
 /// The examples of RFC 8949 Appendix A.

@@ -1,5 +1,5 @@
 import TestSupport
-import CBOR
+import TimelineCBOR
 import Foundation
 import Testing
 

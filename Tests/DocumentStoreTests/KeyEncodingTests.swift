@@ -1,6 +1,6 @@
 import TestSupport
-import DocumentStore
-import LMDB
+import TimelineDocumentStore
+import TimelineLMDB
 import Foundation
 import Testing
 

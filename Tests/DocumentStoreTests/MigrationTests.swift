@@ -1,5 +1,5 @@
 import TestSupport
-import DocumentStore
+import TimelineDocumentStore
 import Foundation
 import MigrationFixtures
 import Testing

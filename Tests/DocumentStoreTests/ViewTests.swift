@@ -1,8 +1,8 @@
 import TestSupport
-import CBOR
-import DocumentStore
+import TimelineCBOR
+import TimelineDocumentStore
 import Foundation
-import LMDB
+import TimelineLMDB
 import Testing
 
 extension Note {

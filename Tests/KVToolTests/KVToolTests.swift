@@ -1,7 +1,7 @@
 import TestSupport
-import CBOR
+import TimelineCBOR
 import Foundation
-import LMDB
+import TimelineLMDB
 import Synchronization
 import Testing
 import Timeline

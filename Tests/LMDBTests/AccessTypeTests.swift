@@ -1,4 +1,4 @@
-import LMDB
+import TimelineLMDB
 import TestSupport
 import Testing
 
@@ -7,7 +7,7 @@ struct AccessTypeTests {
     @Test("a write through a read transaction does not compile; the same write in a write transaction does")
     func writeInReadDoesNotCompile() throws {
         let write = """
-            import LMDB
+            import TimelineLMDB
             func f(_ env: Environment, _ db: Database) throws {
                 try env.write { txn in try db.put([1], for: [1], in: txn) }
                 // A write transaction reads like a read one.
@@ -23,7 +23,7 @@ struct AccessTypeTests {
             "try env.read { txn in try db.withCursor(in: txn) { cursor in try cursor.delete() } }",
         ]
         for misuse in misuses {
-            let source = "import LMDB\nfunc f(_ env: Environment, _ db: Database) throws {\n    \(misuse)\n}\n"
+            let source = "import TimelineLMDB\nfunc f(_ env: Environment, _ db: Database) throws {\n    \(misuse)\n}\n"
             let diagnostics = try #require(try compilerDiagnostics(source), "compiled: \(misuse)")
             #expect(diagnostics.contains("WriteAccess"), "\(misuse): \(diagnostics)")
         }
@@ -32,7 +32,7 @@ struct AccessTypeTests {
     @Test("a range walk cannot escape its cursor's closure; forEachEntry visits every entry of a range")
     func entriesStayInside() throws {
         let escape = """
-            import LMDB
+            import TimelineLMDB
             func f(_ env: Environment, _ db: Database) throws {
                 try env.read { txn in
                     let walk: Cursor<ReadAccess>.Entries = try db.withCursor(in: txn) { cursor in return cursor.entries() }

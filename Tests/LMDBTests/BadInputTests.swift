@@ -1,6 +1,6 @@
 import TestSupport
 import Foundation
-import LMDB
+import TimelineLMDB
 import Testing
 
 @Suite("Bad input gives clear errors")

@@ -1,5 +1,5 @@
 import TestSupport
-import LMDB
+import TimelineLMDB
 import Synchronization
 import Testing
 

@@ -1,5 +1,5 @@
 import TestSupport
-import LMDB
+import TimelineLMDB
 import Testing
 
 @Suite("Cursor: moves and range scans")

@@ -1,5 +1,5 @@
 import TestSupport
-import LMDB
+import TimelineLMDB
 import Testing
 
 @Suite("Database: put, get, delete")

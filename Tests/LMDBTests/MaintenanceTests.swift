@@ -1,6 +1,6 @@
 import TestSupport
 import Foundation
-import LMDB
+import TimelineLMDB
 import Testing
 
 @Suite("Backups, sync and the stock LMDB tools")

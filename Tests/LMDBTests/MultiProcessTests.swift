@@ -1,6 +1,6 @@
 import TestSupport
 import Foundation
-import LMDB
+import TimelineLMDB
 import Testing
 
 /// Tests that share a store with a real child process (`lmdb-child`), and kill it.

@@ -1,5 +1,5 @@
 import Foundation
-import LMDB
+import TimelineLMDB
 import Testing
 import TestSupport
 

@@ -1,6 +1,6 @@
 import TestSupport
 import Foundation
-import LMDB
+import TimelineLMDB
 import Testing
 
 @Suite("verifyPages: the page walk that keeps LMDB inside the file")

@@ -1,7 +1,7 @@
 import TestSupport
-import DocumentStore
+import TimelineDocumentStore
 import Foundation
-import LMDB
+import TimelineLMDB
 import Testing
 import Timeline
 

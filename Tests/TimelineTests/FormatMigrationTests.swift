@@ -1,4 +1,4 @@
-import DocumentStore
+import TimelineDocumentStore
 import Foundation
 import TestSupport
 import Testing

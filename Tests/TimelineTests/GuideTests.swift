@@ -2,8 +2,8 @@ import TestSupport
 import Foundation
 import Testing
 import Timeline
-import LMDB
-import DocumentStore
+import TimelineLMDB
+import TimelineDocumentStore
 
 /// The snippets of Docs/guide.md, in order, as written there.
 @Suite("Docs/guide.md examples")

@@ -1,6 +1,6 @@
 import TestSupport
-import CBOR
-import DocumentStore
+import TimelineCBOR
+import TimelineDocumentStore
 import Foundation
 import Testing
 @testable import Timeline

@@ -1,5 +1,5 @@
-package import CBOR
-internal import DocumentStore
+package import TimelineCBOR
+internal import TimelineDocumentStore
 internal import Timeline
 internal import Foundation
 

@@ -4,7 +4,7 @@
 //   cd Benchmarks && swift package benchmark --target CBORBenchmarks
 import BenchFixtures
 import Benchmark
-import CBOR
+import TimelineCBOR
 import Foundation
 
 let benchmarks: @Sendable () -> Void = {

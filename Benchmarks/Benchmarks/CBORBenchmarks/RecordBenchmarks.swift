@@ -1,9 +1,9 @@
 import BenchFixtures
 import Benchmark
-import CBOR
-import DocumentStore
+import TimelineCBOR
+import TimelineDocumentStore
 import Foundation
-import LMDB
+import TimelineLMDB
 
 /// The same 10,000 turns in three stores: a DocumentStore collection (envelope + CBOR), a plain
 /// LMDB database holding the identical value bytes (read without decoding: the floor), and a

@@ -5,7 +5,7 @@
 import Benchmark
 import CLMDBBaseline
 import Foundation
-import LMDB
+import TimelineLMDB
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(

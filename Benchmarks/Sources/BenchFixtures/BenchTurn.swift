@@ -1,5 +1,5 @@
 // The turn record every record benchmark uses, shared by CBORBenchmarks and RecordInstructions.
-public import CBOR
+public import TimelineCBOR
 public import Foundation
 
 /// A realistic turn record: what TimelineStore keeps for every message of a conversation.

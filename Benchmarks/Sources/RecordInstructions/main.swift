@@ -4,10 +4,10 @@
 //
 //   RecordInstructions <iterations> <mode>
 import BenchFixtures
-import CBOR
-import DocumentStore
+import TimelineCBOR
+import TimelineDocumentStore
 import Foundation
-import LMDB
+import TimelineLMDB
 
 let iterations = Int(CommandLine.arguments.dropFirst().first ?? "0") ?? 0
 let mode = CommandLine.arguments.dropFirst(2).first ?? "raw"

@@ -1,6 +1,6 @@
 internal import Foundation
-internal import LMDB
-internal import DocumentStore
+internal import TimelineLMDB
+internal import TimelineDocumentStore
 
 /// The one writer behind the async API: callers queue work; a dedicated thread runs everything
 /// queued so far in one write transaction (each piece in its own nested transaction) and commits

@@ -3,7 +3,7 @@ internal import FoundationEssentials
 #else
 internal import Foundation
 #endif
-internal import CBOR
+internal import TimelineCBOR
 
 extension UUID {
     /// All zero bits: a placeholder that costs nothing to make (`UUID()` reads the system's

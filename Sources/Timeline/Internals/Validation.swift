@@ -3,7 +3,7 @@ internal import FoundationEssentials
 #else
 internal import Foundation
 #endif
-internal import DocumentStore
+internal import TimelineDocumentStore
 
 /// Checks on the values callers hand the timeline, made before anything is written, so that no
 /// input can trap the process (a trap on the writer thread would take every caller down) and

@@ -3,7 +3,7 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-internal import DocumentStore
+internal import TimelineDocumentStore
 
 /// A saved conversation state at a point of a session's history — whatever the caller needs to
 /// resume there (agent memory, tool state…) as an opaque payload. Stored in the `checkpoints`

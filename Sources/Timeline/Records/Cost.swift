@@ -3,7 +3,7 @@ internal import FoundationEssentials
 #else
 internal import Foundation
 #endif
-internal import CBOR
+internal import TimelineCBOR
 
 /// An amount of money, exact: a whole number of nano-units (10⁻⁹) of the caller's currency.
 ///

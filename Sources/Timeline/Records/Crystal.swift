@@ -3,7 +3,7 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-internal import DocumentStore
+internal import TimelineDocumentStore
 
 /// A summary of a session ("crystal"): text standing for a range of its turns, so that a prompt
 /// can carry the summary instead of the turns. Every version is kept, under session id ‖ version

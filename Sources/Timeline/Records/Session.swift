@@ -3,8 +3,8 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-internal import DocumentStore
-public import CBOR
+internal import TimelineDocumentStore
+public import TimelineCBOR
 
 /// One conversation: its identity, where it came from (a fork's parent and branch point), its
 /// activity and running totals. Stored in the `sessions` database under its id.

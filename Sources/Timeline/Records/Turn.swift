@@ -3,8 +3,8 @@ public import FoundationEssentials
 #else
 public import Foundation
 #endif
-internal import DocumentStore
-public import CBOR
+internal import TimelineDocumentStore
+public import TimelineCBOR
 
 /// One message of a conversation. Append-only: once written, a turn is never changed (a
 /// correction is a new turn). Stored in the `turns` database under session id ‖ sequence.

@@ -1,6 +1,6 @@
 internal import Foundation
-internal import CBOR
-internal import DocumentStore
+internal import TimelineCBOR
+internal import TimelineDocumentStore
 internal import KVToolCore
 internal import Timeline
 

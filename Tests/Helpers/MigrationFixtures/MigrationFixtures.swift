@@ -1,6 +1,6 @@
 // Record types of three versions and the steps between them, shared by the migration tests and
 // the `migration-child` process they kill mid-run.
-public import DocumentStore
+public import TimelineDocumentStore
 internal import Foundation
 
 /// Version 1: a person with a name and a city; indexed by city.

@@ -9,7 +9,7 @@
 //   lmdb-child hold-read PATH          opens a read transaction, prints "holding", sleeps until killed
 //   lmdb-child open PATH               opens the store and writes one key; prints "opened" or
 //                                      "error CODE" (the LMDBError's Swift code name)
-import LMDB
+import TimelineLMDB
 
 #if canImport(Glibc)
 import Glibc

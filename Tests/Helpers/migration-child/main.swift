@@ -2,7 +2,7 @@
 // and migrates it, printing a line after every batch and pausing, so that the test can kill it
 // in the middle.
 //   migration-child PATH BATCH PAUSE_MICROSECONDS
-import DocumentStore
+import TimelineDocumentStore
 import Foundation
 import MigrationFixtures
 

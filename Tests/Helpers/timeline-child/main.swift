@@ -17,7 +17,7 @@
 //   timeline-child PATH [--seed N] [--ops N] [--durability durable|nosync|nometasync]
 // Runs until killed, or until N operations were acknowledged.
 import Foundation
-import LMDB
+import TimelineLMDB
 import Synchronization
 import TestSupport
 import Timeline

@@ -1,5 +1,5 @@
 import ArgumentParser
-import LMDB
+import TimelineLMDB
 
 /// `kvtool backup`: a consistent copy of a live store.
 struct Backup: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LMDB
+import TimelineLMDB
 import Synchronization
 import Timeline
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVToolCore
-import LMDB
+import TimelineLMDB
 
 /// `kvtool dump`: every entry of a store (or of some databases) as JSON Lines, from one snapshot.
 struct Dump: ParsableCommand {

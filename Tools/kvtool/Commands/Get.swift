@@ -1,10 +1,10 @@
 import Timeline
 import ArgumentParser
 import Foundation
-import CBOR
-import DocumentStore
+import TimelineCBOR
+import TimelineDocumentStore
 import KVToolCore
-import LMDB
+import TimelineLMDB
 
 /// `kvtool get`: one entry, shown as `kvtool dump` shows it.
 struct Get: ParsableCommand {

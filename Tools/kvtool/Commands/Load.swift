@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import KVToolCore
-import LMDB
+import TimelineLMDB
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
-import LMDB
-import DocumentStore
+import TimelineLMDB
+import TimelineDocumentStore
 import ArgumentParser
 import Foundation
 import Timeline

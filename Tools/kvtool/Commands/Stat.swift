@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import LMDB
+import TimelineLMDB
 
 /// `kvtool stat`: sizes of the store and of each database in it.
 struct Stat: ParsableCommand {

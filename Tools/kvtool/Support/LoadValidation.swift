@@ -1,5 +1,5 @@
-import DocumentStore
-import LMDB
+import TimelineDocumentStore
+import TimelineLMDB
 import Timeline
 
 /// What `kvtool load` requires of the store a dump leaves behind before it writes it: the same

@@ -1,8 +1,8 @@
-import DocumentStore
+import TimelineDocumentStore
 import ArgumentParser
-import CBOR
+import TimelineCBOR
 import Foundation
-import LMDB
+import TimelineLMDB
 
 /// Checks on a store directory before opening it, and the ways kvtool opens one.
 enum StoreFiles {

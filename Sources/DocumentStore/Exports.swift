@@ -1,4 +1,0 @@
-// `import DocumentStore` brings the types its API uses: `CBORValue` (migration steps),
-// `CBORRecordDecodable` (fast record reads) and the LMDB layer (`Transaction`, `KeyRange`…).
-@_exported public import CBOR
-@_exported public import LMDB

@@ -1,0 +1,489 @@
+public import TimelineLMDB
+internal import TimelineCBOR
+
+/// A named LMDB database of `Record`s, each stored under its primary key as an ``Envelope``
+/// around its CBOR encoding, with its secondary ``Index``es kept in step.
+///
+/// Get one from ``Store/collection(_:version:primaryKey:indexes:migrations:merge:)``. It is a small `Sendable`
+/// value; every operation takes the transaction to work in, so one transaction can span several
+/// collections. Records are decoded straight from LMDB's memory map.
+///
+/// (Named `DocumentCollection` rather than `Collection` so that it never shadows Swift's
+/// `Collection` protocol in code that imports this module.)
+public struct DocumentCollection<Record: Codable>: Sendable {
+    /// The collection's (and its database's) name.
+    public let name: String
+    /// The record-type version this code writes.
+    public let version: Int
+    /// The LMDB database holding the records.
+    public let database: Database
+    /// The primary key of a record.
+    public let primaryKey: @Sendable (Record) -> KeyBytes
+    /// The secondary indexes, bound to their databases.
+    public let indexes: [Index<Record>]
+    /// `Record` as a `CBORRecordDecodable` type, when it is one: its records are then read
+    /// through the fast path. Looked up once, here, rather than on every read.
+    let fastRecordType: (any CBORRecordDecodable.Type)?
+    /// The migration steps, by the version they read.
+    let migrations: [Int: MigrationStep]
+    /// Combines a migrated record with the record already at its primary key (see
+    /// ``Store/collection(_:version:primaryKey:indexes:migrations:merge:)``).
+    let merge: (@Sendable (Record, Record) throws -> Record)?
+
+    init(
+        name: String, version: Int, database: Database, primaryKey: @escaping @Sendable (Record) -> KeyBytes,
+        indexes: [Index<Record>], migrations: [Int: MigrationStep] = [:], merge: (@Sendable (Record, Record) throws -> Record)? = nil
+    ) {
+        self.name = name
+        self.version = version
+        self.database = database
+        self.primaryKey = primaryKey
+        self.indexes = indexes
+        self.migrations = migrations
+        self.merge = merge
+        self.fastRecordType = Record.self as? any CBORRecordDecodable.Type
+    }
+
+    /// Decodes `item` through `Fast.init(cbor:)`, where `Fast` is `Record` itself (the opened
+    /// ``fastRecordType``). The result is reinterpreted, not cast: a dynamic cast back from an
+    /// existential cost a good part of a small record's whole decode.
+    private static func decodeFast<Fast: CBORRecordDecodable>(_ fast: Fast.Type, _ item: UnsafeRawBufferPointer) throws -> Record {
+        unsafeBitCast(try CBORDecoder().decodeRecord(Fast.self, from: item), to: Record.self)
+    }
+
+    // MARK: Reading
+
+    /// The record stored under `key`, or `nil`.
+    /// - Throws: ``DocumentStoreError`` (`.corrupted`, `.recordVersionTooNew`) for a stored value
+    ///   that is not a readable record.
+    /// - Complexity: O(log n) plus decoding.
+    public func get(_ key: KeyBytes, in txn: borrowing Transaction<some TransactionAccess>) throws -> Record? {
+        guard let value = try database.get(key.bytes, in: txn) else { return nil }
+        return try decode(value, key: key)
+    }
+
+    /// Whether a record is stored under `key`.
+    public func contains(_ key: KeyBytes, in txn: borrowing Transaction<some TransactionAccess>) throws -> Bool {
+        try database.get(key.bytes, in: txn) != nil
+    }
+
+    /// The number of records.
+    /// - Complexity: O(1).
+    public func count(in txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
+        try database.count(in: txn)
+    }
+
+    /// The records whose keys lie in `range`, in key order (or reverse), at most `limit` of them,
+    /// starting after `cursor` — keyset pagination: O(log n + limit) at any depth.
+    ///
+    /// ```swift
+    /// var page = try turns.scan(.prefix(KeyBytes(sessionID).bytes), limit: 100, in: txn)
+    /// while let next = page.next { page = try turns.scan(.prefix(…), limit: 100, after: next, in: txn) }
+    /// ```
+    /// - Returns: the records and, when more remain, the cursor to continue from.
+    public func scan(
+        _ range: KeyRange = .all, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
+    ) throws -> Page<Record> {
+        try walk(database, range, reverse: reverse, limit: limit, after: cursor, in: txn) { key, value, _ in
+            try decode(value, key: KeyBytes(raw: Array(key)))
+        }
+    }
+
+    /// The first record in key order, or `nil` when empty.
+    public func first(in txn: borrowing Transaction<some TransactionAccess>) throws -> Record? {
+        try scan(limit: 1, in: txn).items.first
+    }
+
+    /// The last record in key order, or `nil` when empty.
+    public func last(in txn: borrowing Transaction<some TransactionAccess>) throws -> Record? {
+        try scan(reverse: true, limit: 1, in: txn).items.first
+    }
+
+    // MARK: Writing
+
+    /// Stores `record` under its primary key, replacing any record there, and moves its index
+    /// entries. Unique indexes are checked before anything is written. A stored record that can
+    /// no longer be read is replaced too (its index entries are then found by scanning).
+    /// - Throws: ``DocumentStoreError/Kind/uniqueViolation(index:)`` (nothing written),
+    ///   ``DocumentStoreError/Kind/encoding``, `LMDBError`.
+    /// - Complexity: O(log n) per index plus encoding.
+    public func put(_ record: Record, in txn: borrowing WriteTransaction) throws {
+        let key = primaryKey(record)
+        var old: Record?
+        if !indexes.isEmpty {
+            do {
+                old = try get(key, in: txn)
+            } catch is DocumentStoreError {
+                // The stored record cannot be read (damaged, or its migration fails): find its
+                // index entries by scanning, so that it can still be overwritten.
+                try purgeIndexEntries(of: key, in: txn)
+            }
+        }
+        try write(record, key: key, replacing: old, in: txn)
+    }
+
+    /// Replaces `old` — the record stored under the key, as just read in this same transaction —
+    /// with `record`, moving index entries from `old`'s values to `record`'s. Saves ``put(_:in:)``
+    /// reading and decoding the stored record a second time.
+    /// - Throws: ``DocumentStoreError/Kind/keyChanged`` when the two records' primary keys
+    ///   differ (nothing written); as ``put(_:in:)`` otherwise.
+    public func replace(_ old: Record, with record: Record, in txn: borrowing WriteTransaction) throws {
+        let key = primaryKey(record)
+        guard primaryKey(old) == key else { throw DocumentStoreError(.keyChanged, collection: name, key: key) }
+        try write(record, key: key, replacing: old, in: txn)
+    }
+
+    /// Stores `record`, which must be new.
+    /// - Throws: ``DocumentStoreError/Kind/duplicateKey`` when its key is taken (nothing written);
+    ///   as ``put(_:in:)`` otherwise.
+    public func insert(_ record: Record, in txn: borrowing WriteTransaction) throws {
+        let key = primaryKey(record)
+        guard indexes.isEmpty else {
+            // Index entries go in before the record: look first, so a taken key leaves nothing.
+            if try contains(key, in: txn) { throw DocumentStoreError(.duplicateKey, collection: name, key: key) }
+            return try write(record, key: key, replacing: nil, in: txn)
+        }
+        // Without indexes one B-tree descent does both: LMDB refuses a taken key and writes nothing.
+        do {
+            try database.put(try encode(record, key: key), for: key.bytes, flags: .noOverwrite, in: txn)
+        } catch LMDBError.Code.keyExists {
+            throw DocumentStoreError(.duplicateKey, collection: name, key: key)
+        }
+    }
+
+    /// Removes the record under `key` and its index entries. Returns whether there was one.
+    ///
+    /// A record that can no longer be decoded (damaged, or written by newer code) is removed too:
+    /// its index entries are then found by scanning each index for its key, so that a damaged
+    /// record can always be deleted.
+    /// - Complexity: O(log n) per index; O(index size) per index for an undecodable record.
+    @discardableResult
+    public func delete(_ key: KeyBytes, in txn: borrowing WriteTransaction) throws -> Bool {
+        if indexes.isEmpty { return try database.delete(key.bytes, in: txn) }
+        let old: Record?
+        do {
+            old = try get(key, in: txn)
+        } catch is DocumentStoreError {
+            try purgeIndexEntries(of: key, in: txn)
+            return try database.delete(key.bytes, in: txn)
+        }
+        guard let old else { return false }
+        for index in indexes {
+            if let value = index.key(old), let db = index.database {
+                try db.delete(index.entryKey(value: value, primaryKey: key), in: txn)
+            }
+        }
+        return try database.delete(key.bytes, in: txn)
+    }
+
+    /// Removes every record whose primary key lies in `range`, with its index entries (each
+    /// record is read to find them, as ``delete(_:in:)`` does), so the indexes stay right. Returns
+    /// how many were removed.
+    /// - Complexity: O(k · log n) per index, for k records.
+    @discardableResult
+    public func deleteRange(_ range: KeyRange, in txn: borrowing WriteTransaction) throws -> Int {
+        var keys: [KeyBytes] = []
+        try database.forEachEntry(range, in: txn) { entry in keys.append(KeyBytes(raw: Array(entry.key))) }
+        for key in keys { try delete(key, in: txn) }
+        return keys.count
+    }
+
+    /// Removes every index entry that points at `key`, by scanning the indexes.
+    private func purgeIndexEntries(of key: KeyBytes, in txn: borrowing WriteTransaction) throws {
+        for index in indexes {
+            guard let db = index.database else { continue }
+            var stale: [[UInt8]] = []
+            try db.forEachEntry(in: txn) { entry in
+                if entry.value.elementsEqual(key.bytes) { stale.append(Array(entry.key)) }
+            }
+            for entry in stale { try db.delete(entry, in: txn) }
+        }
+    }
+
+    func write(_ record: Record, key: KeyBytes, replacing old: Record?, in txn: borrowing WriteTransaction) throws {
+        try moveIndexEntries(from: old, to: record, key: key, in: txn)
+        try database.put(try encode(record, key: key), for: key.bytes, in: txn)
+    }
+
+    /// Moves `key`'s index entries from `old`'s values to `record`'s (adds them, when `old` is
+    /// `nil`). Every unique index is checked before anything is written.
+    func moveIndexEntries(from old: Record?, to record: Record, key: KeyBytes, in txn: borrowing WriteTransaction) throws {
+        var changes: [(index: Index<Record>, remove: [UInt8]?, add: [UInt8]?)] = []
+        for index in indexes {
+            let oldValue = old.flatMap(index.key), newValue = index.key(record)
+            if oldValue == newValue { continue }
+            let remove = oldValue.map { index.entryKey(value: $0, primaryKey: key) }
+            let add = newValue.map { index.entryKey(value: $0, primaryKey: key) }
+            if index.unique, let add, let db = index.database, let holder = try db.get(add, in: txn), !holder.elementsEqual(key.bytes) {
+                throw DocumentStoreError(.uniqueViolation(index: index.name), collection: name, key: key)
+            }
+            changes.append((index, remove, add))
+        }
+        for change in changes {
+            guard let db = change.index.database else { continue }
+            if let remove = change.remove { try db.delete(remove, in: txn) }
+            if let add = change.add { try db.put(key.bytes, for: add, in: txn) }
+        }
+    }
+
+    // MARK: Indexes
+
+    /// The index named `name`.
+    /// - Throws: ``DocumentStoreError/Kind/unknownIndex(_:)`` when the collection declares none by that name.
+    public func index(_ name: String) throws -> Index<Record> {
+        guard let index = indexes.first(where: { $0.name == name }) else {
+            throw DocumentStoreError(.unknownIndex(name), collection: self.name)
+        }
+        return index
+    }
+
+    /// The records whose value in index `name` lies in `range` (of encoded index values), in
+    /// index order or reverse, with keyset pagination.
+    ///
+    /// For records with exactly one value use ``scan(index:matching:reverse:limit:after:in:)``.
+    /// - Throws: ``DocumentStoreError/Kind/danglingIndexEntry(index:)`` when an entry points at a
+    ///   missing record.
+    public func scan(
+        index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
+    ) throws -> Page<Record> {
+        let index = try index(name)
+        guard let indexDB = index.database else { return Page(items: [], next: nil) }
+        return try walk(indexDB, range, reverse: reverse, limit: limit, after: cursor, in: txn) { entryKey, primary, txn in
+            guard let value = try database.get(primary, in: txn) else {
+                throw DocumentStoreError(.danglingIndexEntry(index: name), collection: self.name, key: KeyBytes(raw: Array(primary)))
+            }
+            return try decode(value, key: KeyBytes(raw: Array(primary)))
+        }
+    }
+
+    /// The records whose value in index `name` is exactly `value`.
+    public func scan(
+        index name: String, matching value: KeyBytes, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
+    ) throws -> Page<Record> {
+        let range: KeyRange = try index(name).unique ? .closed(value.bytes, value.bytes) : .prefix(value.bytes)
+        return try scan(index: name, range, reverse: reverse, limit: limit, after: cursor, in: txn)
+    }
+
+    /// The primary keys of the records whose value in index `name` lies in `range`, without
+    /// reading the records.
+    public func primaryKeys(
+        index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
+    ) throws -> Page<KeyBytes> {
+        guard let indexDB = try index(name).database else { return Page(items: [], next: nil) }
+        return try walk(indexDB, range, reverse: reverse, limit: limit, after: cursor, in: txn) { _, primary, _ in
+            KeyBytes(raw: Array(primary))
+        }
+    }
+
+    /// Rebuilds `index` from every record (used when an index is added to an existing collection).
+    func rebuild(_ index: Index<Record>, in txn: borrowing WriteTransaction) throws {
+        guard let indexDB = index.database else { return }
+        try indexDB.clear(in: txn)
+        var page = try scan(limit: 1_000, in: txn)
+        while true {
+            for record in page.items {
+                let key = primaryKey(record)
+                guard let value = index.key(record) else { continue }
+                let entry = index.entryKey(value: value, primaryKey: key)
+                if index.unique, let holder = try indexDB.get(entry, in: txn), !holder.elementsEqual(key.bytes) {
+                    throw DocumentStoreError(.uniqueViolation(index: index.name), collection: name, key: key)
+                }
+                try indexDB.put(key.bytes, for: entry, in: txn)
+            }
+            guard let next = page.next else { break }
+            page = try scan(limit: 1_000, after: next, in: txn)
+        }
+    }
+
+    // MARK: Encoding
+
+    /// The envelope and CBOR encoding of `record`.
+    func encode(_ record: Record, key: KeyBytes) throws -> [UInt8] {
+        var bytes = Envelope.header(recordVersion: version)
+        do {
+            try CBOREncoder().encode(record, appendingTo: &bytes)
+        } catch {
+            throw DocumentStoreError(.encoding, collection: name, key: key, underlying: error)
+        }
+        return bytes
+    }
+
+    /// Decodes a stored value, straight from the memory map. `key` (the record's key, for
+    /// errors) is evaluated only when something fails: building it from LMDB's buffer costs an
+    /// allocation, and passing a Swift array down by pointer a closure that needs this collection
+    /// type's run-time metadata — a few hundred instructions on every read either way.
+    func decode(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes) throws -> Record {
+        switch try stored(value, key: key()) {
+        case .current(let item):
+            do {
+                if let fastRecordType { return try Self.decodeFast(fastRecordType, item) }
+                return try CBORDecoder().decode(Record.self, from: item)
+            } catch {
+                throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
+            }
+        case .upgraded(let value):
+            return try decode(upgraded: value, key: key())
+        }
+    }
+
+    /// What a stored value holds: the CBOR item of a current record, or — for a record not
+    /// migrated yet (the lazy policy, or a read during a run) — the record upgraded in memory.
+    enum StoredRecord {
+        case current(UnsafeRawBufferPointer)
+        case upgraded(CBORValue)
+    }
+
+    /// Opens the envelope of a stored value and upgrades an older record.
+    /// - Throws: ``DocumentStoreError`` — `.corrupted` (not an envelope), `.recordVersionTooNew`,
+    ///   `.removedByMigration`, the migration errors.
+    func stored(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes) throws -> StoredRecord {
+        guard let (storedVersion, item) = Envelope.open(value) else {
+            throw DocumentStoreError(.corrupted, collection: name, key: key())
+        }
+        if storedVersion == version { return .current(item) }
+        if storedVersion > version {
+            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: key())
+        }
+        guard let first = try upgrade(item, from: storedVersion, key: key()).first else {
+            throw DocumentStoreError(.removedByMigration, collection: name, key: key())
+        }
+        return .upgraded(first)
+    }
+
+    /// Walks `db` over `range` after `cursor`, turning each entry into an item, up to `limit`.
+    private func walk<Item, Access>(
+        _ db: Database, _ range: KeyRange, reverse: Bool, limit: Int, after cursor: PageCursor?,
+        in txn: borrowing Transaction<Access>,
+        _ item: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, borrowing Transaction<Access>) throws -> Item
+    ) throws -> Page<Item> {
+        var fingerprint = PageCursor.Fingerprint()
+        fingerprint.addPiece(name.utf8)
+        fingerprint.addPiece((db.name ?? "").utf8)
+        fingerprint.add(range.lower)
+        fingerprint.add(range.upper)
+        fingerprint.add(CollectionOfOne(reverse ? 1 : 0))
+        let listing = fingerprint.value
+        if let cursor, cursor.listing != listing {
+            throw DocumentStoreError(.invalidPageCursor, collection: name, key: KeyBytes(raw: cursor.key))
+        }
+        let effective = range.continuing(after: cursor, reverse: reverse)
+        var items: [Item] = []
+        var lastKey: [UInt8]?
+        var more = false
+        try db.withCursor(in: txn) { walker in
+            var entries = walker.entries(in: effective, reverse: reverse)
+            while let entry = try entries.next() {
+                if items.count >= limit {
+                    more = true
+                    break
+                }
+                items.append(try item(entry.key, entry.value, txn))
+                lastKey = Array(entry.key)
+            }
+        }
+        return Page(items: items, next: more ? lastKey.map { PageCursor(key: $0, listing: listing) } : nil)
+    }
+}
+
+/// One page of a scan: its items and, when more remain, where the next page starts.
+public struct Page<Item> {
+    /// The items, in scan order.
+    public var items: [Item]
+    /// The cursor to pass as `after:` for the next page; `nil` on the last page.
+    public var next: PageCursor?
+
+    /// A page of `items`, continuing after `next` when that is not `nil`.
+    public init(items: [Item], next: PageCursor?) {
+        self.items = items
+        self.next = next
+    }
+}
+
+extension Page: Sendable where Item: Sendable {}
+
+/// An opaque position in a listing (the last key returned), for keyset pagination, bound to the
+/// listing that produced it. Its ``token`` is a string safe to hand to clients and take back.
+///
+/// A cursor continues only the listing it came from — the same collection, index, range and
+/// direction (for a timeline listing: the same session, filter and order). Handed to another
+/// listing, it is refused with ``DocumentStoreError/Kind/invalidPageCursor`` (or the timeline's
+/// `invalidPageCursor`) rather than silently starting somewhere else. The page size may change
+/// from page to page.
+public struct PageCursor: Hashable, Sendable {
+    /// The last key of the previous page.
+    public let key: [UInt8]
+    /// A fingerprint of the listing that produced the cursor (see ``listing(_:)``).
+    public let listing: UInt64
+
+    /// A cursor after `key` in the listing whose fingerprint is `listing`.
+    public init(key: [UInt8], listing: UInt64) {
+        self.key = key
+        self.listing = listing
+    }
+
+    /// The fingerprint of a listing described by `description` (FNV-1a over its key bytes):
+    /// equal descriptions, equal fingerprints.
+    public static func listing(_ description: KeyBytes) -> UInt64 {
+        var fingerprint = Fingerprint()
+        fingerprint.add(description.bytes)
+        return fingerprint.value
+    }
+
+    /// FNV-1a, 64 bits, fed piece by piece without building the description.
+    package struct Fingerprint {
+        package private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+
+        package init() {}
+
+        package mutating func add(_ bytes: some Sequence<UInt8>) {
+            for byte in bytes {
+                value ^= UInt64(byte)
+                value &*= 0x0000_0100_0000_01b3
+            }
+        }
+
+        /// A length first, so that two pieces cannot run into each other.
+        package mutating func addPiece(_ bytes: some Collection<UInt8>) {
+            add(KeyBytes(UInt32(truncatingIfNeeded: bytes.count)).bytes)
+            add(bytes)
+        }
+
+        package mutating func add(_ bound: KeyRange.Bound) {
+            switch bound {
+            case .unbounded: add(CollectionOfOne(0))
+            case .included(let key): add(CollectionOfOne(1)); addPiece(key)
+            case .excluded(let key): add(CollectionOfOne(2)); addPiece(key)
+            }
+        }
+    }
+
+    /// The cursor as a hex string: the 8-byte listing fingerprint, then the key.
+    public var token: String { KeyBytes(listing, KeyBytes(raw: key)).description }
+
+    /// A cursor from its ``token``; `nil` when the string is not one.
+    public init?(token: String) {
+        guard let bytes = KeyBytes(hex: token)?.bytes, bytes.count >= 8 else { return nil }
+        self.listing = bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+        self.key = Array(bytes.dropFirst(8))
+    }
+}
+
+extension KeyRange {
+    /// The part of this range after `cursor` in the scan's direction.
+    func continuing(after cursor: PageCursor?, reverse: Bool) -> KeyRange {
+        guard let cursor else { return self }
+        var range = self
+        if reverse {
+            if let upper = upper.key, upper.lexicographicallyPrecedes(cursor.key) { return range }
+            range.upper = .excluded(cursor.key)
+        } else {
+            if let lower = lower.key, cursor.key.lexicographicallyPrecedes(lower) { return range }
+            range.lower = .excluded(cursor.key)
+        }
+        return range
+    }
+}

@@ -1,0 +1,37 @@
+public import TimelineLMDB
+
+/// A secondary index of a collection: a value computed from each record, kept in its own LMDB
+/// database (`idx.<collection>.<name>`) and changed in the same transaction as the record.
+///
+/// - Non-unique index: one entry per record, key = index value ‖ primary key, empty value; records
+///   with equal index values sort by primary key.
+/// - Unique index: key = index value, value = primary key; a second record with the same value is
+///   refused with ``DocumentStoreError/Kind/uniqueViolation(index:)``.
+///
+/// A record whose `key` closure returns `nil` has no entry in the index.
+public struct Index<Record>: Sendable {
+    /// The index's name, unique within its collection.
+    public let name: String
+    /// Whether two records may not share a value.
+    public let unique: Bool
+    let key: @Sendable (Record) -> KeyBytes?
+    /// The LMDB database holding the entries, once the index is registered with a collection.
+    public internal(set) var database: Database?
+
+    /// Declares an index.
+    /// - Parameters:
+    ///   - name: unique within the collection.
+    ///   - unique: refuse a second record with the same value.
+    ///   - key: the index value of a record, built from order-preserving parts (``KeyBytes``), or
+    ///     `nil` to leave the record out.
+    public init(_ name: String, unique: Bool = false, key: @escaping @Sendable (Record) -> KeyBytes?) {
+        self.name = name
+        self.unique = unique
+        self.key = key
+    }
+
+    /// The LMDB key of `record`'s entry: the index value, followed by the primary key unless unique.
+    func entryKey(value: KeyBytes, primaryKey: KeyBytes) -> [UInt8] {
+        unique ? value.bytes : value.bytes + primaryKey.bytes
+    }
+}

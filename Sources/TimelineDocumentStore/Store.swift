@@ -1,0 +1,209 @@
+public import TimelineLMDB
+internal import TimelineCBOR
+internal import Synchronization
+
+/// A store of typed records: an LMDB `Environment` plus the collections and indexes
+/// registered in it, and a `meta` database holding the format version and each collection's
+/// record version.
+///
+/// ```swift
+/// let store = try Store(path: "/var/lib/app/store")
+/// let notes = try store.collection("notes", primaryKey: { (note: Note) in KeyBytes(note.id) },
+///                                  indexes: [Index("byAuthor") { KeyBytes($0.author, $0.created) }])
+/// try store.write { txn in try notes.put(note, in: txn) }            // record and index together
+/// let page = try store.read { txn in try notes.scan(limit: 50, in: txn) }
+/// ```
+///
+/// `read` and `write` are the environment's: one transaction may span any number of collections,
+/// atomically.
+public final class Store: Sendable {
+    /// The store format this code writes and reads.
+    public static let formatVersion = 1
+
+    /// The LMDB environment underneath.
+    public let environment: Environment
+    /// What registering a collection whose records are older than the code does.
+    public let migrationPolicy: MigrationPolicy
+    let meta: Database
+    /// The collections registered so far, in order, for ``MigrationRunner``.
+    private let registry = Mutex<[Registered]>([])
+
+    /// Opens (or creates) a store in the directory at `path`.
+    /// - Parameters:
+    ///   - path: the store's directory, created when missing.
+    ///   - configuration: LMDB options (durability, map size, read-only…).
+    ///   - migrationPolicy: what to do with collections whose records are older than the
+    ///     code (see ``MigrationPolicy``); by default they are migrated when registered, after a backup.
+    /// - Throws: `LMDBError` from opening;
+    ///   ``DocumentStoreError/Kind/formatTooNew(stored:supported:)`` for a store written by newer code;
+    ///   ``DocumentStoreError/Kind/foreignStore`` for an LMDB environment of another program
+    ///   (nothing is written to it).
+    public convenience init(
+        path: String, configuration: Environment.Configuration = .init(), migrationPolicy: MigrationPolicy = .migrateNow
+    ) throws {
+        try self.init(environment: Environment(path: path, configuration: configuration), migrationPolicy: migrationPolicy)
+    }
+
+    /// Uses an environment that is already open.
+    public init(environment: Environment, migrationPolicy: MigrationPolicy = .migrateNow) throws {
+        self.environment = environment
+        self.migrationPolicy = migrationPolicy
+        try Store.refuseForeign(environment)
+        meta = try environment.openDatabase("meta")
+        let stored = try environment.read { txn in try Store.metaInt(meta, MetaKey.format, in: txn) }
+        if let stored, stored > Store.formatVersion {
+            throw DocumentStoreError(.formatTooNew(stored: stored, supported: Store.formatVersion), collection: "meta")
+        }
+        if stored == nil && !environment.configuration.readOnly {
+            try environment.write { txn in try Store.setMetaInt(meta, MetaKey.format, Store.formatVersion, in: txn) }
+        }
+    }
+
+    /// Refuses an environment that holds data but no store: one whose main database has entries
+    /// but no `meta` database, or whose `meta` has entries but no `format`. Reads only, so a
+    /// foreign environment is never written to (an empty one becomes a new store).
+    private static func refuseForeign(_ environment: Environment) throws {
+        let main = try environment.openDatabase(nil)
+        let names = try environment.databaseNames()
+        let mainEntries = try environment.read { txn in try main.count(in: txn) }
+        if mainEntries == 0 { return }
+        guard names.contains("meta") else { throw DocumentStoreError(.foreignStore, collection: "meta") }
+        let meta = try environment.openDatabase("meta", create: false)
+        let (entries, format) = try environment.read { txn in (try meta.count(in: txn), try meta.get(Array(MetaKey.format.utf8), in: txn) != nil) }
+        if entries > 0 && !format { throw DocumentStoreError(.foreignStore, collection: "meta") }
+    }
+
+    /// Runs `body` in a read transaction (see `Environment.read(_:)`).
+    public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
+        try environment.read(body)
+    }
+
+    /// Runs `body` in a write transaction that commits on return and aborts on throw (see
+    /// `Environment.write(_:)`; the closure may run again after the map grows).
+    @discardableResult
+    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+        try environment.write(body)
+    }
+
+    /// Registers a collection: opens its database and its indexes' databases, records its version
+    /// in `meta`, back-fills any index that is new to an existing collection, and — when its
+    /// records are older than `version` — migrates them, refuses, or reads them lazily, as the
+    /// store's ``migrationPolicy`` says.
+    ///
+    /// - Parameters:
+    ///   - name: the database name; indexes live in `idx.<name>.<index>`.
+    ///   - version: the record-type version this code writes (stored in every envelope).
+    ///   - primaryKey: the key of a record; must be stable for the record's life.
+    ///   - indexes: secondary indexes, maintained in the same transaction as every write.
+    ///   - migrations: how records of older versions become current ones (see ``MigrationStep``).
+    ///   - merge: how a migration merges records: when a migrated record's primary key is
+    ///     already taken, `merge(stored, migrated)` gives the one record kept there. Without it,
+    ///     such a collision stops the migration (``DocumentStoreError/Kind/migrationKeyCollision``).
+    /// - Throws: ``DocumentStoreError/Kind/recordVersionTooNew(stored:supported:)`` when the store
+    ///   holds records of a newer version (nothing is written);
+    ///   ``DocumentStoreError/Kind/migrationNeeded(stored:current:)`` under ``MigrationPolicy/failIfNeeded``;
+    ///   what ``MigrationRunner/run(collection:)`` throws under ``MigrationPolicy/migrateNow(backup:)``;
+    ///   `LMDBError`.
+    public func collection<Record: Codable & SendableMetatype>(
+        _ name: String,
+        version: Int = 1,
+        primaryKey: @escaping @Sendable (Record) -> KeyBytes,
+        indexes: [Index<Record>] = [],
+        migrations: [MigrationStep] = [],
+        merge: (@Sendable (Record, Record) throws -> Record)? = nil
+    ) throws -> DocumentCollection<Record> {
+        let readOnly = environment.configuration.readOnly
+        let database = try environment.openDatabase(name, create: !readOnly)
+        var bound: [Index<Record>] = []
+        for var index in indexes {
+            do {
+                index.database = try environment.openDatabase("idx.\(name).\(index.name)", create: !readOnly)
+            } catch LMDBError.Code.notFound where readOnly {
+                // An index this code declares but the store has not built yet (the first writable
+                // open builds it): read-only, scans of it find nothing.
+                index.database = nil
+            }
+            bound.append(index)
+        }
+        let steps = Dictionary(migrations.map { ($0.from, $0) }, uniquingKeysWith: { _, last in last })
+        let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey,
+                                            indexes: bound, migrations: steps, merge: merge)
+        let (storedVersion, state) = try read { txn in
+            (try Store.metaInt(meta, MetaKey.collectionVersion(name), in: txn), try Store.migrationState(meta, name, in: txn))
+        }
+        if let storedVersion, storedVersion > version {
+            throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name)
+        }
+        register(collection)
+        if readOnly { return collection }
+        try write { txn in
+            if storedVersion == nil { try Store.setMetaInt(meta, MetaKey.collectionVersion(name), version, in: txn) }
+            for index in bound where try Store.metaInt(meta, MetaKey.index(name, index.name), in: txn) == nil {
+                try collection.rebuild(index, in: txn)
+                try Store.setMetaInt(meta, MetaKey.index(name, index.name), 1, in: txn)
+            }
+        }
+        if let storedVersion, storedVersion < version || state != nil {
+            switch migrationPolicy {
+            case .failIfNeeded:
+                throw DocumentStoreError(.migrationNeeded(stored: storedVersion, current: version), collection: name)
+            case .migrateNow(let backup):
+                try MigrationRunner(store: self, backup: backup).run(collection: name)
+            case .lazy:
+                break
+            }
+        }
+        return collection
+    }
+
+    /// The record version stored for `collection` in `meta`, if any.
+    public func storedVersion(of collection: String) throws -> Int? {
+        try read { txn in try Store.metaInt(meta, MetaKey.collectionVersion(collection), in: txn) }
+    }
+
+    // MARK: Registry
+
+    /// A registered collection, with its type erased, as ``MigrationRunner`` sees it.
+    struct Registered: Sendable {
+        let name: String
+        let version: Int
+        let indexNames: [String]
+        let count: @Sendable (borrowing ReadTransaction) throws -> Int
+        let versionCounts: @Sendable (borrowing ReadTransaction) throws -> [Int: Int]
+        let clearIndexes: @Sendable (borrowing WriteTransaction) throws -> Void
+        let batch: @Sendable ([UInt8]?, Int, borrowing WriteTransaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?)
+    }
+
+    private func register<Record: SendableMetatype>(_ collection: DocumentCollection<Record>) {
+        let entry = Registered(
+            name: collection.name, version: collection.version, indexNames: collection.indexes.map(\.name),
+            count: { txn in try collection.count(in: txn) },
+            versionCounts: { txn in try collection.versionCounts(in: txn) },
+            clearIndexes: { txn in try collection.clearIndexes(in: txn) },
+            batch: { after, limit, txn in try collection.migrateBatch(after: after, limit: limit, in: txn) }
+        )
+        registry.withLock { entries in
+            entries.removeAll { $0.name == entry.name }
+            entries.append(entry)
+        }
+    }
+
+    /// The registered collections, in registration order.
+    func registeredCollections() -> [Registered] {
+        registry.withLock { $0 }
+    }
+
+    // MARK: meta
+
+    static func metaInt(_ meta: Database, _ name: String, in txn: borrowing Transaction<some TransactionAccess>) throws -> Int? {
+        guard let value = try meta.get(Array(name.utf8), in: txn) else { return nil }
+        guard let number = (try? CBORValue(decoding: value))?.int64Value else {
+            throw DocumentStoreError(.corrupted, collection: "meta", key: KeyBytes(raw: Array(name.utf8)))
+        }
+        return Int(number)
+    }
+
+    static func setMetaInt(_ meta: Database, _ name: String, _ value: Int, in txn: borrowing WriteTransaction) throws {
+        try meta.put(CBORValue(Int64(value)).encoded(), for: Array(name.utf8), in: txn)
+    }
+}

@@ -1,0 +1,247 @@
+internal import CTimelineLMDB
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// A handle to one database (a sorted key-value tree) inside an ``Environment``.
+///
+/// Get one from ``Environment/openDatabase(_:flags:create:)``; it is a small `Sendable` value,
+/// valid for the life of the environment, to be used in any transaction of that environment.
+/// Keys and values are bytes: anything `ContiguousBytes` (`[UInt8]`, `Data`,
+/// `UnsafeRawBufferPointer`, …). Keys sort bytewise (shorter first on a tie) unless the database
+/// was created with ``Flags/reverseKey`` or ``Flags/integerKey``.
+public struct Database: Sendable, Hashable {
+    /// Options fixed when a database is created (`mdb_dbi_open` flags).
+    public struct Flags: OptionSet, Sendable, Hashable {
+        /// The C value.
+        public let rawValue: UInt32
+        /// Creates flags from their C value.
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+        /// Keys compare as strings read backwards (`MDB_REVERSEKEY`).
+        public static let reverseKey = Flags(rawValue: UInt32(MDB_REVERSEKEY))
+        /// A key may hold several values, kept sorted (`MDB_DUPSORT`).
+        public static let dupSort = Flags(rawValue: UInt32(MDB_DUPSORT))
+        /// Keys are native `UInt32` or `Int`-sized unsigned integers (`MDB_INTEGERKEY`).
+        public static let integerKey = Flags(rawValue: UInt32(MDB_INTEGERKEY))
+        /// With ``dupSort``: all values of a key have one size (`MDB_DUPFIXED`).
+        public static let dupFixed = Flags(rawValue: UInt32(MDB_DUPFIXED))
+        /// With ``dupSort``: values are native unsigned integers (`MDB_INTEGERDUP`).
+        public static let integerDup = Flags(rawValue: UInt32(MDB_INTEGERDUP))
+        /// With ``dupSort``: values compare as strings read backwards (`MDB_REVERSEDUP`).
+        public static let reverseDup = Flags(rawValue: UInt32(MDB_REVERSEDUP))
+    }
+
+    /// Options for one write (`mdb_put` flags).
+    public struct PutFlags: OptionSet, Sendable, Hashable {
+        /// The C value.
+        public let rawValue: UInt32
+        /// Creates flags from their C value.
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+        /// Fail with ``LMDBError/Code/keyExists`` if the key is present (`MDB_NOOVERWRITE`).
+        public static let noOverwrite = PutFlags(rawValue: UInt32(MDB_NOOVERWRITE))
+        /// With ``Flags/dupSort``: fail with ``LMDBError/Code/keyExists`` if this exact key/value
+        /// pair is present (`MDB_NODUPDATA`).
+        public static let noDupData = PutFlags(rawValue: UInt32(MDB_NODUPDATA))
+        /// The key sorts after every key in the database: a fast bulk load (`MDB_APPEND`). A key
+        /// out of order fails with ``LMDBError/Code/keyExists``.
+        public static let append = PutFlags(rawValue: UInt32(MDB_APPEND))
+        /// With ``Flags/dupSort``: the value sorts after the key's other values (`MDB_APPENDDUP`).
+        public static let appendDup = PutFlags(rawValue: UInt32(MDB_APPENDDUP))
+    }
+
+    let dbi: UInt32
+    /// The database's name, or `nil` for the environment's main (unnamed) database.
+    public let name: String?
+    /// The flags it was opened with.
+    public let flags: Flags
+
+    init(dbi: UInt32, name: String?, flags: Flags) {
+        self.dbi = dbi
+        self.name = name
+        self.flags = flags
+    }
+
+    // MARK: Reading
+
+    /// The value stored for `key`, or `nil` when there is none.
+    ///
+    /// The buffer points into the memory map: no copy is made. **It is valid only until the
+    /// transaction ends** and must never be written through; copy it (`Array(buffer)`) to keep it.
+    /// In a ``Flags/dupSort`` database this is the key's first value.
+    /// - Throws: ``LMDBError`` (e.g. ``LMDBError/Code/badValueSize`` for an empty or overlong key).
+    /// - Complexity: O(log n).
+    public func get(_ key: UnsafeRawBufferPointer, in txn: borrowing Transaction<some TransactionAccess>) throws -> UnsafeRawBufferPointer? {
+        var k = MDB_val(key)
+        var v = MDB_val()
+        let rc = mdb_get(txn.handle, dbi, &k, &v)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "get from \(describe(database: name))")
+        return v.buffer
+    }
+
+    /// The value stored for `key`, or `nil`: see ``get(_:in:)-(UnsafeRawBufferPointer,_)``.
+    @inlinable
+    public func get(_ key: some ContiguousBytes, in txn: borrowing Transaction<some TransactionAccess>) throws -> UnsafeRawBufferPointer? {
+        try key.withUnsafeBytes { try get($0, in: txn) }
+    }
+
+    /// Whether `key` is present.
+    /// - Complexity: O(log n).
+    @inlinable
+    public func contains(_ key: some ContiguousBytes, in txn: borrowing Transaction<some TransactionAccess>) throws -> Bool {
+        try get(key, in: txn) != nil
+    }
+
+    // MARK: Writing
+
+    /// Stores `value` under `key`, replacing what was there (in a ``Flags/dupSort`` database,
+    /// adding it to the key's values).
+    /// - Throws: ``LMDBError/Code/keyExists`` with ``PutFlags/noOverwrite`` or
+    ///   ``PutFlags/noDupData``; ``LMDBError/Code/badValueSize``; ``LMDBError/Code/readOnly``-like
+    ///   `EACCES` in a read transaction.
+    /// - Complexity: O(log n).
+    public func put(
+        _ value: UnsafeRawBufferPointer, for key: UnsafeRawBufferPointer,
+        flags: PutFlags = [], in txn: borrowing WriteTransaction
+    ) throws {
+        var k = MDB_val(key)
+        var v = MDB_val(value)
+        try txn.checkWrite(mdb_put(txn.handle, dbi, &k, &v, flags.rawValue), "put into \(describe(database: name))")
+    }
+
+    /// Stores `value` under `key`: see ``put(_:for:flags:in:)-(UnsafeRawBufferPointer,UnsafeRawBufferPointer,_,_)``.
+    @inlinable
+    public func put(
+        _ value: some ContiguousBytes, for key: some ContiguousBytes,
+        flags: PutFlags = [], in txn: borrowing WriteTransaction
+    ) throws {
+        try key.withUnsafeBytes { k in
+            try value.withUnsafeBytes { v in try put(v, for: k, flags: flags, in: txn) }
+        }
+    }
+
+    /// Reserves `count` bytes for `key` inside the memory map and lets `fill` write the value in
+    /// place (`MDB_RESERVE`): no intermediate buffer. Not for ``Flags/dupSort`` databases.
+    ///
+    /// `fill` must write every byte. If it throws, the transaction can no longer commit: the
+    /// error propagates and ``Environment/write(_:)`` aborts it (a caught error still makes the
+    /// commit fail with ``LMDBError/Code/poisoned``).
+    /// - Complexity: O(log n) plus `fill`.
+    public func put<R>(
+        reserving count: Int, for key: UnsafeRawBufferPointer, flags: PutFlags = [],
+        in txn: borrowing WriteTransaction, _ fill: (UnsafeMutableRawBufferPointer) throws -> R
+    ) throws -> R {
+        guard count >= 0 else {
+            throw LMDBError(.invalidArgument, operation: "reserve a value in \(describe(database: name))", detail: "a negative size (\(count))")
+        }
+        var k = MDB_val(key)
+        var v = MDB_val(mv_size: count, mv_data: nil)
+        try txn.checkWrite(mdb_put(txn.handle, dbi, &k, &v, flags.rawValue | UInt32(MDB_RESERVE)),
+                           "reserve a value in \(describe(database: name))")
+        do {
+            return try fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: v.mv_size))
+        } catch {
+            txn.environment.noteWriteFailure(.poisoned)
+            throw error
+        }
+    }
+
+    /// Removes `key` and all of its values. Returns whether it was present.
+    /// - Complexity: O(log n).
+    public func delete(_ key: UnsafeRawBufferPointer, in txn: borrowing WriteTransaction) throws -> Bool {
+        var k = MDB_val(key)
+        let rc = mdb_del(txn.handle, dbi, &k, nil)
+        if rc == MDB_NOTFOUND { return false }
+        try txn.checkWrite(rc, "delete from \(describe(database: name))")
+        return true
+    }
+
+    /// Removes `key` and all of its values: see ``delete(_:in:)-(UnsafeRawBufferPointer,_)``.
+    @inlinable @discardableResult
+    public func delete(_ key: some ContiguousBytes, in txn: borrowing WriteTransaction) throws -> Bool {
+        try key.withUnsafeBytes { try delete($0, in: txn) }
+    }
+
+    /// In a ``Flags/dupSort`` database, removes one value of `key`. Returns whether that pair
+    /// was present.
+    /// - Complexity: O(log n).
+    public func delete(_ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, in txn: borrowing WriteTransaction) throws -> Bool {
+        var k = MDB_val(key)
+        var v = MDB_val(value)
+        let rc = mdb_del(txn.handle, dbi, &k, &v)
+        if rc == MDB_NOTFOUND { return false }
+        try txn.checkWrite(rc, "delete a value from \(describe(database: name))")
+        return true
+    }
+
+    /// In a ``Flags/dupSort`` database, removes one value of `key`: see
+    /// ``delete(_:value:in:)-(UnsafeRawBufferPointer,UnsafeRawBufferPointer,_)``.
+    @inlinable @discardableResult
+    public func delete(_ key: some ContiguousBytes, value: some ContiguousBytes, in txn: borrowing WriteTransaction) throws -> Bool {
+        try key.withUnsafeBytes { k in try value.withUnsafeBytes { v in try delete(k, value: v, in: txn) } }
+    }
+
+    /// Removes every entry; the database stays open (`mdb_drop` with `del = 0`).
+    /// - Complexity: O(number of pages).
+    public func clear(in txn: borrowing WriteTransaction) throws {
+        try txn.checkWrite(mdb_drop(txn.handle, dbi, 0), "clear \(describe(database: name))")
+    }
+
+    /// Deletes the database itself (`mdb_drop` with `del = 1`). The handle must not be used
+    /// again; ``Environment/openDatabase(_:flags:create:)`` recreates it by name.
+    /// - Complexity: O(number of pages).
+    public func drop(in txn: borrowing WriteTransaction) throws {
+        guard name != nil else {
+            throw LMDBError(.misuse, operation: "drop the main database", detail: "the main database can only be cleared")
+        }
+        try txn.checkWrite(mdb_drop(txn.handle, dbi, 1), "drop \(describe(database: name))")
+        txn.environment.forgetDatabase(named: name)
+    }
+
+    // MARK: Size
+
+    /// Page and entry counts of the database as this transaction sees it (`mdb_stat`).
+    public func statistics(in txn: borrowing Transaction<some TransactionAccess>) throws -> Statistics {
+        var stat = MDB_stat()
+        try check(mdb_stat(txn.handle, dbi, &stat), "stat \(describe(database: name))")
+        return Statistics(stat)
+    }
+
+    /// The number of entries (key/value pairs) as this transaction sees it.
+    /// - Complexity: O(1).
+    public func count(in txn: borrowing Transaction<some TransactionAccess>) throws -> Int {
+        try statistics(in: txn).entries
+    }
+
+    /// Page and entry counts of a database or of a whole environment (`MDB_stat`).
+    public struct Statistics: Sendable, Hashable {
+        /// The page size in bytes.
+        public var pageSize: Int
+        /// The height of the B+tree.
+        public var depth: Int
+        /// Internal (non-leaf) pages.
+        public var branchPages: Int
+        /// Leaf pages.
+        public var leafPages: Int
+        /// Overflow pages, holding values larger than about half a page.
+        public var overflowPages: Int
+        /// Key/value pairs.
+        public var entries: Int
+
+        /// The bytes the tree occupies: every page times the page size.
+        public var bytes: Int { (branchPages + leafPages + overflowPages) * pageSize }
+
+        init(_ stat: MDB_stat) {
+            pageSize = Int(stat.ms_psize)
+            depth = Int(stat.ms_depth)
+            branchPages = stat.ms_branch_pages
+            leafPages = stat.ms_leaf_pages
+            overflowPages = stat.ms_overflow_pages
+            entries = stat.ms_entries
+        }
+    }
+}

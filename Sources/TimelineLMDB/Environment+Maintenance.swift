@@ -1,0 +1,128 @@
+internal import CTimelineLMDB
+internal import Synchronization
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+extension Environment {
+    /// Facts about the environment as a whole (`mdb_env_info`).
+    public struct Info: Sendable, Hashable {
+        /// The size of this process's memory map in bytes.
+        public var mapSize: Int
+        /// The number of the last page in use: `(lastPage + 1) × pageSize` bytes of the map hold data.
+        public var lastPage: Int
+        /// The id of the last committed transaction.
+        public var lastTransactionID: Int
+        /// The size of the reader table.
+        public var maxReaders: Int
+        /// How far into the reader table slots have been used, by any process: a high-water mark
+        /// that includes slots freed since (`me_numreaders`).
+        public var readerSlotsUsed: Int
+    }
+
+    /// Map size, last page, last transaction and reader counts.
+    /// - Throws: ``LMDBError/Code/closed``.
+    public func info() throws -> Info {
+        try ensureOpen("read environment info")
+        var info = MDB_envinfo()
+        try check(mdb_env_info(handle, &info), "read environment info of \(path)")
+        return Info(mapSize: info.me_mapsize, lastPage: info.me_last_pgno, lastTransactionID: info.me_last_txnid,
+                    maxReaders: Int(info.me_maxreaders), readerSlotsUsed: Int(info.me_numreaders))
+    }
+
+    /// Page counts of the main database (`mdb_env_stat`); its `pageSize` is the environment's.
+    /// - Throws: ``LMDBError/Code/closed``.
+    public func statistics() throws -> Database.Statistics {
+        try ensureOpen("read environment statistics")
+        var stat = MDB_stat()
+        try check(mdb_env_stat(handle, &stat), "read environment statistics of \(path)")
+        return Database.Statistics(stat)
+    }
+
+    /// The durability LMDB applies to this environment's commits, read back from its flags
+    /// (`mdb_env_get_flags`): what a benchmark reports, so that no figure compares a synced
+    /// commit with an unsynced one by mistake.
+    /// - Throws: ``LMDBError/Code/closed``.
+    public func effectiveDurability() throws -> Durability {
+        try ensureOpen("read the flags of \(path)")
+        var flags: UInt32 = 0
+        try check(mdb_env_get_flags(handle, &flags), "read the flags of \(path)")
+        if flags & UInt32(MDB_NOSYNC) != 0 { return .noSync }
+        if flags & UInt32(MDB_NOMETASYNC) != 0 { return .noMetaSync }
+        return .durable
+    }
+
+    /// The largest key LMDB accepts (`mdb_env_get_maxkeysize`): 511 bytes in Debian's build.
+    public var maxKeySize: Int { Int(mdb_env_get_maxkeysize(handle)) }
+
+    /// Writes a consistent copy of the environment into the directory `destination` (created if
+    /// missing; it must not already hold a store), while readers and writers carry on
+    /// (`mdb_env_copyfd2`). With `compact`, free pages are left out and the copy is renumbered —
+    /// smaller, slower to make.
+    ///
+    /// The copy's `data.mdb` gets the source's file mode (0600 by default) — a copy of
+    /// conversation history is never more readable than the store — and is synced to disk before
+    /// this returns. A copy that fails is removed.
+    /// - Throws: ``LMDBError`` with ``LMDBError/Code/fileExists`` when `destination/data.mdb` (or a
+    ///   symbolic link of that name) is already there, ``LMDBError/Code/noSuchFile`` when
+    ///   `destination` is a symbolic link to nothing, ``LMDBError/Code/notADirectory``,
+    ///   ``LMDBError/Code/noSpace``.
+    public func copy(to destination: String, compact: Bool = false) throws {
+        try ensureOpen("copy the environment")
+        let operation = "copy \(path) to \(destination)"
+        var info = stat()
+        if lstat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, stat(destination, &info) != 0 {
+            throw LMDBError(.noSuchFile, operation: operation, detail: "\(destination) is a symbolic link to something that does not exist; create its target directory or choose another path")
+        }
+        try makeDirectories(destination, mode: 0o700)
+        guard stat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+            throw LMDBError(.notADirectory, operation: operation, detail: "\(destination) is not a directory")
+        }
+        let target = destination + "/data.mdb"
+        if lstat(target, &info) == 0 {
+            throw LMDBError(.fileExists, operation: operation, detail: "\(destination) already holds a store (or something named data.mdb); choose an empty directory")
+        }
+        var mode = mode_t(configuration.fileMode & 0o666)
+        if stat(path + "/data.mdb", &info) == 0 { mode = info.st_mode & 0o666 }
+        let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: operation, detail: "cannot create \(target)") }
+        var failure: LMDBError?
+        let rc = mdb_env_copyfd2(handle, fd, compact ? UInt32(MDB_CP_COMPACT) : 0)
+        if rc != 0 {
+            failure = LMDBError(LMDBError.Code(rawValue: rc), operation: operation)
+        } else if fsync(fd) != 0 {
+            failure = LMDBError(LMDBError.Code(rawValue: errno), operation: operation, detail: "syncing \(target) to disk failed")
+        }
+        if closeDescriptor(fd) != 0 && failure == nil {
+            failure = LMDBError(LMDBError.Code(rawValue: errno), operation: operation, detail: "closing \(target) failed")
+        }
+        if let failure {
+            unlink(target)
+            throw failure
+        }
+    }
+
+    /// Flushes written data to disk (`mdb_env_sync`). Only needed with ``Durability/noSync`` or
+    /// ``Durability/noMetaSync``; with `force`, flushes even then.
+    public func sync(force: Bool = true) throws {
+        try ensureOpen("sync the environment")
+        try check(mdb_env_sync(handle, force ? 1 : 0), "sync \(path)")
+    }
+
+    /// Clears reader slots held by processes that no longer exist (`mdb_reader_check`) and
+    /// returns how many it cleared. Runs automatically at open.
+    public func clearStaleReaders() throws -> Int {
+        try ensureOpen("check readers")
+        var dead: Int32 = 0
+        try check(mdb_reader_check(handle, &dead), "clear stale readers of \(path)")
+        return Int(dead)
+    }
+
+    /// Throws ``LMDBError/Code/closed`` once the environment is closed.
+    func ensureOpen(_ operation: String) throws(LMDBError) {
+        if isClosed.load(ordering: .acquiring) { throw LMDBError(.closed, operation: operation) }
+    }
+}
