@@ -55,6 +55,12 @@ let package = Package(
             dependencies: ["TimelineLMDB", "TimelineCBOR", "TimelineDocumentStore"],
             swiftSettings: strictSettings
         ),
+        // The seeded random generator of the tests and of `kvtool demo` (package access only).
+        .target(
+            name: "SeededRandom",
+            path: "Tools/SeededRandom",
+            swiftSettings: strictSettings
+        ),
         // kvtool's dump format and key layouts, apart from its commands so that the fuzz targets
         // and tests reach them (package access only: not part of any product's API).
         .target(
@@ -71,6 +77,7 @@ let package = Package(
                 "TimelineDocumentStore",
                 "Timeline",
                 "KVToolCore",
+                "SeededRandom",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tools/kvtool",
@@ -125,6 +132,7 @@ let package = Package(
         // Helpers shared by the test targets (seeded random numbers, temporary directories).
         .target(
             name: "TestSupport",
+            dependencies: ["SeededRandom"],
             path: "Tests/TestSupport",
             swiftSettings: strictSettings
         ),

@@ -65,16 +65,26 @@ struct CrashTests {
             let expected = try TimelineStore(path: source, configuration: .init(readOnly: true)).statistics()
             var random = SeededGenerator(seed: 27)
             var complete = 0, absent = 0
-            for round in 0..<10 {
+            // The kills land at random moments up to 1.5 times as long as a whole load takes on this
+            // machine right now (measured first, and checked like the others), so that both outcomes
+            // occur however fast or loaded the machine is.
+            var loadNanoseconds: UInt64 = 0
+            for round in -1..<10 {
                 let target = dir + "/target\(round)"
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: try helperExecutable("kvtool"))
                 process.arguments = ["load", target, "--input", dumpPath]
                 process.standardError = FileHandle.nullDevice
+                let started = DispatchTime.now().uptimeNanoseconds
                 try process.run()
-                usleep(useconds_t(random.next() % 1_200_000))
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                if round < 0 {
+                    process.waitUntilExit()
+                    loadNanoseconds = DispatchTime.now().uptimeNanoseconds - started
+                } else {
+                    usleep(useconds_t(random.next() % max(1, loadNanoseconds * 3 / 2 / 1_000)))
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                }
                 if FileManager.default.fileExists(atPath: target + "/data.mdb") {
                     let timeline = try TimelineStore(path: target, configuration: .init(readOnly: true))
                     #expect(try timeline.check().isEmpty, "round \(round)")

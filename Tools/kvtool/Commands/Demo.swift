@@ -1,4 +1,5 @@
 import ArgumentParser
+import SeededRandom
 import Foundation
 import TimelineLMDB
 import Synchronization
@@ -45,7 +46,7 @@ struct Demo: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         let clock = DemoClock(start: Date(timeIntervalSince1970: 1_795_000_000))
         // Starts with a 1 MiB map, to show it growing as the data needs.
         let timeline = try TimelineStore(path: path, configuration: .init(mapSize: 1 << 20), clock: { clock.now })
@@ -127,7 +128,7 @@ struct Demo: AsyncParsableCommand {
 
     /// Turn `sequence` of a session about `topic`: user and assistant alternate; some assistant
     /// turns call a tool, and the tool's answer follows.
-    static func turn(_ sequence: Int, topic: String, random: inout SplitMix64) -> NewTurn {
+    static func turn(_ sequence: Int, topic: String, random: inout SeededGenerator) -> NewTurn {
         let words = String(repeating: "lorem ipsum ", count: 1 + Int(random.next() % 20))
         switch sequence % 4 {
         case 0: return NewTurn(id: random.uuid(), role: .user, content: "Question \(sequence / 4 + 1) about \(topic): \(words)", inputTokens: 40)
@@ -152,26 +153,4 @@ final class DemoClock: Sendable {
     init(start: Date) { current = Mutex(start) }
     var now: Date { current.withLock { $0 } }
     func advance(by seconds: Double) { current.withLock { $0 += seconds } }
-}
-
-/// A small, fast, seedable generator (SplitMix64), so demo content is repeatable.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A version-4 UUID from the generator.
-    mutating func uuid() -> UUID {
-        var bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: next()) }
-        bytes[6] = bytes[6] & 0x0F | 0x40
-        bytes[8] = bytes[8] & 0x3F | 0x80
-        return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
-                           bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
-    }
 }
