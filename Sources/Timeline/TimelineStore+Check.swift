@@ -44,7 +44,8 @@ extension TimelineStore {
             for problem in try sessions.check(in: txn, progress: { progress?("sessions", $0) })
                 + (try turnRecords.check(in: txn, progress: { progress?("turns", $0) }))
                 + (try checkpointRecords.check(in: txn, progress: { progress?("checkpoints", $0) }))
-                + (try crystalRecords.check(in: txn, progress: { progress?("crystals", $0) })) {
+                + (try crystalRecords.check(in: txn, progress: { progress?("crystals", $0) }))
+                + (try changeRecords?.check(in: txn, progress: { progress?("changes", $0) }) ?? []) {
                 let kind = switch problem.kind {
                 case .undecodable: "undecodable"
                 case .danglingIndexEntry: "danglingIndexEntry"
@@ -130,6 +131,21 @@ extension TimelineStore {
                     if number >= session[keyPath: counter] {
                         add("unexpectedNumber", "\(name) \(id) \(number)", "the session has handed out only \(session[keyPath: counter])")
                     }
+                }
+            }
+            // The change log: positions follow one another without a gap.
+            if let changeRecords {
+                var previous: Int?
+                try changeRecords.database.forEachEntry(in: txn) { entry in
+                    var reader = KeyReader(entry.key)
+                    guard let raw = reader.read(UInt64.self), reader.isAtEnd, let position = Int(exactly: raw) else {
+                        add("badKey", "changes \(KeyBytes(raw: Array(entry.key)))", "a change key is an 8-byte position")
+                        return
+                    }
+                    if let previous, position != previous + 1 {
+                        add("changeGap", "changes \(previous + 1)", "positions \(previous + 1)..<\(position) are missing")
+                    }
+                    previous = position
                 }
             }
             return problems

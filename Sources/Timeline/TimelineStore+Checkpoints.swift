@@ -32,6 +32,7 @@ extension TimelineTransaction where Access == WriteAccess {
         session.checkpointCount = try Validation.next(session.checkpointCount, "checkpointCount", of: id)
         session.updated = now
         try sessions.replace(old, with: session, in: txn)
+        try logChange(.checkpointSaved, session: id, checkpoint: checkpoint.id, number: checkpoint.number)
         return checkpoint
     }
     /// Stars or unstars checkpoint `id`. Starred checkpoints survive pruning.
@@ -41,7 +42,10 @@ extension TimelineTransaction where Access == WriteAccess {
         guard let old = try checkpoint(id) else { throw TimelineError.checkpointNotFound(id) }
         var new = old
         new.starred = starred
-        if new != old { try checkpointRecords.replace(old, with: new, in: txn) }
+        if new != old {
+            try checkpointRecords.replace(old, with: new, in: txn)
+            try logChange(.checkpointStarred, session: new.sessionID, checkpoint: new.id, number: new.number)
+        }
         return new
     }
     /// Restores checkpoint `id`: a fork of its session at the checkpoint's turn sequence, holding
@@ -71,7 +75,10 @@ extension TimelineTransaction where Access == WriteAccess {
         for key in keys {
             guard let checkpoint = try checkpointRecords.get(key, in: txn) else { continue }
             if keepStarred && checkpoint.starred { continue }
-            if try checkpointRecords.delete(key, in: txn) { deleted += 1 }
+            if try checkpointRecords.delete(key, in: txn) {
+                deleted += 1
+                try logChange(.checkpointDeleted, session: checkpoint.sessionID, checkpoint: checkpoint.id, number: checkpoint.number)
+            }
         }
         return deleted
     }

@@ -30,6 +30,7 @@ extension TimelineTransaction where Access == WriteAccess {
         session.crystalCount = try Validation.next(session.crystalCount, "crystalCount", of: id)
         session.updated = now
         try sessions.replace(old, with: session, in: txn)
+        try logChange(.crystalSaved, session: id, number: crystal.version)
         return crystal
     }
 }

@@ -30,6 +30,7 @@ extension TimelineTransaction where Access == WriteAccess {
         try crystalRecords.deleteRange(owned, in: txn)
         try checkpointRecords.deleteRange(owned, in: txn)
         try sessions.delete(KeyBytes(id), in: txn)
+        try logChange(.sessionDeleted, session: id)
         return children.map(\.id)
     }
     /// Moves `child` from `parent` (about to be deleted) to `parent`'s parent, first copying the
@@ -54,6 +55,7 @@ extension TimelineTransaction where Access == WriteAccess {
         adopted.branchPoint = parent.parentID == nil ? nil : min(inherited, parent.firstOwnSequence)
         adopted.updated = clock()
         try sessions.replace(child, with: adopted, in: txn)
+        try logChange(.sessionReparented, session: child.id, parent: adopted.parentID, sequences: own)
     }
 }
 

@@ -85,6 +85,8 @@ extension TimelineTransaction where Access == WriteAccess {
         for turn in document.turns { try turnRecords.insert(turn, in: txn) }
         for checkpoint in document.checkpoints { try checkpointRecords.insert(checkpoint, in: txn) }
         for crystal in document.crystals { try crystalRecords.insert(crystal, in: txn) }
+        try logChange(.sessionImported, session: session.id, parent: session.parentID,
+                      sequences: session.firstOwnSequence..<max(session.firstOwnSequence, session.turnCount))
         return session
     }
 }

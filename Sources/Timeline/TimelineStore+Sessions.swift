@@ -177,6 +177,7 @@ extension TimelineTransaction where Access == WriteAccess {
             created: new.created?.storable ?? clock(), metadata: new.metadata
         )
         try sessions.insert(session, in: txn)
+        try logChange(.sessionCreated, session: session.id)
         return session
     }
 
@@ -211,6 +212,7 @@ extension TimelineTransaction where Access == WriteAccess {
         if new == old { return old }
         new.updated = clock()
         try sessions.replace(old, with: new, in: txn)
+        try logChange(.sessionUpdated, session: id)
         return new
     }
 }

@@ -58,6 +58,7 @@ extension TimelineTransaction where Access == WriteAccess {
         session.lastActivity = max(now, session.lastActivity)
         session.updated = session.lastActivity
         try sessions.replace(old, with: session, in: txn)
+        try logChange(.turnsAppended, session: id, sequences: old.turnCount..<session.turnCount)
         return written
     }
 
@@ -106,6 +107,7 @@ extension TimelineTransaction where Access == WriteAccess {
             turnCount: point, metadata: parent.metadata
         )
         try sessions.insert(child, in: txn)
+        try logChange(.sessionCreated, session: child.id, parent: parent.id, sequences: 0..<point)
         return child
     }
     /// Goes back to `sequence` in session `id`: returns a new branch holding turns `0..<sequence`

@@ -51,6 +51,9 @@ public final class TimelineStore: Sendable {
     package let checkpointRecords: DocumentCollection<Checkpoint>
     /// Crystals, by session id ‖ version.
     package let crystalRecords: DocumentCollection<Crystal>
+    /// The change log, by position (`Docs/changes.md`); `nil` only in a read-only open of a store
+    /// written before the log existed (the first writable open creates it).
+    package let changeRecords: DocumentCollection<Change>?
     /// The time source for created/updated/activity times.
     let clock: @Sendable () -> Date
     let committer: GroupCommitter
@@ -108,6 +111,12 @@ public final class TimelineStore: Sendable {
         )
         crystalRecords = try store.collection("crystals", version: Crystal.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.version.keyPart) },
                                               migrations: Crystal.migrations)
+        do {
+            changeRecords = try store.collection("changes", version: Change.recordVersion, primaryKey: { KeyBytes($0.position.keyPart) },
+                                                 migrations: Change.migrations)
+        } catch LMDBError.Code.notFound where store.environment.configuration.readOnly {
+            changeRecords = nil
+        }
         committer = GroupCommitter(store: store)
     }
 
@@ -123,6 +132,7 @@ public final class TimelineStore: Sendable {
         "idx.turns.id": KeyLayout(.uuid, .uuid),
         "idx.checkpoints.id": KeyLayout(.uuid),
         "idx.checkpoints.created": KeyLayout(.date, .uuid, .u64),
+        "changes": KeyLayout(.u64),
     ]
 
     deinit {

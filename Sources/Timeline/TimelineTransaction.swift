@@ -41,6 +41,7 @@ public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
     var turnRecords: DocumentCollection<Turn> { timeline.turnRecords }
     var checkpointRecords: DocumentCollection<Checkpoint> { timeline.checkpointRecords }
     var crystalRecords: DocumentCollection<Crystal> { timeline.crystalRecords }
+    var changeRecords: DocumentCollection<Change>? { timeline.changeRecords }
     var store: Store { timeline.store }
     /// The current time, as the store keeps it.
     func clock() -> Date { timeline.clock() }

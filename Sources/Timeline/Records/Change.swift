@@ -1,0 +1,84 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+internal import TimelineDocumentStore
+
+/// One committed change to the timeline, as the change log keeps it: what happened, to which
+/// records, at which position. Stored in the `changes` database under its position
+/// (8 bytes, big-endian), written in the same transaction as the change itself (`Docs/changes.md`).
+///
+/// An entry carries the keys of what changed, not the records: a consumer reads the records it
+/// needs from the same snapshot it read the entries from (``TimelineTransaction/changes(after:limit:)``),
+/// so an entry is small and the log never holds a second copy of the history.
+public struct Change: Codable, Sendable, Hashable {
+    /// What happened.
+    public enum Kind: String, Codable, Sendable, Hashable, CaseIterable {
+        /// A session was created (``NewSession``, or a fork's or a restore's new session: see ``parent``).
+        case sessionCreated
+        /// A session's caller-owned fields changed (``TimelineTransaction/updateSession(_:_:)``).
+        case sessionUpdated
+        /// A session was deleted, with its turns, checkpoints and crystals.
+        case sessionDeleted
+        /// A fork was handed the turns ``sequences`` it had inherited from a deleted session and
+        /// re-parented (to ``parent``, or made a root when that is `nil`).
+        case sessionReparented
+        /// Turns ``sequences`` were appended to ``session``.
+        case turnsAppended
+        /// A checkpoint was saved (``checkpoint``, number ``number``).
+        case checkpointSaved
+        /// A checkpoint was starred or unstarred.
+        case checkpointStarred
+        /// A checkpoint was deleted by pruning.
+        case checkpointDeleted
+        /// A crystal was saved (version ``number``).
+        case crystalSaved
+        /// A session was written whole by an import (its turns ``sequences``, checkpoints and crystals with it).
+        case sessionImported
+    }
+
+    /// The entry's position in the log: 1, 2, 3… without gaps, in commit order.
+    public var position: Int
+    /// What happened.
+    public var kind: Kind
+    /// The session it happened to.
+    public var session: UUID
+    /// When it was committed (the timeline's clock).
+    public var time: Date
+    /// For a fork (or a restore's branch) created, and a re-parented session: the parent, if any.
+    public var parent: UUID?
+    /// The turn sequences appended, imported, or handed to a re-parented fork.
+    public var firstSequence: Int?
+    /// One past the last of those sequences.
+    public var endSequence: Int?
+    /// The checkpoint's id, for checkpoint changes.
+    public var checkpoint: UUID?
+    /// The checkpoint's number or the crystal's version.
+    public var number: Int?
+
+    /// The turn sequences the change covers, when it covers turns.
+    public var sequences: Range<Int>? {
+        guard let first = firstSequence, let end = endSequence, first <= end else { return nil }
+        return first..<end
+    }
+
+    /// An entry of the log.
+    public init(position: Int, kind: Kind, session: UUID, time: Date, parent: UUID? = nil, sequences: Range<Int>? = nil,
+                checkpoint: UUID? = nil, number: Int? = nil) {
+        self.position = position
+        self.kind = kind
+        self.session = session
+        self.time = time
+        self.parent = parent
+        self.firstSequence = sequences?.lowerBound
+        self.endSequence = sequences?.upperBound
+        self.checkpoint = checkpoint
+        self.number = number
+    }
+
+    /// The record-type version this code writes.
+    public static let recordVersion = 1
+    /// How stored records of earlier versions become version ``recordVersion`` (none yet).
+    static let migrations: [MigrationStep] = []
+}

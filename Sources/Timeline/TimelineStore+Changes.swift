@@ -1,0 +1,62 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+internal import TimelineLMDB
+internal import TimelineDocumentStore
+
+extension TimelineTransaction where Access == WriteAccess {
+    /// Appends an entry to the change log, at the position after the last one, in this
+    /// transaction: the entry commits with the change or not at all. In a group-committed batch
+    /// each job runs in a nested transaction that sees the entries of the jobs before it, so
+    /// positions stay gapless whichever jobs fail.
+    func logChange(_ kind: Change.Kind, session: UUID, parent: UUID? = nil, sequences: Range<Int>? = nil,
+                   checkpoint: UUID? = nil, number: Int? = nil) throws {
+        // A writable open always creates the log; only a read-only one can lack it, and it cannot write.
+        guard let changeRecords else { throw LMDBError(.readOnly, operation: "append to the change log") }
+        let position = try currentPosition() + 1
+        try changeRecords.insert(Change(position: position, kind: kind, session: session, time: clock(), parent: parent,
+                                        sequences: sequences, checkpoint: checkpoint, number: number), in: txn)
+    }
+}
+
+extension TimelineTransaction {
+    /// The position of the last change committed as of this transaction's snapshot; 0 when the
+    /// log is empty. A new consumer takes it in the same read transaction it copies the store
+    /// from, then follows ``changes(after:limit:)`` from there without a gap.
+    /// - Complexity: O(log n).
+    public func currentPosition() throws -> Int {
+        guard let changeRecords else { return 0 }
+        let last = try changeRecords.database.withCursor(in: txn) { cursor in try cursor.last().map { Array($0.key) } }
+        guard let last else { return 0 }
+        var reader = KeyReader(last)
+        guard let raw = reader.read(UInt64.self), reader.isAtEnd, let position = Int(exactly: raw) else {
+            throw DocumentStoreError(.corrupted, collection: changeRecords.name, key: KeyBytes(raw: last))
+        }
+        return position
+    }
+
+    /// The changes after `position`, oldest first, at most `limit` of them: continue from the
+    /// last one's ``Change/position``. An empty result means the snapshot holds nothing newer.
+    /// - Throws: ``TimelineError/invalidRange(_:)`` for a negative position or limit.
+    /// - Complexity: O(log n + limit).
+    public func changes(after position: Int = 0, limit: Int = 1_000) throws -> [Change] {
+        try checkLimit(limit)
+        guard position >= 0 else { throw TimelineError.invalidRange("position \(position) is negative") }
+        guard let changeRecords else { return [] }
+        return try changeRecords.scan(.after(KeyBytes(position.keyPart).bytes), limit: limit, in: txn).items
+    }
+}
+
+extension TimelineStore {
+    /// The position of the last committed change (see ``TimelineTransaction/currentPosition()``).
+    public func currentPosition() throws -> Int {
+        try read { tx in try tx.currentPosition() }
+    }
+
+    /// The changes after `position` (see ``TimelineTransaction/changes(after:limit:)``).
+    public func changes(after position: Int = 0, limit: Int = 1_000) throws -> [Change] {
+        try read { tx in try tx.changes(after: position, limit: limit) }
+    }
+}

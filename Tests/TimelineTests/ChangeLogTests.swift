@@ -1,0 +1,103 @@
+import Foundation
+import TestSupport
+import Testing
+import Timeline
+
+@Suite("The change log: every committed change, in order, in the same transaction")
+struct ChangeLogTests {
+    @Test("each write path logs what it changed; refused and retried writes log nothing")
+    func everyWritePath() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            #expect(try timeline.currentPosition() == 0 && timeline.changes().isEmpty)
+            let root = try await timeline.createSession(NewSession(title: "root"))
+            let message = NewTurn(id: UUID(), role: .user, content: "hello")
+            try await timeline.append([message] + sampleTurns(2), to: root.id)
+            try await timeline.append(message, to: root.id)                                       // a retry: nothing new
+            await #expect(throws: TimelineError.self) {
+                try await timeline.append(NewTurn(role: .user, content: "x", inputTokens: -1), to: root.id)
+            }
+            try await timeline.updateSession(root.id) { $0.title = "renamed" }
+            try await timeline.updateSession(root.id) { $0.title = "renamed" }                  // no change: nothing logged
+            let fork = try await timeline.fork(session: root.id, at: 2)
+            let checkpoint = try await timeline.saveCheckpoint(NewCheckpoint(), for: root.id)
+            try await timeline.setStarred(true, checkpoint: checkpoint.id)
+            try await timeline.saveCrystal(NewCrystal(text: "sum"), for: root.id)
+            #expect(try await timeline.pruneCheckpoints(olderThan: Date(timeIntervalSince1970: 1_900_000_000), keepStarred: false) == 1)
+            let exported = try timeline.read { tx in try tx.exportSession(root.id) }
+            try await timeline.deleteSession(root.id)
+            try await timeline.write { tx in _ = try tx.importSession(exported, options: ImportOptions(newIDs: true)) }
+
+            let log = try timeline.changes()
+            #expect(log.map(\.position) == Array(1...log.count))
+            #expect(log.map(\.kind) == [.sessionCreated, .turnsAppended, .sessionUpdated, .sessionCreated, .checkpointSaved,
+                                        .checkpointStarred, .crystalSaved, .checkpointDeleted, .sessionReparented,
+                                        .sessionDeleted, .sessionImported])
+            #expect(log[1].session == root.id && log[1].sequences == 0..<3)
+            #expect(log[3].session == fork.id && log[3].parent == root.id && log[3].sequences == 0..<2)
+            #expect(log[4].checkpoint == checkpoint.id && log[4].number == 0 && log[6].number == 0)
+            #expect(log[8].session == fork.id && log[8].parent == nil && log[8].sequences == 0..<2)
+            #expect(log[10].sequences == 0..<3 && log[10].session != root.id)
+            #expect(try timeline.currentPosition() == log.count)
+            // Paging: after a position, up to a limit.
+            #expect(try timeline.changes(after: 3, limit: 2).map(\.position) == [4, 5])
+            #expect(try timeline.changes(after: log.count).isEmpty)
+            await #expect(throws: TimelineError.self) { try timeline.changes(after: -1) }
+            #expect(try timeline.check().isEmpty)
+        }
+    }
+
+    @Test("under group commit the log stays gapless, and replaying it gives the store's sessions and turn counts")
+    func groupCommitAndReplay() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let sessions = try await (0..<4).asyncMap { _ in try await timeline.createSession(NewSession()) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<64 {
+                    group.addTask {
+                        let target = sessions[index % 4].id
+                        // Every fifth job fails inside its batch; it must leave no entry and no gap.
+                        _ = try? await timeline.append(NewTurn(role: .user, content: "\(index)", inputTokens: index % 5 == 0 ? -1 : 1), to: target)
+                        if index % 16 == 0 { _ = try await timeline.fork(session: target) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let log = try timeline.changes(limit: .max)
+            #expect(log.map(\.position) == Array(1...log.count))
+            // Replay onto an empty model.
+            var turnCounts: [UUID: Int] = [:]
+            for change in log {
+                switch change.kind {
+                case .sessionCreated: turnCounts[change.session] = change.sequences?.upperBound ?? 0
+                case .turnsAppended:
+                    let sequences = try #require(change.sequences)
+                    #expect(turnCounts[change.session] == sequences.lowerBound, "position \(change.position)")
+                    turnCounts[change.session] = sequences.upperBound
+                case .sessionDeleted: turnCounts[change.session] = nil
+                default: break
+                }
+            }
+            let stored = try timeline.listSessions(filter: SessionFilter(archived: nil), limit: .max).items
+            #expect(Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0.turnCount) }) == turnCounts)
+            #expect(log.filter { $0.kind == .turnsAppended }.count == 64 - 13)
+            #expect(try timeline.check().isEmpty)
+        }
+    }
+
+    @Test("a store written before the log has none read-only, and gets one at its first writable open")
+    func storesFromBeforeTheLog() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = try FormatMigrationTests.copyOfFixture(in: dir)
+            let readOnly = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
+            #expect(try readOnly.currentPosition() == 0 && readOnly.changes().isEmpty)
+            await readOnly.close()
+            let timeline = try TimelineStore(path: path)
+            #expect(try timeline.currentPosition() == 0)      // migrating records logs nothing: the log starts here
+            try await timeline.append(NewTurn(role: .user, content: "after"), to: FormatFixture.root)
+            #expect(try timeline.changes().map(\.kind) == [.turnsAppended] && timeline.currentPosition() == 1)
+            #expect(try timeline.check().isEmpty)
+            await timeline.close()
+        }
+    }
+}
