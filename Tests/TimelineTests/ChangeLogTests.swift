@@ -100,4 +100,36 @@ struct ChangeLogTests {
             await timeline.close()
         }
     }
+
+    @Test("Docs/changes.md: a consumer starts from a snapshot and follows the log without a gap")
+    func snapshotThenFollow() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let first = try await timeline.createSession(NewSession(title: "before"))
+            try await timeline.append(sampleTurns(2), to: first.id)
+
+            let (position, sessions) = try timeline.read { tx in
+                (try tx.currentPosition(), try tx.listSessions(filter: SessionFilter(archived: nil), limit: .max).items)
+            }
+            #expect(position == 2 && sessions.map(\.id) == [first.id])
+            let later = try await timeline.createSession(NewSession(title: "after"))
+            try await timeline.append(sampleTurns(3), to: later.id)
+
+            var last = position
+            var applied: [Change.Kind] = []
+            var appendedTurns: [String] = []
+            while true {
+                let page = try timeline.changes(after: last, limit: 1)
+                for change in page {
+                    applied.append(change.kind)
+                    if change.kind == .turnsAppended, let sequences = change.sequences {
+                        appendedTurns += try timeline.read { tx in try tx.turns(of: change.session, range: sequences).items.map(\.content) }
+                    }
+                }
+                guard let end = page.last?.position else { break }
+                last = end
+            }
+            #expect(applied == [.sessionCreated, .turnsAppended] && appendedTurns == ["t 0", "t 1", "t 2"] && last == 4)
+        }
+    }
 }
