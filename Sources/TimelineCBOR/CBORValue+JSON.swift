@@ -518,24 +518,6 @@ extension CBORValue {
         default: return nil
         }
         guard seconds.isFinite, seconds >= -9.2e9, seconds <= 9.2e9 else { return nil }
-        let micros = Int64((seconds * 1_000_000).rounded())
-        let (days, dayMicros) = (micros >= 0 ? micros / 86_400_000_000 : (micros + 1) / 86_400_000_000 - 1,
-                                 ((micros % 86_400_000_000) + 86_400_000_000) % 86_400_000_000)
-        // Days since 1970 to a civil date (Howard Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let second = dayMicros / 1_000_000, fraction = dayMicros % 1_000_000
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(second / 3_600, 2)):\(pad(second / 60 % 60, 2)):\(pad(second % 60, 2)).\(pad(fraction, 6))Z"
+        return UTCText.format(microsSince1970: Int64((seconds * 1_000_000).rounded()))
     }
 }

@@ -3,6 +3,7 @@ package import FoundationEssentials
 #else
 package import Foundation
 #endif
+internal import TimelineCBOR
 
 /// Dates in session exports: UTC ISO 8601 with microseconds, `2026-11-22T01:05:05.123456Z`.
 ///
@@ -19,14 +20,7 @@ package enum Timestamp {
     package static func format(_ date: Date) -> String? {
         guard Validation.isStorable(date) else { return nil }
         let micros = Int64((date.timeIntervalSinceReferenceDate * 1_000_000).rounded()) + referenceMicros
-        let (days, dayMicros) = micros.quotientAndRemainderFlooring(dividingBy: 86_400_000_000)
-        let (year, month, day) = civil(fromDays: days)
-        let seconds = dayMicros / 1_000_000, fraction = dayMicros % 1_000_000
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
+        return UTCText.format(microsSince1970: micros)
     }
 
     /// Parses the form ``format(_:)`` writes (a fraction of 0–9 digits, or none, is accepted).
@@ -54,39 +48,8 @@ package enum Timestamp {
             for _ in 0..<(9 - (bytes.count - 21)) { scaled *= 10 }
             micros = (scaled + 500) / 1000
         }
-        let days = days(fromCivil: year, month, day)
+        let days = UTCText.days(fromCivil: year, month, day)
         let total = (days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000 + micros
         return Date(timeIntervalSinceReferenceDate: Double(total - referenceMicros) / 1_000_000).storable
-    }
-
-    /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
-        let shifted = days + 719_468
-        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
-        let dayOfEra = shifted - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let monthIndex = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
-        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
-    }
-
-    /// (year, month, day) → days since 1970-01-01.
-    private static func days(fromCivil year: Int64, _ month: Int64, _ day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-}
-
-extension Int64 {
-    /// Quotient rounded toward −∞ and the matching non-negative remainder.
-    func quotientAndRemainderFlooring(dividingBy divisor: Int64) -> (Int64, Int64) {
-        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
-        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
     }
 }

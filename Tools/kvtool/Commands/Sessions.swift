@@ -59,15 +59,7 @@ enum Table {
 
     /// `2026-11-22 01:05` in UTC; `(bad date)` for a NaN or far-out one (a damaged record).
     static func time(_ date: Date) -> String {
-        guard let text = isoTime(date) else { return "(bad date)" }
+        guard let text = Timestamp.format(date) else { return "(bad date)" }
         return String(text.replacingOccurrences(of: "T", with: " ").prefix(16))
-    }
-
-    /// `2026-11-22T01:05:05Z`, or `nil` for a date outside the years 1–9999 or NaN, on which
-    /// Foundation's formatters trap.
-    static func isoTime(_ date: Date) -> String? {
-        let seconds = date.timeIntervalSince1970
-        guard seconds >= -62_135_596_800, seconds < 253_402_300_800 else { return nil }
-        return date.formatted(Date.ISO8601FormatStyle(timeZone: .gmt))
     }
 }
