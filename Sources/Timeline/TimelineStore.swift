@@ -100,7 +100,8 @@ public final class TimelineStore: Sendable {
         // `id` is per session (session id ‖ turn id), so that a session's entries sit together:
         // an append touches the page its session's entries are on, a delete removes a contiguous run.
         turnRecords = try store.collection("turns", version: Turn.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.sequence.keyPart) },
-                                           indexes: [Index("id", unique: true) { KeyBytes($0.sessionID, $0.id) }], migrations: Turn.migrations)
+                                           indexes: [Index("id", unique: true, scopedByPrimaryKeyPrefix: 16) { KeyBytes($0.sessionID, $0.id) }],
+                                           migrations: Turn.migrations)
         checkpointRecords = try store.collection(
             "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number.keyPart) },
             indexes: [

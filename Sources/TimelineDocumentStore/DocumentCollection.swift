@@ -177,16 +177,41 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         return try database.delete(key.bytes, in: txn)
     }
 
-    /// Removes every record whose primary key lies in `range`, with its index entries (each
-    /// record is read to find them, as ``delete(_:in:)`` does), so the indexes stay right. Returns
-    /// how many were removed.
-    /// - Complexity: O(k · log n) per index, for k records.
+    /// Removes every record whose primary key lies in `range`, with its index entries, so the
+    /// indexes stay right. Returns how many were removed.
+    ///
+    /// Each record is read to find its index entries, as ``delete(_:in:)`` does — except when
+    /// `range` is a prefix exactly as long as every index's scope
+    /// (``Index/init(_:unique:scopedByPrimaryKeyPrefix:key:)``): then the records and their
+    /// entries are two key ranges, removed without decoding anything. Measured on a 1,000-turn
+    /// session: 4.0 ms reading every turn, 1.0 ms by ranges (`Docs/benchmarks.md`).
+    /// - Complexity: O(k · log n) per index, for k records; O(log n + k) by ranges.
     @discardableResult
     public func deleteRange(_ range: KeyRange, in txn: borrowing WriteTransaction) throws -> Int {
+        if case .included(let low) = range.lower, range == .prefix(low), !indexes.isEmpty,
+           indexes.allSatisfy({ $0.scopePrefixLength == low.count }) {
+            for index in indexes { if let db = index.database { try Self.deleteAll(in: db, prefix: low, txn) } }
+            return try Self.deleteAll(in: database, prefix: low, txn)
+        }
         var keys: [KeyBytes] = []
         try database.forEachEntry(range, in: txn) { entry in keys.append(KeyBytes(raw: Array(entry.key))) }
         for key in keys { try delete(key, in: txn) }
         return keys.count
+    }
+
+    /// Deletes every entry of `db` whose key starts with `prefix`, with one cursor walk; returns how many.
+    @discardableResult
+    private static func deleteAll(in db: Database, prefix: [UInt8], _ txn: borrowing WriteTransaction) throws -> Int {
+        var deleted = 0
+        try db.withCursor(in: txn) { cursor in
+            var entry = try cursor.seek(prefix)
+            while let current = entry, current.key.starts(with: prefix) {
+                try cursor.delete()
+                deleted += 1
+                entry = try cursor.next()  // after a delete, LMDB's NEXT lands on the entry that followed
+            }
+        }
+        return deleted
     }
 
     /// Removes every index entry that points at `key`, by scanning the indexes.
@@ -215,6 +240,9 @@ public struct DocumentCollection<Record: Codable>: Sendable {
             if oldValue == newValue { continue }
             let remove = oldValue.map { index.entryKey(value: $0, primaryKey: key) }
             let add = newValue.map { index.entryKey(value: $0, primaryKey: key) }
+            if let length = index.scopePrefixLength, let add, !add.starts(with: key.bytes.prefix(length)) || key.bytes.count < length {
+                throw DocumentStoreError(.corrupted, collection: name, key: key, underlying: IndexScopeBroken(index: index.name, length: length))
+            }
             if index.unique, let add, let db = index.database, let holder = try db.get(add, in: txn), !holder.elementsEqual(key.bytes) {
                 throw DocumentStoreError(.uniqueViolation(index: index.name), collection: name, key: key)
             }
@@ -386,6 +414,16 @@ public struct DocumentCollection<Record: Codable>: Sendable {
             }
         }
         return Page(items: items, next: more ? lastKey.map { PageCursor(key: $0, listing: listing) } : nil)
+    }
+}
+
+/// An index declared scoped by the first `length` bytes of the primary key produced an entry that
+/// does not start with them: the declaration and the index's key closure disagree.
+struct IndexScopeBroken: Error, CustomStringConvertible {
+    let index: String
+    let length: Int
+    var description: String {
+        "index \"\(index)\" is declared scoped by the first \(length) bytes of the primary key, but an entry does not start with them; fix the index's key"
     }
 }
 

@@ -15,6 +15,9 @@ public struct Index<Record>: Sendable {
     /// Whether two records may not share a value.
     public let unique: Bool
     let key: @Sendable (Record) -> KeyBytes?
+    /// When set, every entry's key starts with the first this-many bytes of its record's primary
+    /// key (an index scoped to a group of records, such as "per session"): see ``init(_:unique:scopedByPrimaryKeyPrefix:key:)``.
+    public let scopePrefixLength: Int?
     /// The LMDB database holding the entries, once the index is registered with a collection.
     public internal(set) var database: Database?
 
@@ -28,6 +31,21 @@ public struct Index<Record>: Sendable {
         self.name = name
         self.unique = unique
         self.key = key
+        self.scopePrefixLength = nil
+    }
+
+    /// Declares an index whose every entry key starts with the first `length` bytes of its
+    /// record's primary key — an index within a group of records, such as the turns of one
+    /// session by turn id (`session id ‖ turn id`). The collection then removes a whole group's
+    /// entries as one key range, without reading its records
+    /// (``DocumentCollection/deleteRange(_:in:)``); writing an entry that breaks the promise is
+    /// refused with ``DocumentStoreError/Kind/corrupted``, naming the index.
+    public init(_ name: String, unique: Bool = false, scopedByPrimaryKeyPrefix length: Int,
+                key: @escaping @Sendable (Record) -> KeyBytes?) {
+        self.name = name
+        self.unique = unique
+        self.key = key
+        self.scopePrefixLength = length
     }
 
     /// The LMDB key of `record`'s entry: the index value, followed by the primary key unless unique.

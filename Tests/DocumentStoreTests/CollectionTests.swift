@@ -199,6 +199,46 @@ struct CollectionTests {
         }
     }
 
+    @Test("deleteRange: records and their entries go; a scoped index is removed by range, without reading the records")
+    func deleteRangeScoped() throws {
+        struct Item: Codable, Equatable { var group: Int64; var number: Int64; var tag: String }
+        try withTemporaryDirectory { dir in
+            let store = try Store(path: dir + "/s", configuration: .init(durability: .noSync))
+            let items = try store.collection(
+                "items", primaryKey: { (item: Item) in KeyBytes(item.group, item.number) },
+                indexes: [Index("byTag", unique: true, scopedByPrimaryKeyPrefix: 8) { KeyBytes($0.group, $0.tag) }])
+            try store.write { txn throws in
+                for group in Int64(0)..<3 { for number in Int64(0)..<5 { try items.put(Item(group: group, number: number, tag: "t\(number)"), in: txn) } }
+                // A record of group 1 that no longer decodes: a range delete by prefix must not need to read it.
+                try items.database.put([0xFF, 0x00], for: KeyBytes(Int64(1), Int64(9)).bytes, in: txn)
+            }
+            let removed = try store.write { txn throws in try items.deleteRange(.prefix(KeyBytes(Int64(1)).bytes), in: txn) }
+            #expect(removed == 6)
+            try store.read { txn throws in
+                #expect(try items.count(in: txn) == 10)
+                #expect(try items.scan(index: "byTag", .prefix(KeyBytes(Int64(1)).bytes), in: txn).items.isEmpty)
+                #expect(try items.scan(index: "byTag", .prefix(KeyBytes(Int64(2)).bytes), in: txn).items.count == 5)
+                #expect(try items.check(in: txn).isEmpty)
+            }
+            // Any other range reads the records to find their entries.
+            let partial = try store.write { txn throws in
+                try items.deleteRange(.halfOpen(KeyBytes(Int64(0), Int64(1)).bytes, KeyBytes(Int64(0), Int64(3)).bytes), in: txn)
+            }
+            #expect(partial == 2)
+            try store.read { txn throws in
+                #expect(try items.check(in: txn).isEmpty)
+                #expect(try items.count(in: txn) == 8)
+            }
+
+            // An index whose entries do not start with the declared part of the primary key is refused on write.
+            let broken = try store.collection(
+                "broken", primaryKey: { (item: Item) in KeyBytes(item.group, item.number) },
+                indexes: [Index("byTag", unique: true, scopedByPrimaryKeyPrefix: 8) { KeyBytes($0.tag) }])
+            #expect { try store.write { txn throws in try broken.put(Item(group: 1, number: 1, tag: "x"), in: txn) } }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && "\($0)".contains("scoped") }
+        }
+    }
+
     @Test("an index added to an existing collection is back-filled")
     func backfill() throws {
         try withTemporaryDirectory { dir in
