@@ -59,4 +59,44 @@ extension TimelineStore {
     public func changes(after position: Int = 0, limit: Int = 1_000) throws -> [Change] {
         try read { tx in try tx.changes(after: position, limit: limit) }
     }
+
+    /// Every change after `position`, in order, each once, as it commits — a live view of the log.
+    ///
+    /// ```swift
+    /// for try await change in timeline.followChanges(after: timeline.currentPosition()) {
+    ///     if change.kind == .turnsAppended { … }
+    /// }
+    /// ```
+    /// Commits of this process wake the sequence at once; commits of another process (a service
+    /// writing while this one shows them) are seen within `pollInterval`, when it reads the log
+    /// again. Ending the loop, or cancelling its task, ends the sequence and its reader. It ends
+    /// with an error when the log cannot be read (the store was closed, say).
+    /// - Parameter pollInterval: how often to look for other processes' changes when nothing
+    ///   happened in this one.
+    public func followChanges(after position: Int = 0, pollInterval: Duration = .milliseconds(20)) -> AsyncThrowingStream<Change, any Error> {
+        let signal = changeSignal
+        let id = signal.subscribe()
+        return AsyncThrowingStream { continuation in
+            let reader = Task {
+                var last = position
+                do {
+                    while !Task.isCancelled {
+                        let page = try self.changes(after: last, limit: 1_000)
+                        for change in page {
+                            continuation.yield(change)
+                            last = change.position
+                        }
+                        if page.count < 1_000 { await signal.wait(id, timeout: pollInterval) }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in
+                reader.cancel()
+                signal.cancel(id)
+            }
+        }
+    }
 }

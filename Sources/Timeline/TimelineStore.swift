@@ -57,6 +57,8 @@ public final class TimelineStore: Sendable {
     /// The time source for created/updated/activity times.
     let clock: @Sendable () -> Date
     let committer: GroupCommitter
+    /// Wakes the change log's followers in this process after a commit.
+    let changeSignal = ChangeSignal()
     /// Whether this instance opened the environment (and so closes it): not when it was given a `Store`.
     private let ownsEnvironment: Bool
 
@@ -118,7 +120,8 @@ public final class TimelineStore: Sendable {
         } catch LMDBError.Code.notFound where store.environment.configuration.readOnly {
             changeRecords = nil
         }
-        committer = GroupCommitter(store: store)
+        let signal = changeSignal
+        committer = GroupCommitter(store: store, committed: { signal.signal() })
     }
 
     /// The layout of each database's keys, as the collections above write them (`Docs/format.md`):
@@ -204,7 +207,8 @@ public final class TimelineStore: Sendable {
     /// transaction.
     @discardableResult
     public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
-        try store.write { txn in try body(TimelineTransaction(self, txn)) }
+        defer { changeSignal.signal() }
+        return try store.write { txn in try body(TimelineTransaction(self, txn)) }
     }
 
     // MARK: Statistics

@@ -28,14 +28,17 @@ final class GroupCommitter: @unchecked Sendable {
     static let maxBatch = 512
 
     private let store: Store
+    /// Called on the writer thread after each commit that wrote something.
+    private let committed: @Sendable () -> Void
     private let condition = NSCondition()
     private var queue: [Job] = []
     private var stopping = false
     private var stopped = false
     private var thread: Thread?
 
-    init(store: Store) {
+    init(store: Store, committed: @escaping @Sendable () -> Void = {}) {
         self.store = store
+        self.committed = committed
         // The thread keeps the committer alive until its loop ends (`thread` is cleared then).
         let thread = Thread { self.loop() }
         thread.name = "TimelineStore.writer"
@@ -96,6 +99,7 @@ final class GroupCommitter: @unchecked Sendable {
             queue.removeFirst(batch.count)
             condition.unlock()
             let outcomes = commit(batch)
+            if outcomes.contains(where: { if case .success = $0 { true } else { false } }) { committed() }
             // Let go of the work (and what it captured, such as the store) before the callers
             // resume: a caller that then drops the last reference closes the store at once, on its
             // own thread, rather than later on this one.

@@ -1,0 +1,114 @@
+import Foundation
+import TestSupport
+import Testing
+import Timeline
+
+@Suite("Following the change log live")
+struct FollowTests {
+    /// Collects `count` changes from `sequence`, or fails after `seconds` instead of hanging.
+    static func collect(_ count: Int, from sequence: AsyncThrowingStream<Change, any Error>, within seconds: Double = 60) async throws -> [Change] {
+        try await withThrowingTaskGroup(of: [Change]?.self) { group in
+            group.addTask {
+                var seen: [Change] = []
+                for try await change in sequence {
+                    seen.append(change)
+                    if seen.count == count { break }
+                }
+                return seen
+            }
+            group.addTask {
+                try await Task.sleep(for: .seconds(seconds))
+                return nil
+            }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            return try #require(first, "fewer than \(count) changes arrived within \(seconds) s")
+        }
+    }
+
+    @Test("a follower in this process sees every change once, in order, while 16 tasks append")
+    func inProcess() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let sessions = try await (0..<4).asyncMap { _ in try await timeline.createSession(NewSession()) }
+            let start = try timeline.currentPosition()
+            let follower = timeline.followChanges(after: start)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<16 {
+                    group.addTask {
+                        for round in 0..<10 {
+                            try await timeline.append(NewTurn(role: .user, content: "\(task)-\(round)"), to: sessions[task % 4].id)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let seen = try await Self.collect(160, from: follower)
+            #expect(seen.map(\.position) == Array(start + 1...start + 160))
+            #expect(seen.allSatisfy { $0.kind == .turnsAppended })
+            // Each session's appends arrive in sequence order, each turn once.
+            for session in sessions {
+                let ranges = seen.filter { $0.session == session.id }.compactMap(\.sequences)
+                #expect(ranges.map(\.lowerBound) == Array(0..<40) && ranges.allSatisfy { $0.count == 1 })
+            }
+        }
+    }
+
+    @Test("ending the loop or cancelling its task ends the follower promptly")
+    func cancellation() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession())
+            let follower = timeline.followChanges(after: 0, pollInterval: .seconds(3_600))
+            let consumer = Task {
+                var count = 0
+                for try await _ in follower { count += 1 }
+                return count
+            }
+            try await timeline.append(NewTurn(role: .user, content: "one"), to: session.id)
+            // Give the follower a moment to be waiting, then cancel: with an hour-long poll
+            // interval, only the cancellation can end the wait.
+            try await Task.sleep(for: .milliseconds(100))
+            consumer.cancel()
+            let counted = try await consumer.value
+            #expect(counted <= 2)
+        }
+    }
+
+    @Test("a follower sees another process's changes (within its poll interval)")
+    func otherProcess() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/timeline"
+            let source = try TimelineStore(path: dir + "/source", configuration: .init(durability: .noSync))
+            let original = try await source.createSession(NewSession(title: "elsewhere"), turns: sampleTurns(3)).session
+            let json = try source.exportJSON(original.id)
+            await source.close()
+            try json.write(to: URL(fileURLWithPath: dir + "/session.json"))
+
+            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+            _ = try await timeline.createSession(NewSession(title: "here"))
+            let follower = timeline.followChanges(after: try timeline.currentPosition(), pollInterval: .milliseconds(10))
+            #expect(try runHelper("kvtool", ["import", path, dir + "/session.json"]) == 0)
+            let seen = try await Self.collect(1, from: follower)
+            #expect(seen.map(\.kind) == [.sessionImported] && seen[0].session == original.id && seen[0].sequences == 0..<3)
+            await timeline.close()
+        }
+    }
+
+    @Test("Docs/changes.md: the follow loop compiles and sees a new turn")
+    func documentedLoop() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession())
+            let position = try timeline.currentPosition()   // taken first, so the append below is after it
+            let watcher = Task {
+                for try await change in timeline.followChanges(after: position) {
+                    if change.kind == .turnsAppended { return change.session }
+                }
+                return UUID()
+            }
+            try await timeline.append(NewTurn(role: .user, content: "hi"), to: session.id)
+            #expect(try await watcher.value == session.id)
+        }
+    }
+}
