@@ -71,8 +71,10 @@ extension TimelineStore {
     /// writing while this one shows them) are seen within `pollInterval`, when it reads the log
     /// again. Ending the loop, or cancelling its task, ends the sequence and its reader. It ends
     /// with an error when the log cannot be read (the store was closed, say).
-    /// - Parameter pollInterval: how often to look for other processes' changes when nothing
-    ///   happened in this one.
+    /// - Parameters:
+    ///   - position: the position to follow from: the changes after it are yielded.
+    ///   - pollInterval: how often to look for other processes' changes when nothing happened in
+    ///     this one.
     public func followChanges(after position: Int = 0, pollInterval: Duration = .milliseconds(20)) -> AsyncThrowingStream<Change, any Error> {
         let signal = changeSignal
         let id = signal.subscribe()
