@@ -101,4 +101,43 @@ extension TimelineStore {
             }
         }
     }
+
+    /// The turns appended to session `id` from now on, a batch per append, as they commit: the
+    /// common live view of one conversation, built on ``followChanges(after:pollInterval:)``.
+    ///
+    /// ```swift
+    /// for try await turns in timeline.observeTurns(of: session.id) { render(turns) }
+    /// ```
+    /// The sequence ends when the session is deleted — turns appended just before the delete
+    /// that it had not read yet went with the session and are not delivered. It ends with
+    /// ``TimelineError/sessionNotFound(_:)`` when there is no such session to begin with.
+    public func observeTurns(of id: UUID, pollInterval: Duration = .milliseconds(20)) -> AsyncThrowingStream<[Turn], any Error> {
+        let start: Int
+        do {
+            start = try read { tx in
+                _ = try tx.existingSession(id)
+                return try tx.currentPosition()
+            }
+        } catch {
+            return AsyncThrowingStream { $0.finish(throwing: error) }
+        }
+        let changes = followChanges(after: start, pollInterval: pollInterval)
+        return AsyncThrowingStream { continuation in
+            let relay = Task {
+                do {
+                    for try await change in changes where change.session == id {
+                        if change.kind == .sessionDeleted { break }
+                        guard change.kind == .turnsAppended, let sequences = change.sequences else { continue }
+                        // Read now, the session may have been deleted since: then the sequence ends.
+                        guard let turns = try? self.turns(of: id, range: sequences).items else { break }
+                        continuation.yield(turns)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in relay.cancel() }
+        }
+    }
 }

@@ -78,7 +78,7 @@ func mdbDump(_ path: String) throws -> String {
 
 @Suite("kvtool")
 struct KVToolTests {
-    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "export", "import", "backup", "migrate"]
+    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "changes", "export", "import", "backup", "migrate"]
 
     @Test("--help of every command matches its golden file", arguments: commands)
     func help(_ command: String) throws {
@@ -292,6 +292,47 @@ extension KVToolTests {
             #expect(piped.status == 0, "\(piped)")
             #expect(try kvtool(["check", path]).status == 0)
             #expect(try kvtool(["export", path, "not-a-uuid"]).status != 0)
+        }
+    }
+}
+
+extension KVToolTests {
+    @Test("changes lists the log and --follow prints what another process commits")
+    func changesCommand() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/a"
+            #expect(try kvtool(["demo", path, "--sessions", "3", "--turns-per-session", "10"]).status == 0)
+            let timeline = try TimelineStore(path: path)
+            let position = try timeline.currentPosition()
+            let listed = try kvtool(["changes", path, "--limit", "1000", "--json"])
+            #expect(listed.status == 0 && listed.output.split(separator: "\n").count == position)
+            let text = try kvtool(["changes", path, "--after", "1", "--limit", "2"])
+            #expect(text.output.hasPrefix("#2  ") && text.output.contains("\n#3  ") && text.output.contains("… more: --after 3"), "\(text.output)")
+            #expect(try kvtool(["changes", path, "--after", "-1"]).status != 0)
+
+            // --follow in another process sees an append made here.
+            let process = Process()
+            let pipe = Pipe()
+            process.executableURL = URL(fileURLWithPath: try helperExecutable("kvtool"))
+            process.arguments = ["changes", path, "--after", "\(position)", "--follow", "--json"]
+            process.standardOutput = pipe
+            try process.run()
+            let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+            let session = try #require(try timeline.listSessions(limit: 1).items.first)
+            try await timeline.append(NewTurn(role: .user, content: "live"), to: session.id)
+            var received = ""
+            while !received.contains("\n") {
+                let chunk = pipe.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                received += String(decoding: chunk, as: UTF8.self)
+            }
+            watchdog.cancel()
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            let line = try #require(received.split(separator: "\n").first.map(String.init), "nothing followed within 60 s")
+            #expect(line.contains(#""kind":"turnsAppended""#) && line.contains(session.id.uuidString) && line.contains(#""position":\#(position + 1)"#), "\(line)")
+            await timeline.close()
         }
     }
 }

@@ -111,4 +111,24 @@ struct FollowTests {
             #expect(try await watcher.value == session.id)
         }
     }
+
+    @Test("observeTurns yields one session's new turns, a batch per append, and ends when it is deleted")
+    func observeTurns() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession())
+            let other = try await timeline.createSession(NewSession())
+            try await timeline.append(NewTurn(role: .user, content: "before"), to: session.id)
+            var observed = timeline.observeTurns(of: session.id).makeAsyncIterator()
+            try await timeline.append(NewTurn(role: .user, content: "elsewhere"), to: other.id)
+            try await timeline.append([NewTurn(role: .user, content: "a"), NewTurn(role: .assistant, content: "b")], to: session.id)
+            #expect(try await observed.next()?.map(\.content) == ["a", "b"])
+            try await timeline.append(NewTurn(role: .user, content: "c"), to: session.id)
+            #expect(try await observed.next()?.map(\.content) == ["c"])
+            try await timeline.deleteSession(session.id)
+            #expect(try await observed.next() == nil)
+            var missing = timeline.observeTurns(of: UUID()).makeAsyncIterator()
+            await #expect(throws: TimelineError.self) { _ = try await missing.next() }
+        }
+    }
 }
