@@ -42,6 +42,9 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidValue(field: String, reason: String)
     /// The chain of parents of a session leads back to itself (a damaged store).
     case parentCycle(session: UUID)
+    /// The change log no longer holds the entries after `after`: they were trimmed (the oldest
+    /// kept is `oldestKept`). Start again from a snapshot (`Docs/changes.md`).
+    case changesTrimmed(after: Int, oldestKept: Int)
     /// A page cursor that the listing did not produce: from another session, filter, order,
     /// range or direction, or a token that was altered.
     case invalidPageCursor(String)
@@ -63,6 +66,8 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
         case .checkpointExists(let id): "a checkpoint \(id) already exists; use another id"
         case .closed: "the timeline store is closed"
         case .invalidValue(let field, let reason): "invalid \(field): \(reason); nothing was written"
+        case .changesTrimmed(let after, let oldest):
+            "the change log no longer holds the changes after position \(after) (the oldest kept is \(oldest)); start again from a snapshot: copy the store with currentPosition() in one read transaction, then follow from that position"
         case .invalidPageCursor(let why): "the page cursor does not continue this listing: \(why); start again without a cursor"
         case .parentCycle(let session): "the parents of session \(session) form a cycle; run `kvtool check` and restore from a backup"
         }

@@ -21,6 +21,68 @@ extension TimelineTransaction where Access == WriteAccess {
     }
 }
 
+extension TimelineTransaction where Access == WriteAccess {
+    /// Records that consumer `name` has applied every change up to `position` (registering it on
+    /// first use). Trimming never removes what a registered consumer has not acknowledged, unless
+    /// a cap forces it — then the consumer is dropped (``TimelineStore/trimChanges(keepingAtMost:olderThan:)``).
+    /// - Throws: ``TimelineError/invalidRange(_:)`` for a position past ``currentPosition()`` or
+    ///   negative, or an empty name; ``TimelineError/changesTrimmed(after:oldestKept:)`` when the
+    ///   log no longer holds the changes after `position` (start again from a snapshot).
+    public func acknowledge(_ position: Int, consumer name: String) throws {
+        guard let consumerRecords else { throw LMDBError(.readOnly, operation: "acknowledge a change") }
+        guard !name.isEmpty, name.utf8.count <= 200 else { throw TimelineError.invalidRange("a consumer name is 1–200 UTF-8 bytes") }
+        let current = try currentPosition()
+        guard position >= 0, position <= current else {
+            throw TimelineError.invalidRange("position \(position) is outside the log (0…\(current))")
+        }
+        let oldest = try oldestPosition()
+        if oldest > position + 1, position < current { throw TimelineError.changesTrimmed(after: position, oldestKept: oldest) }
+        try consumerRecords.put(ChangeConsumer(name: name, position: position, updated: clock()), in: txn)
+    }
+
+    /// Forgets consumer `name`; returns whether it was registered.
+    @discardableResult
+    public func removeChangeConsumer(_ name: String) throws -> Bool {
+        try consumerRecords?.delete(KeyBytes(name), in: txn) ?? false
+    }
+
+    /// Removes the entries every registered consumer has acknowledged, then — past the caps — older
+    /// ones too, dropping the consumers that had not acknowledged them. The newest entry is always
+    /// kept, so positions go on from where they were. With no consumer registered, everything but
+    /// the newest entry may go.
+    /// - Parameters:
+    ///   - maxEntries: keep at most this many entries, whoever has not read them.
+    ///   - maxAge: remove entries committed longer ago than this, whoever has not read them.
+    public func trimChanges(keepingAtMost maxEntries: Int? = nil, olderThan maxAge: Duration? = nil) throws -> ChangeTrim {
+        guard let changeRecords, let consumerRecords else { throw LMDBError(.readOnly, operation: "trim the change log") }
+        if let maxEntries, maxEntries < 1 { throw TimelineError.invalidRange("keep at least 1 entry, not \(maxEntries)") }
+        let current = try currentPosition()
+        let consumers = try changeConsumers()
+        var floor = consumers.map(\.position).min() ?? current      // acknowledged by all: may go
+        var capped = 0
+        if let maxEntries { capped = max(capped, current - maxEntries) }
+        if let maxAge {
+            let seconds = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
+            let cutoff = clock().addingTimeInterval(-seconds)
+            // The entries are in commit order, so their times only grow: find the last one before the cutoff.
+            var last = 0
+            try changeRecords.database.forEachEntry(in: txn) { entry in
+                guard let change = try? changeRecords.get(KeyBytes(raw: Array(entry.key)), in: txn), change.time < cutoff else { return }
+                last = change.position
+            }
+            capped = max(capped, last)
+        }
+        floor = min(max(floor, capped), current - 1)
+        var dropped: [String] = []
+        for consumer in consumers where consumer.position < floor {
+            try consumerRecords.delete(KeyBytes(consumer.name), in: txn)
+            dropped.append(consumer.name)
+        }
+        let removed = floor > 0 ? try changeRecords.deleteRange(.through(KeyBytes(floor.keyPart).bytes), in: txn) : 0
+        return ChangeTrim(removed: removed, oldestKept: try oldestPosition(), droppedConsumers: dropped)
+    }
+}
+
 extension TimelineTransaction {
     /// The position of the last change committed as of this transaction's snapshot; 0 when the
     /// log is empty. A new consumer takes it in the same read transaction it copies the store
@@ -45,7 +107,29 @@ extension TimelineTransaction {
         try checkLimit(limit)
         guard position >= 0 else { throw TimelineError.invalidRange("position \(position) is negative") }
         guard let changeRecords else { return [] }
+        let oldest = try oldestPosition()
+        if oldest > position + 1, position < (try currentPosition()) {
+            throw TimelineError.changesTrimmed(after: position, oldestKept: oldest)
+        }
         return try changeRecords.scan(.after(KeyBytes(position.keyPart).bytes), limit: limit, in: txn).items
+    }
+
+    /// The oldest position the log still holds (1 until something was trimmed); one past
+    /// ``currentPosition()`` when it is empty.
+    public func oldestPosition() throws -> Int {
+        guard let changeRecords else { return 1 }
+        let first = try changeRecords.database.withCursor(in: txn) { cursor in try cursor.first().map { Array($0.key) } }
+        guard let first else { return try currentPosition() + 1 }
+        var reader = KeyReader(first)
+        guard let raw = reader.read(UInt64.self), reader.isAtEnd, let position = Int(exactly: raw) else {
+            throw DocumentStoreError(.corrupted, collection: changeRecords.name, key: KeyBytes(raw: first))
+        }
+        return position
+    }
+
+    /// The registered consumers of the log, by name.
+    public func changeConsumers() throws -> [ChangeConsumer] {
+        try consumerRecords?.scan(in: txn).items ?? []
     }
 }
 
@@ -53,6 +137,22 @@ extension TimelineStore {
     /// The position of the last committed change (see ``TimelineTransaction/currentPosition()``).
     public func currentPosition() throws -> Int {
         try read { tx in try tx.currentPosition() }
+    }
+
+    /// Acknowledges `position` for consumer `name` (see ``TimelineTransaction/acknowledge(_:consumer:)``).
+    public func acknowledge(_ position: Int, consumer name: String) async throws {
+        try await write { tx in try tx.acknowledge(position, consumer: name) }
+    }
+
+    /// Trims the change log (see ``TimelineTransaction/trimChanges(keepingAtMost:olderThan:)``).
+    @discardableResult
+    public func trimChanges(keepingAtMost maxEntries: Int? = nil, olderThan maxAge: Duration? = nil) async throws -> ChangeTrim {
+        try await write { tx in try tx.trimChanges(keepingAtMost: maxEntries, olderThan: maxAge) }
+    }
+
+    /// The registered consumers (see ``TimelineTransaction/changeConsumers()``).
+    public func changeConsumers() throws -> [ChangeConsumer] {
+        try read { tx in try tx.changeConsumers() }
     }
 
     /// The changes after `position` (see ``TimelineTransaction/changes(after:limit:)``).

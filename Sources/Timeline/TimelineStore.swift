@@ -54,6 +54,8 @@ public final class TimelineStore: Sendable {
     /// The change log, by position (`Docs/changes.md`); `nil` only in a read-only open of a store
     /// written before the log existed (the first writable open creates it).
     package let changeRecords: DocumentCollection<Change>?
+    /// The change log's named consumers, by name (`nil` when ``changeRecords`` is).
+    package let consumerRecords: DocumentCollection<ChangeConsumer>?
     /// The time source for created/updated/activity times.
     let clock: @Sendable () -> Date
     let committer: GroupCommitter
@@ -120,6 +122,11 @@ public final class TimelineStore: Sendable {
         } catch LMDBError.Code.notFound where store.environment.configuration.readOnly {
             changeRecords = nil
         }
+        do {
+            consumerRecords = try store.collection("consumers", version: ChangeConsumer.recordVersion, primaryKey: { KeyBytes($0.name) })
+        } catch LMDBError.Code.notFound where store.environment.configuration.readOnly {
+            consumerRecords = nil
+        }
         let signal = changeSignal
         committer = GroupCommitter(store: store, committed: { signal.signal() })
     }
@@ -137,6 +144,7 @@ public final class TimelineStore: Sendable {
         "idx.checkpoints.id": KeyLayout(.uuid),
         "idx.checkpoints.created": KeyLayout(.date, .uuid, .u64),
         "changes": KeyLayout(.u64),
+        "consumers": KeyLayout(.string),
     ]
 
     deinit {

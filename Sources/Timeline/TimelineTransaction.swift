@@ -42,6 +42,7 @@ public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
     var checkpointRecords: DocumentCollection<Checkpoint> { timeline.checkpointRecords }
     var crystalRecords: DocumentCollection<Crystal> { timeline.crystalRecords }
     var changeRecords: DocumentCollection<Change>? { timeline.changeRecords }
+    var consumerRecords: DocumentCollection<ChangeConsumer>? { timeline.consumerRecords }
     var store: Store { timeline.store }
     /// The current time, as the store keeps it.
     func clock() -> Date { timeline.clock() }

@@ -188,7 +188,7 @@ struct KVToolTests {
             #expect(try kvtool(["demo", path, "--sessions", "10", "--turns-per-session", "20"]).status == 0)
             struct Stat: Decodable { var recordVersions: [String: Int]; var databases: [Database]; struct Database: Decodable { var name: String; var entries: Int } }
             let stat = try JSONDecoder().decode(Stat.self, from: Data(try kvtool(["stat", path, "--json"]).output.utf8))
-            #expect(stat.recordVersions == ["sessions": 2, "turns": 2, "checkpoints": 1, "crystals": 1, "changes": 1])
+            #expect(stat.recordVersions == ["sessions": 2, "turns": 2, "checkpoints": 1, "crystals": 1, "changes": 1, "consumers": 1])
             #expect(stat.databases.first { $0.name == "sessions" }?.entries == 12)        // 10 + 2 forks
 
             let listed = try kvtool(["sessions", path, "--limit", "100", "--json"]).output.split(separator: "\n")

@@ -132,4 +132,52 @@ struct ChangeLogTests {
             #expect(applied == [.sessionCreated, .turnsAppended] && appendedTurns == ["t 0", "t 1", "t 2"] && last == 4)
         }
     }
+
+    @Test("consumers and retention: trimming keeps what a consumer has not acknowledged, caps drop stalled ones, a trimmed position is a clear error")
+    func consumersAndRetention() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession())
+            for index in 0..<9 { try await timeline.append(NewTurn(role: .user, content: "\(index)"), to: session.id) }
+            #expect(try timeline.currentPosition() == 10)
+            try await timeline.acknowledge(7, consumer: "replica")
+            try await timeline.acknowledge(4, consumer: "search")
+            #expect(try timeline.changeConsumers().map(\.name) == ["replica", "search"])
+
+            // Only what both acknowledged goes.
+            var trim = try await timeline.trimChanges()
+            #expect(trim.removed == 4 && trim.oldestKept == 5 && trim.droppedConsumers.isEmpty)
+            #expect(try timeline.changes(after: 4).map(\.position) == Array(5...10))
+            await #expect(throws: TimelineError.changesTrimmed(after: 3, oldestKept: 5)) { try timeline.changes(after: 3) }
+
+            // A cap removes entries "search" has not read: it is dropped and told to restart.
+            trim = try await timeline.trimChanges(keepingAtMost: 2)
+            #expect(trim.removed == 4 && trim.oldestKept == 9 && trim.droppedConsumers == ["replica", "search"])
+            #expect(try timeline.changeConsumers().isEmpty)
+            await #expect(throws: TimelineError.changesTrimmed(after: 4, oldestKept: 9)) { try await timeline.acknowledge(4, consumer: "search") }
+            await #expect(throws: TimelineError.self) { try await timeline.acknowledge(11, consumer: "replica") }
+
+            // The newest entry always stays, so positions go on.
+            trim = try await timeline.trimChanges()
+            #expect(trim.oldestKept == 10)
+            #expect(try timeline.currentPosition() == 10)
+            try await timeline.append(NewTurn(role: .user, content: "next"), to: session.id)
+            #expect(try timeline.changes(after: 10).map(\.position) == [11])
+            #expect(try timeline.check().isEmpty)
+
+            // An age cap: nothing is older than an hour, so only what "slow" acknowledged goes; every
+            // entry is older than now, so the cap takes all but the newest and drops "slow".
+            try await timeline.append(NewTurn(role: .user, content: "12"), to: session.id)
+            try await timeline.append(NewTurn(role: .user, content: "13"), to: session.id)
+            try await timeline.acknowledge(11, consumer: "slow")
+            trim = try await timeline.trimChanges(olderThan: .seconds(3_600))
+            #expect(trim.removed == 2 && trim.oldestKept == 12 && trim.droppedConsumers.isEmpty)
+            trim = try await timeline.trimChanges(olderThan: .zero)
+            #expect(trim.removed == 1 && trim.oldestKept == 13 && trim.droppedConsumers == ["slow"])
+
+            // A follower whose position was trimmed ends with the same error.
+            var follower = timeline.followChanges(after: 2).makeAsyncIterator()
+            await #expect(throws: TimelineError.self) { _ = try await follower.next() }
+        }
+    }
 }

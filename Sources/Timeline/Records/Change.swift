@@ -82,3 +82,36 @@ public struct Change: Codable, Sendable, Hashable {
     /// How stored records of earlier versions become version ``recordVersion`` (none yet).
     static let migrations: [MigrationStep] = []
 }
+
+/// A named reader of the change log and the position it has acknowledged: everything up to it
+/// is done, so ``TimelineStore/trimChanges(keepingAtMost:olderThan:)`` may remove it. Stored in the
+/// `consumers` database under its name.
+public struct ChangeConsumer: Codable, Sendable, Hashable {
+    /// The consumer's name (a replica, an index, a backup job…).
+    public var name: String
+    /// The last position it has applied.
+    public var position: Int
+    /// When it last acknowledged.
+    public var updated: Date
+
+    /// A consumer record.
+    public init(name: String, position: Int, updated: Date) {
+        self.name = name
+        self.position = position
+        self.updated = updated
+    }
+
+    /// The record-type version this code writes.
+    public static let recordVersion = 1
+}
+
+/// What ``TimelineStore/trimChanges(keepingAtMost:olderThan:)`` did.
+public struct ChangeTrim: Sendable, Hashable {
+    /// How many entries it removed.
+    public var removed: Int
+    /// The oldest position still in the log afterwards.
+    public var oldestKept: Int
+    /// The consumers it dropped because the cap removed entries they had not acknowledged; each
+    /// must start again from a snapshot.
+    public var droppedConsumers: [String]
+}
