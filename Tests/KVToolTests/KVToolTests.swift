@@ -332,6 +332,17 @@ extension KVToolTests {
             process.waitUntilExit()
             let line = try #require(received.split(separator: "\n").first.map(String.init), "nothing followed within 60 s")
             #expect(line.contains(#""kind":"turnsAppended""#) && line.contains(session.id.uuidString) && line.contains(#""position":\#(position + 1)"#), "\(line)")
+
+            // stat shows the log's extent and each consumer's lag.
+            try await timeline.acknowledge(position - 1, consumer: "replica")
+            struct Stat: Decodable {
+                struct Log: Decodable { struct Consumer: Decodable { var name: String; var lag: Int }; var currentPosition: Int; var consumers: [Consumer] }
+                var changeLog: Log
+            }
+            let stat = try JSONDecoder().decode(Stat.self, from: Data(try kvtool(["stat", path, "--json"]).output.utf8))
+            #expect(stat.changeLog.currentPosition == position + 1 && stat.changeLog.consumers.map(\.name) == ["replica"])
+            #expect(stat.changeLog.consumers.first?.lag == 2)
+            #expect(try kvtool(["stat", path]).output.contains("consumers: replica at \(position - 1) (lag 2)"))
             await timeline.close()
         }
     }

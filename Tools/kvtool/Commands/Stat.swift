@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import TimelineLMDB
+import Timeline
+import TimelineDocumentStore
 
 /// `kvtool stat`: sizes of the store and of each database in it.
 struct Stat: ParsableCommand {
@@ -36,6 +38,24 @@ struct Stat: ParsableCommand {
         var storeFormat: Int?
         var recordVersions: [String: Int]
         var databases: [DatabaseReport]
+        var changeLog: ChangeLog?
+
+        /// The change log's extent and its consumers (`Docs/changes.md`).
+        struct ChangeLog: Encodable {
+            struct Consumer: Encodable { var name: String, position: Int, lag: Int }
+            var oldestPosition: Int, currentPosition: Int, entries: Int
+            var consumers: [Consumer]
+        }
+    }
+
+    /// The change log of the timeline in `env`, or `nil` when it is not a timeline store.
+    private static func changeLog(_ env: Environment) -> Report.ChangeLog? {
+        guard let timeline = try? TimelineStore(store: Store(environment: env, migrationPolicy: .lazy)) else { return nil }
+        return try? timeline.read { tx in
+            let oldest = try tx.oldestPosition(), current = try tx.currentPosition()
+            return Report.ChangeLog(oldestPosition: oldest, currentPosition: current, entries: current - oldest + 1,
+                                    consumers: try tx.changeConsumers().map { .init(name: $0.name, position: $0.position, lag: current - $0.position) })
+        }
     }
 
     func run() throws {
@@ -57,7 +77,8 @@ struct Stat: ParsableCommand {
         let report = Report(path: store.path, mapSize: info.mapSize, usedBytes: (info.lastPage + 1) * pageSize, fileSize: fileSize,
                             pageSize: pageSize, lastTransaction: info.lastTransactionID, readers: info.readerSlotsUsed,
                             maxReaders: info.maxReaders, storeFormat: versions.format,
-                            recordVersions: Dictionary(versions.records, uniquingKeysWith: { $1 }), databases: databases)
+                            recordVersions: Dictionary(versions.records, uniquingKeysWith: { $1 }), databases: databases,
+                            changeLog: Self.changeLog(env))
         if output.json {
             print(try JSONOutput.document(report))
             return
@@ -68,6 +89,11 @@ struct Stat: ParsableCommand {
         print("in use       \(report.usedBytes) bytes (\(info.lastPage + 1) pages of \(pageSize))")
         print("transaction  \(info.lastTransactionID)")
         print("reader slots \(info.readerSlotsUsed) used of \(info.maxReaders)")
+        if let log = report.changeLog {
+            let consumers = log.consumers.map { "\($0.name) at \($0.position) (lag \($0.lag))" }
+            print("change log   positions \(log.oldestPosition)…\(log.currentPosition) (\(log.entries) entries)"
+                  + (consumers.isEmpty ? "; no consumers" : "; consumers: " + consumers.joined(separator: ", ")))
+        }
         if let format = versions.format {
             let records = versions.records.map { "\($0.0) v\($0.1)" }.joined(separator: ", ")
             print("format       \(format); records: \(records.isEmpty ? "none" : records)")
