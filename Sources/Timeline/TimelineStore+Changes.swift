@@ -240,4 +240,50 @@ extension TimelineStore {
             continuation.onTermination = { _ in relay.cancel() }
         }
     }
+
+    /// A session listing, live: the first page of `listSessions(filter:limit:)` now, then again
+    /// each time a committed change alters it (a session created, renamed, archived, deleted or
+    /// moved by new activity) — the other common live view, a project's sidebar.
+    ///
+    /// ```swift
+    /// for try await sessions in timeline.observeSessions(filter: SessionFilter(project: "travel")) { show(sessions) }
+    /// ```
+    /// A page is yielded whenever it differs from the last one yielded in any field of its sessions
+    /// (order, titles, counts, activity…); changes that leave it as it was yield nothing, and
+    /// several changes in a burst may yield one page.
+    public func observeSessions(filter: SessionFilter = SessionFilter(), limit: Int = 20,
+                                pollInterval: Duration = .milliseconds(20)) -> AsyncThrowingStream<[Session], any Error> {
+        let first: (position: Int, page: [Session])
+        do {
+            first = try read { tx in
+                (try tx.currentPosition(), try tx.listSessions(filter: filter, limit: limit).items)
+            }
+        } catch {
+            return AsyncThrowingStream { $0.finish(throwing: error) }
+        }
+        let changes = followChanges(after: first.position, pollInterval: pollInterval)
+        return AsyncThrowingStream { continuation in
+            continuation.yield(first.page)
+            let relay = Task {
+                do {
+                    var shown = first.page
+                    for try await change in changes {
+                        switch change.kind {
+                        case .checkpointSaved, .checkpointStarred, .checkpointDeleted, .crystalSaved: continue
+                        default: break
+                        }
+                        let page = try self.listSessions(filter: filter, limit: limit).items
+                        if page != shown {
+                            shown = page
+                            continuation.yield(page)
+                        }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in relay.cancel() }
+        }
+    }
 }

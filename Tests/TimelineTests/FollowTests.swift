@@ -131,4 +131,22 @@ struct FollowTests {
             await #expect(throws: TimelineError.self) { _ = try await missing.next() }
         }
     }
+
+    @Test("observeSessions yields a project's listing now and each time a change alters it")
+    func observeSessions() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let first = try await timeline.createSession(NewSession(title: "first", project: "travel"))
+            var listing = timeline.observeSessions(filter: SessionFilter(project: "travel")).makeAsyncIterator()
+            #expect(try await listing.next()?.map(\.title) == ["first"])
+            let elsewhere = try await timeline.createSession(NewSession(title: "elsewhere", project: "work"))   // another project
+            try await timeline.saveCheckpoint(NewCheckpoint(), for: elsewhere.id)                               // not in the listing
+            let second = try await timeline.createSession(NewSession(title: "second", project: "travel"))
+            #expect(try await listing.next()?.map(\.title) == ["second", "first"])
+            try await timeline.append(NewTurn(role: .user, content: "bump"), to: first.id)       // new activity reorders
+            #expect(try await listing.next()?.map(\.title) == ["first", "second"])
+            try await timeline.updateSession(second.id) { $0.archived = true }
+            #expect(try await listing.next()?.map(\.title) == ["first"])
+        }
+    }
 }
