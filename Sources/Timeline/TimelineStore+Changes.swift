@@ -35,8 +35,7 @@ extension TimelineTransaction where Access == WriteAccess {
         guard position >= 0, position <= current else {
             throw TimelineError.invalidRange("position \(position) is outside the log (0…\(current))")
         }
-        let oldest = try oldestPosition()
-        if oldest > position + 1, position < current { throw TimelineError.changesTrimmed(after: position, oldestKept: oldest) }
+        try requireKept(after: position)
         try consumerRecords.put(ChangeConsumer(name: name, position: position, updated: clock()), in: txn)
     }
 
@@ -64,13 +63,9 @@ extension TimelineTransaction where Access == WriteAccess {
         if let maxAge {
             let seconds = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
             let cutoff = clock().addingTimeInterval(-seconds)
-            // The entries are in commit order, so their times only grow: find the last one before the cutoff.
-            var last = 0
-            try changeRecords.database.forEachEntry(in: txn) { entry in
-                guard let change = try? changeRecords.get(KeyBytes(raw: Array(entry.key)), in: txn), change.time < cutoff else { return }
-                last = change.position
-            }
-            capped = max(capped, last)
+            // The entries are in commit order, so their times only grow: the last one before the cutoff.
+            let older = try changeRecords.scan(in: txn).items.prefix { $0.time < cutoff }
+            capped = max(capped, older.last?.position ?? 0)
         }
         floor = min(max(floor, capped), current - 1)
         var dropped: [String] = []
@@ -89,14 +84,7 @@ extension TimelineTransaction {
     /// from, then follows ``changes(after:limit:)`` from there without a gap.
     /// - Complexity: O(log n).
     public func currentPosition() throws -> Int {
-        guard let changeRecords else { return 0 }
-        let last = try changeRecords.database.withCursor(in: txn) { cursor in try cursor.last().map { Array($0.key) } }
-        guard let last else { return 0 }
-        var reader = KeyReader(last)
-        guard let raw = reader.read(UInt64.self), reader.isAtEnd, let position = Int(exactly: raw) else {
-            throw DocumentStoreError(.corrupted, collection: changeRecords.name, key: KeyBytes(raw: last))
-        }
-        return position
+        try endPosition(last: true) ?? 0
     }
 
     /// The changes after `position`, oldest first, at most `limit` of them: continue from the
@@ -107,24 +95,34 @@ extension TimelineTransaction {
         try checkLimit(limit)
         guard position >= 0 else { throw TimelineError.invalidRange("position \(position) is negative") }
         guard let changeRecords else { return [] }
-        let oldest = try oldestPosition()
-        if oldest > position + 1, position < (try currentPosition()) {
-            throw TimelineError.changesTrimmed(after: position, oldestKept: oldest)
-        }
+        try requireKept(after: position)
         return try changeRecords.scan(.after(KeyBytes(position.keyPart).bytes), limit: limit, in: txn).items
     }
 
     /// The oldest position the log still holds (1 until something was trimmed); one past
     /// ``currentPosition()`` when it is empty.
     public func oldestPosition() throws -> Int {
-        guard let changeRecords else { return 1 }
-        let first = try changeRecords.database.withCursor(in: txn) { cursor in try cursor.first().map { Array($0.key) } }
-        guard let first else { return try currentPosition() + 1 }
-        var reader = KeyReader(first)
-        guard let raw = reader.read(UInt64.self), reader.isAtEnd, let position = Int(exactly: raw) else {
-            throw DocumentStoreError(.corrupted, collection: changeRecords.name, key: KeyBytes(raw: first))
+        guard changeRecords != nil else { return 1 }
+        return try endPosition(last: false) ?? (try currentPosition() + 1)
+    }
+
+    /// The position of the log's last (or first) entry, `nil` when it is empty.
+    private func endPosition(last: Bool) throws -> Int? {
+        guard let changeRecords else { return nil }
+        let key = try changeRecords.database.withCursor(in: txn) { cursor in try (last ? cursor.last() : cursor.first()).map { Array($0.key) } }
+        guard let key else { return nil }
+        guard let position = Change.position(ofKey: key) else {
+            throw DocumentStoreError(.corrupted, collection: changeRecords.name, key: KeyBytes(raw: key))
         }
         return position
+    }
+
+    /// Refuses to read or acknowledge from `position` when the entries after it were trimmed.
+    private func requireKept(after position: Int) throws {
+        let oldest = try oldestPosition()
+        if oldest > position + 1, position < (try currentPosition()) {
+            throw TimelineError.changesTrimmed(after: position, oldestKept: oldest)
+        }
     }
 
     /// The registered consumers of the log, by name.

@@ -137,8 +137,7 @@ extension TimelineStore {
             if let changeRecords {
                 var previous: Int?
                 try changeRecords.database.forEachEntry(in: txn) { entry in
-                    var reader = KeyReader(entry.key)
-                    guard let raw = reader.read(UInt64.self), reader.isAtEnd, let position = Int(exactly: raw) else {
+                    guard let position = Change.position(ofKey: Array(entry.key)) else {
                         add("badKey", "changes \(KeyBytes(raw: Array(entry.key)))", "a change key is an 8-byte position")
                         return
                     }

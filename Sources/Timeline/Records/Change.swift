@@ -77,6 +77,13 @@ public struct Change: Codable, Sendable, Hashable {
         self.number = number
     }
 
+    /// The position a `changes` key holds (8 bytes, big-endian), or `nil` for a malformed key.
+    static func position(ofKey key: [UInt8]) -> Int? {
+        var reader = KeyReader(key)
+        guard let raw = reader.read(UInt64.self), reader.isAtEnd else { return nil }
+        return Int(exactly: raw)
+    }
+
     /// The record-type version this code writes.
     public static let recordVersion = 1
     /// How stored records of earlier versions become version ``recordVersion`` (none yet).
