@@ -45,6 +45,9 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The change log no longer holds the entries after `after`: they were trimmed (the oldest
     /// kept is `oldestKept`). Start again from a snapshot (`Docs/changes.md`).
     case changesTrimmed(after: Int, oldestKept: Int)
+    /// ``TimelineStore/updateBackup(at:)`` cannot bring this backup up to date from the change
+    /// log (the reason says why); nothing was written to it. Make a full backup instead.
+    case backupNotUpdatable(String)
     /// A page cursor that the listing did not produce: from another session, filter, order,
     /// range or direction, or a token that was altered.
     case invalidPageCursor(String)
@@ -69,6 +72,8 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
         case .changesTrimmed(let after, let oldest):
             "the change log no longer holds the changes after position \(after) (the oldest kept is \(oldest)); start again from a snapshot: copy the store with currentPosition() in one read transaction, then follow from that position"
         case .invalidPageCursor(let why): "the page cursor does not continue this listing: \(why); start again without a cursor"
+        case .backupNotUpdatable(let why):
+            "the backup cannot be brought up to date from the change log: \(why); nothing was written to it; make a full backup instead (Environment.copy(to:compact:), kvtool backup)"
         case .parentCycle(let session): "the parents of session \(session) form a cycle; run `kvtool check` and restore from a backup"
         }
     }

@@ -3,6 +3,15 @@ package enum MetaKey {
     /// The store format version.
     package static let format = "format"
 
+    /// The store's identity: 16 random bytes written at its first writable open and copied with
+    /// it by a backup, so that a backup update can tell a backup of this store from another's.
+    package static let storeID = "store.id"
+
+    /// When records were last written around the change log — by `kvtool load` onto an existing
+    /// store — in microseconds since 1970: a backup copied before that can no longer be brought
+    /// up to date from the log.
+    package static let rawEdit = "store.raw-edit"
+
     /// The record version every record of `collection` is at.
     package static func collectionVersion(_ collection: String) -> String { "collection.\(collection).version" }
 

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 public import TimelineLMDB
 internal import TimelineCBOR
 internal import Synchronization
@@ -25,6 +30,9 @@ public final class Store: Sendable {
     /// What registering a collection whose records are older than the code does.
     public let migrationPolicy: MigrationPolicy
     let meta: Database
+    /// The `meta` database (format version, collection and index versions, migration state):
+    /// what a backup update compares to know two stores hold records of the same shapes.
+    package var metaDatabase: Database { meta }
     /// The collections registered so far, in order, for ``MigrationRunner``.
     private let registry = Mutex<[Registered]>([])
 
@@ -54,8 +62,14 @@ public final class Store: Sendable {
         if let stored, stored > Store.formatVersion {
             throw DocumentStoreError(.formatTooNew(stored: stored, supported: Store.formatVersion), collection: "meta")
         }
-        if stored == nil && !environment.configuration.readOnly {
-            try environment.write { txn in try Store.setMetaInt(meta, MetaKey.format, Store.formatVersion, in: txn) }
+        if !environment.configuration.readOnly {
+            let hasID = try environment.read { txn in try meta.contains(Array(MetaKey.storeID.utf8), in: txn) }
+            if stored == nil || !hasID {
+                try environment.write { txn in
+                    if stored == nil { try Store.setMetaInt(meta, MetaKey.format, Store.formatVersion, in: txn) }
+                    if !hasID { try meta.put(KeyBytes(UUID()).bytes, for: Array(MetaKey.storeID.utf8), in: txn) }
+                }
+            }
         }
     }
 

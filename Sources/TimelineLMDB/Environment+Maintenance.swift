@@ -58,6 +58,14 @@ extension Environment {
     /// The largest key LMDB accepts (`mdb_env_get_maxkeysize`): 511 bytes in Debian's build.
     public var maxKeySize: Int { Int(mdb_env_get_maxkeysize(handle)) }
 
+    /// Whether the store in the directory at `path` is this environment's own (the same data
+    /// file, by device and inode: through a symbolic link or another spelling of the path too).
+    package func isOwnStore(atDirectory path: String) -> Bool {
+        var mine = stat(), theirs = stat()
+        guard stat(self.path + "/data.mdb", &mine) == 0, stat(path + "/data.mdb", &theirs) == 0 else { return false }
+        return mine.st_dev == theirs.st_dev && mine.st_ino == theirs.st_ino
+    }
+
     /// Writes a consistent copy of the environment into the directory `destination` (created if
     /// missing; it must not already hold a store), while readers and writers carry on
     /// (`mdb_env_copyfd2`). With `compact`, free pages are left out and the copy is renumbered —

@@ -207,6 +207,20 @@ struct KVToolTests {
             #expect(try kvtool(["dump", dir + "/copy"]).output == kvtool(["dump", path]).output)
             #expect(try kvtool(["backup", path, dir + "/copy"]).status != 0)            // never over a store
 
+            // --update brings the copy up to date from the change log: afterwards it dumps as the store does.
+            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+            try timeline.write { tx in _ = try tx.createSession(NewSession(title: "after the backup"), turns: sampleTurns(3)) }
+            try timeline.environment.close()
+            let update = try kvtool(["backup", path, dir + "/copy", "--update"])
+            #expect(update.status == 0 && update.output.contains(": 2 changes, 7 records written, 0 removed"), "\(update.output)")
+            #expect(try kvtool(["dump", dir + "/copy"]).output == kvtool(["dump", path]).output)
+            #expect(try kvtool(["backup", path, dir + "/new", "--update"]).status != 0)     // nothing to update
+            // A load writes around the change log: the store's backups can no longer follow it.
+            let dump = try kvtool(["dump", path, "--db", "crystals"]).output
+            #expect(try kvtool(["load", path, "--replace"], input: Data(dump.utf8)).status == 0)
+            let refused = try kvtool(["backup", path, dir + "/copy", "--update"])
+            #expect(refused.status != 0 && refused.errors.contains("migrated or repaired since"), "\(refused)")
+
             #expect(try kvtool(["migrate", path, "--dry-run"]).output.contains("turns: v2 → v2, up to date"))
             #expect(try kvtool(["migrate", path]).output.contains("nothing to migrate"))
             #expect(try kvtool(["stat", dir + "/nothing-here"]).status != 0)

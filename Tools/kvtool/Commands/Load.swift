@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import KVToolCore
+import TimelineCBOR
+import TimelineDocumentStore
 import TimelineLMDB
 
 #if canImport(Glibc)
@@ -94,7 +96,7 @@ struct Load: ParsableCommand {
             let env = try Environment(path: path)
             let bar = ProgressBar("load", total: entries.count)
             defer { bar.finish() }
-            try write(entries, of: header, into: env, progress: bar)
+            try write(entries, of: header, into: env, progress: bar, ontoStore: existed)
             try env.close()
         } catch {
             if !existed {
@@ -110,7 +112,7 @@ struct Load: ParsableCommand {
     /// Writes the dump into `env` in one transaction — creating its databases inside it, so a
     /// failure leaves not even an empty database behind — emptying them first with `--replace`.
     private func write(_ entries: [(database: String, key: [UInt8], value: [UInt8])], of header: DumpFormat.Header,
-                       into env: Environment, progress: ProgressBar?) throws {
+                       into env: Environment, progress: ProgressBar?, ontoStore: Bool = false) throws {
         try env.write { txn in
             var handles: [String: Database] = [:]
             for name in header.databases {
@@ -123,6 +125,16 @@ struct Load: ParsableCommand {
                 guard let database = handles[entry.database] else { continue }
                 try database.put(entry.value, for: entry.key, in: txn)
                 if number % 1_000 == 0 { progress?.update(number) }
+            }
+            // Onto a store, records written around its change log: its backups must not be
+            // brought up to date from the log as if nothing had happened (`Docs/changes.md`).
+            // A dump that holds `meta` replaced it whole, identity included: nothing to mark.
+            guard ontoStore, handles["meta"] == nil else { return }
+            var meta: Database?
+            do { meta = try txn.openDatabase("meta", create: false) } catch LMDBError.Code.notFound {}
+            if let meta {
+                let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+                try meta.put(CBORValue(now).encoded(), for: Array(MetaKey.rawEdit.utf8), in: txn)
             }
         }
     }
