@@ -311,7 +311,7 @@ extension KVToolTests {
 }
 
 extension KVToolTests {
-    @Test("changes lists the log and --follow prints what another process commits")
+    @Test("changes lists the log and --follow prints every change another process commits, in order, once")
     func changesCommand() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/a"
@@ -324,19 +324,28 @@ extension KVToolTests {
             #expect(text.output.hasPrefix("#2  ") && text.output.contains("\n#3  ") && text.output.contains("… more: --after 3"), "\(text.output)")
             #expect(try kvtool(["changes", path, "--after", "-1"]).status != 0)
 
-            // --follow in another process sees an append made here.
+            // --follow in another process sees every change made here — 16 tasks appending — in order, each once.
             let process = Process()
             let pipe = Pipe()
             process.executableURL = URL(fileURLWithPath: try helperExecutable("kvtool"))
             process.arguments = ["changes", path, "--after", "\(position)", "--follow", "--json"]
             process.standardOutput = pipe
+            let errors = Pipe()
+            process.standardError = errors
             try process.run()
             let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
             DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
-            let session = try #require(try timeline.listSessions(limit: 1).items.first)
-            try await timeline.append(NewTurn(role: .user, content: "live"), to: session.id)
+            let sessions = try timeline.listSessions(limit: 3).items.map(\.id)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<16 {
+                    group.addTask {
+                        for round in 0..<10 { try await timeline.append(NewTurn(role: .user, content: "live \(task) \(round)"), to: sessions[task % 3]) }
+                    }
+                }
+                try await group.waitForAll()
+            }
             var received = ""
-            while !received.contains("\n") {
+            while received.split(separator: "\n").count < 160 {
                 let chunk = pipe.fileHandleForReading.availableData
                 if chunk.isEmpty { break }
                 received += String(decoding: chunk, as: UTF8.self)
@@ -344,8 +353,12 @@ extension KVToolTests {
             watchdog.cancel()
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
-            let line = try #require(received.split(separator: "\n").first.map(String.init), "nothing followed within 60 s")
-            #expect(line.contains(#""kind":"turnsAppended""#) && line.contains(session.id.uuidString) && line.contains(#""position":\#(position + 1)"#), "\(line)")
+            struct Line: Decodable { var position: Int; var kind: String }
+            let lines = try received.split(separator: "\n").map { try JSONDecoder().decode(Line.self, from: Data($0.utf8)) }
+            let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(lines.map(\.position) == Array(position + 1...position + 160),
+                    "exit \(process.terminationStatus), stderr: \(stderr.prefix(500)), stdout: \(received.prefix(300))")
+            #expect(lines.allSatisfy { $0.kind == "turnsAppended" })
 
             // stat shows the log's extent and each consumer's lag.
             try await timeline.acknowledge(position - 1, consumer: "replica")
@@ -354,9 +367,9 @@ extension KVToolTests {
                 var changeLog: Log
             }
             let stat = try JSONDecoder().decode(Stat.self, from: Data(try kvtool(["stat", path, "--json"]).output.utf8))
-            #expect(stat.changeLog.currentPosition == position + 1 && stat.changeLog.consumers.map(\.name) == ["replica"])
-            #expect(stat.changeLog.consumers.first?.lag == 2)
-            #expect(try kvtool(["stat", path]).output.contains("consumers: replica at \(position - 1) (lag 2)"))
+            #expect(stat.changeLog.currentPosition == position + 160 && stat.changeLog.consumers.map(\.name) == ["replica"])
+            #expect(stat.changeLog.consumers.first?.lag == 161)
+            #expect(try kvtool(["stat", path]).output.contains("consumers: replica at \(position - 1) (lag 161)"))
             await timeline.close()
         }
     }

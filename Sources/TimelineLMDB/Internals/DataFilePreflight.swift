@@ -85,9 +85,14 @@ enum DataFilePreflight {
             throw LMDBError(.corrupted, operation: operation, detail: "\(dataPath): its meta page records an impossible last page (\(current.lastPage)); restore from a backup")
         }
         let minimum = max(Int(needed), 2 * current.pageSize)
-        if size < minimum {
+        // The size as of now, after the meta pages were read: a writer in another process grows
+        // the file with a commit's pages before it writes the meta page that names them, so the
+        // size taken before reading could predate a meta page read since and look truncated.
+        // (Seen: `kvtool changes --follow` starting while a service appended.)
+        let sizeNow = fstat(fd, &info) == 0 ? Int(info.st_size) : size
+        if sizeNow < minimum {
             throw LMDBError(.corrupted, operation: operation,
-                            detail: "\(dataPath) is \(size) bytes but its meta page needs \(minimum): truncated or still being copied; wait for the copy to finish, or restore from a backup")
+                            detail: "\(dataPath) is \(sizeNow) bytes but its meta page needs \(minimum): truncated or still being copied; wait for the copy to finish, or restore from a backup")
         }
     }
 
