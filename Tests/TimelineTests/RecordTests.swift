@@ -28,7 +28,7 @@ struct RecordTests {
         )
     }
 
-    @Test("the fast paths read what Decodable reads, for 2,000 random turns and sessions")
+    @Test("the fast paths read what Decodable reads, for 2,000 random turns, sessions and change entries")
     func fastPathsMatchDecodable() throws {
         var random = SeededGenerator(seed: 42)
         for _ in 0..<2_000 {
@@ -46,7 +46,22 @@ struct RecordTests {
             let sessionBytes = try CBOREncoder().encode(session)
             #expect(try viaDecodable(Session.self, sessionBytes) == session)
             #expect(try CBORDecoder().decode(Session.self, from: sessionBytes) == session)
+
+            let maybe = { (value: UUID) in Bool.random(using: &random) ? value : nil }
+            let first = Int.random(in: 0..<1_000, using: &random)
+            let change = Change(position: Int.random(in: 1..<Int.max, using: &random), kind: Change.Kind.allCases.randomElement(using: &random)!,
+                                session: UUID(), time: turn.created, parent: maybe(UUID()),
+                                sequences: Bool.random(using: &random) ? first..<first + Int.random(in: 0..<9, using: &random) : nil,
+                                checkpoint: maybe(UUID()), number: Bool.random(using: &random) ? first : nil)
+            let changeBytes = try CBOREncoder().encode(change)
+            #expect(try viaDecodable(Change.self, changeBytes) == change)
+            #expect(try CBORDecoder().decode(Change.self, from: changeBytes) == change)
         }
+        // An unknown kind (written by newer code) is an error on both paths, not a trap.
+        struct NewerChange: Encodable { var position = 1, kind = "sessionSplit", session = UUID(), time = Date() }
+        let newer = try CBOREncoder().encode(NewerChange())
+        #expect(throws: DecodingError.self) { try viaDecodable(Change.self, newer) }
+        #expect(throws: DecodingError.self) { try CBORDecoder().decode(Change.self, from: newer) }
     }
 
     @Test("a record missing a required field is an error on both paths")
