@@ -66,7 +66,8 @@ extension TimelineStore {
         func refuse(_ why: String) -> TimelineError { .backupNotUpdatable(why) }
         let (sourceMeta, targetMeta) = (try metaEntries(source), try metaEntries(target))
         let id = Array(MetaKey.storeID.utf8)
-        guard sourceMeta[id] != nil, sourceMeta[id] == targetMeta[id] else { throw refuse("it is a copy of another store") }
+        guard sourceMeta[id] != nil else { throw refuse("the store has no identity yet: it was written by older code and not opened writable since") }
+        guard sourceMeta[id] == targetMeta[id] else { throw refuse("it is a copy of another store") }
         guard sourceMeta == targetMeta else {
             throw refuse("its record versions, indexes or migration state differ from the store's: the store was migrated or repaired since")
         }

@@ -165,17 +165,21 @@ extension TimelineStore {
     ///     if change.kind == .turnsAppended { … }
     /// }
     /// ```
-    /// Commits of this process wake the sequence at once; commits of another process (a service
-    /// writing while this one shows them) are seen within `pollInterval`, when it reads the log
-    /// again. Ending the loop, or cancelling its task, ends the sequence and its reader. It ends
-    /// with an error when the log cannot be read (the store was closed, say).
+    /// Commits of this process wake the sequence at once. So do commits of another process on
+    /// this machine (a service writing while this one shows them) on Linux, where the store
+    /// watches its data file with inotify from the first follower on; where it cannot, they are
+    /// seen at the next poll, when it reads the log again. Ending the loop, or cancelling its
+    /// task, ends the sequence and its reader. It ends with an error when the log cannot be read
+    /// (the store was closed, say).
     /// - Parameters:
     ///   - position: the position to follow from: the changes after it are yielded.
-    ///   - pollInterval: how often to look for other processes' changes when nothing happened in
-    ///     this one.
-    public func followChanges(after position: Int = 0, pollInterval: Duration = .milliseconds(20)) -> AsyncThrowingStream<Change, any Error> {
+    ///   - pollInterval: how often to read the log again when nothing woke the sequence: by
+    ///     default 1 s where the data file is watched (a safety net only) and 20 ms where it is not.
+    public func followChanges(after position: Int = 0, pollInterval: Duration? = nil) -> AsyncThrowingStream<Change, any Error> {
         let signal = changeSignal
         let id = signal.subscribe()
+        let watched = watchOtherProcesses()
+        let pollInterval = pollInterval ?? (watched ? .seconds(1) : .milliseconds(20))
         return AsyncThrowingStream { continuation in
             let reader = Task {
                 var last = position
@@ -209,7 +213,7 @@ extension TimelineStore {
     /// The sequence ends when the session is deleted — turns appended just before the delete
     /// that it had not read yet went with the session and are not delivered. It ends with
     /// ``TimelineError/sessionNotFound(_:)`` when there is no such session to begin with.
-    public func observeTurns(of id: UUID, pollInterval: Duration = .milliseconds(20)) -> AsyncThrowingStream<[Turn], any Error> {
+    public func observeTurns(of id: UUID, pollInterval: Duration? = nil) -> AsyncThrowingStream<[Turn], any Error> {
         let start: Int
         do {
             start = try read { tx in
@@ -250,7 +254,7 @@ extension TimelineStore {
     /// (order, titles, counts, activity…); changes that leave it as it was yield nothing, and
     /// several changes in a burst may yield one page.
     public func observeSessions(filter: SessionFilter = SessionFilter(), limit: Int = 20,
-                                pollInterval: Duration = .milliseconds(20)) -> AsyncThrowingStream<[Session], any Error> {
+                                pollInterval: Duration? = nil) -> AsyncThrowingStream<[Session], any Error> {
         let first: (position: Int, page: [Session])
         do {
             first = try read { tx in

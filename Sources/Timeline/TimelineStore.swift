@@ -6,6 +6,7 @@ public import Foundation
 public import TimelineLMDB
 public import TimelineDocumentStore
 internal import Foundation
+internal import Synchronization
 
 /// An append-only, crash-proof history of LLM conversations — sessions, turns, checkpoints and
 /// crystals — in one LMDB store on disk.
@@ -61,6 +62,10 @@ public final class TimelineStore: Sendable {
     let committer: GroupCommitter
     /// Wakes the change log's followers in this process after a commit.
     let changeSignal = ChangeSignal()
+    /// The watch on the data file that wakes followers after other processes' commits: started by
+    /// the first follower, stopped at close.
+    private let dataFileWatch = Mutex<WatchState>(.notStarted)
+    private enum WatchState { case notStarted, watching(DataFileWatch), unavailable, closed }
     /// Whether this instance opened the environment (and so closes it): not when it was given a `Store`.
     private let ownsEnvironment: Bool
 
@@ -147,7 +152,39 @@ public final class TimelineStore: Sendable {
         "consumers": KeyLayout(.string),
     ]
 
+    /// Starts the data-file watch if it is not running; returns whether other processes' commits
+    /// wake this store's followers (`false`: they must poll).
+    func watchOtherProcesses() -> Bool {
+        let signal = changeSignal
+        return dataFileWatch.withLock { state in
+            switch state {
+            case .watching: return true
+            case .unavailable, .closed: return false
+            case .notStarted:
+                guard let watch = DataFileWatch.start(path: store.environment.path, onChange: { signal.signal() }) else {
+                    state = .unavailable
+                    return false
+                }
+                state = .watching(watch)
+                return true
+            }
+        }
+    }
+
+    /// Stops the data-file watch for good.
+    private func stopWatching() {
+        let previous = dataFileWatch.withLock { state in
+            defer { state = .closed }
+            return state
+        }
+        switch previous {
+        case .watching(let watch): watch.stop()
+        case .notStarted, .unavailable, .closed: break
+        }
+    }
+
     deinit {
+        stopWatching()
         committer.stop()
         if ownsEnvironment { try? store.environment.close() }
     }
@@ -165,6 +202,7 @@ public final class TimelineStore: Sendable {
                 continuation.resume()
             }
         }
+        stopWatching()
         if ownsEnvironment { try? store.environment.close() }
     }
 

@@ -9,8 +9,9 @@ struct Changes: AsyncParsableCommand {
         discussion: """
             One line per change: its position, time, kind and session, and what else it names
             (turn sequences, a parent, a checkpoint, a crystal version). With --follow, keep
-            printing changes as they commit — also those another process writes, seen within
-            20 ms — until interrupted. The store is opened read-only.
+            printing changes as they commit — also those another process writes, seen at once
+            on Linux (a watch on the data file), else within 20 ms — until interrupted. The
+            store is opened read-only.
 
             Examples:
               kvtool changes /var/lib/chat/timeline --after 1200 --limit 50
