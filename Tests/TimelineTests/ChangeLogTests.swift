@@ -65,21 +65,7 @@ struct ChangeLogTests {
             }
             let log = try timeline.changes(limit: .max)
             #expect(log.map(\.position) == Array(1...log.count))
-            // Replay onto an empty model.
-            var turnCounts: [UUID: Int] = [:]
-            for change in log {
-                switch change.kind {
-                case .sessionCreated: turnCounts[change.session] = change.sequences?.upperBound ?? 0
-                case .turnsAppended:
-                    let sequences = try #require(change.sequences)
-                    #expect(turnCounts[change.session] == sequences.lowerBound, "position \(change.position)")
-                    turnCounts[change.session] = sequences.upperBound
-                case .sessionDeleted: turnCounts[change.session] = nil
-                default: break
-                }
-            }
-            let stored = try timeline.listSessions(filter: SessionFilter(archived: nil), limit: .max).items
-            #expect(Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0.turnCount) }) == turnCounts)
+            #expect(try changeLogProblems(timeline) == [])
             #expect(log.filter { $0.kind == .turnsAppended }.count == 64 - 13)
             #expect(try timeline.check().isEmpty)
         }

@@ -8,7 +8,7 @@ struct CrashTests {
     /// Kills per run: 50 in CI; `TIMELINESTORE_CRASH_KILLS=N` for the long mode (Docs/reliability.md).
     static let kills = ProcessInfo.processInfo.environment["TIMELINESTORE_CRASH_KILLS"].flatMap(Int.init) ?? 50
 
-    @Test("a writer doing every kind of write, SIGKILLed at random moments: every acknowledged operation is there, nothing half-applied, check clean")
+    @Test("a writer doing every kind of write, SIGKILLed at random moments: every acknowledged operation is there with its change-log entry, nothing half-applied, no entry without its change, check clean")
     func killedWriter() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/timeline"

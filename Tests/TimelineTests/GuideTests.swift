@@ -129,6 +129,17 @@ struct GuideTests {
             let history = try timeline.turns(of: session.id, limit: 100)
             let recent = try timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 20)
             let branch = try await timeline.fork(session: session.id, at: 1)
+
+            // The change log's live view of one conversation, ended here by deleting the session.
+            let pushed = Task {
+                var contents: [String] = []
+                for try await turns in timeline.observeTurns(of: session.id) { /* push them to the chat window */ contents += turns.map(\.content) }
+                return contents
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            try await timeline.append(NewTurn(role: .user, content: "And in June?"), to: session.id)
+            try await timeline.deleteSession(session.id)
+            #expect(try await pushed.value.allSatisfy { $0 == "And in June?" })
             await timeline.close()
             #expect(history.items.map(\.content) == ["Where should I go in May?", "Lisbon or Porto."] && history.next == nil)
             #expect(recent.items.map(\.id) == [session.id])

@@ -45,3 +45,50 @@ extension Sequence {
         return results
     }
 }
+
+/// Where the change log and the store disagree: the log replayed onto an empty model — sessions
+/// with their turn counts, checkpoints, crystals — must give what the store holds, so there is no
+/// committed change without its entry and no entry without its change. Positions must be
+/// gapless from the oldest kept entry (which must be 1: nothing trimmed).
+func changeLogProblems(_ timeline: TimelineStore) throws -> [String] {
+    let log = try timeline.changes(limit: .max)
+    var problems: [String] = []
+    if log.map(\.position) != Array(1..<(log.count + 1)) { problems.append("log positions are not 1…\(log.count) without gaps") }
+    var turnCounts: [UUID: Int] = [:]
+    var checkpoints: [UUID: Set<UUID>] = [:]
+    var crystals: [UUID: Set<Int>] = [:]
+    var imported: Set<UUID> = []
+    for change in log {
+        let session = change.session
+        switch change.kind {
+        case .sessionCreated: turnCounts[session] = change.sequences?.upperBound ?? 0
+        case .turnsAppended, .sessionImported:
+            guard let sequences = change.sequences else { problems.append("position \(change.position): no sequences"); continue }
+            if change.kind == .turnsAppended, turnCounts[session] != sequences.lowerBound {
+                problems.append("position \(change.position): turns \(sequences) appended to \(session), which had \(turnCounts[session].map(String.init) ?? "no session")")
+            }
+            if change.kind == .sessionImported { imported.insert(session) }
+            turnCounts[session] = sequences.upperBound
+        case .sessionDeleted:
+            turnCounts[session] = nil
+            checkpoints[session] = nil
+            crystals[session] = nil
+        case .checkpointSaved: if let id = change.checkpoint { checkpoints[session, default: []].insert(id) }
+        case .checkpointDeleted: if let id = change.checkpoint { checkpoints[session]?.remove(id) }
+        case .crystalSaved: if let version = change.number { crystals[session, default: []].insert(version) }
+        case .sessionUpdated, .sessionReparented, .checkpointStarred: break
+        }
+    }
+    let stored = try timeline.listSessions(filter: SessionFilter(archived: nil), limit: .max).items
+    let storedCounts = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0.turnCount) })
+    for id in Set(storedCounts.keys).union(turnCounts.keys) where storedCounts[id] != turnCounts[id] {
+        problems.append("session \(id): \(storedCounts[id].map { "\($0) turns" } ?? "absent") in the store, \(turnCounts[id].map { "\($0) turns" } ?? "absent") by the log")
+    }
+    for session in stored where !imported.contains(session.id) {
+        let ids = Set(try timeline.checkpoints(of: session.id).items.map(\.id))
+        if ids != checkpoints[session.id] ?? [] { problems.append("session \(session.id): \(ids.count) checkpoints in the store, \(checkpoints[session.id]?.count ?? 0) by the log") }
+        let versions = Set(try timeline.crystals(of: session.id).map(\.version))
+        if versions != crystals[session.id] ?? [] { problems.append("session \(session.id): crystals \(versions.sorted()) in the store, \(crystals[session.id]?.sorted() ?? []) by the log") }
+    }
+    return problems
+}

@@ -122,6 +122,8 @@ struct WorkloadModel {
             }
         }
         problems += try timeline.check().map { "check: \($0)" }
+        // Every operation acknowledged above has its entry in the log, and no entry lacks its change.
+        problems += try changeLogProblems(timeline).map { "change log: \($0)" }
         try await adoptInFlight(timeline)
         return problems
     }
