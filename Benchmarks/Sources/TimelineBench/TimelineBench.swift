@@ -15,6 +15,8 @@ struct TimelineBench {
         var seed: UInt64 = 2026
         /// A `results.json` to draw the table and charts from again, instead of running.
         var render: String?
+        /// Only the change feed's figures, not the comparison.
+        var feedOnly = false
         /// Timeline sizes for the growth workloads, smallest first; the main size last.
         var growth: [Int] { quick ? [5_000, 20_000] : [10_000, 100_000, turns].filter { $0 <= turns }.uniqued() }
         /// Iterations per timed workload, scaled down in quick mode.
@@ -35,6 +37,7 @@ struct TimelineBench {
                     seed = value
                 case "--render": guard let value = rest.popFirst() else { throw Usage("--render takes a results.json") }
                     render = value
+                case "--feed-only": feedOnly = true
                 case "-h", "--help": throw Usage(nil)
                 default: throw Usage("unknown argument \(argument)")
                 }
@@ -46,17 +49,21 @@ struct TimelineBench {
         let problem: String?
         init(_ problem: String?) { self.problem = problem }
         static let text = """
-            usage: timeline-bench [--turns N] [--quick] [--output DIR] [--fixtures DIR] [--seed S]
+            usage: timeline-bench [--turns N] [--quick] [--output DIR] [--fixtures DIR] [--seed S] [--feed-only]
               --turns N      the timeline's size (default 1,000,000 turns, 10,000 sessions)
               --quick        20,000 turns and few iterations: a smoke run of every workload
               --output DIR   where results.json, results.csv and the SVG charts go (default ./timeline-bench-results)
               --fixtures DIR where generated stores are kept between runs (default $TMPDIR/timeline-bench)
               --render FILE  draw the table and charts of an earlier run's results.json into --output
+              --feed-only    only the change feed's figures (log reads, followers, incremental backup)
             """
     }
 
     static func main() async {
         do {
+            if CommandLine.arguments.dropFirst().first == "--follow-child" {
+                return try await FeedBench.child(Array(CommandLine.arguments.dropFirst(2)))
+            }
             let options = try Options(arguments: Array(CommandLine.arguments.dropFirst()))
             try await run(options)
         } catch let usage as Usage {
@@ -88,6 +95,12 @@ struct TimelineBench {
             print(report.table())
             return
         }
+        if options.feedOnly {
+            try FileManager.default.createDirectory(atPath: options.output, withIntermediateDirectories: true)
+            let lines = try await runFeed(options)
+            print("The change feed (also in feed.json):\n  " + lines.joined(separator: "\n  "))
+            return
+        }
         let started = Date()
         print("timeline-bench: \(options.turns) turns\(options.quick ? " (quick)" : ""), backends: \(backends.map(\.name).joined(separator: ", "))")
         var results: [Measurement] = []
@@ -109,7 +122,9 @@ struct TimelineBench {
         }
         let report = Report(options: options, results: results, settings: settings, started: started)
         try report.write()
+        let feed = try await runFeed(options)
         print(report.table())
+        print("The change feed (TimelineStore only; also in feed.json):\n  " + feed.joined(separator: "\n  "))
         // What the quick run in CI checks: every backend produced every figure, and the same
         // answers to the same reads — not the figures themselves.
         let problems = report.missingFigures() + report.answerMismatches().map { "answers differ: \($0)" } + report.weakDurability()
@@ -117,6 +132,17 @@ struct TimelineBench {
             print("timeline-bench: incomplete results:\n  " + problems.joined(separator: "\n  "))
             exit(1)
         }
+    }
+
+    /// The change feed's figures, on a fresh copy of TimelineStore's main fixture.
+    static func runFeed(_ options: Options) async throws -> [String] {
+        let fixture = Fixture(turns: options.growth.last ?? options.turns, seed: options.seed)
+        let ours = try await prepare(backends[0], fixture: fixture, options: options)
+        try await ours.backend.close()
+        defer { try? FileManager.default.removeItem(atPath: ours.directory) }
+        var feed = FeedBench(options: options, fixture: fixture)
+        try await feed.run(directory: ours.directory)
+        return feed.lines
     }
 
     /// A backend's store holding `fixture`, in a working directory of its own: loaded from a
