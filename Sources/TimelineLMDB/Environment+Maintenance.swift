@@ -51,8 +51,7 @@ extension Environment {
         var flags: UInt32 = 0
         try check(mdb_env_get_flags(handle, &flags), "read the flags of \(path)")
         if flags & UInt32(MDB_NOSYNC) != 0 { return .noSync }
-        // `.durable` sets MDB_NOMETASYNC too and syncs the meta page itself after each commit.
-        if flags & UInt32(MDB_NOMETASYNC) != 0 && !syncsMetaPageAfterCommit { return .noMetaSync }
+        if flags & UInt32(MDB_NOMETASYNC) != 0 { return .noMetaSync }
         return .durable
     }
 

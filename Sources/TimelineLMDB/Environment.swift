@@ -117,10 +117,8 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_maxreaders(handle, UInt32(clamping: configuration.maxReaders)), operation)
             var flags = UInt32(MDB_NOTLS)
             switch configuration.durability {
-            // Durable commits write the meta page without LMDB's O_DSYNC and then sync it
-            // themselves (``write(deferringSync:_:)``): the same two syncs for a lone commit, and
-            // a group committer can let the next commit's data sync cover this one's meta page.
-            case .durable, .noMetaSync: flags |= UInt32(MDB_NOMETASYNC)
+            case .durable: break
+            case .noMetaSync: flags |= UInt32(MDB_NOMETASYNC)
             case .noSync: flags |= UInt32(MDB_NOSYNC)
             }
             if configuration.readOnly { flags |= UInt32(MDB_RDONLY) }
@@ -214,22 +212,6 @@ public final class Environment: @unchecked Sendable {
     ///   ``Configuration/maxMapSize``), or what `body` throws.
     @discardableResult
     public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
-        try write(deferringSync: false, body)
-    }
-
-    /// Whether a commit under this environment's durability leaves its meta page to be synced
-    /// by ``write(deferringSync:_:)`` (``Durability/durable``): the case where deferring pays.
-    package var syncsMetaPageAfterCommit: Bool { configuration.durability == .durable }
-
-    /// ``write(_:)``, and with `deferringSync` under ``Durability/durable``, return as soon as the
-    /// transaction is committed — its pages synced, its meta page written but not yet synced —
-    /// leaving it to the caller to make it durable: the next commit that writes anything syncs
-    /// the data file before it returns, which covers this meta page too, or ``sync(force:)``
-    /// does. Until then a power cut may take this transaction back, whole, to the one before:
-    /// LMDB does not reuse the pages of the previous tree until a later commit, so that tree is
-    /// intact (`Docs/architecture.md`). The group committer acknowledges a batch only after one of
-    /// the two.
-    package func write<R>(deferringSync: Bool, _ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         if configuration.readOnly { throw LMDBError(.readOnly, operation: "begin write transaction on \(path)") }
         while true {
             let txn: WriteTransaction = try begin()
@@ -252,12 +234,7 @@ public final class Environment: @unchecked Sendable {
                                 detail: "a reserved value was not filled in")
             case (nil, .success(let result)):
                 do throws(LMDBError) {
-                    let id = txn.id
                     try txn.commit()
-                    // An empty transaction commits nothing (LMDB writes no meta page): no sync.
-                    if syncsMetaPageAfterCommit && !deferringSync && lastCommittedTransactionID() == id {
-                        try check(mdb_env_sync(handle, 1), "sync the commit of \(path) (it is committed, but not known to be on disk)")
-                    }
                     gate.exit()
                     return result
                 } catch where error.code == .mapFull {
@@ -299,14 +276,6 @@ public final class Environment: @unchecked Sendable {
             }
             try check(rc, readOnly ? "begin read transaction on \(path)" : "begin write transaction on \(path)")
         }
-    }
-
-    /// The id of the last committed transaction (`mdb_env_info`): it moves when a commit wrote
-    /// something.
-    package func lastCommittedTransactionID() -> Int {
-        var info = MDB_envinfo()
-        mdb_env_info(handle, &info)
-        return Int(info.me_last_txnid)
     }
 
     // MARK: Map size

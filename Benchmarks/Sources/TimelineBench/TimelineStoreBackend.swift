@@ -15,7 +15,7 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
 
     func settings() throws -> [String: String] {
         let durability = try timeline.environment.effectiveDurability()
-        return ["engine": "LMDB (TimelineStore)", "durability": "\(durability)", "commit": "fdatasync of data, then the meta page synced (under load by the next commit)"]
+        return ["engine": "LMDB (TimelineStore)", "durability": "\(durability)", "commit": "fsync of data, then O_DSYNC meta page"]
     }
 
     static func newTurn(_ turn: TurnData) -> NewTurn {

@@ -16,14 +16,6 @@ internal import TimelineDocumentStore
 /// The thread is a plain thread, not a task: a write transaction holds LMDB's writer lock, which
 /// belongs to the thread that took it and must never be held across a suspension.
 ///
-/// **Durable batches are acknowledged one commit late** (`.durable` only). A durable commit syncs
-/// twice: its pages, then its meta page. The writer commits a batch with the meta page written
-/// but not synced, and goes on with the next batch, whose commit syncs the data file — which
-/// covers the previous meta page too; only then are the previous batch's callers resumed. When
-/// nothing follows, it syncs at once. So under load each commit costs one sync instead of two,
-/// and "acknowledged = on disk" holds exactly as before (`Docs/architecture.md` has the argument,
-/// `PowerLossTests` the check).
-///
 /// `@unchecked Sendable`: the queue and flags are only touched with `condition` locked.
 final class GroupCommitter: @unchecked Sendable {
     /// One caller's work and how to tell it the outcome.
@@ -43,16 +35,10 @@ final class GroupCommitter: @unchecked Sendable {
     private var stopping = false
     private var stopped = false
     private var thread: Thread?
-    /// Committed batches whose callers wait for the sync that makes them durable, oldest first
-    /// (writer thread only).
-    private var unsynced: [(finish: (Result<Void, any Error>) -> Void, outcome: Result<Void, any Error>)] = []
-    /// Whether commits leave their meta page for a later sync (`.durable`).
-    private let defersSync: Bool
 
     init(store: Store, committed: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.committed = committed
-        defersSync = store.environment.syncsMetaPageAfterCommit
         // The thread keeps the committer alive until its loop ends (`thread` is cleared then).
         let thread = Thread { self.loop() }
         thread.name = "TimelineStore.writer"
@@ -101,15 +87,8 @@ final class GroupCommitter: @unchecked Sendable {
     private func loop() {
         while true {
             condition.lock()
-            while queue.isEmpty && !stopping && unsynced.isEmpty { condition.wait() }
+            while queue.isEmpty && !stopping { condition.wait() }
             if queue.isEmpty {
-                condition.unlock()
-                // Nothing follows to sync the last commit for us: sync it now.
-                if !unsynced.isEmpty {
-                    acknowledgeUnsynced(syncing: true)
-                    continue
-                }
-                condition.lock()
                 stopped = true
                 thread = nil
                 condition.broadcast()
@@ -119,61 +98,31 @@ final class GroupCommitter: @unchecked Sendable {
             var batch = Array(queue.prefix(Self.maxBatch))
             queue.removeFirst(batch.count)
             condition.unlock()
-            let (outcomes, wrote) = commit(batch)
-            if wrote { committed() }
+            let outcomes = commit(batch)
+            if outcomes.contains(where: { if case .success = $0 { true } else { false } }) { committed() }
             // Let go of the work (and what it captured, such as the store) before the callers
             // resume: a caller that then drops the last reference closes the store at once, on its
             // own thread, rather than later on this one.
             let finishes = batch.map(\.finish)
             batch.removeAll()
-            // This commit synced the data file before it returned: the batches before it are on disk.
-            if wrote { acknowledgeUnsynced(syncing: false) }
-            if defersSync && (wrote || !unsynced.isEmpty) {
-                // Its own callers wait for the next sync (also those whose work wrote nothing, so
-                // that no one is acknowledged ahead of a batch committed before theirs).
-                unsynced += zip(finishes, outcomes).map { ($0, $1) }
-            } else {
-                for (finish, outcome) in zip(finishes, outcomes) { finish(outcome) }
-            }
+            for (finish, outcome) in zip(finishes, outcomes) { finish(outcome) }
         }
     }
 
-    /// Resumes the callers of the committed batches that wait for a sync — after syncing, when
-    /// `syncing` (no later commit did it) — with their outcomes, or with the sync's error.
-    private func acknowledgeUnsynced(syncing: Bool) {
-        guard !unsynced.isEmpty else { return }
-        var failure: (any Error)?
-        if syncing {
-            do { try store.environment.sync(force: true) } catch { failure = error }
-        }
-        let waiting = unsynced
-        unsynced.removeAll()
-        for (finish, outcome) in waiting { finish(failure.map { .failure($0) } ?? outcome) }
-    }
-
-    /// Runs `batch` in one write transaction and returns each job's outcome, and whether the
-    /// commit wrote anything (and so synced the data file before it returned). "No" is the safe
-    /// answer: when another process commits right after, the id check says no, and the batches
-    /// waiting for a sync get an explicit one.
-    private func commit(_ batch: [Job]) -> (outcomes: [Result<Void, any Error>], wrote: Bool) {
-        let environment = store.environment
-        var id = -1
+    /// Runs `batch` in one write transaction and returns each job's outcome.
+    private func commit(_ batch: [Job]) -> [Result<Void, any Error>] {
         if batch.count == 1, let job = batch.first {
             // Alone in its batch: no nested transaction needed to keep a failure to itself.
             do {
-                try environment.write(deferringSync: defersSync) { txn in
-                    id = txn.id
-                    try job.run(txn)
-                }
-                return ([.success(())], environment.lastCommittedTransactionID() == id)
+                try store.write { txn in try job.run(txn) }
+                return [.success(())]
             } catch {
-                return ([.failure(error)], false)
+                return [.failure(error)]
             }
         }
         var outcomes: [Result<Void, any Error>] = []
         do {
-            try environment.write(deferringSync: defersSync) { txn in
-                id = txn.id
+            try store.write { txn in
                 // The closure may run again after the map grew: start the outcomes afresh.
                 outcomes = []
                 outcomes.reserveCapacity(batch.count)
@@ -187,9 +136,9 @@ final class GroupCommitter: @unchecked Sendable {
                 }
             }
         } catch {
-            return (Array(repeating: .failure(error), count: batch.count), false)
+            return Array(repeating: .failure(error), count: batch.count)
         }
-        return (outcomes, environment.lastCommittedTransactionID() == id)
+        return outcomes
     }
 }
 
