@@ -5,6 +5,7 @@ public import Foundation
 #endif
 public import TimelineLMDB
 public import TimelineDocumentStore
+internal import TimelineCBOR
 
 extension TimelineTransaction where Access == WriteAccess {
     // MARK: Appending
@@ -138,6 +139,93 @@ extension TimelineTransaction {
         of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil) throws -> Page<Turn> {
         try checkLimit(limit)
+        let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
+        var items: [Turn] = []
+        for segment in reverse ? plan.segments.reversed() : plan.segments {
+            let part = segment.sequences.clamped(to: plan.wanted)
+            if part.isEmpty || items.count >= limit { continue }
+            let page = try turnRecords.scan(Self.keys(of: segment.session, part), reverse: reverse, limit: limit - items.count, in: txn)
+            try requireStored(page.next == nil ? page.items.count : min(part.count, limit - items.count), of: part, in: segment.session, limit: limit - items.count)
+            // Each record must carry the sequence its key gives (only damage or a bad load breaks that).
+            for (offset, turn) in page.items.enumerated() {
+                let sequence = reverse ? part.upperBound - 1 - offset : part.lowerBound + offset
+                if turn.sequence != sequence {
+                    throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence.keyPart),
+                                             underlying: TimelineError.invalidRange("the turn stored at sequence \(sequence) says it is \(turn.sequence)"))
+                }
+            }
+            items += page.items
+        }
+        // Every item's sequence was checked against its key, so it lies inside `wanted`.
+        return Page(items: items, next: plan.cursor(after: items.last?.sequence))
+    }
+
+    /// Session `id`'s turns as one JSON array — `[{"sessionID":…,"sequence":0,…},…]` — made
+    /// straight from the stored records, without building a ``Turn`` (``CBORJSONTranscoder``):
+    /// the answer of a service's "latest 100 turns" endpoint, ready to send. The same selection,
+    /// order and paging as ``turns(of:range:reverse:limit:after:)``; its cursors continue either
+    /// listing.
+    ///
+    /// ```swift
+    /// let page = try timeline.turnsJSON(of: session.id, reverse: true, limit: 100)
+    /// // send page.json (UTF-8); page.next continues it
+    /// ```
+    /// Each object has the turn's stored fields (`Docs/format.md`): `sessionID`, `sequence`,
+    /// `id`, `role`, `content`, `created`, `duration`, `inputTokens`, `outputTokens`,
+    /// `costNanos` (integer nano-units), `toolCalls`, `blocks`, `metadata` — ids as
+    /// `UUID.uuidString` writes them, times as UTC text with microseconds (as in exports), a field
+    /// without a value as `null`.
+    /// - Throws: as ``turns(of:range:reverse:limit:after:)``.
+    public func turnsJSON(
+        of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil) throws -> JSONPage {
+        try checkLimit(limit)
+        let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        var count = 0
+        var last: Int?
+        for segment in reverse ? plan.segments.reversed() : plan.segments {
+            let part = segment.sequences.clamped(to: plan.wanted)
+            if part.isEmpty || count >= limit { continue }
+            let room = limit - count
+            var written = 0
+            try turnRecords.forEachRecordItem(Self.keys(of: segment.session, part), reverse: reverse, in: txn) { item in
+                // Room for this record's JSON (about its CBOR's size) in one go, growing geometrically.
+                if json.capacity - json.count < item.count * 2 { json.reserveCapacity(max(json.capacity * 2, json.count + item.count * 2)) }
+                if count > 0 { json.append(UInt8(ascii: ",")) }
+                do {
+                    try CBORJSONTranscoder.append(item, to: &json)
+                } catch {
+                    let sequence = reverse ? part.upperBound - 1 - written : part.lowerBound + written
+                    throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence.keyPart), underlying: error)
+                }
+                count += 1
+                written += 1
+                return written < room
+            }
+            try requireStored(written, of: part, in: segment.session, limit: room)
+            last = reverse ? part.upperBound - written : part.lowerBound + written - 1
+        }
+        json.append(UInt8(ascii: "]"))
+        return JSONPage(json: json, count: count, next: plan.cursor(after: last))
+    }
+
+    /// The keys of session `owner`'s stored turns `sequences`.
+    private static func keys(of owner: UUID, _ sequences: Range<Int>) -> KeyRange {
+        KeyRange.halfOpen(KeyBytes(owner, sequences.lowerBound.keyPart).bytes, KeyBytes(owner, sequences.upperBound.keyPart).bytes)
+    }
+
+    /// Refuses a part of a history that yielded fewer turns than it holds (up to `limit`).
+    private func requireStored(_ found: Int, of part: Range<Int>, in owner: UUID, limit: Int) throws {
+        if found != min(part.count, limit) {
+            throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner),
+                                     underlying: TimelineError.invalidRange("turns \(part) of session \(owner) are not all stored"))
+        }
+    }
+
+    /// What a page of session `id`'s turns covers: the sequences wanted (after the cursor), where
+    /// each part of the history is stored, and the cursor after a sequence.
+    private func pagePlan(of id: UUID, range: Range<Int>, reverse: Bool, after cursor: PageCursor?) throws -> TurnPagePlan {
         let session = try existingSession(id)
         var wanted = range.clamped(to: 0..<session.turnCount)
         var fingerprint = PageCursor.Fingerprint()
@@ -152,32 +240,9 @@ extension TimelineTransaction {
             guard let last = Int(exactly: raw), last < Int.max else { throw TimelineError.invalidPageCursor("its position is not a turn sequence") }
             wanted = reverse ? wanted.clamped(to: 0..<last) : wanted.clamped(to: (last + 1)..<Int.max)
         }
-        var items: [Turn] = []
-        let segments = try lineage(of: session)
-        for segment in reverse ? segments.reversed() : segments {
-            let part = segment.sequences.clamped(to: wanted)
-            if part.isEmpty || items.count >= limit { continue }
-            let keys = KeyRange.halfOpen(KeyBytes(segment.session, part.lowerBound.keyPart).bytes, KeyBytes(segment.session, part.upperBound.keyPart).bytes)
-            let page = try turnRecords.scan(keys, reverse: reverse, limit: limit - items.count, in: txn)
-            let wantedCount = min(part.count, limit - items.count)
-            if page.next == nil && page.items.count != wantedCount {
-                throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session),
-                                         underlying: TimelineError.invalidRange("turns \(part) of session \(segment.session) are not all stored"))
-            }
-            // Each record must carry the sequence its key gives (only damage or a bad load breaks that).
-            for (offset, turn) in page.items.enumerated() {
-                let sequence = reverse ? part.upperBound - 1 - offset : part.lowerBound + offset
-                if turn.sequence != sequence {
-                    throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence.keyPart),
-                                             underlying: TimelineError.invalidRange("the turn stored at sequence \(sequence) says it is \(turn.sequence)"))
-                }
-            }
-            items += page.items
-        }
-        // Every item's sequence was checked against its key, so it lies inside `wanted`.
-        let more = items.last.map { reverse ? $0.sequence > wanted.lowerBound : $0.sequence + 1 < wanted.upperBound } ?? false
-        return Page(items: items, next: more ? items.last.map { PageCursor(key: KeyBytes($0.sequence.keyPart).bytes, listing: listing) } : nil)
+        return TurnPagePlan(wanted: wanted, segments: try lineage(of: session), reverse: reverse, listing: listing)
     }
+
     /// The turn at `sequence` of session `id`'s history (inherited or its own).
     /// - Throws: ``TimelineError/sessionNotFound(_:)``, ``TimelineError/sequenceOutOfRange(sequence:count:)``.
     public func turn(session id: UUID, sequence: Int) throws -> Turn {
@@ -261,6 +326,12 @@ extension TimelineStore {
     ) throws -> Page<Turn> {
         try read { tx in try tx.turns(of: id, range: range, reverse: reverse, limit: limit, after: cursor) }
     }
+    /// Session `id`'s turns as one JSON array (see ``TimelineTransaction/turnsJSON(of:range:reverse:limit:after:)``).
+    public func turnsJSON(
+        of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil
+    ) throws -> JSONPage {
+        try read { tx in try tx.turnsJSON(of: id, range: range, reverse: reverse, limit: limit, after: cursor) }
+    }
     /// The turn with id `turnID` in session `id`'s history (see ``TimelineTransaction/turn(id:in:)``).
     public func turn(id turnID: UUID, in id: UUID) throws -> Turn? {
         try read { tx in try tx.turn(id: turnID, in: id) }
@@ -277,4 +348,33 @@ extension TimelineStore {
     public func rewind(session id: UUID, to sequence: Int) async throws -> Session {
         try await write { tx in try tx.rewind(session: id, to: sequence) }
     }
+}
+
+/// What a page of a session's turns covers (see `TimelineTransaction.pagePlan`).
+private struct TurnPagePlan {
+    /// The sequences the page may hold, after the cursor.
+    let wanted: Range<Int>
+    /// Where each part of the history is stored, root first.
+    let segments: [(session: UUID, sequences: Range<Int>)]
+    let reverse: Bool
+    /// The listing's fingerprint, for its cursors.
+    let listing: UInt64
+
+    /// The cursor after a page ending at sequence `last`; `nil` when nothing is left.
+    func cursor(after last: Int?) -> PageCursor? {
+        guard let last, reverse ? last > wanted.lowerBound : last + 1 < wanted.upperBound else { return nil }
+        return PageCursor(key: KeyBytes(last.keyPart).bytes, listing: listing)
+    }
+}
+
+/// A page of records as one JSON array (UTF-8), ready to send: see
+/// ``TimelineTransaction/turnsJSON(of:range:reverse:limit:after:)``.
+public struct JSONPage: Sendable, Hashable {
+    /// The JSON array, `[…]`.
+    public var json: [UInt8]
+    /// How many objects the array holds.
+    public var count: Int
+    /// The cursor to pass as `after:` for the next page (of this listing, or of the one that
+    /// builds records); `nil` on the last page.
+    public var next: PageCursor?
 }

@@ -22,6 +22,8 @@ public struct CBORError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidSimpleValue
         /// Bytes left over after the single top-level item.
         case trailingBytes
+        /// A map key that JSON cannot hold (neither text nor an integer), met by ``CBORJSONTranscoder``.
+        case unsupportedMapKey
     }
 
     /// The kind of problem.
@@ -47,6 +49,7 @@ public struct CBORError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unexpectedBreak: "a break stop code outside an indefinite-length item"
         case .invalidSimpleValue: "a two-byte simple value below 32"
         case .trailingBytes: "bytes after the end of the item"
+        case .unsupportedMapKey: "a map key that is neither text nor an integer, which JSON cannot hold"
         }
         return "not well-formed CBOR at byte \(offset): \(what)"
     }

@@ -85,9 +85,10 @@ extension DocumentCollection {
         DocumentStoreError(.corrupted, collection: name, key: key, underlying: error)
     }
 
-    /// Calls `body` with the CBOR item of each record in `range` until it returns `false`.
+    /// Calls `body` with the CBOR item of each record in `range` until it returns `false` —
+    /// upgraded first when a record is of an older version.
     @inlinable
-    func forEachRecordItem(
+    package func forEachRecordItem(
         _ range: KeyRange, reverse: Bool, in txn: borrowing Transaction<some TransactionAccess>, _ body: (UnsafeRawBufferPointer) throws -> Bool
     ) throws {
         try database.withCursor(in: txn) { cursor in

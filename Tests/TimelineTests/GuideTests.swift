@@ -25,6 +25,10 @@ struct GuideTests {
             let third = try? timeline.turn(session: session.id, sequence: 2)
             #expect(recent.items.map(\.sequence) == [1, 0] && whole.items.count == 2 && third == nil)
 
+            let jsonPage = try timeline.turnsJSON(of: session.id, reverse: true, limit: 100)
+            let body = String(decoding: jsonPage.json, as: UTF8.self)
+            #expect(jsonPage.count == 2 && body.hasPrefix(#"[{"sessionID":""#) && body.contains(#""content":"Lisbon or Porto.""#))
+
             var page = try timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 50)
             if let token = page.next?.token, let cursor = PageCursor(token: token) {
                 page = try timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 50, after: cursor)

@@ -5,14 +5,37 @@ package enum UTCText {
     /// Microseconds since 1970 as UTC text with six fraction digits. Callers keep `micros` within
     /// the years 1678–2261 (±9.2e15), so no arithmetic here can overflow.
     package static func format(microsSince1970 micros: Int64) -> String {
+        var out: [UInt8] = []
+        append(microsSince1970: micros, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the text of ``format(microsSince1970:)`` to `out`, digit by digit: no `String`
+    /// is made (turnsJSON writes one per turn).
+    package static func append(microsSince1970 micros: Int64, to out: inout [UInt8]) {
         let (days, dayMicros) = micros.quotientAndRemainderFlooring(dividingBy: 86_400_000_000)
         let (year, month, day) = civil(fromDays: days)
         let seconds = dayMicros / 1_000_000, fraction = dayMicros % 1_000_000
-        func pad(_ value: Int64, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            if rest >= divisor * 10 {               // a year past 9999 cannot be stored; keep every digit anyway
+                out.append(contentsOf: String(rest / (divisor * 10)).utf8)
+                rest %= divisor * 10
+            }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+                divisor /= 10
+            }
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2)).\(pad(fraction, 6))Z"
+        digits(year, 4); out.append(UInt8(ascii: "-"))
+        digits(month, 2); out.append(UInt8(ascii: "-"))
+        digits(day, 2); out.append(UInt8(ascii: "T"))
+        digits(seconds / 3600, 2); out.append(UInt8(ascii: ":"))
+        digits(seconds / 60 % 60, 2); out.append(UInt8(ascii: ":"))
+        digits(seconds % 60, 2); out.append(UInt8(ascii: "."))
+        digits(fraction, 6); out.append(UInt8(ascii: "Z"))
     }
 
     /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
