@@ -47,6 +47,15 @@ let package = Package(
             ],
             path: "Sources/RecordInstructions"
         ),
+        // Instructions of loading a session's latest 100 turns: records, JSON, raw LMDB.
+        .executableTarget(
+            name: "TimelineInstructions",
+            dependencies: [
+                .product(name: "Timeline", package: root),
+                .product(name: "TimelineLMDB", package: root),
+            ],
+            path: "Sources/TimelineInstructions"
+        ),
         .executableTarget(
             name: "CBORBenchmarks",
             dependencies: [

@@ -1,16 +1,29 @@
 #!/bin/bash
-# Instructions per record read, by kind (see Sources/RecordInstructions/main.swift), under
-# callgrind: (instructions of N iterations − instructions of 0) / N. Needs valgrind.
-#   Benchmarks/instructions.sh [iterations]
+# Instructions per read, under callgrind: (instructions of N iterations − instructions of 0) / N.
+# Needs valgrind.
+#   Benchmarks/instructions.sh [iterations]            one record read, by kind (Sources/RecordInstructions)
+#   Benchmarks/instructions.sh timeline [iterations]   a session's latest 100 turns, by way of reading
+#                                                       (Sources/TimelineInstructions)
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v valgrind >/dev/null || { echo "instructions.sh needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
-swift build -c release --product RecordInstructions >/dev/null
-binary="$(swift build -c release --show-bin-path)/RecordInstructions"
+product=RecordInstructions
+modes="raw view-open view-3 get get-decodable decode floor"
+unit="per read"
+default=2000
+if [ "${1:-}" = timeline ]; then
+    shift
+    product=TimelineInstructions
+    modes="raw records json records-json"
+    unit="per page of 100 turns"
+    default=200
+fi
+swift build -c release --product "$product" >/dev/null
+binary="$(swift build -c release --show-bin-path)/$product"
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$binary" "$1" "$2" 2>&1 | sed -n 's/.*refs: *\([0-9,]*\).*/\1/p' | tr -d ,; }
-n="${1:-2000}"
-for mode in raw view-open view-3 get get-decodable decode floor; do
+n="${1:-$default}"
+for mode in $modes; do
     base=$(count 0 "$mode")
     full=$(count "$n" "$mode")
-    printf '%-14s %8d instructions per read\n' "$mode" $(( (full - base) / n ))
+    printf '%-14s %9d instructions %s\n' "$mode" $(( (full - base) / n )) "$unit"
 done
