@@ -316,7 +316,8 @@ extension KVToolTests {
         try await withTemporaryDirectory { dir in
             let path = dir + "/a"
             #expect(try kvtool(["demo", path, "--sessions", "3", "--turns-per-session", "10"]).status == 0)
-            let timeline = try TimelineStore(path: path)
+            // .noSync: 160 durable appends took over a minute under the whole suite's disk load, past the watchdog.
+            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
             let position = try timeline.currentPosition()
             let listed = try kvtool(["changes", path, "--limit", "1000", "--json"])
             #expect(listed.status == 0 && listed.output.split(separator: "\n").count == position)
@@ -333,8 +334,6 @@ extension KVToolTests {
             let errors = Pipe()
             process.standardError = errors
             try process.run()
-            let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
             let sessions = try timeline.listSessions(limit: 3).items.map(\.id)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for task in 0..<16 {
@@ -344,6 +343,9 @@ extension KVToolTests {
                 }
                 try await group.waitForAll()
             }
+            // From now on kvtool has 60 s to print them all (it prints each as it reads it).
+            let watchdog = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
             var received = ""
             while received.split(separator: "\n").count < 160 {
                 let chunk = pipe.fileHandleForReading.availableData

@@ -88,7 +88,6 @@ enum DataFilePreflight {
         // The size as of now, after the meta pages were read: a writer in another process grows
         // the file with a commit's pages before it writes the meta page that names them, so the
         // size taken before reading could predate a meta page read since and look truncated.
-        // (Seen: `kvtool changes --follow` starting while a service appended.)
         let sizeNow = fstat(fd, &info) == 0 ? Int(info.st_size) : size
         if sizeNow < minimum {
             throw LMDBError(.corrupted, operation: operation,
