@@ -161,7 +161,7 @@ extension TimelineTransaction {
     }
 
     /// Session `id`'s turns as one JSON array — `[{"sessionID":…,"sequence":0,…},…]` — made
-    /// straight from the stored records, without building a ``Turn`` (``CBORJSONTranscoder``):
+    /// straight from the stored records, without building a ``Turn`` (`CBORJSONTranscoder`, in TimelineCBOR):
     /// the answer of a service's "latest 100 turns" endpoint, ready to send. The same selection,
     /// order and paging as ``turns(of:range:reverse:limit:after:)``; its cursors continue either
     /// listing.
