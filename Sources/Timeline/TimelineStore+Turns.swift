@@ -145,7 +145,7 @@ extension TimelineTransaction {
             let part = segment.sequences.clamped(to: plan.wanted)
             if part.isEmpty || items.count >= limit { continue }
             let page = try turnRecords.scan(Self.keys(of: segment.session, part), reverse: reverse, limit: limit - items.count, in: txn)
-            try requireStored(page.next == nil ? page.items.count : min(part.count, limit - items.count), of: part, in: segment.session, limit: limit - items.count)
+            if page.next == nil { try requireStored(page.items.count, of: part, in: segment.session, limit: limit - items.count) }
             // Each record must carry the sequence its key gives (only damage or a bad load breaks that).
             for (offset, turn) in page.items.enumerated() {
                 let sequence = reverse ? part.upperBound - 1 - offset : part.lowerBound + offset

@@ -68,7 +68,7 @@ struct FeedBench {
     /// Appends turns one at a time, `spacing` apart, while a follower — a task here, or another
     /// process (this executable with `--follow-child`) — records when it sees each change.
     private mutating func follow(_ timeline: TimelineStore, inProcess: Bool) async throws {
-        let where_ = inProcess ? "in this process" : "in another process"
+        let place = inProcess ? "in this process" : "in another process"
         let count = options.quick ? 40 : 200
         let idleSeconds = options.quick ? 1.0 : 3.0
         let start = try timeline.currentPosition()
@@ -117,16 +117,16 @@ struct FeedBench {
             }
         }
         guard appendTimes.allSatisfy({ seen[$0.position] != nil }) else {
-            throw FeedBenchError("the follower \(where_) missed changes: saw \(seen.count) of \(appendTimes.count)")
+            throw FeedBenchError("the follower \(place) missed changes: saw \(seen.count) of \(appendTimes.count)")
         }
         let afterStart = appendTimes.map { Double(seen[$0.position]! &- $0.started) / 1_000 }.sorted()
         let afterAck = appendTimes.map { Double(Int64(bitPattern: seen[$0.position]! &- $0.acknowledged)) / 1_000 }.sorted()
         let appendLatency = appendTimes.map { Double($0.acknowledged - $0.started) / 1_000 }.sorted()
-        report("follower \(where_): seen after the append began, p50", percentile(afterStart, 0.5), "µs")
-        report("follower \(where_): seen after the append began, p99", percentile(afterStart, 0.99), "µs")
-        report("follower \(where_): seen after the append returned, p50", percentile(afterAck, 0.5), "µs")
-        report("follower \(where_): the appends themselves, p50", percentile(appendLatency, 0.5), "µs")
-        report("follower \(where_): CPU while idle, share of one core", idleCPU * 100, "%")
+        report("follower \(place): seen after the append began, p50", percentile(afterStart, 0.5), "µs")
+        report("follower \(place): seen after the append began, p99", percentile(afterStart, 0.99), "µs")
+        report("follower \(place): seen after the append returned, p50", percentile(afterAck, 0.5), "µs")
+        report("follower \(place): the appends themselves, p50", percentile(appendLatency, 0.5), "µs")
+        report("follower \(place): CPU while idle, share of one core", idleCPU * 100, "%")
     }
 
     /// `count` durable appends of one turn each, 2 ms apart, to sessions of the fixture.

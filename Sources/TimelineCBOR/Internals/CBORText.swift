@@ -19,25 +19,9 @@ enum CBORText {
         return unchanged ? text : nil
     }
 
-    /// Whether `bytes` is valid UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing past
-    /// U+10FFFF), checked in place without making a `String`.
-    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return true }
-        var index = 0
-        while index < bytes.count {
-            if base[index] < 0x80 {
-                index += 1
-                continue
-            }
-            let length = sequenceLength(base, at: index, count: bytes.count)
-            guard length > 0 else { return false }
-            index += length
-        }
-        return true
-    }
-
     /// The length of the well-formed multi-byte UTF-8 sequence starting at `index` (whose lead
-    /// byte is ≥ 0x80), or 0 when it is not well-formed.
+    /// byte is ≥ 0x80), or 0 when it is not well-formed (RFC 3629: no overlong forms, no
+    /// surrogates, nothing past U+10FFFF). Checked in place, without making a `String`.
     @inline(__always)
     static func sequenceLength(_ base: UnsafePointer<UInt8>, at index: Int, count: Int) -> Int {
         let (length, low, high): (Int, UInt8, UInt8) = switch base[index] {
