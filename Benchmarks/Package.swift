@@ -47,10 +47,13 @@ let package = Package(
             ],
             path: "Sources/RecordInstructions"
         ),
-        // Instructions of loading a session's latest 100 turns: records, JSON, raw LMDB.
+        // Instructions of loading a session's latest 100 turns and listing 100 sessions: records,
+        // views, JSON, raw LMDB, the tuned SQLite C API.
         .executableTarget(
             name: "TimelineInstructions",
             dependencies: [
+                "BenchFixtures",
+                "CSQLite",
                 .product(name: "Timeline", package: root),
                 .product(name: "TimelineLMDB", package: root),
             ],
@@ -78,6 +81,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Timeline", package: root),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                "BenchFixtures",
                 "SQLiteBaseline",
                 "CSQLite",
                 "CLMDBBaseline",

@@ -2,7 +2,8 @@
 # Instructions per read, under callgrind: (instructions of N iterations − instructions of 0) / N.
 # Needs valgrind.
 #   Benchmarks/instructions.sh [iterations]            one record read, by kind (Sources/RecordInstructions)
-#   Benchmarks/instructions.sh timeline [iterations]   a session's latest 100 turns, by way of reading
+#   Benchmarks/instructions.sh timeline [iterations]   a session's latest 100 turns and a project's 100
+#                                                       latest sessions, by way of reading
 #                                                       (Sources/TimelineInstructions)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,8 +15,8 @@ default=2000
 if [ "${1:-}" = timeline ]; then
     shift
     product=TimelineInstructions
-    modes="raw records json records-json"
-    unit="per page of 100 turns"
+    modes="raw sqlite views records json records-json sessions-raw sessions-sqlite sessions-views sessions-records"
+    unit="per page of 100"
     default=200
 fi
 swift build -c release --product "$product" >/dev/null

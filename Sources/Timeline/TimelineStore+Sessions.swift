@@ -246,25 +246,58 @@ extension TimelineTransaction {
     public func listSessions(
         filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
         after cursor: PageCursor? = nil) throws -> Page<Session> {
+        var items: [Session] = []
+        let next = try forEachSession(filter: filter, order: order, limit: limit, after: cursor) { items.append(try $0.session()) }
+        return Page(items: items, next: next)
+    }
+
+    /// Calls `body` with a view of each session of a listing — the same selection, order and
+    /// paging as ``listSessions(filter:order:limit:after:)`` — reading only the fields `body`
+    /// asks for, in place, instead of building a ``Session`` per record.
+    ///
+    /// ```swift
+    /// var rows: [(UUID, String, Int)] = []
+    /// let next = try timeline.read { tx in
+    ///     try tx.forEachSession(filter: SessionFilter(project: "travel"), limit: 100) { session in
+    ///         rows.append((session.id, try session.title, try session.turnCount))
+    ///     }
+    /// }
+    /// ```
+    /// - Returns: the cursor for the next page (interchangeable with those of `listSessions`), or
+    ///   `nil` when nothing is left.
+    /// - Throws: as ``listSessions(filter:order:limit:after:)``, and what `body` throws (which
+    ///   ends the listing); a damaged record throws `DocumentStoreError` (`.corrupted`) when
+    ///   `body` reads the damaged field.
+    @discardableResult
+    public func forEachSession(
+        filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
+        after cursor: PageCursor? = nil, _ body: (inout SessionView) throws -> Void) throws -> PageCursor? {
         try checkLimit(limit)
         let plan = try SessionScan(filter: filter, order: order, cursor: cursor, sessions: sessions)
-        var items: [Session] = []
+        var count = 0
         var lastSuffix: [UInt8]?
         var more = false
         try plan.walk(in: txn) { suffix, id in
-            if items.count == limit {
+            if count == limit {
                 more = true
                 return false
             }
-            guard let session = try sessions.get(KeyBytes(id), in: txn) else {
+            let listed = try sessions.withRecordItem(KeyBytes(id), in: txn) { item -> Bool in
+                var view = try SessionView(item, id: id)
+                if let parent = plan.parentFilter, try view.parentID != parent { return false }
+                try body(&view)
+                return true
+            }
+            guard let listed else {
                 throw DocumentStoreError(.danglingIndexEntry(index: plan.indexName), collection: sessions.name, key: KeyBytes(id))
             }
-            if let parent = plan.parentFilter, session.parentID != parent { return true }
-            items.append(session)
-            lastSuffix = suffix
+            if listed {
+                count += 1
+                lastSuffix = suffix
+            }
             return true
         }
-        return Page(items: items, next: more ? lastSuffix.map { PageCursor(key: $0, listing: plan.listing) } : nil)
+        return more ? lastSuffix.map { PageCursor(key: $0, listing: plan.listing) } : nil
     }
     /// The forks of session `id` (every archived state), newest activity first.
     public func children(of id: UUID) throws -> [Session] {
@@ -279,7 +312,10 @@ extension TimelineTransaction {
         let plan = try SessionScan(filter: filter, order: .newestFirst, cursor: nil, sessions: sessions)
         var count = 0
         try plan.walk(in: txn) { _, id in
-            if let parent = plan.parentFilter, try sessions.get(KeyBytes(id), in: txn)?.parentID != parent { return true }
+            if let parent = plan.parentFilter,
+               try sessions.withView(KeyBytes(id), fields: Session.fields, in: txn, { try $0.decode(.parentID, as: UUID.self) }) != parent {
+                return true
+            }
             count += 1
             return true
         }
@@ -312,6 +348,15 @@ extension TimelineStore {
         after cursor: PageCursor? = nil
     ) throws -> Page<Session> {
         try read { tx in try tx.listSessions(filter: filter, order: order, limit: limit, after: cursor) }
+    }
+    /// Views of the sessions of a listing (see ``TimelineTransaction/forEachSession(filter:order:limit:after:_:)``),
+    /// in one read transaction.
+    @discardableResult
+    public func forEachSession(
+        filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,
+        after cursor: PageCursor? = nil, _ body: (inout SessionView) throws -> Void
+    ) throws -> PageCursor? {
+        try read { tx in try tx.forEachSession(filter: filter, order: order, limit: limit, after: cursor, body) }
     }
     /// The forks of session `id` (see ``TimelineTransaction/children(of:)``).
     public func children(of id: UUID) throws -> [Session] {

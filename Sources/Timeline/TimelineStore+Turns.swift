@@ -69,7 +69,7 @@ extension TimelineTransaction where Access == WriteAccess {
     private func storedTurn(_ turnID: UUID, in session: Session, history: inout [(session: UUID, sequences: Range<Int>)]?) throws -> Turn? {
         if let own = try storedTurn(turnID, storedBy: session.id), own.sequence < session.turnCount { return own }
         guard session.parentID != nil else { return nil }
-        let lineage = try history ?? lineage(of: session)
+        let lineage = try history ?? lineage(of: session.historyShape)
         history = lineage
         return try findTurn(turnID, in: lineage)
     }
@@ -183,31 +183,74 @@ extension TimelineTransaction {
         let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
         var json: [UInt8] = [UInt8(ascii: "[")]
         var count = 0
-        var last: Int?
-        for segment in reverse ? plan.segments.reversed() : plan.segments {
-            let part = segment.sequences.clamped(to: plan.wanted)
-            if part.isEmpty || count >= limit { continue }
-            let room = limit - count
-            var written = 0
-            try turnRecords.forEachRecordItem(Self.keys(of: segment.session, part), reverse: reverse, in: txn) { item in
-                // Room for this record's JSON (about its CBOR's size) in one go, growing geometrically.
-                if json.capacity - json.count < item.count * 2 { json.reserveCapacity(max(json.capacity * 2, json.count + item.count * 2)) }
-                if count > 0 { json.append(UInt8(ascii: ",")) }
-                do {
-                    try CBORJSONTranscoder.append(item, to: &json)
-                } catch {
-                    let sequence = reverse ? part.upperBound - 1 - written : part.lowerBound + written
-                    throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence.keyPart), underlying: error)
-                }
-                count += 1
-                written += 1
-                return written < room
+        let last = try forEachStoredTurn(plan, limit: limit) { item, owner, sequence in
+            // Room for this record's JSON (about its CBOR's size) in one go, growing geometrically.
+            if json.capacity - json.count < item.count * 2 { json.reserveCapacity(max(json.capacity * 2, json.count + item.count * 2)) }
+            if count > 0 { json.append(UInt8(ascii: ",")) }
+            do {
+                try CBORJSONTranscoder.append(item, to: &json)
+            } catch {
+                throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner, sequence.keyPart), underlying: error)
             }
-            try requireStored(written, of: part, in: segment.session, limit: room)
-            last = reverse ? part.upperBound - written : part.lowerBound + written - 1
+            count += 1
         }
         json.append(UInt8(ascii: "]"))
         return JSONPage(json: json, count: count, next: plan.cursor(after: last))
+    }
+
+    /// Calls `body` with a view of each of session `id`'s turns — the same selection, order and
+    /// paging as ``turns(of:range:reverse:limit:after:)`` — reading only the fields `body` asks
+    /// for, in place, instead of building a ``Turn`` per record.
+    ///
+    /// ```swift
+    /// var lines: [String] = []
+    /// let next = try timeline.read { tx in
+    ///     try tx.forEachTurn(of: session.id, reverse: true, limit: 20) { turn in
+    ///         lines.append("\(turn.sequence) \(try turn.role): \(try turn.content)")
+    ///     }
+    /// }
+    /// ```
+    /// - Returns: the cursor for the next page (interchangeable with those of `turns(of:…)`), or
+    ///   `nil` when nothing is left.
+    /// - Throws: as ``turns(of:range:reverse:limit:after:)``, and what `body` throws (which ends
+    ///   the listing). A damaged record throws `DocumentStoreError` (`.corrupted`) when `body`
+    ///   reads the damaged field; a missing record, once its part of the history has been read.
+    @discardableResult
+    public func forEachTurn(
+        of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max,
+        after cursor: PageCursor? = nil, _ body: (inout TurnView) throws -> Void) throws -> PageCursor? {
+        try checkLimit(limit)
+        let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
+        let last = try forEachStoredTurn(plan, limit: limit) { item, owner, sequence in
+            var view = try TurnView(item, sessionID: owner, sequence: sequence)
+            try body(&view)
+        }
+        return plan.cursor(after: last)
+    }
+
+    /// Calls `body` with the stored CBOR item, owner and sequence of each turn `plan` selects, up
+    /// to `limit`, segment by segment; returns the last sequence visited. A segment whose records
+    /// are not all stored is refused once it has been read (its entries are counted: keys are
+    /// unique, so as many entries as sequences in the key range are exactly those sequences).
+    private func forEachStoredTurn(
+        _ plan: TurnPagePlan, limit: Int, _ body: (UnsafeRawBufferPointer, UUID, Int) throws -> Void) throws -> Int? {
+        var count = 0
+        var last: Int?
+        for segment in plan.reverse ? plan.segments.reversed() : plan.segments {
+            let part = segment.sequences.clamped(to: plan.wanted)
+            if part.isEmpty || count >= limit { continue }
+            let room = limit - count
+            var visited = 0
+            try turnRecords.forEachRecordItem(Self.keys(of: segment.session, part), reverse: plan.reverse, in: txn) { item in
+                try body(item, segment.session, plan.reverse ? part.upperBound - 1 - visited : part.lowerBound + visited)
+                visited += 1
+                return visited < room
+            }
+            try requireStored(visited, of: part, in: segment.session, limit: room)
+            count += visited
+            last = plan.reverse ? part.upperBound - visited : part.lowerBound + visited - 1
+        }
+        return last
     }
 
     /// The keys of session `owner`'s stored turns `sequences`.
@@ -226,7 +269,7 @@ extension TimelineTransaction {
     /// What a page of session `id`'s turns covers: the sequences wanted (after the cursor), where
     /// each part of the history is stored, and the cursor after a sequence.
     private func pagePlan(of id: UUID, range: Range<Int>, reverse: Bool, after cursor: PageCursor?) throws -> TurnPagePlan {
-        let session = try existingSession(id)
+        let session = try historyShape(id)
         var wanted = range.clamped(to: 0..<session.turnCount)
         var fingerprint = PageCursor.Fingerprint()
         fingerprint.add(KeyBytes("turns", id, Int64(range.lowerBound), Int64(range.upperBound), reverse).bytes)
@@ -246,7 +289,7 @@ extension TimelineTransaction {
     /// The turn at `sequence` of session `id`'s history (inherited or its own).
     /// - Throws: ``TimelineError/sessionNotFound(_:)``, ``TimelineError/sequenceOutOfRange(sequence:count:)``.
     public func turn(session id: UUID, sequence: Int) throws -> Turn {
-        let session = try existingSession(id)
+        let session = try historyShape(id)
         guard sequence >= 0, sequence < session.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: sequence, count: session.turnCount) }
         let segment = try lineage(of: session).first { $0.sequences.contains(sequence) }
         let key = KeyBytes(segment?.session ?? id, sequence.keyPart)
@@ -276,27 +319,27 @@ extension TimelineTransaction {
     /// - Throws: ``TimelineError/sessionNotFound(_:)``.
     /// - Complexity: O(depth of the fork ancestry · log n).
     public func turn(id turnID: UUID, in id: UUID) throws -> Turn? {
-        let session = try existingSession(id)
-        return try findTurn(turnID, in: try lineage(of: session))
+        return try findTurn(turnID, in: try lineage(of: historyShape(id)))
     }
 
     /// Where each part of `session`'s history is stored: (session, sequences) pairs in sequence
     /// order, from the root ancestor to the session itself.
-    func lineage(of session: Session) throws -> [(session: UUID, sequences: Range<Int>)] {
+    func lineage(of session: HistoryShape) throws -> [(session: UUID, sequences: Range<Int>)] {
         var segments: [(session: UUID, sequences: Range<Int>)] = []
         var current = session
         var end = session.turnCount
-        var visited: Set<UUID> = [session.id]
+        var visited: Set<UUID> = []
         while true {
             let start = min(current.firstOwnSequence, end)
             if start < end { segments.append((current.id, start..<end)) }
             end = start
             guard end > 0, let parentID = current.parentID else { break }
-            guard let parent = try sessions.get(KeyBytes(parentID), in: txn) else {
+            guard let parent = try historyShapeIfStored(parentID) else {
                 throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(current.id),
                                          underlying: TimelineError.parentNotFound(session: current.id, parent: parentID))
             }
             // A cycle of parents (only damage or a bad load makes one) would loop forever.
+            if visited.isEmpty { visited.insert(session.id) }
             guard visited.insert(parentID).inserted else {
                 throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(current.id),
                                          underlying: TimelineError.parentCycle(session: session.id))
@@ -331,6 +374,15 @@ extension TimelineStore {
         of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil
     ) throws -> JSONPage {
         try read { tx in try tx.turnsJSON(of: id, range: range, reverse: reverse, limit: limit, after: cursor) }
+    }
+    /// Views of session `id`'s turns (see ``TimelineTransaction/forEachTurn(of:range:reverse:limit:after:_:)``),
+    /// in one read transaction.
+    @discardableResult
+    public func forEachTurn(
+        of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max, after cursor: PageCursor? = nil,
+        _ body: (inout TurnView) throws -> Void
+    ) throws -> PageCursor? {
+        try read { tx in try tx.forEachTurn(of: id, range: range, reverse: reverse, limit: limit, after: cursor, body) }
     }
     /// The turn with id `turnID` in session `id`'s history (see ``TimelineTransaction/turn(id:in:)``).
     public func turn(id turnID: UUID, in id: UUID) throws -> Turn? {

@@ -53,6 +53,25 @@ public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
         return session
     }
 
+    /// Where session `id`'s history lies, read in place from its record (no ``Session`` is
+    /// built), or ``TimelineError/sessionNotFound(_:)``.
+    func historyShape(_ id: UUID) throws -> HistoryShape {
+        guard let shape = try historyShapeIfStored(id) else { throw TimelineError.sessionNotFound(id) }
+        return shape
+    }
+
+    /// Where session `id`'s history lies, or `nil` when there is no such session.
+    func historyShapeIfStored(_ id: UUID) throws -> HistoryShape? {
+        try sessions.withView(KeyBytes(id), fields: Session.fields, in: txn) { view in
+            // In the order the fields are stored: one walk over the record.
+            let parentID = try view.decode(.parentID, as: UUID.self)
+            var branchPoint = 0, turnCount = 0
+            if var value = try view.value(.branchPoint), !value.decodeNil() { branchPoint = try value.decodeCount() }
+            if var value = try view.value(.turnCount) { turnCount = try value.decodeCount() }
+            return HistoryShape(id: id, parentID: parentID, firstOwnSequence: branchPoint, turnCount: turnCount)
+        }
+    }
+
     /// Refuses a negative page size.
     func checkLimit(_ limit: Int) throws {
         if limit < 0 { throw TimelineError.invalidRange("limit \(limit) is negative") }
@@ -61,3 +80,18 @@ public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
 
 @available(*, unavailable, message: "a transaction belongs to one thread at a time; do the work inside its closure")
 extension TimelineTransaction: Sendable {}
+
+/// The fields of a session that say where its history lies (see ``Session``): enough to read
+/// its turns, without building the whole record.
+struct HistoryShape {
+    let id: UUID
+    let parentID: UUID?
+    /// The first sequence stored under the session's own id (its branch point; 0 for a root).
+    let firstOwnSequence: Int
+    let turnCount: Int
+}
+
+extension Session {
+    /// Where this session's history lies.
+    var historyShape: HistoryShape { HistoryShape(id: id, parentID: parentID, firstOwnSequence: firstOwnSequence, turnCount: turnCount) }
+}

@@ -49,6 +49,16 @@ public struct CBORMapView<Field: CodingKey & CaseIterable & Equatable> {
         return try reader.decode(T.self)
     }
 
+    /// `field`'s value as a `T`, for a field the record cannot lack.
+    /// - Throws: `DecodingError` when the map has no such key, its value is `null`, or it is not a `T`.
+    @inlinable
+    public mutating func require<T: Decodable>(_ field: Field, as type: T.Type) throws -> T {
+        guard let value = try decode(field, as: T.self) else {
+            throw DecodingError.valueNotFound(T.self, .init(codingPath: [field], debugDescription: "the record has no \"\(field.stringValue)\""))
+        }
+        return value
+    }
+
     /// Whether the map has a key for `field`.
     @inlinable
     public mutating func contains(_ field: Field) throws -> Bool { try value(field) != nil }

@@ -126,6 +126,11 @@ public struct CBORItemReader {
 
     /// Reads a text string.
     public mutating func decode(_ type: String.Type) throws -> String { try context.decodeString(at: &offset, []) }
+    /// Reads a text string's bytes in place, without making a `String`: the UTF-8 as stored, not
+    /// checked (`decode(String.self)` checks it). Valid only as long as the input is.
+    public mutating func decodeTextBytes() throws -> UnsafeRawBufferPointer {
+        try context.stringBytes(String.self, major: 3, at: &offset, [])
+    }
     /// Reads a boolean.
     public mutating func decode(_ type: Bool.Type) throws -> Bool { try context.decodeBool(at: &offset, []) }
     /// Reads a float (or an integer that is exactly a `Double`).

@@ -29,6 +29,17 @@ struct GuideTests {
             let body = String(decoding: jsonPage.json, as: UTF8.self)
             #expect(jsonPage.count == 2 && body.hasPrefix(#"[{"sessionID":""#) && body.contains(#""content":"Lisbon or Porto.""#))
 
+            var lines: [String] = []
+            let more = try timeline.forEachTurn(of: session.id, reverse: true, limit: 20) { turn in
+                lines.append("\(turn.sequence) \(try turn.role): \(try turn.content)")
+            }
+            var titles: [(UUID, String, Int)] = []
+            try timeline.forEachSession(filter: SessionFilter(project: "travel"), limit: 100) { session in
+                titles.append((session.id, try session.title, try session.turnCount))
+            }
+            #expect(lines == ["1 assistant: Lisbon or Porto.", "0 user: \(whole.items[0].content)"] && more == nil)
+            #expect(titles.count == 1 && titles[0].0 == session.id && titles[0].2 == 2)
+
             var page = try timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 50)
             if let token = page.next?.token, let cursor = PageCursor(token: token) {
                 page = try timeline.listSessions(filter: SessionFilter(project: "travel"), limit: 50, after: cursor)

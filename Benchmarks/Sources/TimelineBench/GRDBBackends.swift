@@ -1,4 +1,5 @@
 import Foundation
+import BenchFixtures
 import GRDB
 import SQLiteBaseline
 import Timeline
@@ -169,7 +170,7 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
         let pool = try DatabasePool(path: directory + "/grdb-tuned.sqlite", configuration: configuration)
         // GRDB sets `synchronous = NORMAL` on the writer of a WAL pool after `prepareDatabase`.
         try pool.writeWithoutTransaction { db in
-            try db.execute(sql: SQLiteBackend.schema)
+            try db.execute(sql: TunedSQL.schema)
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         pool.add(transactionObserver: counter, extent: .databaseLifetime)

@@ -68,19 +68,37 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
         }
     }
 
+    // Reads go through views, reading the columns the SQLite backends select (content, role,
+    // created and input tokens of a turn; id, title, last activity and turn count of a session)
+    // in place, as a service that needs only those would; `Benchmarks/instructions.sh timeline`
+    // compares them with building whole records.
     func latestTurns(of session: UUID, limit: Int) throws -> Int {
-        try timeline.read { txn in try txn.turns(of: session, reverse: true, limit: limit).items.reduce(0) { $0 + $1.content.utf8.count } }
+        try turnColumns(of: session, reverse: true, limit: limit)
     }
 
     func history(of session: UUID) throws -> Int {
-        try timeline.read { txn in try txn.turns(of: session).items.reduce(0) { $0 + $1.content.utf8.count } }
+        try turnColumns(of: session, reverse: false, limit: .max)
+    }
+
+    private func turnColumns(of session: UUID, reverse: Bool, limit: Int) throws -> Int {
+        var bytes = 0
+        try timeline.forEachTurn(of: session, reverse: reverse, limit: limit) { turn in
+            _ = try turn.role
+            bytes += try turn.withContentUTF8 { $0.count }
+            _ = try turn.created
+            _ = try turn.inputTokens
+        }
+        return bytes
     }
 
     func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {
-        let page = try timeline.read { txn in
-            try txn.listSessions(filter: SessionFilter(project: project), limit: limit, after: cursor as? PageCursor)
+        var bytes = 0
+        let next = try timeline.forEachSession(filter: SessionFilter(project: project), limit: limit, after: cursor as? PageCursor) { session in
+            bytes += try session.title.utf8.count
+            _ = try session.lastActivity
+            _ = try session.turnCount
         }
-        return (page.items.reduce(0) { $0 + $1.title.utf8.count }, page.next)
+        return (bytes, next)
     }
 
     func turn(of session: UUID, sequence: Int) throws -> Int {

@@ -1,12 +1,21 @@
-// Counts the instructions of loading a session's latest 100 turns, by way of reading, under
-// callgrind — steadier than wall time on a shared machine. Run through
-// `Benchmarks/instructions.sh timeline`, which subtracts a run of 0 iterations.
+// Counts the instructions of loading a session's latest 100 turns and of listing a project's 100
+// most recent sessions, by way of reading, under callgrind — steadier than wall time on a shared
+// machine. Run through `Benchmarks/instructions.sh timeline`, which subtracts a run of 0 iterations.
 //
 //   TimelineInstructions <iterations> <mode>
-//     raw           LMDB alone: one read transaction, a cursor over the same 100 stored values
-//     records       turns(of:reverse:limit:) — 100 `Turn` values
-//     json          turnsJSON(of:reverse:limit:) — one JSON array, transcoded from the records
-//     records-json  turns(of:…) and then JSONEncoder: what a service does without turnsJSON
+//     raw               LMDB alone: one read transaction, a cursor over the same 100 stored values
+//     sqlite            the tuned SQLite C API (timeline-bench's peer): the session's row, then the
+//                       100 rows' content, role, created and input_tokens, read by position
+//     views             forEachTurn reading those four fields in place
+//     records           turns(of:reverse:limit:) — 100 `Turn` values
+//     json              turnsJSON(of:reverse:limit:) — one JSON array, transcoded from the records
+//     records-json      turns(of:…) and then JSONEncoder: what a service does without turnsJSON
+//     sessions-raw      LMDB alone: the project index's first 100 entries and each session's value
+//     sessions-sqlite   SQLite: id, title, last_activity and turn_count of the 100 rows
+//     sessions-views    forEachSession reading those four fields in place
+//     sessions-records  listSessions — 100 `Session` values
+import BenchFixtures
+import CSQLite
 import Foundation
 import Timeline
 import TimelineLMDB
@@ -17,32 +26,159 @@ let path = NSTemporaryDirectory() + "/timelinestore-timeline-instructions-\(getp
 defer { try? FileManager.default.removeItem(atPath: path) }
 
 // One session of 1,000 turns shaped like timeline-bench's: 600 bytes of text, token counts, a
-// cost, and a tool call on every fourth turn.
-let timeline = try TimelineStore(path: path, configuration: .init(mapSize: 64 << 20, durability: .noSync))
+// cost, and a tool call on every fourth turn; and 150 more sessions of one turn in its project.
+let turns = (0..<1_000).map { index in
+    NewTurn(role: index % 2 == 0 ? .user : .assistant, content: String(repeating: "word \(index % 10) ", count: 80),
+            inputTokens: 120, outputTokens: 340, cost: 0.0021,
+            toolCalls: index % 4 == 0 ? [Turn.ToolCall(id: "c\(index)", name: "search", arguments: #"{"q":"lisbon"}"#, result: "ok")] : [])
+}
+let timeline = try TimelineStore(path: path + "/store", configuration: .init(mapSize: 64 << 20, durability: .noSync))
 let session = try timeline.write { tx in try tx.createSession(NewSession(title: "instructions", project: "p")) }
-try timeline.write { tx in
-    let turns = (0..<1_000).map { index in
-        NewTurn(role: index % 2 == 0 ? .user : .assistant, content: String(repeating: "word \(index % 10) ", count: 80),
-                inputTokens: 120, outputTokens: 340, cost: 0.0021,
-                toolCalls: index % 4 == 0 ? [Turn.ToolCall(id: "c\(index)", name: "search", arguments: #"{"q":"lisbon"}"#, result: "ok")] : [])
+try timeline.write { tx in _ = try tx.append(turns, to: session.id) }
+let listed = try timeline.write { tx in
+    try (0..<150).map { index in
+        let other = try tx.createSession(NewSession(title: "session \(index) of the project", project: "p"))
+        _ = try tx.append(turns[index], to: other.id)
+        return other
     }
-    _ = try tx.append(turns, to: session.id)
 }
 let turnsDatabase = try timeline.environment.openDatabase("turns", create: false)
-var sessionKey = withUnsafeBytes(of: session.id.uuid) { Array($0) }
+let projectIndex = try timeline.environment.openDatabase("idx.sessions.project", create: false)
+let sessionsDatabase = try timeline.environment.openDatabase("sessions", create: false)
+let sessionKey = withUnsafeBytes(of: session.id.uuid) { Array($0) }
 let first = sessionKey + withUnsafeBytes(of: UInt64(900).bigEndian) { Array($0) }
 let end = sessionKey + withUnsafeBytes(of: UInt64(1_000).bigEndian) { Array($0) }
 
+/// The same rows in the tuned SQLite baseline's schema (`TunedSQL`), WAL, one read connection.
+final class SQLitePeer {
+    var db: OpaquePointer?
+    var lineage, latest, list: OpaquePointer?
+
+    init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard sqlite3_open(directory + "/peer.sqlite", &db) == SQLITE_OK, sqlite3_exec(db, TunedSQL.schema, nil, nil, nil) == SQLITE_OK else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+    }
+
+    func prepare(_ sql: String) throws -> OpaquePointer? {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: sqlite3_errmsg(db))])
+        }
+        return statement
+    }
+
+    func bind(_ statement: OpaquePointer?, _ index: Int32, _ id: UUID) {
+        withUnsafeBytes(of: id.uuid) { _ = sqlite3_bind_blob(statement, index, $0.baseAddress, 16, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
+    }
+
+    func bind(_ statement: OpaquePointer?, _ index: Int32, _ text: String) {
+        _ = sqlite3_bind_text(statement, index, text, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+    }
+
+    func run(_ statement: OpaquePointer?) throws {
+        guard sqlite3_step(statement) == SQLITE_DONE else { throw CocoaError(.fileWriteUnknown) }
+        sqlite3_reset(statement)
+    }
+
+    func load(session: UUID, turns: [NewTurn], others: [UUID]) throws {
+        let insertSession = try prepare(TunedSQL.insertSession), insertTurn = try prepare(TunedSQL.insertTurn)
+        sqlite3_exec(db, "BEGIN", nil, nil, nil)
+        for (number, id) in ([session] + others).enumerated() {
+            let count = number == 0 ? turns.count : 1
+            bind(insertSession, 1, id)
+            bind(insertSession, 2, number == 0 ? "instructions" : "session \(number - 1) of the project")
+            bind(insertSession, 3, "p")
+            sqlite3_bind_null(insertSession, 4)
+            sqlite3_bind_int64(insertSession, 5, 0)
+            for column in Int32(6)...8 { sqlite3_bind_int64(insertSession, column, 1_000_000 + Int64(number)) }
+            sqlite3_bind_int64(insertSession, 9, Int64(count))
+            try run(insertSession)
+            for (sequence, turn) in turns.prefix(count).enumerated() {
+                bind(insertTurn, 1, id)
+                sqlite3_bind_int64(insertTurn, 2, Int64(sequence))
+                bind(insertTurn, 3, turn.id)
+                bind(insertTurn, 4, turn.role.description)
+                bind(insertTurn, 5, turn.content)
+                sqlite3_bind_int64(insertTurn, 6, 1_000_000)
+                sqlite3_bind_int64(insertTurn, 7, Int64(turn.inputTokens ?? 0))
+                sqlite3_bind_int64(insertTurn, 8, Int64(turn.outputTokens ?? 0))
+                sqlite3_bind_double(insertTurn, 9, 0.0021)
+                bind(insertTurn, 10, turn.toolCalls.isEmpty ? "" : #"[{"id":"c","name":"search"}]"#)
+                try run(insertTurn)
+            }
+        }
+        sqlite3_exec(db, "COMMIT", nil, nil, nil)
+        sqlite3_finalize(insertSession)
+        sqlite3_finalize(insertTurn)
+        lineage = try prepare(TunedSQL.lineage)
+        latest = try prepare(TunedSQL.turnsDescending)
+        list = try prepare(TunedSQL.listFirst)
+    }
+
+    /// What the tuned backend's `latestTurns` does: the session's row, then the rows.
+    func latestTurns(_ id: UUID) -> Int {
+        bind(lineage, 1, id)
+        var count: Int64 = 0
+        if sqlite3_step(lineage) == SQLITE_ROW { count = sqlite3_column_int64(lineage, 2) }
+        sqlite3_reset(lineage)
+        bind(latest, 1, id)
+        sqlite3_bind_int64(latest, 2, 0)
+        sqlite3_bind_int64(latest, 3, count)
+        sqlite3_bind_int64(latest, 4, 100)
+        var bytes = 0
+        while sqlite3_step(latest) == SQLITE_ROW {
+            _ = sqlite3_column_text(latest, 0)
+            bytes &+= Int(sqlite3_column_bytes(latest, 0))
+            _ = sqlite3_column_text(latest, 1)
+            _ = sqlite3_column_int64(latest, 2)
+            _ = sqlite3_column_int64(latest, 3)
+        }
+        sqlite3_reset(latest)
+        return bytes
+    }
+
+    func recentSessions() -> Int {
+        bind(list, 1, "p")
+        sqlite3_bind_int64(list, 2, 100)
+        var bytes = 0
+        while sqlite3_step(list) == SQLITE_ROW {
+            _ = sqlite3_column_blob(list, 0)
+            _ = sqlite3_column_text(list, 1)
+            bytes &+= Int(sqlite3_column_bytes(list, 1))
+            _ = sqlite3_column_int64(list, 2)
+            _ = sqlite3_column_int64(list, 3)
+        }
+        sqlite3_reset(list)
+        return bytes
+    }
+}
+
 /// Runs `mode`; a function, so that its loop state is not in globals (checked on every use).
-func run(_ mode: String, _ iterations: Int, _ timeline: TimelineStore, _ id: UUID, _ database: Database, _ range: KeyRange) throws -> Int {
+func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
     var total = 0
     switch mode {
     case "raw":
+        let range = KeyRange.halfOpen(first, end)
         for _ in 0..<iterations {
             total &+= try timeline.environment.read { txn in
                 var bytes = 0
-                try database.forEachEntry(range, reverse: true, in: txn) { bytes &+= $0.value.count }
+                try turnsDatabase.forEachEntry(range, reverse: true, in: txn) { bytes &+= $0.value.count }
                 return bytes
+            }
+        }
+    case "sqlite", "sessions-sqlite":
+        let peer = try SQLitePeer(directory: path + "/sqlite")
+        try peer.load(session: id, turns: turns, others: listed.map(\.id))
+        for _ in 0..<iterations { total &+= mode == "sqlite" ? peer.latestTurns(id) : peer.recentSessions() }
+    case "views":
+        for _ in 0..<iterations {
+            try timeline.forEachTurn(of: id, reverse: true, limit: 100) { turn in
+                _ = try turn.role
+                total &+= try turn.withContentUTF8 { $0.count }
+                _ = try turn.created
+                _ = try turn.inputTokens
             }
         }
     case "records":
@@ -52,11 +188,38 @@ func run(_ mode: String, _ iterations: Int, _ timeline: TimelineStore, _ id: UUI
     case "records-json":
         let encoder = JSONEncoder()
         for _ in 0..<iterations { total &+= try encoder.encode(timeline.turns(of: id, reverse: true, limit: 100).items).count }
+    case "sessions-raw":
+        for _ in 0..<iterations {
+            total &+= try timeline.environment.read { txn in
+                var bytes = 0, seen = 0
+                try projectIndex.withCursor(in: txn) { cursor in
+                    var entries = cursor.entries(in: .all)
+                    while seen < 100, let entry = try entries.next() {
+                        let session = UnsafeRawBufferPointer(rebasing: entry.key[(entry.key.count - 16)...])
+                        bytes &+= try sessionsDatabase.get(session, in: txn)?.count ?? 0
+                        seen += 1
+                    }
+                }
+                return bytes
+            }
+        }
+    case "sessions-views":
+        let filter = SessionFilter(project: "p")
+        for _ in 0..<iterations {
+            try timeline.forEachSession(filter: filter, limit: 100) { session in
+                total &+= try session.title.utf8.count
+                _ = try session.lastActivity
+                _ = try session.turnCount
+            }
+        }
+    case "sessions-records":
+        let filter = SessionFilter(project: "p")
+        for _ in 0..<iterations { total &+= try timeline.listSessions(filter: filter, limit: 100).items.count }
     default:
-        print("unknown mode \(mode): raw, records, json, records-json")
+        print("unknown mode \(mode): raw, sqlite, views, records, json, records-json, sessions-raw, sessions-sqlite, sessions-views, sessions-records")
         exit(2)
     }
     return total
 }
 
-print(try run(mode, iterations, timeline, session.id, turnsDatabase, .halfOpen(first, end)))
+print(try run(mode, iterations, session.id))

@@ -1,0 +1,175 @@
+import TestSupport
+import TimelineCBOR
+import TimelineDocumentStore
+import Foundation
+import Testing
+@testable import Timeline
+
+@Suite("Turn and session views: fields read in place, the listings of turns(of:) and listSessions")
+struct ViewTests {
+    /// Every field of a view, as the record it stands for.
+    static func record(_ view: inout TurnView) throws -> Turn {
+        Turn(sessionID: view.sessionID, sequence: view.sequence, id: try view.id, role: try view.role, content: try view.content,
+             created: try view.created, duration: try view.duration, inputTokens: try view.inputTokens,
+             outputTokens: try view.outputTokens, cost: try view.cost, toolCalls: try view.toolCalls, blocks: try view.blocks,
+             metadata: try view.metadata)
+    }
+
+    static func record(_ view: inout SessionView) throws -> Session {
+        Session(id: view.id, title: try view.title, project: try view.project, parentID: try view.parentID,
+                branchPoint: try view.branchPoint, branchName: try view.branchName, model: try view.model,
+                provider: try view.provider, created: try view.created, updated: try view.updated,
+                lastActivity: try view.lastActivity, turnCount: try view.turnCount, inputTokens: try view.inputTokens,
+                outputTokens: try view.outputTokens, cost: try view.cost, archived: try view.archived,
+                metadata: try view.metadata, checkpointCount: try view.checkpointCount, crystalCount: try view.crystalCount)
+    }
+
+    @Test("turn views: every field, in any order, equals the record; the same pages and cursors as turns(of:), through forks")
+    func turnViewsMatchRecords() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let root = try await timeline.createSession(NewSession(title: "root"))
+            var turns = sampleTurns(9)
+            turns[1].toolCalls = [Turn.ToolCall(id: "c1", name: "search", arguments: "{}", result: "ok", isError: true)]
+            turns[2].blocks = [Turn.Block(kind: "thinking", text: "hmm")]
+            turns[3].metadata = ["k": "v"]
+            turns[4].duration = 2.5
+            turns[5].role = .other("critic")
+            turns[6].role = .system
+            turns[7].role = .tool
+            turns[8].content = "é 🙂"
+            turns[0].cost = nil
+            turns[0].inputTokens = nil
+            try await timeline.append(turns, to: root.id)
+            let fork = try await timeline.fork(session: root.id, at: 6)
+            try await timeline.append(sampleTurns(3, tag: "fork"), to: fork.id)
+            let forkOfFork = try await timeline.fork(session: fork.id, at: 8)
+            try await timeline.append(sampleTurns(2, tag: "deep"), to: forkOfFork.id)
+
+            var generator = SeededGenerator(seed: 15)
+            for _ in 0..<60 {
+                let id = [root.id, fork.id, forkOfFork.id].randomElement(using: &generator)!
+                let lower = Int.random(in: 0...6, using: &generator)
+                let range = lower..<Int.random(in: lower...14, using: &generator)
+                let reverse = Bool.random(using: &generator)
+                let limit = Int.random(in: 0...4, using: &generator)
+                var cursor: PageCursor?
+                repeat {
+                    let page = try timeline.turns(of: id, range: range, reverse: reverse, limit: limit, after: cursor)
+                    var seen: [Turn] = [], whole: [Turn] = [], bytes: [[UInt8]] = []
+                    let next = try timeline.forEachTurn(of: id, range: range, reverse: reverse, limit: limit, after: cursor) { view in
+                        // Read backwards on odd sequences: any order must give the same fields.
+                        if view.sequence % 2 == 1 { _ = try view.metadata; _ = try view.id }
+                        seen.append(try Self.record(&view))
+                        whole.append(try view.turn())
+                        bytes.append(try view.withContentUTF8 { Array($0) })
+                    }
+                    #expect(seen == page.items && whole == page.items && next == page.next)
+                    #expect(bytes == page.items.map { Array($0.content.utf8) })
+                    cursor = page.next
+                } while cursor != nil && limit > 0
+            }
+            // Cursors are interchangeable, and the refusals are those of turns(of:).
+            let next = try timeline.forEachTurn(of: fork.id, limit: 3) { _ in }
+            #expect(try timeline.turns(of: fork.id, after: next).items.map(\.sequence) == Array(3..<9))
+            #expect(throws: TimelineError.self) { try timeline.forEachTurn(of: UUID()) { _ in } }
+            #expect(throws: TimelineError.self) { try timeline.forEachTurn(of: fork.id, limit: -1) { _ in } }
+            #expect(throws: TimelineError.self) { try timeline.forEachTurn(of: root.id, after: next) { _ in } }
+            // What the closure throws ends the listing.
+            struct Stop: Error {}
+            var calls = 0
+            #expect(throws: Stop.self) { try timeline.forEachTurn(of: root.id) { _ in calls += 1; throw Stop() } }
+            #expect(calls == 1)
+            await timeline.close()
+        }
+    }
+
+    /// Every listing's pages, through views and through records (synchronous: the compiler
+    /// crashed checking this loop's sendability inside the async test).
+    static func compareListings(_ timeline: TimelineStore, parent: UUID) throws {
+            let filters = [SessionFilter(), SessionFilter(project: "p1"), SessionFilter(archived: nil), SessionFilter(archived: true),
+                       SessionFilter(parent: parent), SessionFilter(project: "p1", parent: parent)]
+        for filter in filters {
+            for order in [SessionOrder.newestFirst, .oldestFirst] {
+                for limit in [0, 1, 5, 100] {
+                    var cursor: PageCursor?
+                    repeat {
+                        let page = try timeline.listSessions(filter: filter, order: order, limit: limit, after: cursor)
+                        var seen: [Session] = [], whole: [Session] = []
+                        let next = try timeline.forEachSession(filter: filter, order: order, limit: limit, after: cursor) { view in
+                            seen.append(try Self.record(&view))
+                            whole.append(try view.session())
+                        }
+                        #expect(seen == page.items && whole == page.items && next == page.next, "\(filter) \(order) \(limit)")
+                        cursor = page.next
+                    } while cursor != nil && limit > 0
+                }
+            }
+        }
+    }
+
+    @Test("session views: every field equals the record; the same pages, filters and cursors as listSessions")
+    func sessionViewsMatchRecords() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            var ids: [UUID] = []
+            for index in 0..<12 {
+                let session = try await timeline.createSession(NewSession(
+                    title: "s\(index)", project: index % 3 == 0 ? nil : "p\(index % 2)", model: index % 2 == 0 ? "m" : nil,
+                    metadata: index % 4 == 0 ? ["k": "\(index)"] : [:]))
+                ids.append(session.id)
+                try await timeline.append(sampleTurns(index % 5), to: session.id)
+            }
+            let fork = try await timeline.fork(session: ids[1], at: 1, branchName: "b")
+            _ = try await timeline.fork(session: ids[1], at: 0)
+            try await timeline.updateSession(ids[4]) { $0.archived = true }
+            _ = try await timeline.saveCheckpoint(NewCheckpoint(description: "c"), for: fork.id)
+
+            try Self.compareListings(timeline, parent: ids[1])
+            #expect(throws: TimelineError.self) { try timeline.forEachSession(limit: -1) { _ in } }
+            let other = try timeline.listSessions(filter: SessionFilter(project: "p1"), limit: 1).next
+            #expect(throws: TimelineError.self) { try timeline.forEachSession(after: other) { _ in } }
+            await timeline.close()
+        }
+    }
+
+    @Test("a damaged record throws corrupted, naming it, when the damaged field is read — the other fields still read")
+    func damagedRecords() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession(title: "damaged", project: "p"))
+            try await timeline.append(sampleTurns(3), to: session.id)
+            let turnKey = KeyBytes(session.id, UInt64(1))
+            try timeline.store.write { txn in
+                let header = Envelope.header(recordVersion: Turn.recordVersion)
+                let stored = try #require(try timeline.turnRecords.database.get(turnKey.bytes, in: txn))
+                var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+                record["content"] = .unsigned(7)      // the wrong type
+                record["created"] = nil               // missing
+                try timeline.turnRecords.database.put(header + record.encoded(), for: turnKey.bytes, in: txn)
+            }
+            var roles: [Turn.Role] = []
+            try timeline.forEachTurn(of: session.id) { roles.append(try $0.role) }
+            #expect(roles == [.user, .assistant, .user])
+            for read in [{ (view: inout TurnView) in _ = try view.content }, { _ = try $0.created }, { _ = try $0.withContentUTF8 { $0.count } },
+                         { _ = try $0.turn() }] {
+                #expect { try timeline.forEachTurn(of: session.id) { view in try read(&view) } }
+                    throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && ($0 as? DocumentStoreError)?.key == turnKey.description }
+            }
+            // A session whose title is missing: the listing's view throws when asked for it.
+            try timeline.store.write { txn in
+                let header = Envelope.header(recordVersion: Session.recordVersion)
+                let stored = try #require(try timeline.sessions.database.get(KeyBytes(session.id).bytes, in: txn))
+                var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+                record["title"] = nil
+                try timeline.sessions.database.put(header + record.encoded(), for: KeyBytes(session.id).bytes, in: txn)
+            }
+            var counts: [Int] = []
+            try timeline.forEachSession { counts.append(try $0.turnCount) }
+            #expect(counts == [3])
+            #expect { try timeline.forEachSession { _ = try $0.title } }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && ($0 as? DocumentStoreError)?.key == KeyBytes(session.id).description }
+            await timeline.close()
+        }
+    }
+}
