@@ -109,13 +109,14 @@ struct SessionScan {
         }
     }
 
-    /// Calls `visit` with each entry's suffix and session id, in listing order, merging the
-    /// ranges, until `visit` returns `false` or the entries run out.
-    func walk(in txn: borrowing Transaction<some TransactionAccess>, _ visit: ([UInt8], UUID) throws -> Bool) throws {
+    /// Calls `visit` with each entry's suffix (in place: valid during the call) and session id,
+    /// in listing order, merging the ranges, until `visit` returns `false` or the entries run out.
+    func walk(in txn: borrowing Transaction<some TransactionAccess>, _ visit: (UnsafeRawBufferPointer, UUID) throws -> Bool) throws {
         try database.withCursor(in: txn) { first in
             var one = first.entries(in: ranges[0], reverse: reverse)
             if ranges.count == 1 {
-                while let suffix = try suffix(of: one.next()) {
+                while let entry = try one.next() {
+                    let suffix = try self.suffix(of: entry)
                     guard try visit(suffix, Self.id(in: suffix)) else { return }
                 }
             } else {
@@ -129,8 +130,9 @@ struct SessionScan {
 
     /// Walks two ranges side by side, always taking the entry that comes first in listing order.
     private func merge<Access>(_ one: inout Cursor<Access>.Entries, _ other: inout Cursor<Access>.Entries,
-                               _ visit: ([UInt8], UUID) throws -> Bool) throws {
-        var heads = (try suffix(of: one.next()), try suffix(of: other.next()))
+                               _ visit: (UnsafeRawBufferPointer, UUID) throws -> Bool) throws {
+        func next(_ entries: inout Cursor<Access>.Entries) throws -> [UInt8]? { try entries.next().map { Array(try suffix(of: $0)) } }
+        var heads = (try next(&one), try next(&other))
         while true {
             let takeFirst: Bool
             switch heads {
@@ -140,24 +142,22 @@ struct SessionScan {
             case (let first?, let second?): takeFirst = reverse ? second.lexicographicallyPrecedes(first) : first.lexicographicallyPrecedes(second)
             }
             let suffix = (takeFirst ? heads.0 : heads.1)!
-            guard try visit(suffix, Self.id(in: suffix)) else { return }
-            if takeFirst { heads.0 = try self.suffix(of: one.next()) } else { heads.1 = try self.suffix(of: other.next()) }
+            guard try suffix.withUnsafeBytes({ try visit($0, Self.id(in: $0)) }) else { return }
+            if takeFirst { heads.0 = try next(&one) } else { heads.1 = try next(&other) }
         }
     }
 
     /// The session id at the end of a suffix (whose length ``suffix(of:)`` checked).
-    private static func id(in suffix: [UInt8]) -> UUID {
-        var reader = KeyReader(suffix)
-        _ = reader.readDescending(Int64.self)   // the inverted last activity
-        return reader.read(UUID.self) ?? .zero
+    static func id(in suffix: UnsafeRawBufferPointer) -> UUID {
+        UUID(uuid: UnsafeRawBufferPointer(rebasing: suffix[(suffix.count - 16)...]).loadUnaligned(as: uuid_t.self))
     }
 
-    private func suffix(of entry: Entry?) throws -> [UInt8]? {
-        guard let entry else { return nil }
+    /// An entry's suffix, in place, after checking its length.
+    private func suffix(of entry: Entry) throws -> UnsafeRawBufferPointer {
         guard entry.key.count == prefixLength + Self.suffixLength else {
             throw DocumentStoreError(.corrupted, collection: "idx.sessions.\(indexName)", key: KeyBytes(raw: Array(entry.key)))
         }
-        return Array(entry.key[prefixLength...])
+        return UnsafeRawBufferPointer(rebasing: entry.key[prefixLength...])
     }
 }
 
@@ -275,14 +275,16 @@ extension TimelineTransaction {
         try checkLimit(limit)
         let plan = try SessionScan(filter: filter, order: order, cursor: cursor, sessions: sessions)
         var count = 0
-        var lastSuffix: [UInt8]?
         var more = false
+        // The suffix of the last session listed, copied into one buffer (a page cursor's key).
+        var lastSuffix = [UInt8](repeating: 0, count: SessionScan.suffixLength)
         try plan.walk(in: txn) { suffix, id in
             if count == limit {
                 more = true
                 return false
             }
-            let listed = try sessions.withRecordItem(KeyBytes(id), in: txn) { item -> Bool in
+            // The suffix ends with the session's id: its primary key, used in place.
+            let listed = try sessions.withRecordItem(rawKey: UnsafeRawBufferPointer(rebasing: suffix[8...]), in: txn) { item -> Bool in
                 var view = try SessionView(item, id: id)
                 if let parent = plan.parentFilter, try view.parentID != parent { return false }
                 try body(&view)
@@ -293,11 +295,11 @@ extension TimelineTransaction {
             }
             if listed {
                 count += 1
-                lastSuffix = suffix
+                lastSuffix.withUnsafeMutableBytes { $0.copyMemory(from: suffix) }
             }
             return true
         }
-        return more ? lastSuffix.map { PageCursor(key: $0, listing: plan.listing) } : nil
+        return more ? PageCursor(key: lastSuffix, listing: plan.listing) : nil
     }
     /// The forks of session `id` (every archived state), newest activity first.
     public func children(of id: UUID) throws -> [Session] {

@@ -331,9 +331,18 @@ struct DecodingContext {
     }
 
     func decodeDate(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Date {
-        if offset < buffer.count, buffer[offset] == 0xC1, let quick = quickHead(at: offset + 1), quick.major == 0 {
-            offset = quick.next
-            return Date(timeIntervalSince1970: Double(quick.argument))
+        if offset < buffer.count, buffer[offset] == 0xC1, let quick = quickHead(at: offset + 1) {
+            // Tag 1 and whole seconds, or a float (how the encoder writes a date with a fraction).
+            switch (quick.major, quick.info) {
+            case (0, _):
+                offset = quick.next
+                return Date(timeIntervalSince1970: Double(quick.argument))
+            case (7, 27):
+                offset = quick.next
+                return Date(timeIntervalSince1970: Double(bitPattern: quick.argument))
+            default:
+                break
+            }
         }
         _ = try consumeTag(1, at: &offset, codingPath())
         return Date(timeIntervalSince1970: try decodeDouble(at: &offset, codingPath()))

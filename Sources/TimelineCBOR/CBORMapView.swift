@@ -12,14 +12,18 @@
 /// if var tags = try view.value(.tags) { try tags.readArray { … } }
 /// ```
 ///
-/// A look-up walks the map's keys from where the previous one stopped, wrapping around at the
-/// end: fields read in the order they are stored cost one walk over the map in all. Nothing is
-/// allocated; every read is bounds-checked, so damaged bytes throw `DecodingError`s. A view is
-/// valid only while its buffer is (for DocumentStore, during the transaction).
+/// The map is walked at most once, entry by entry, as far as the fields asked for require: the
+/// position of every field passed on the way is remembered (in a fixed table, nothing
+/// allocated), so a field already passed costs a table read, and fields read in the order they
+/// are stored cost one walk in all. Keys that are not field names are skipped; of a field given
+/// twice, the first is read. Every read is bounds-checked, so damaged bytes throw `DecodingError`s
+/// when the walk or the read reaches them. The table holds a type's first 32 fields; a look-up
+/// for a later one walks the map from its start. A view is valid only while its buffer is (for
+/// DocumentStore, during the transaction).
 public struct CBORMapView<Field: CodingKey & CaseIterable & Equatable> {
     @usableFromInline let context: DecodingContext
     @usableFromInline let fields: CBORFields<Field>
-    @usableFromInline var scan: MapScan
+    @usableFromInline var walk: MapWalk
 
     /// A view of the map that `buffer` starts with.
     /// - Throws: `DecodingError` when the buffer does not start with a definite-length map.
@@ -29,14 +33,14 @@ public struct CBORMapView<Field: CodingKey & CaseIterable & Equatable> {
         self.fields = fields
         var position = 0
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
-        scan = MapScan(start: position, count: count)
+        walk = try MapWalk(start: position, count: count, bufferSize: buffer.count)
     }
 
     /// A reader standing at `field`'s value, or `nil` when the map has no such key.
     @inlinable
     public mutating func value(_ field: Field) throws -> CBORItemReader? {
         guard let index = fields.cases.firstIndex(of: field),
-              let offset = try context.find(fields.names, index, scan: &scan)
+              let offset = try context.find(fields.names, index, walk: &walk)
         else { return nil }
         return CBORItemReader(context: context, offset: offset)
     }
@@ -64,60 +68,109 @@ public struct CBORMapView<Field: CodingKey & CaseIterable & Equatable> {
     public mutating func contains(_ field: Field) throws -> Bool { try value(field) != nil }
 }
 
-/// Where a ``CBORMapView`` stands in its map: the map's extent, and the last entry found.
+/// How far a ``CBORMapView`` has walked its map, and where each field passed on the way is.
 @usableFromInline
-struct MapScan {
+struct MapWalk {
     /// Where the map's first key starts, and how many entries it has.
     let start: Int, count: Int
-    /// The offset of the last entry found's value (or of the first key, before any), and that
-    /// entry's number (or -1).
-    var offset: Int, entry = -1
+    /// How many entries have been walked; where the last one's value starts (or, before any,
+    /// where the first key starts).
+    var walked = 0, position: Int
+    /// The field expected next: stored fields come in declaration order.
+    var expected = 0
+    /// The offset of each field's value by the field's position in `Field.allCases`, for the
+    /// fields passed so far; -1 for the others.
+    var offsets: InlineArray<32, Int32>
 
     @usableFromInline
-    init(start: Int, count: Int) {
+    init(start: Int, count: Int, bufferSize: Int) throws {
+        guard bufferSize <= Int(Int32.max) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "a map of \(bufferSize) bytes is too large to view"))
+        }
         self.start = start
         self.count = count
-        offset = start
+        position = start
+        offsets = InlineArray(repeating: -1)
     }
 }
 
 extension DecodingContext {
-    /// The offset of the value of the entry named `names[index]`, looking from the entry after
-    /// `scan`'s last one to the end of the map, then from its start; `nil` when there is none.
+    /// The offset of the value of the entry named `names[index]`, or `nil` when there is none:
+    /// from the table when the walk has passed it, else walking on until it is found or the map
+    /// ends. A value is skipped only when the walk goes past it, so a field is found even when
+    /// the value of the field itself is damaged (its read then throws).
     @usableFromInline
-    func find(_ names: FieldNames, _ index: Int, scan: inout MapScan) throws -> Int? {
-        var position = scan.offset
-        if scan.entry >= 0 { position = try quickEnd(ofItemAt: position) ?? end(ofItemAt: position, codingPath: []) }
-        for entry in scan.entry + 1..<scan.count {
-            if let offset = try find(names, index, at: &position) {
-                (scan.offset, scan.entry) = (offset, entry)
-                return offset
-            }
-        }
-        position = scan.start
-        for entry in 0..<max(0, scan.entry + 1) {
-            if let offset = try find(names, index, at: &position) {
-                (scan.offset, scan.entry) = (offset, entry)
-                return offset
+    func find(_ names: FieldNames, _ index: Int, walk: inout MapWalk) throws -> Int? {
+        guard index < walk.offsets.count else { return try findPastTable(names, index, from: walk.start, entries: walk.count) }
+        if walk.offsets[index] >= 0 { return Int(walk.offsets[index]) }
+        while walk.walked < walk.count {
+            if walk.walked > 0 { walk.position = try skipValue(at: walk.position) }
+            let field = try readKey(names, expected: walk.expected, at: &walk.position)
+            walk.walked += 1
+            if let field, field < walk.offsets.count, walk.offsets[field] < 0 {
+                walk.offsets[field] = Int32(walk.position)
+                walk.expected = field + 1
+                if field == index { return walk.position }
             }
         }
         return nil
     }
 
-    /// Whether the entry at `position` is named `names[index]`: if so its value's offset, if not
-    /// `nil` with `position` moved to the next entry.
-    @inline(__always)
-    private func find(_ names: FieldNames, _ index: Int, at position: inout Int) throws -> Int? {
-        // Keys of up to 23 bytes have a one-byte head: compare lengths before anything else.
-        if position < buffer.count, case let initial = buffer[position], initial >= 0x60, initial < 0x78,
-           case let length = Int(initial & 0x1F), length < buffer.count - position {
-            let key = position + 1
-            position = key + length
-            if names.length(index) == length, names.equals(index, UnsafeRawBufferPointer(rebasing: buffer[key..<position])) { return position }
-        } else if let key = try textKey(at: &position), names.equals(index, key) {
-            return position
+    /// The offset of the value of the first entry named `names[index]`, walking the whole map.
+    private func findPastTable(_ names: FieldNames, _ index: Int, from start: Int, entries: Int) throws -> Int? {
+        var position = start
+        for entry in 0..<entries {
+            if entry > 0 { position = try skipValue(at: position) }
+            if try readKey(names, expected: index, at: &position) == index { return position }
         }
-        position = try quickEnd(ofItemAt: position) ?? end(ofItemAt: position, codingPath: [])
         return nil
+    }
+
+    /// Reads the key of the entry at `position` and moves to its value; returns which of `names`
+    /// it is, trying `expected` first, or `nil` for any other key. A key of up to 23 bytes (a
+    /// one-byte head) is read straight from the bytes.
+    @inline(__always)
+    private func readKey(_ names: FieldNames, expected: Int, at position: inout Int) throws -> Int? {
+        if position < buffer.count, case let initial = buffer[position], initial &>> 5 == 3, case let length = Int(initial & 0x1F),
+           length < 24, length < buffer.count - position {
+            let key = UnsafeRawBufferPointer(rebasing: buffer[(position + 1)..<(position + 1 + length)])
+            position += 1 + length
+            return expected < names.count && names.equals(expected, key) ? expected : names.match(key, expected: expected)
+        }
+        return try textKey(at: &position).flatMap { names.match($0, expected: expected) }
+    }
+
+    /// The end of the item at `position`. The common values of a record — a number, a simple
+    /// value, a string, a tagged number or string, an empty array or map — are measured straight
+    /// from their head; anything else goes through the checked general path.
+    @inline(__always)
+    private func skipValue(at position: Int) throws -> Int {
+        var probe = position
+        if probe < buffer.count, buffer[probe] == 0xC1 || buffer[probe] == 0xD8 { probe += buffer[probe] == 0xC1 ? 1 : 2 }  // tag 1, or a one-byte tag number
+        if probe < buffer.count {
+            let initial = buffer[probe], major = initial &>> 5, info = Int(initial & 0x1F)
+            let argumentSize = info < 24 ? 0 : info < 28 ? 1 << (info - 24) : -1
+            if argumentSize >= 0, argumentSize < buffer.count - probe, major != 6 {
+                let headEnd = probe + 1 + argumentSize
+                switch major {
+                case 0, 1:
+                    return headEnd
+                case 7 where !(info == 24 && buffer[probe + 1] < 32):
+                    return headEnd
+                case 2, 3:
+                    var length = info
+                    if argumentSize > 0 {
+                        length = 0
+                        for byte in 0..<argumentSize { length = length << 8 | Int(buffer[probe + 1 + byte]) }
+                    }
+                    if length >= 0, length <= buffer.count - headEnd { return headEnd + length }
+                case 4 where info == 0, 5 where info == 0:   // (a `where` binds to one pattern only)
+                    return headEnd
+                default:
+                    break
+                }
+            }
+        }
+        return try end(ofItemAt: position, codingPath: [])
     }
 }

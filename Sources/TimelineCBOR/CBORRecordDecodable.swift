@@ -129,7 +129,12 @@ public struct CBORItemReader {
     /// Reads a text string's bytes in place, without making a `String`: the UTF-8 as stored, not
     /// checked (`decode(String.self)` checks it). Valid only as long as the input is.
     public mutating func decodeTextBytes() throws -> UnsafeRawBufferPointer {
-        try context.stringBytes(String.self, major: 3, at: &offset, [])
+        if let quick = context.quickHead(at: offset), quick.major == 3, quick.argument <= UInt64(context.buffer.count - quick.next) {
+            let end = quick.next + Int(quick.argument)
+            offset = end
+            return UnsafeRawBufferPointer(rebasing: context.buffer[quick.next..<end])
+        }
+        return try context.stringBytes(String.self, major: 3, at: &offset, [])
     }
     /// Reads a boolean.
     public mutating func decode(_ type: Bool.Type) throws -> Bool { try context.decodeBool(at: &offset, []) }

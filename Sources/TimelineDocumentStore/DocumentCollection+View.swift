@@ -85,16 +85,16 @@ extension DocumentCollection {
         DocumentStoreError(.corrupted, collection: name, key: key, underlying: error)
     }
 
-    /// Calls `body` with the CBOR item of the record under `key` — upgraded first when the record
-    /// is of an older version — and returns its result; `nil` when there is no such record.
+    /// Calls `body` with the CBOR item of the record under `key` (its encoded primary key, as
+    /// bytes: no `KeyBytes` is made unless an error names it) — upgraded first when the record is
+    /// of an older version — and returns its result; `nil` when there is no such record.
     @inlinable
     package func withRecordItem<Result>(
-        _ key: KeyBytes, in txn: borrowing Transaction<some TransactionAccess>, _ body: (UnsafeRawBufferPointer) throws -> Result
+        rawKey key: UnsafeRawBufferPointer, in txn: borrowing Transaction<some TransactionAccess>, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) throws -> Result? {
-        let value = try key.bytes.withUnsafeBufferPointer { try database.get(UnsafeRawBufferPointer($0), in: txn) }
-        guard let value else { return nil }
+        guard let value = try database.get(key, in: txn) else { return nil }
         var result: Result?
-        try withItem(value, key: key) { result = try body($0) }
+        try withItem(value, key: KeyBytes(raw: Array(key))) { result = try body($0) }
         return result
     }
 

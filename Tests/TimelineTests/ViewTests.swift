@@ -31,6 +31,7 @@ struct ViewTests {
             let root = try await timeline.createSession(NewSession(title: "root"))
             var turns = sampleTurns(9)
             turns[1].toolCalls = [Turn.ToolCall(id: "c1", name: "search", arguments: "{}", result: "ok", isError: true)]
+            turns[1].metadata = ["after": "the tool calls"]
             turns[2].blocks = [Turn.Block(kind: "thinking", text: "hmm")]
             turns[3].metadata = ["k": "v"]
             turns[4].duration = 2.5
@@ -95,12 +96,14 @@ struct ViewTests {
                     var cursor: PageCursor?
                     repeat {
                         let page = try timeline.listSessions(filter: filter, order: order, limit: limit, after: cursor)
-                        var seen: [Session] = [], whole: [Session] = []
+                        var seen: [Session] = [], whole: [Session] = [], titles: [[UInt8]] = []
                         let next = try timeline.forEachSession(filter: filter, order: order, limit: limit, after: cursor) { view in
                             seen.append(try Self.record(&view))
                             whole.append(try view.session())
+                            titles.append(try view.withTitleUTF8 { Array($0) })
                         }
                         #expect(seen == page.items && whole == page.items && next == page.next, "\(filter) \(order) \(limit)")
+                        #expect(titles == page.items.map { Array($0.title.utf8) })
                         cursor = page.next
                     } while cursor != nil && limit > 0
                 }

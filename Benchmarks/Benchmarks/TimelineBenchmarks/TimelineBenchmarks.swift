@@ -47,9 +47,9 @@ final class TimelineFixture: @unchecked Sendable {
             let sqlite = try SQLiteTimeline(path: base + "/sqlite.db")
             self.timeline = timeline
             self.sqlite = sqlite
-            timelineSessions = try timeline.read { txn in try timeline.sessions.scan(in: txn).items.map(\.id) }
+            timelineSessions = try timeline.listSessions(filter: SessionFilter(archived: nil), limit: .max).items.map(\.id)
             sqliteSessions = try sqlite.pool.read { db in try UUID.fetchAll(db, sql: "SELECT id FROM sessions") }
-            timelineTargets = try timeline.write { txn in try (0..<16).map { _ in try timeline.createSession(NewSession(title: "target"), in: txn).id } }
+            timelineTargets = try timeline.write { txn in try (0..<16).map { _ in try txn.createSession(NewSession(title: "target")).id } }
             sqliteTargets = try sqlite.pool.write { db in try (0..<16).map { _ in try sqlite.createSession(title: "target", project: nil, in: db).id } }
         } catch {
             fatalError("timeline benchmark fixture: \(error)")
@@ -74,8 +74,8 @@ final class TimelineFixture: @unchecked Sendable {
             let range = chunk..<min(chunk + 100, sessionCount)
             try timeline.write { txn in
                 for index in range {
-                    let session = try timeline.createSession(NewSession(title: "session \(index)", project: projects[index % 10]), in: txn)
-                    try timeline.append(benchTurns(turnsPerSession), to: session.id, in: txn)
+                    let session = try txn.createSession(NewSession(title: "session \(index)", project: projects[index % 10]))
+                    try txn.append(benchTurns(turnsPerSession), to: session.id)
                 }
             }
             try sqlite.pool.write { db in
@@ -143,8 +143,8 @@ let benchmarks: @Sendable () -> Void = {
     let bulk = benchTurns(1_000)
     Benchmark("import a 1,000-turn session, durable — TimelineStore") { _ in
         try fixture.timeline.write { txn in
-            let session = try fixture.timeline.createSession(NewSession(title: "bulk"), in: txn)
-            try fixture.timeline.append(bulk, to: session.id, in: txn)
+            let session = try txn.createSession(NewSession(title: "bulk"))
+            try txn.append(bulk, to: session.id)
         }
     }
     Benchmark("import a 1,000-turn session, durable — SQLite (GRDB)") { _ in
@@ -161,10 +161,10 @@ let benchmarks: @Sendable () -> Void = {
     // the store.
     Benchmark("open the store, list its 20 newest sessions — TimelineStore") { _ in
         let timeline = try TimelineStore(path: fixture.base + "/timeline-copy", migrationPolicy: .failIfNeeded)
-        blackHole(try timeline.read { txn in try timeline.listSessions(limit: 20, in: txn) })
+        blackHole(try timeline.read { txn in try txn.listSessions(limit: 20) })
     } setup: {
         try? FileManager.default.removeItem(atPath: fixture.base + "/timeline-copy")
-        try fixture.timeline.store.environment.copy(to: fixture.base + "/timeline-copy")
+        try fixture.timeline.environment.copy(to: fixture.base + "/timeline-copy")
     }
     Benchmark("open the store, list its 20 newest sessions — SQLite (GRDB)") { _ in
         let pool = try DatabasePool(path: fixture.base + "/sqlite.db")
@@ -177,7 +177,7 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("load 100 turns of a session — TimelineStore") { _ in
         let id = fixture.timelineSessions[Int.random(in: 0..<fixture.timelineSessions.count)]
-        blackHole(try fixture.timeline.read { txn in try fixture.timeline.turns(of: id, limit: 100, in: txn) })
+        blackHole(try fixture.timeline.read { txn in try txn.turns(of: id, limit: 100) })
     }
     Benchmark("load 100 turns of a session — SQLite (GRDB)") { _ in
         let id = fixture.sqliteSessions[Int.random(in: 0..<fixture.sqliteSessions.count)]
@@ -185,7 +185,7 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("list 100 recent sessions of a project — TimelineStore") { _ in
         let filter = SessionFilter(project: TimelineFixture.projects.randomElement()!)
-        blackHole(try fixture.timeline.read { txn in try fixture.timeline.listSessions(filter: filter, limit: 100, in: txn) })
+        blackHole(try fixture.timeline.read { txn in try txn.listSessions(filter: filter, limit: 100) })
     }
     Benchmark("list 100 recent sessions of a project — SQLite (GRDB)") { _ in
         let project = TimelineFixture.projects.randomElement()!
@@ -212,8 +212,8 @@ let benchmarks: @Sendable () -> Void = {
     } setup: {
         try doomed.timeline.fill(fixture.timeline.write { txn in
             try (0..<Doomed.count).map { _ in
-                let session = try fixture.timeline.createSession(NewSession(title: "doomed"), in: txn)
-                try fixture.timeline.append(hundred, to: session.id, in: txn)
+                let session = try txn.createSession(NewSession(title: "doomed"))
+                try txn.append(hundred, to: session.id)
                 return session.id
             }
         })

@@ -94,7 +94,7 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
     func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {
         var bytes = 0
         let next = try timeline.forEachSession(filter: SessionFilter(project: project), limit: limit, after: cursor as? PageCursor) { session in
-            bytes += try session.title.utf8.count
+            bytes += try session.withTitleUTF8 { $0.count }
             _ = try session.lastActivity
             _ = try session.turnCount
         }

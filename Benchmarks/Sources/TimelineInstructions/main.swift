@@ -207,7 +207,7 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
         let filter = SessionFilter(project: "p")
         for _ in 0..<iterations {
             try timeline.forEachSession(filter: filter, limit: 100) { session in
-                total &+= try session.title.utf8.count
+                total &+= try session.withTitleUTF8 { $0.count }
                 _ = try session.lastActivity
                 _ = try session.turnCount
             }
