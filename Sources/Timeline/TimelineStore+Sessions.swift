@@ -77,13 +77,17 @@ struct SessionScan {
         reverse = order == .oldestFirst
         prefixLength = group.count + 1
         var fingerprint = PageCursor.Fingerprint()
-        fingerprint.addPiece(Array("sessions".utf8))
-        for part in [filter.project.map { Array($0.utf8) }, filter.parent.map { KeyBytes($0).bytes },
-                     filter.archived.map { [$0 ? 1 : 0] }, filter.activeSince.map { KeyBytes($0).bytes },
-                     filter.activeBefore.map { KeyBytes($0).bytes }, [order == .newestFirst ? 0 : 1]] {
-            fingerprint.add(CollectionOfOne(part == nil ? 0 : 1))
+        fingerprint.addPiece("sessions")
+        func add(_ part: [UInt8]?) {
+            fingerprint.add(byte: part == nil ? 0 : 1)
             fingerprint.addPiece(part ?? [])
         }
+        add(filter.project.map { Array($0.utf8) })
+        add(filter.parent.map { KeyBytes($0).bytes })
+        add(filter.archived.map { [$0 ? 1 : 0] })
+        add(filter.activeSince.map { KeyBytes($0).bytes })
+        add(filter.activeBefore.map { KeyBytes($0).bytes })
+        add([order == .newestFirst ? 0 : 1])
         listing = fingerprint.value
         if let cursor, cursor.listing != listing || cursor.key.count != Self.suffixLength {
             throw TimelineError.invalidPageCursor("it does not come from a session listing with this filter and order")

@@ -181,6 +181,12 @@ struct DecodingContext {
     /// returns its item count, checked against the bytes left (so it also fits an `Int`).
     @usableFromInline
     func containerCount<T>(_ type: T.Type, major: UInt8, at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Int {
+        // Up to 23 items: a one-byte head, and every item takes at least a byte (two for a map entry).
+        if offset >= 0, offset < buffer.count, case let initial = buffer[offset], initial &>> 5 == major, case let count = Int(initial & 0x1F),
+           count < 24, count * (major == 5 ? 2 : 1) <= buffer.count - offset - 1 {
+            offset += 1
+            return count
+        }
         var reader = reader(at: offset)
         let head = try wrap(codingPath()) { () throws(CBORError) in try reader.readHead() }
         guard head.major == major else { throw mismatch(T.self, head, codingPath()) }

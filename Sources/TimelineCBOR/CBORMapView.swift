@@ -17,7 +17,7 @@
 /// allocated), so a field already passed costs a table read, and fields read in the order they
 /// are stored cost one walk in all. Keys that are not field names are skipped; of a field given
 /// twice, the first is read. Every read is bounds-checked, so damaged bytes throw `DecodingError`s
-/// when the walk or the read reaches them. The table holds a type's first 32 fields; a look-up
+/// when the walk or the read reaches them. The table holds a type's first 16 fields; a look-up
 /// for a later one walks the map from its start. A view is valid only while its buffer is (for
 /// DocumentStore, during the transaction).
 public struct CBORMapView<Field: CodingKey & CaseIterable & Equatable> {
@@ -29,11 +29,18 @@ public struct CBORMapView<Field: CodingKey & CaseIterable & Equatable> {
     /// - Throws: `DecodingError` when the buffer does not start with a definite-length map.
     @inlinable
     public init(_ buffer: UnsafeRawBufferPointer, fields: CBORFields<Field>, maxDepth: Int = 256) throws {
-        context = DecodingContext(buffer: buffer, maxDepth: maxDepth, validated: false)
-        self.fields = fields
+        // Everything that can throw comes before any stored property is set: a throwing path out
+        // of a partly initialized view made the initializer copy and destroy the view (about 440
+        // instructions a view).
+        guard buffer.count <= Int(Int32.max) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "a map of \(buffer.count) bytes is too large to view"))
+        }
+        let context = DecodingContext(buffer: buffer, maxDepth: maxDepth, validated: false)
         var position = 0
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
-        walk = try MapWalk(start: position, count: count, bufferSize: buffer.count)
+        self.context = context
+        self.fields = fields
+        walk = MapWalk(start: position, count: count)
     }
 
     /// A reader standing at `field`'s value, or `nil` when the map has no such key.
@@ -80,17 +87,14 @@ struct MapWalk {
     var expected = 0
     /// The offset of each field's value by the field's position in `Field.allCases`, for the
     /// fields passed so far; -1 for the others.
-    var offsets: InlineArray<32, Int32>
+    var offsets: SIMD16<Int32>
 
     @usableFromInline
-    init(start: Int, count: Int, bufferSize: Int) throws {
-        guard bufferSize <= Int(Int32.max) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "a map of \(bufferSize) bytes is too large to view"))
-        }
+    init(start: Int, count: Int) {
         self.start = start
         self.count = count
         position = start
-        offsets = InlineArray(repeating: -1)
+        offsets = SIMD16(repeating: -1)
     }
 }
 
@@ -101,16 +105,27 @@ extension DecodingContext {
     /// the value of the field itself is damaged (its read then throws).
     @usableFromInline
     func find(_ names: FieldNames, _ index: Int, walk: inout MapWalk) throws -> Int? {
-        guard index < walk.offsets.count else { return try findPastTable(names, index, from: walk.start, entries: walk.count) }
+        guard index < walk.offsets.scalarCount else { return try findPastTable(names, index, from: walk.start, entries: walk.count) }
         if walk.offsets[index] >= 0 { return Int(walk.offsets[index]) }
-        while walk.walked < walk.count {
-            if walk.walked > 0 { walk.position = try skipValue(at: walk.position) }
-            let field = try readKey(names, expected: walk.expected, at: &walk.position)
-            walk.walked += 1
-            if let field, field < walk.offsets.count, walk.offsets[field] < 0 {
-                walk.offsets[field] = Int32(walk.position)
-                walk.expected = field + 1
-                if field == index { return walk.position }
+        var position = walk.position, walked = walk.walked, expected = walk.expected
+        defer { (walk.position, walk.walked, walk.expected) = (position, walked, expected) }
+        while walked < walk.count {
+            if walked > 0 { position = try skipValue(at: position) }
+            // The key: the expected field's name, checked in place, or any other (a look-up).
+            let field: Int?
+            if let base = buffer.baseAddress, position < buffer.count, case let initial = base.load(fromByteOffset: position, as: UInt8.self),
+               initial &>> 5 == 3, case let length = Int(initial & 0x1F), length < 24, length < buffer.count - position {
+                let key = UnsafeRawBufferPointer(start: base + position + 1, count: length)
+                position += 1 + length
+                field = expected < names.count && names.equals(expected, key) ? expected : names.match(key, expected: expected)
+            } else {
+                field = try textKey(at: &position).flatMap { names.match($0, expected: expected) }
+            }
+            walked += 1
+            if let field, field < walk.offsets.scalarCount, walk.offsets[field] < 0 {
+                walk.offsets[field] = Int32(position)
+                expected = field + 1
+                if field == index { return position }
             }
         }
         return nil
@@ -121,23 +136,9 @@ extension DecodingContext {
         var position = start
         for entry in 0..<entries {
             if entry > 0 { position = try skipValue(at: position) }
-            if try readKey(names, expected: index, at: &position) == index { return position }
+            if try textKey(at: &position).flatMap({ names.match($0, expected: index) }) == index { return position }
         }
         return nil
-    }
-
-    /// Reads the key of the entry at `position` and moves to its value; returns which of `names`
-    /// it is, trying `expected` first, or `nil` for any other key. A key of up to 23 bytes (a
-    /// one-byte head) is read straight from the bytes.
-    @inline(__always)
-    private func readKey(_ names: FieldNames, expected: Int, at position: inout Int) throws -> Int? {
-        if position < buffer.count, case let initial = buffer[position], initial &>> 5 == 3, case let length = Int(initial & 0x1F),
-           length < 24, length < buffer.count - position {
-            let key = UnsafeRawBufferPointer(rebasing: buffer[(position + 1)..<(position + 1 + length)])
-            position += 1 + length
-            return expected < names.count && names.equals(expected, key) ? expected : names.match(key, expected: expected)
-        }
-        return try textKey(at: &position).flatMap { names.match($0, expected: expected) }
     }
 
     /// The end of the item at `position`. The common values of a record — a number, a simple

@@ -27,6 +27,7 @@ public struct KeyBytes: Hashable, Sendable, Comparable, KeyEncodable, CustomStri
     public var bytes: [UInt8]
 
     /// Wraps bytes that already are an encoded key.
+    @inlinable
     public init(raw bytes: [UInt8]) { self.bytes = bytes }
 
     /// The key whose ``description`` is `hex` (two hex digits a byte, either case); `nil` when
@@ -44,6 +45,9 @@ public struct KeyBytes: Hashable, Sendable, Comparable, KeyEncodable, CustomStri
     }
 
     /// Joins the key encodings of `parts`, in order.
+    // Inlinable, so that the caller specializes the parameter pack: unspecialized, each call
+    // looked up the parts' run-time metadata and conformances (about 1,100 instructions a key).
+    @inlinable
     public init<each Part: KeyEncodable>(_ parts: repeat each Part) {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(32)

@@ -14,6 +14,7 @@
 //     sessions-sqlite   SQLite: id, title, last_activity and turn_count of the 100 rows
 //     sessions-views    forEachSession reading those four fields in place
 //     sessions-records  listSessions — 100 `Session` values
+//     views-1, sessions-views-1   a page of one: what a call costs besides its records
 import BenchFixtures
 import CSQLite
 import Foundation
@@ -212,11 +213,16 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
                 _ = try session.turnCount
             }
         }
+    case "sessions-views-1":
+        let filter = SessionFilter(project: "p")
+        for _ in 0..<iterations { try timeline.forEachSession(filter: filter, limit: 1) { session in total &+= try session.withTitleUTF8 { $0.count } } }
+    case "views-1":
+        for _ in 0..<iterations { try timeline.forEachTurn(of: id, reverse: true, limit: 1) { turn in total &+= try turn.withContentUTF8 { $0.count } } }
     case "sessions-records":
         let filter = SessionFilter(project: "p")
         for _ in 0..<iterations { total &+= try timeline.listSessions(filter: filter, limit: 100).items.count }
     default:
-        print("unknown mode \(mode): raw, sqlite, views, records, json, records-json, sessions-raw, sessions-sqlite, sessions-views, sessions-records")
+        print("unknown mode \(mode): raw, sqlite, views, records, json, records-json, sessions-raw, sessions-sqlite, sessions-views, sessions-records, views-1, sessions-views-1")
         exit(2)
     }
     return total
