@@ -80,6 +80,7 @@ let package = Package(
             name: "timeline-bench",
             dependencies: [
                 .product(name: "Timeline", package: root),
+                .product(name: "TimelineLMDB", package: root),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 "BenchFixtures",
                 "SQLiteBaseline",

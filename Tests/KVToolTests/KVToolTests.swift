@@ -190,6 +190,19 @@ struct KVToolTests {
             let stat = try JSONDecoder().decode(Stat.self, from: Data(try kvtool(["stat", path, "--json"]).output.utf8))
             #expect(stat.recordVersions == ["sessions": 2, "turns": 2, "checkpoints": 1, "crystals": 1, "changes": 1, "consumers": 1])
             #expect(stat.databases.first { $0.name == "sessions" }?.entries == 12)        // 10 + 2 forks
+            // --space: where each database's bytes go, as JSON and as text.
+            struct Space: Decodable {
+                var databases: [Database]
+                struct Database: Decodable { var name: String; var leafPages: Int; var space: Usage? }
+                struct Usage: Decodable { var keyBytes: Int; var leafBytesUsed: Int; var leafFill: Double; var overflowBytesUnused: Int }
+            }
+            let space = try JSONDecoder().decode(Space.self, from: Data(try kvtool(["stat", path, "--json", "--space"]).output.utf8))
+            let turnSpace = try #require(space.databases.first { $0.name == "turns" }?.space)
+            #expect(turnSpace.keyBytes == (stat.databases.first { $0.name == "turns" }?.entries ?? 0) * 24 && turnSpace.leafFill > 0.3 && turnSpace.leafFill <= 1 && turnSpace.overflowBytesUnused >= 0)
+            #expect(space.databases.allSatisfy { $0.space != nil })
+            let spaceText = try kvtool(["stat", path, "--space"])
+            #expect(spaceText.status == 0 && spaceText.output.contains("leaf fill") && spaceText.output.contains(" %"))
+            #expect(try !kvtool(["stat", path]).output.contains("leaf fill"))
 
             let listed = try kvtool(["sessions", path, "--limit", "100", "--json"]).output.split(separator: "\n")
             #expect(listed.count == 12)

@@ -123,8 +123,10 @@ struct TimelineBench {
         let report = Report(options: options, results: results, settings: settings, started: started)
         try report.write()
         let feed = try await runFeed(options)
+        let space = try SpaceBench.run(options)
         print(report.table())
         print("The change feed (TimelineStore only; also in feed.json):\n  " + feed.joined(separator: "\n  "))
+        print("Where the LMDB stores' bytes go (also in space.json):\n  " + space.joined(separator: "\n  "))
         // What the quick run in CI checks: every backend produced every figure, and the same
         // answers to the same reads — not the figures themselves.
         let problems = report.missingFigures() + report.answerMismatches().map { "answers differ: \($0)" } + report.weakDurability()
@@ -145,15 +147,20 @@ struct TimelineBench {
         return feed.lines
     }
 
+    /// Where a backend's store of `fixture` is kept between runs. TimelineStore's kept copy names
+    /// its record version: a copy written by older code would be migrated when opened, and the
+    /// migration would be timed as the cold open.
+    static func keptStore(slug: String, fixture: Fixture, options: Options) -> String {
+        let format = slug == "timelinestore" ? "-records\(Turn.recordVersion)" : ""
+        return "\(options.fixtures)/\(slug)-\(fixture.turnCount)-\(fixture.seed)-v1\(format)"
+    }
+
     /// A backend's store holding `fixture`, in a working directory of its own: loaded from a
     /// copy kept from an earlier run, or loaded now (and kept). Loading is the import workload.
     static func prepare(_ backend: (name: String, slug: String, make: (String) throws -> any Backend), fixture: Fixture,
                         options: Options) async throws -> (backend: any Backend, directory: String, importFigures: [Measurement]?) {
         let manager = FileManager.default
-        // TimelineStore's kept copy names its record version: a copy written by older code would be
-        // migrated when opened, and the migration would be timed as the cold open.
-        let format = backend.slug == "timelinestore" ? "-records\(Turn.recordVersion)" : ""
-        let kept = "\(options.fixtures)/\(backend.slug)-\(fixture.turnCount)-\(fixture.seed)-v1\(format)"
+        let kept = keptStore(slug: backend.slug, fixture: fixture, options: options)
         let work = "\(options.fixtures)/work-\(backend.slug)-\(getpid())"
         try? manager.removeItem(atPath: work)
         try manager.createDirectory(atPath: options.fixtures, withIntermediateDirectories: true)

@@ -14,6 +14,7 @@ struct Stat: ParsableCommand {
             Examples:
               kvtool stat /var/lib/chat/timeline
               kvtool stat /var/lib/chat/timeline --json
+              kvtool stat /var/lib/chat/timeline --space
             """
     )
 
@@ -21,11 +22,21 @@ struct Stat: ParsableCommand {
 
     @OptionGroup var output: OutputFormat
 
+    @Flag(help: "Also walk every entry and show where each database's bytes go: keys and values, leaf fill, unused overflow bytes.")
+    var space = false
+
 
     /// What `--json` prints.
     struct Report: Encodable {
         struct DatabaseReport: Encodable {
             var name: String, entries: Int, depth: Int, branchPages: Int, leafPages: Int, overflowPages: Int, bytes: Int
+            /// With `--space`.
+            var space: Space?
+        }
+        /// Where a database's bytes go (`Database.SpaceUsage`).
+        struct Space: Encodable {
+            var keyBytes: Int, inlineValueBytes: Int, overflowValues: Int, overflowValueBytes: Int
+            var leafBytesUsed: Int, leafFill: Double, overflowBytesUnused: Int
         }
         var path: String
         var mapSize: Int
@@ -68,8 +79,16 @@ struct Stat: ParsableCommand {
             let versions = names.contains("meta") ? try StoreFiles.versions(handles[names.firstIndex(of: "meta")!], in: txn) : (format: nil, records: [])
             let databases = try zip(names, handles).map { name, db in
                 let s = try db.statistics(in: txn)
+                // A dupSort database's values are laid out differently: no space figures for it.
+                let space = try space && !db.flags.contains(.dupSort) ? db.spaceUsage(in: txn) : nil
                 return Report.DatabaseReport(name: name, entries: s.entries, depth: s.depth, branchPages: s.branchPages,
-                                             leafPages: s.leafPages, overflowPages: s.overflowPages, bytes: s.bytes)
+                                             leafPages: s.leafPages, overflowPages: s.overflowPages, bytes: s.bytes,
+                                             space: space.map {
+                                                 Report.Space(keyBytes: $0.keyBytes, inlineValueBytes: $0.inlineValueBytes,
+                                                              overflowValues: $0.overflowValues, overflowValueBytes: $0.overflowValueBytes,
+                                                              leafBytesUsed: $0.leafBytesUsed, leafFill: $0.leafFill,
+                                                              overflowBytesUnused: $0.overflowBytesUnused)
+                                             })
             }
             return (versions, databases)
         }
@@ -104,6 +123,15 @@ struct Stat: ParsableCommand {
             let columns = [s.entries, s.depth, s.branchPages, s.leafPages, s.overflowPages, s.bytes]
             let widths = [10, 7, 8, 8, 10, 11]
             print(pad(s.name, 26) + zip(columns, widths).map { padLeft(String($0), $1) }.joined())
+        }
+        guard space else { return }
+        print("")
+        print(pad("database", 26) + "    key bytes  value bytes  leaf fill  overflow values  overflow unused")
+        for s in databases {
+            guard let u = s.space else { continue }
+            let fill = s.leafPages == 0 ? "—" : String(format: "%.1f %%", u.leafFill * 100)
+            print(pad(s.name, 26) + padLeft(String(u.keyBytes), 13) + padLeft(String(u.inlineValueBytes + u.overflowValueBytes), 13)
+                  + padLeft(fill, 11) + padLeft(String(u.overflowValues), 17) + padLeft(String(u.overflowBytesUnused), 17))
         }
     }
 }
