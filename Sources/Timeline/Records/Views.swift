@@ -19,9 +19,11 @@ internal import TimelineCBOR
 /// }
 /// ```
 ///
-/// Reading the fields in the order they are stored (the order of ``Turn``'s properties) walks the
-/// record once. A field that a damaged record lacks or holds in the wrong type throws
-/// `DocumentStoreError` (`.corrupted`, naming the record) out of the listing.
+/// The record is walked at most once, as far as the fields read so far lie (they are stored in
+/// the order of ``Turn``'s properties), and a field passed on the way is remembered, so fields
+/// can be read in any order and more than once. A field that a damaged record lacks or holds in
+/// the wrong type throws `DocumentStoreError` (`.corrupted`, naming the record) out of the
+/// listing when it is read; a record whose structure is damaged, when the walk reaches the damage.
 public struct TurnView {
     var map: CBORMapView<Turn.CodingKeys>
     let item: UnsafeRawBufferPointer
