@@ -40,7 +40,7 @@ extension Database {
     ///   a sub-page or sub-tree this does not account for; what reading throws.
     /// - Complexity: O(entries).
     public func spaceUsage(in txn: borrowing Transaction<some TransactionAccess>) throws -> SpaceUsage {
-        if flags.contains(.dupSort) {
+        if try storedFlags(in: txn).contains(.dupSort) {
             throw LMDBError(.misuse, operation: "measure the space of \(describe(database: name))",
                             detail: "a dupSort database keeps a key's values together, which this does not account for")
         }

@@ -202,6 +202,16 @@ public struct Database: Sendable, Hashable {
         txn.environment.forgetDatabase(named: name)
     }
 
+    /// The flags the database was created with, as LMDB keeps them (`mdb_dbi_flags`) — which
+    /// may differ from ``flags``, the ones it was opened with: LMDB opens an existing database
+    /// with its stored flags whatever the caller passed.
+    public func storedFlags(in txn: borrowing Transaction<some TransactionAccess>) throws -> Flags {
+        var raw: UInt32 = 0
+        try check(mdb_dbi_flags(txn.handle, dbi, &raw), "read the flags of \(describe(database: name))")
+        let known: Flags = [.reverseKey, .dupSort, .integerKey, .dupFixed, .integerDup, .reverseDup]
+        return Flags(rawValue: raw & known.rawValue)
+    }
+
     // MARK: Size
 
     /// Page and entry counts of the database as this transaction sees it (`mdb_stat`).

@@ -219,6 +219,11 @@ struct KVToolTests {
             #expect(try kvtool(["backup", path, dir + "/copy", "--compact"]).status == 0)
             #expect(try kvtool(["dump", dir + "/copy"]).output == kvtool(["dump", path]).output)
             #expect(try kvtool(["backup", path, dir + "/copy"]).status != 0)            // never over a store
+            let repacked = try kvtool(["backup", path, dir + "/repacked", "--repack"])
+            #expect(repacked.status == 0 && repacked.output.contains("(repacked)"), "\(repacked)")
+            #expect(try kvtool(["dump", dir + "/repacked"]).output == kvtool(["dump", path]).output)
+            #expect(try kvtool(["check", dir + "/repacked"]).status == 0)
+            #expect(try kvtool(["backup", path, dir + "/both", "--repack", "--compact"]).status != 0)
 
             // --update brings the copy up to date from the change log: afterwards it dumps as the store does.
             let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))

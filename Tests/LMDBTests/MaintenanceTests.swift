@@ -39,6 +39,64 @@ struct MaintenanceTests {
         }
     }
 
+    @Test("a repacked copy holds the same entries in every database, its leaf pages nearly full, in a smaller file")
+    func repackedCopy() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: storePath(dir), configuration: .init(fileMode: 0o640))
+            let names = ["shuffled", "ordered", "large", "empty"]
+            let dbs = try names.map { try env.openDatabase($0) }
+            var random = SeededGenerator(seed: 31)
+            try env.write { txn throws in
+                for index in (0..<20_000).shuffled(using: &random) {
+                    try dbs[0].put([UInt8](repeating: UInt8(index % 200), count: 20 + index % 300),
+                                   for: withUnsafeBytes(of: UInt64(index).bigEndian) { Array($0) }, in: txn)
+                }
+                for index in 0..<3_000 { try dbs[1].put(bytes("v\(index)"), for: bytes("k\(100_000 + index)"), in: txn) }
+                for index in 0..<40 { try dbs[2].put([UInt8](repeating: 7, count: 1_000 + index * 500), for: bytes("big \(index)"), in: txn) }
+            }
+            // A reader holds its snapshot: writes made during the copy are not in it.
+            try env.copyRepacked(to: dir + "/repacked")
+            try env.write { txn throws in try dbs[1].put(bytes("late"), for: bytes("zzz"), in: txn) }
+
+            let copy = try Environment(path: dir + "/repacked", configuration: .init(readOnly: true))
+            #expect(try copy.databaseNames() == env.databaseNames())
+            let copies = try names.map { try copy.openDatabase($0, create: false) }
+            try env.read { txn throws in
+                try copy.read { copyTxn throws in
+                    for (db, copied) in zip(dbs, copies) {
+                        let original = try collect(db, in: txn).filter { $0.0 != bytes("zzz") }
+                        let repacked = try collect(copied, in: copyTxn)
+                        #expect(original.map(\.0) == repacked.map(\.0) && original.map(\.1) == repacked.map(\.1))
+                    }
+                    let before = try dbs[0].spaceUsage(in: txn), after = try copies[0].spaceUsage(in: copyTxn)
+                    #expect(before.leafFill < 0.8 && after.leafFill > 0.9, "\(before.leafFill) → \(after.leafFill)")
+                    #expect(after.statistics.leafPages < before.statistics.leafPages)
+                    #expect(try copies[2].spaceUsage(in: copyTxn).statistics.overflowPages == dbs[2].spaceUsage(in: txn).statistics.overflowPages)
+                }
+            }
+            let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/repacked/data.mdb")
+            #expect((attributes[.posixPermissions] as? Int) == 0o640)
+            let sourceSize = try FileManager.default.attributesOfItem(atPath: storePath(dir) + "/data.mdb")[.size] as? Int ?? 0
+            #expect((attributes[.size] as? Int ?? .max) < sourceSize)
+
+            // Refusals: a directory that holds a store; a database created with flags (nothing left behind).
+            let error = #expect(throws: LMDBError.self) { try env.copyRepacked(to: dir + "/repacked") }
+            #expect(error?.code == .fileExists)
+            let other = try Environment(path: dir + "/other")
+            let multi = try other.openDatabase("multi", flags: .dupSort)
+            try other.write { txn throws in for value in ["a", "b"] { try multi.put(bytes(value), for: bytes("k"), in: txn) } }
+            let refused = #expect(throws: LMDBError.self) { try other.copyRepacked(to: dir + "/refused") }
+            #expect(refused?.code == .incompatible)
+            #expect(!FileManager.default.fileExists(atPath: dir + "/refused/data.mdb"))
+            // Opened afresh, the database's flags are not known beforehand: refused all the same.
+            try other.close()
+            let reopened = try Environment(path: dir + "/other")
+            let again = #expect(throws: LMDBError.self) { try reopened.copyRepacked(to: dir + "/refused") }
+            #expect(again?.code == .incompatible, "\(String(describing: again))")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/refused/data.mdb"))
+        }
+    }
+
     @Test("mdb_stat and mdb_dump read our stores")
     func stockTools() throws {
         try withTemporaryDirectory { dir in

@@ -52,6 +52,13 @@ struct SpaceUsageTests {
             try env.write { txn throws in try db.put(bytes("a"), for: bytes("k"), in: txn) }
             let error = #expect(throws: LMDBError.self) { try env.read { txn throws in try db.spaceUsage(in: txn) } }
             #expect(error?.code == .misuse)
+            // Opened afresh without its flags, LMDB still keeps its values sorted per key: refused all the same.
+            try env.close()
+            let reopened = try Environment(path: storePath(dir))
+            let plain = try reopened.openDatabase("multi", create: false)
+            #expect(try reopened.read { txn throws in try plain.storedFlags(in: txn) } == .dupSort)
+            let again = #expect(throws: LMDBError.self) { try reopened.read { txn throws in try plain.spaceUsage(in: txn) } }
+            #expect(again?.code == .misuse)
         }
     }
 }

@@ -69,25 +69,9 @@ public struct TurnView {
     /// Cost, if recorded.
     public var cost: Cost? { mutating get throws { try map.decode(.cost, as: Int64.self).map(Cost.init(nanos:)) } }
     /// The tool calls the turn made.
-    public var toolCalls: [Turn.ToolCall] {
-        mutating get throws {
-            var calls: [Turn.ToolCall] = []
-            if var value = try map.value(.toolCalls) {
-                try value.readArray { item in calls.append(try Turn.ToolCall(cbor: &item)) }
-            }
-            return calls
-        }
-    }
+    public var toolCalls: [Turn.ToolCall] { mutating get throws { try array(.toolCalls, of: Turn.ToolCall.self) } }
     /// Structured parts besides the text.
-    public var blocks: [Turn.Block] {
-        mutating get throws {
-            var blocks: [Turn.Block] = []
-            if var value = try map.value(.blocks) {
-                try value.readArray { item in blocks.append(try Turn.Block(cbor: &item)) }
-            }
-            return blocks
-        }
-    }
+    public var blocks: [Turn.Block] { mutating get throws { try array(.blocks, of: Turn.Block.self) } }
     /// Free-form string metadata.
     public var metadata: [String: String] { mutating get throws { try map.decode(.metadata, as: [String: String].self) ?? [:] } }
 
@@ -98,6 +82,15 @@ public struct TurnView {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the turn stored at sequence \(sequence) of session \(sessionID) says it is \(turn.sequence) of \(turn.sessionID)"))
         }
         return turn
+    }
+
+    /// An array field of records (empty when absent), read as the whole turn reads it.
+    private mutating func array<Item: CBORRecordDecodable>(_ field: Turn.CodingKeys, of type: Item.Type) throws -> [Item] {
+        var items: [Item] = []
+        if var value = try map.value(field) {
+            try value.readArray { item in items.append(try Item(cbor: &item)) }
+        }
+        return items
     }
 
     private func missing(_ field: Turn.CodingKeys) -> DecodingError {

@@ -9,7 +9,9 @@ struct Backup: ParsableCommand {
         discussion: """
             Writes a copy of the store into DEST (created if missing; it must not already hold a
             store) from one snapshot, without stopping readers or writers (mdb_env_copy2). With
-            --compact, free pages are left out: smaller, a little slower to make.
+            --compact, free pages are left out: smaller, a little slower to make. With --repack,
+            every database is rewritten in key order so that its pages come out nearly full (as
+            SQLite's VACUUM INTO does): smaller still, slower to make.
 
             With --update, DEST holds an earlier backup of this store instead, and it is brought up
             to date from the store's change log: only the changes since it was made are applied,
@@ -19,6 +21,7 @@ struct Backup: ParsableCommand {
 
             Examples:
               kvtool backup /var/lib/chat/timeline /backups/timeline-2026-11-22 --compact
+              kvtool backup /var/lib/chat/timeline /srv/timeline-repacked --repack
               kvtool backup /var/lib/chat/timeline /backups/timeline-latest --update
             """
     )
@@ -31,11 +34,16 @@ struct Backup: ParsableCommand {
     @Flag(help: "Leave out free pages.")
     var compact = false
 
+    @Flag(help: "Rewrite every database in key order, its pages nearly full.")
+    var repack = false
+
     @Flag(help: "Bring the earlier backup in DEST up to date from the change log instead of copying everything.")
     var update = false
 
     func validate() throws {
+        if compact && repack { throw ValidationError("--compact and --repack are two ways of copying; choose one") }
         if update {
+            if repack { throw ValidationError("--repack applies to a full copy, not to --update") }
             if compact { throw ValidationError("--compact applies to a full copy, not to --update") }
             if !StoreFiles.holdsStore(destination) { throw ValidationError("\(destination) holds no store to update; make a full backup first") }
         } else if StoreFiles.holdsStore(destination) {
@@ -50,9 +58,13 @@ struct Backup: ParsableCommand {
             print("updated \(destination) from change \(result.previousPosition) to \(result.position): \(result.changesApplied) changes, \(result.recordsWritten) records written, \(result.recordsRemoved) removed")
             return
         }
-        // A compact copy walks every tree through LMDB; a plain copy copies pages as they are.
-        if compact { try StoreFiles.requireSoundPages(store.path) }
-        try StoreFiles.openReadOnly(store.path).copy(to: destination, compact: compact)
-        print("copied \(store.path) to \(destination)\(compact ? " (compacted)" : "")")
+        // A compact or repacked copy walks every tree through LMDB; a plain copy copies pages as they are.
+        if compact || repack { try StoreFiles.requireSoundPages(store.path) }
+        if repack {
+            try StoreFiles.openReadOnly(store.path).copyRepacked(to: destination)
+        } else {
+            try StoreFiles.openReadOnly(store.path).copy(to: destination, compact: compact)
+        }
+        print("copied \(store.path) to \(destination)\(compact ? " (compacted)" : repack ? " (repacked)" : "")")
     }
 }

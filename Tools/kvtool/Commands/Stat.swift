@@ -80,7 +80,7 @@ struct Stat: ParsableCommand {
             let databases = try zip(names, handles).map { name, db in
                 let s = try db.statistics(in: txn)
                 // A dupSort database's values are laid out differently: no space figures for it.
-                let space = try space && !db.flags.contains(.dupSort) ? db.spaceUsage(in: txn) : nil
+                let space = try space && !db.storedFlags(in: txn).contains(.dupSort) ? db.spaceUsage(in: txn) : nil
                 return Report.DatabaseReport(name: name, entries: s.entries, depth: s.depth, branchPages: s.branchPages,
                                              leafPages: s.leafPages, overflowPages: s.overflowPages, bytes: s.bytes,
                                              space: space.map {
