@@ -214,7 +214,7 @@ extension TimelineTransaction {
     ///   `nil` when nothing is left.
     /// - Throws: as ``turns(of:range:reverse:limit:after:)``, and what `body` throws (which ends
     ///   the listing). A damaged record throws `DocumentStoreError` (`.corrupted`) when `body`
-    ///   reads the damaged field; a missing record, once its part of the history has been read.
+    ///   reads the damaged field; a missing record, before `body` sees any turn after it.
     @discardableResult
     public func forEachTurn(
         of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max,
@@ -229,9 +229,9 @@ extension TimelineTransaction {
     }
 
     /// Calls `body` with the stored CBOR item, owner and sequence of each turn `plan` selects, up
-    /// to `limit`, segment by segment; returns the last sequence visited. A segment whose records
-    /// are not all stored is refused once it has been read (its entries are counted: keys are
-    /// unique, so as many entries as sequences in the key range are exactly those sequences).
+    /// to `limit`, segment by segment; returns the last sequence visited. Each record's key must
+    /// hold the next sequence of the part — a missing record is refused before `body` sees the
+    /// one after it — and a part that ends early is refused once it has been read.
     private func forEachStoredTurn(
         _ plan: TurnPagePlan, limit: Int, _ body: (UnsafeRawBufferPointer, UUID, Int) throws -> Void) throws -> Int? {
         var count = 0
@@ -241,8 +241,13 @@ extension TimelineTransaction {
             if part.isEmpty || count >= limit { continue }
             let room = limit - count
             var visited = 0
-            try turnRecords.forEachRecordItem(Self.keys(of: segment.session, part), reverse: plan.reverse, in: txn) { item in
-                try body(item, segment.session, plan.reverse ? part.upperBound - 1 - visited : part.lowerBound + visited)
+            try turnRecords.forEachRecordEntry(Self.keys(of: segment.session, part), reverse: plan.reverse, in: txn) { key, item in
+                let sequence = plan.reverse ? part.upperBound - 1 - visited : part.lowerBound + visited
+                // The key is the owner's 16 bytes and the sequence, 8 bytes big-endian (its range was `keys(of:)`).
+                guard key.count == 24, UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) == sequence.keyPart else {
+                    throw notAllStored(part, in: segment.session)
+                }
+                try body(item, segment.session, sequence)
                 visited += 1
                 return visited < room
             }
@@ -260,10 +265,13 @@ extension TimelineTransaction {
 
     /// Refuses a part of a history that yielded fewer turns than it holds (up to `limit`).
     private func requireStored(_ found: Int, of part: Range<Int>, in owner: UUID, limit: Int) throws {
-        if found != min(part.count, limit) {
-            throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner),
-                                     underlying: TimelineError.invalidRange("turns \(part) of session \(owner) are not all stored"))
-        }
+        if found != min(part.count, limit) { throw notAllStored(part, in: owner) }
+    }
+
+    /// The error for a part of a history whose records are not all stored.
+    private func notAllStored(_ part: Range<Int>, in owner: UUID) -> DocumentStoreError {
+        DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner),
+                           underlying: TimelineError.invalidRange("turns \(part) of session \(owner) are not all stored"))
     }
 
     /// What a page of session `id`'s turns covers: the sequences wanted (after the cursor), where

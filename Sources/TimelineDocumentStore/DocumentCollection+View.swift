@@ -104,11 +104,21 @@ extension DocumentCollection {
     package func forEachRecordItem(
         _ range: KeyRange, reverse: Bool, in txn: borrowing Transaction<some TransactionAccess>, _ body: (UnsafeRawBufferPointer) throws -> Bool
     ) throws {
+        try forEachRecordEntry(range, reverse: reverse, in: txn) { _, item in try body(item) }
+    }
+
+    /// Calls `body` with the primary key (as stored) and the CBOR item of each record in `range`
+    /// until it returns `false` — upgraded first when a record is of an older version.
+    @inlinable
+    package func forEachRecordEntry(
+        _ range: KeyRange, reverse: Bool, in txn: borrowing Transaction<some TransactionAccess>,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
         try database.withCursor(in: txn) { cursor in
             var entries = cursor.entries(in: range, reverse: reverse)
             var more = true
             while more, let entry = try entries.next() {
-                try withItem(entry.value, key: KeyBytes(raw: Array(entry.key))) { more = try body($0) }
+                try withItem(entry.value, key: KeyBytes(raw: Array(entry.key))) { more = try body(entry.key, $0) }
             }
         }
     }

@@ -159,6 +159,15 @@ struct ViewTests {
                 #expect { try timeline.forEachTurn(of: session.id) { view in try read(&view) } }
                     throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && ($0 as? DocumentStoreError)?.key == turnKey.description }
             }
+            // A missing record: refused before the closure sees any turn after it, in either direction.
+            try timeline.store.write { txn in _ = try timeline.turnRecords.database.delete(turnKey.bytes, in: txn) }
+            for reverse in [false, true] {
+                var seen: [Int] = []
+                #expect { try timeline.forEachTurn(of: session.id, reverse: reverse) { seen.append($0.sequence) } }
+                    throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && "\($0)".contains("not all stored") }
+                #expect(seen == [reverse ? 2 : 0])
+                #expect(throws: DocumentStoreError.self) { try timeline.turnsJSON(of: session.id, reverse: reverse) }
+            }
             // A session whose title is missing: the listing's view throws when asked for it.
             try timeline.store.write { txn in
                 let header = Envelope.header(recordVersion: Session.recordVersion)

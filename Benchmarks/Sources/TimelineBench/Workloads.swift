@@ -120,7 +120,7 @@ struct Workloads {
             let rounds = options.iterations(writers >= 16 ? 20 : 40)
             var elapsed: UInt64 = 0
             var roundTimes: [Double] = []
-            let commitsBefore = try backend.commits()
+            let commitsBefore = try backend.commits(), ioBefore = IOCounters.read()
             for round in 0..<rounds {
                 let jobs = (0..<writers).map { index -> (UUID, TurnData) in
                     let session = fixture.skewedLongSession(&random)
@@ -138,6 +138,13 @@ struct Workloads {
                                        perSecond: Double(rounds * writers) / (Double(elapsed) / 1e9), unit: "appends/s"))
             results.append(Measurement(size: size, workload: "commits per append, \(writers) writers", backend: backend.name, operations: rounds * writers,
                                        value: Double(try backend.commits() - commitsBefore) / Double(rounds * writers), unit: "commits"))
+            // What group commit saves in writes: appends of one batch share the pages near the
+            // root and the hot leaves (the change log's end, the listings' newest entries).
+            if let ioBefore, let ioAfter = IOCounters.read() {
+                results.append(Measurement(size: size, workload: "bytes written per append, \(writers) writers", backend: backend.name,
+                                           operations: rounds * writers,
+                                           value: Double(ioAfter.writeBytes - ioBefore.writeBytes) / Double(rounds * writers), unit: "bytes"))
+            }
             print("  \(backend.name) — \(writers) concurrent writers: \(Int(Double(rounds * writers) / (Double(elapsed) / 1e9))) appends/s")
         }
 
