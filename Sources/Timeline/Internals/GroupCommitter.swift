@@ -27,6 +27,13 @@ final class GroupCommitter: @unchecked Sendable {
     /// The most jobs in one transaction: bounds a transaction's size and a caller's wait.
     static let maxBatch = 512
 
+    /// Under load — the last batch held several jobs and ended less than `loadWindow` ago — a job
+    /// that finds the writer idle waits up to this long for the others of its burst, so that a
+    /// burst of concurrent writes becomes one commit instead of a commit of its first write and
+    /// another of the rest. A lone writer never waits (its batches hold one job).
+    static let linger = 0.000_2
+    static let loadWindow: UInt64 = 10_000_000   // nanoseconds
+
     private let store: Store
     /// Called on the writer thread after each commit that wrote something.
     private let committed: @Sendable () -> Void
@@ -35,6 +42,9 @@ final class GroupCommitter: @unchecked Sendable {
     private var stopping = false
     private var stopped = false
     private var thread: Thread?
+    /// The size of the last batch and when its commit ended (monotonic nanoseconds): the load.
+    private var lastBatch = 0
+    private var lastCommitEnd: UInt64 = 0
 
     init(store: Store, committed: @escaping @Sendable () -> Void = {}) {
         self.store = store
@@ -95,10 +105,17 @@ final class GroupCommitter: @unchecked Sendable {
                 condition.unlock()
                 return
             }
+            if queue.count < lastBatch, lastBatch > 1, DispatchTime.now().uptimeNanoseconds - lastCommitEnd < Self.loadWindow {
+                let deadline = Date(timeIntervalSinceNow: Self.linger)
+                while queue.count < lastBatch, !stopping, condition.wait(until: deadline) {}
+            }
             var batch = Array(queue.prefix(Self.maxBatch))
             queue.removeFirst(batch.count)
             condition.unlock()
             let outcomes = commit(batch)
+            condition.lock()
+            (lastBatch, lastCommitEnd) = (batch.count, DispatchTime.now().uptimeNanoseconds)
+            condition.unlock()
             if outcomes.contains(where: { if case .success = $0 { true } else { false } }) { committed() }
             // Let go of the work (and what it captured, such as the store) before the callers
             // resume: a caller that then drops the last reference closes the store at once, on its
