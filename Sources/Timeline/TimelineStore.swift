@@ -195,12 +195,16 @@ public final class TimelineStore: Sendable {
     /// store's environment open for its owner.) Dropping the last reference does the same.
     public func close() async {
         let committer = self.committer
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            // `stop` blocks until the writer thread drained its queue: not on a cooperative thread.
-            Thread.detachNewThread {
-                committer.stop()
-                continuation.resume()
+        if committer.mayWaitToStop {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // `stop` blocks until the writer thread drained its queue: not on a cooperative thread.
+                Thread.detachNewThread {
+                    committer.stop()
+                    continuation.resume()
+                }
             }
+        } else {
+            committer.stop()   // no writer thread was started: returns at once
         }
         stopWatching()
         if ownsEnvironment { try? store.environment.close() }

@@ -271,6 +271,29 @@ struct TurnTests {
         }
     }
 
+    @Test("a store only read, or only opened, closes at once (no writer thread to join) and refuses writes after; the first write starts the writer")
+    func closeWithoutWrites() async throws {
+        try await withTemporaryDirectory { dir in
+            let first = try openTimeline(dir)
+            let session = try await first.createSession(NewSession(title: "kept"))
+            await first.close()
+            for round in 0..<50 {
+                let timeline = try openTimeline(dir)
+                #expect(try timeline.listSessions().items.map(\.id) == [session.id])
+                if round % 2 == 0 { await timeline.close() } else { continue }   // odd rounds: dropped unclosed
+                await #expect(throws: TimelineError.self) { try await timeline.append(NewTurn(role: .user, content: "late"), to: session.id) }
+            }
+            let timeline = try openTimeline(dir)
+            // Writes after a read-only start go through the writer as ever, concurrently too.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<8 { group.addTask { _ = try await timeline.append(NewTurn(role: .user, content: "\(index)"), to: session.id) } }
+                try await group.waitForAll()
+            }
+            #expect(try timeline.session(session.id)?.turnCount == 8)
+            await timeline.close()
+        }
+    }
+
     @Test("everything is there after close and reopen")
     func reopen() async throws {
         try await withTemporaryDirectory { dir in

@@ -2,7 +2,8 @@ internal import Foundation
 internal import TimelineLMDB
 internal import TimelineDocumentStore
 
-/// The one writer behind the async API: callers queue work; a dedicated thread runs everything
+/// The one writer behind the async API: callers queue work; a dedicated thread (started by the
+/// first submission) runs everything
 /// queued so far in one write transaction (each piece in its own nested transaction) and commits
 /// once, so N concurrent durable writes cost one fsync per batch rather than N.
 ///
@@ -46,14 +47,30 @@ final class GroupCommitter: @unchecked Sendable {
     private var lastBatch = 0
     private var lastCommitEnd: UInt64 = 0
 
+    /// Whether the writer thread was started: on the first submission, so that a store only read
+    /// (or opened and closed, as a cold open is) never starts and joins a thread.
+    private var started = false
+
     init(store: Store, committed: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.committed = committed
+    }
+
+    /// Starts the writer thread. Called with `condition` locked.
+    private func startThread() {
+        started = true
         // The thread keeps the committer alive until its loop ends (`thread` is cleared then).
         let thread = Thread { self.loop() }
         thread.name = "TimelineStore.writer"
         self.thread = thread
         thread.start()
+    }
+
+    /// Whether ``stop()`` may have to wait for the writer thread to drain its queue.
+    var mayWaitToStop: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return started && !stopped
     }
 
     /// Runs `work` in the next batch and returns its result once that batch is committed.
@@ -75,6 +92,7 @@ final class GroupCommitter: @unchecked Sendable {
                 continuation.resume(throwing: TimelineError.closed)
                 return
             }
+            if !started { startThread() }
             queue.append(job)
             condition.signal()
             condition.unlock()
@@ -87,6 +105,12 @@ final class GroupCommitter: @unchecked Sendable {
     func stop() {
         condition.lock()
         stopping = true
+        if !started {
+            // Never started: nothing queued, nothing to wait for.
+            stopped = true
+            condition.unlock()
+            return
+        }
         condition.broadcast()
         if Thread.current !== thread {
             while !stopped { condition.wait() }
