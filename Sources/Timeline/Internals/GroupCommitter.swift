@@ -3,9 +3,9 @@ internal import TimelineLMDB
 internal import TimelineDocumentStore
 
 /// The one writer behind the async API: callers queue work; a dedicated thread (started by the
-/// first submission) runs everything
-/// queued so far in one write transaction (each piece in its own nested transaction) and commits
-/// once, so N concurrent durable writes cost one fsync per batch rather than N.
+/// first submission) runs everything queued so far in one write transaction (each piece in its
+/// own nested transaction) and commits once, so N concurrent durable writes cost one fsync per
+/// batch rather than N.
 ///
 /// - A caller resumes only after the commit that holds its work returned (with `.durable`, after
 ///   the fsync).
