@@ -141,23 +141,10 @@ extension TimelineTransaction {
         try checkLimit(limit)
         let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
         var items: [Turn] = []
-        for segment in reverse ? plan.segments.reversed() : plan.segments {
-            let part = segment.sequences.clamped(to: plan.wanted)
-            if part.isEmpty || items.count >= limit { continue }
-            let page = try turnRecords.scan(Self.keys(of: segment.session, part), reverse: reverse, limit: limit - items.count, in: txn)
-            if page.next == nil { try requireStored(page.items.count, of: part, in: segment.session, limit: limit - items.count) }
-            // Each record must carry the sequence its key gives (only damage or a bad load breaks that).
-            for (offset, turn) in page.items.enumerated() {
-                let sequence = reverse ? part.upperBound - 1 - offset : part.lowerBound + offset
-                if turn.sequence != sequence {
-                    throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(segment.session, sequence.keyPart),
-                                             underlying: TimelineError.invalidRange("the turn stored at sequence \(sequence) says it is \(turn.sequence)"))
-                }
-            }
-            items += page.items
+        let last = try forEachStoredTurn(plan, limit: limit) { item, owner, sequence in
+            items.append(try Turn.stored(item, sessionID: owner, sequence: sequence))
         }
-        // Every item's sequence was checked against its key, so it lies inside `wanted`.
-        return Page(items: items, next: plan.cursor(after: items.last?.sequence))
+        return Page(items: items, next: plan.cursor(after: last))
     }
 
     /// Session `id`'s turns as one JSON array — `[{"sessionID":…,"sequence":0,…},…]` — made

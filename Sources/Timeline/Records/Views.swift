@@ -77,11 +77,7 @@ public struct TurnView {
 
     /// The whole turn, as ``TimelineTransaction/turns(of:range:reverse:limit:after:)`` returns it.
     public func turn() throws -> Turn {
-        let turn = try CBORDecoder().decode(Turn.self, from: item)
-        guard turn.sequence == sequence, turn.sessionID == sessionID else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the turn stored at sequence \(sequence) of session \(sessionID) says it is \(turn.sequence) of \(turn.sessionID)"))
-        }
-        return turn
+        try Turn.stored(item, sessionID: sessionID, sequence: sequence)
     }
 
     /// An array field of records (empty when absent), read as the whole turn reads it.
@@ -176,6 +172,18 @@ public struct SessionView {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the session listed as \(id) says it is \(session.id)"))
         }
         return session
+    }
+}
+
+extension Turn {
+    /// The turn whose stored CBOR item is `item`, under the key `sessionID` ‖ `sequence`; a record
+    /// that says it is another turn (only damage or a bad load makes one) is a decoding error.
+    static func stored(_ item: UnsafeRawBufferPointer, sessionID: UUID, sequence: Int) throws -> Turn {
+        let turn = try CBORDecoder().decode(Turn.self, from: item)
+        guard turn.sequence == sequence, turn.sessionID == sessionID else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the turn stored at sequence \(sequence) of session \(sessionID) says it is \(turn.sequence) of \(turn.sessionID)"))
+        }
+        return turn
     }
 }
 
