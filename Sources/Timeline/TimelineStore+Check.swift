@@ -156,6 +156,11 @@ extension TimelineStore {
         try database.forEachEntry(in: txn) { entry in try body(Array(entry.key), entry.value) }
     }
 
+    /// The error for a record key the compact form cannot take its fields from.
+    static func unreadableKey(_ key: KeyBytes) -> DecodingError {
+        .dataCorrupted(.init(codingPath: [], debugDescription: "the record's key \(key) does not hold the fields the compact form leaves to it"))
+    }
+
     /// Splits a 24-byte key into its session id and big-endian number (`nil` past `Int.max`).
     static func sessionAndNumber(_ key: [UInt8]) -> (UUID, Int)? {
         var reader = KeyReader(key)

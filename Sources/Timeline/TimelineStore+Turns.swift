@@ -175,7 +175,7 @@ extension TimelineTransaction {
             if json.capacity - json.count < item.count * 2 { json.reserveCapacity(max(json.capacity * 2, json.count + item.count * 2)) }
             if count > 0 { json.append(UInt8(ascii: ",")) }
             do {
-                try CBORJSONTranscoder.append(item, to: &json)
+                try CBORJSONTranscoder.append(item, to: &json, names: Turn.jsonNames, leading: Turn.jsonKeyFields(owner, sequence))
             } catch {
                 throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner, sequence.keyPart), underlying: error)
             }

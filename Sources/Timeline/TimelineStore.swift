@@ -104,13 +104,22 @@ public final class TimelineStore: Sendable {
                 Index("parent") { session in session.parentID.map { KeyBytes($0, session.archived, Descending(session.lastActivity)) } },
                 Index("activity") { session in KeyBytes(session.archived, Descending(session.lastActivity)) },
             ],
-            migrations: Session.migrations
+            migrations: Session.migrations,
+            compactForm: CompactForm { session, key in
+                var reader = KeyReader(key.bytes)
+                guard let id = reader.read(UUID.self), reader.isAtEnd else { throw Self.unreadableKey(key) }
+                Session.restoreKeyFields(&session, id: id)
+            }
         )
         // `id` is per session (session id ‖ turn id), so that a session's entries sit together:
         // an append touches the page its session's entries are on, a delete removes a contiguous run.
         turnRecords = try store.collection("turns", version: Turn.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.sequence.keyPart) },
                                            indexes: [Index("id", unique: true, scopedByPrimaryKeyPrefix: 16) { KeyBytes($0.sessionID, $0.id) }],
-                                           migrations: Turn.migrations)
+                                           migrations: Turn.migrations,
+                                           compactForm: CompactForm { turn, key in
+                                               guard let (session, sequence) = Self.sessionAndNumber(key.bytes) else { throw Self.unreadableKey(key) }
+                                               Turn.restoreKeyFields(&turn, sessionID: session, sequence: sequence)
+                                           })
         checkpointRecords = try store.collection(
             "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number.keyPart) },
             indexes: [

@@ -212,6 +212,23 @@ struct DecodingContext {
         return nil
     }
 
+    /// The field id at `offset` — an unsigned integer key of one or two bytes (0…255), what the
+    /// compact form writes — and moves past it; `nil` (and `offset` unchanged) for any other item.
+    @usableFromInline @inline(__always)
+    func fieldIDKey(at offset: inout Int) -> Int? {
+        guard offset >= 0, offset < buffer.count else { return nil }
+        let initial = buffer[offset]
+        if initial < 24 {
+            offset += 1
+            return Int(initial)
+        }
+        if initial == 24, offset + 1 < buffer.count {
+            offset += 2
+            return Int(buffer[offset - 1])
+        }
+        return nil
+    }
+
     /// The major type of the item at `offset`, or `nil` past the end of the input.
     @inlinable @inline(__always)
     func majorType(at offset: Int) -> UInt8? {
@@ -540,11 +557,13 @@ final class _CBORDecoder: Decoder {
         CBORSingleValueDecodingContainer(context: context, offset: offset, codingPath: codingPath)
     }
 
-    /// Whether the text key at `entry` is `key`; returns the offset of its value too.
-    private func keyMatches(at entry: Int, _ name: String) throws -> (Bool, Int) {
+    /// Whether the key at `entry` is `name` — or, for a key with a field id, that id (the compact
+    /// form) —; returns the offset of its value too.
+    private func keyMatches(at entry: Int, _ name: String, id: Int?) throws -> (Bool, Int) {
         var reader = context.reader(at: entry)
         let matched = try context.wrap(codingPath) { () throws(CBORError) -> Bool in
             let head = try reader.readHead()
+            if head.major == 0, let id { return head.argument == UInt64(id) }
             guard head.major == 3, !head.isIndefinite else {
                 reader.offset = head.start
                 try reader.skip()
@@ -562,6 +581,7 @@ final class _CBORDecoder: Decoder {
     /// The offset of the value stored under `key` in this decoder's map, or `nil`.
     func find(_ key: some CodingKey) throws -> Int? {
         let name = key.stringValue
+        let id = key.intValue.flatMap { $0 >= 0 ? $0 : nil }
         var remaining = mapCount
         var index = 0, entry = mapStart
         if hintIndex >= 0 {
@@ -575,7 +595,7 @@ final class _CBORDecoder: Decoder {
                 index = 0
                 entry = mapStart
             }
-            let (matched, value) = try keyMatches(at: entry, name)
+            let (matched, value) = try keyMatches(at: entry, name, id: id)
             let end = try context.end(ofItemAt: value, codingPath: codingPath)
             if matched {
                 (hintIndex, hintName, hintValue, hintEnd) = (index, name, value, end)
@@ -588,14 +608,17 @@ final class _CBORDecoder: Decoder {
         return nil
     }
 
-    /// Every text key of the map, in stored order.
-    func keys() throws -> [String] {
-        var keys: [String] = []
+    /// Every text key of the map, and every field id (a small unsigned key) as its decimal text
+    /// marked by `id`, in stored order.
+    func keys() throws -> [(name: String, id: Int?)] {
+        var keys: [(name: String, id: Int?)] = []
         var entry = mapStart
         for _ in 0..<mapCount {
             var position = entry
             if context.majorType(at: position) == 3, let key = try? context.decodeString(at: &position, codingPath) {
-                keys.append(key)
+                keys.append((key, nil))
+            } else if let id = context.fieldIDKey(at: &position) {
+                keys.append((String(id), id))
             } else {
                 position = try context.end(ofItemAt: entry, codingPath: codingPath)
             }
@@ -611,7 +634,7 @@ struct CBORKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     var codingPath: [any CodingKey] { decoder.codingPath }
     var context: DecodingContext { decoder.context }
 
-    var allKeys: [Key] { ((try? decoder.keys()) ?? []).compactMap { Key(stringValue: $0) } }
+    var allKeys: [Key] { ((try? decoder.keys()) ?? []).compactMap { key in key.id.flatMap(Key.init(intValue:)) ?? Key(stringValue: key.name) } }
 
     func contains(_ key: Key) -> Bool { ((try? decoder.find(key)) ?? nil) != nil }
 

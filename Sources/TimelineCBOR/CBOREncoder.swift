@@ -27,8 +27,17 @@ internal import Foundation
 /// used before the next write to its container (both are how synthesized and ordinary `encode(to:)`
 /// implementations behave); breaking that order throws `EncodingError.invalidValue`.
 public struct CBOREncoder: Sendable {
-    /// Creates an encoder.
-    public init() {}
+    /// Writes the compact form of records whose `CodingKeys` carry field ids: a key with an
+    /// `intValue` of 0 or more is written as that unsigned integer, and an entry whose key's
+    /// `intValue` is negative is left out (key and value) — a field the record's database key
+    /// already holds. Keys without an `intValue` (every synthesized `String` key, dictionary
+    /// keys) are written as text either way. Off by default. See ``CBORFields`` for reading.
+    public var fieldIDs: Bool
+
+    /// Creates an encoder; `fieldIDs` writes the compact form (see ``fieldIDs``).
+    public init(fieldIDs: Bool = false) {
+        self.fieldIDs = fieldIDs
+    }
 
     /// The CBOR encoding of `value`.
     /// - Throws: `EncodingError` when the value's `encode(to:)` misuses its containers or throws.
@@ -41,7 +50,7 @@ public struct CBOREncoder: Sendable {
 
     /// Appends the CBOR encoding of `value` to `bytes` (e.g. after a header of your own).
     public func encode<T: Encodable>(_ value: T, appendingTo bytes: inout [UInt8]) throws {
-        let storage = EncodingStorage()
+        let storage = EncodingStorage(fieldIDs: fieldIDs)
         if bytes.capacity - bytes.count < 512 { bytes.reserveCapacity(bytes.count + 512) }
         swap(&storage.writer.bytes, &bytes)
         defer { swap(&storage.writer.bytes, &bytes) }
@@ -75,8 +84,11 @@ final class EncodingStorage {
     }
 
     private let statePointer: UnsafeMutablePointer<State>
+    /// Whether keys with an `intValue` are written as field ids (``CBOREncoder/fieldIDs``).
+    let fieldIDs: Bool
 
-    init() {
+    init(fieldIDs: Bool = false) {
+        self.fieldIDs = fieldIDs
         statePointer = .allocate(capacity: 1)
         statePointer.initialize(to: State())
     }
@@ -311,31 +323,35 @@ struct CBORKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     let codingPath: [any CodingKey]
     var storage: EncodingStorage { encoder.storage }
 
-    /// Starts an entry: closes nested containers, counts it, writes the key.
+    /// Starts an entry: closes nested containers, counts it, writes the key. Returns false for
+    /// an entry the compact form leaves out (its value must not be written either).
     @inline(__always)
-    private func key(_ key: Key) throws {
-        guard storage.beginItem(frame: frame, depth: depth, codingPath: codingPath + [key]) else { try storage.check(); return }
-        storage.writer.text(key.stringValue)
+    private func key(_ key: Key) throws -> Bool {
+        let id = storage.fieldIDs ? key.intValue : nil
+        if let id, id < 0 { return false }
+        guard storage.beginItem(frame: frame, depth: depth, codingPath: codingPath + [key]) else { try storage.check(); return true }
+        if let id { storage.writer.unsigned(UInt64(id)) } else { storage.writer.text(key.stringValue) }
+        return true
     }
 
-    mutating func encodeNil(forKey key: Key) throws { try self.key(key); storage.writer.null() }
-    mutating func encode(_ value: Bool, forKey key: Key) throws { try self.key(key); storage.writer.bool(value) }
-    mutating func encode(_ value: String, forKey key: Key) throws { try self.key(key); storage.writer.text(value) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try self.key(key); storage.writer.double(value) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try self.key(key); storage.writer.double(Double(value)) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { try self.key(key); storage.writer.signed(Int64(value)) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { try self.key(key); storage.writer.signed(Int64(value)) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { try self.key(key); storage.writer.signed(Int64(value)) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { try self.key(key); storage.writer.signed(Int64(value)) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { try self.key(key); storage.writer.signed(value) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { try self.key(key); storage.writer.unsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { try self.key(key); storage.writer.unsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { try self.key(key); storage.writer.unsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { try self.key(key); storage.writer.unsigned(UInt64(value)) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { try self.key(key); storage.writer.unsigned(value) }
+    mutating func encodeNil(forKey key: Key) throws { if try self.key(key) { storage.writer.null() } }
+    mutating func encode(_ value: Bool, forKey key: Key) throws { if try self.key(key) { storage.writer.bool(value) } }
+    mutating func encode(_ value: String, forKey key: Key) throws { if try self.key(key) { storage.writer.text(value) } }
+    mutating func encode(_ value: Double, forKey key: Key) throws { if try self.key(key) { storage.writer.double(value) } }
+    mutating func encode(_ value: Float, forKey key: Key) throws { if try self.key(key) { storage.writer.double(Double(value)) } }
+    mutating func encode(_ value: Int, forKey key: Key) throws { if try self.key(key) { storage.writer.signed(Int64(value)) } }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { if try self.key(key) { storage.writer.signed(Int64(value)) } }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { if try self.key(key) { storage.writer.signed(Int64(value)) } }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { if try self.key(key) { storage.writer.signed(Int64(value)) } }
+    mutating func encode(_ value: Int64, forKey key: Key) throws { if try self.key(key) { storage.writer.signed(value) } }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { if try self.key(key) { storage.writer.unsigned(UInt64(value)) } }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { if try self.key(key) { storage.writer.unsigned(UInt64(value)) } }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { if try self.key(key) { storage.writer.unsigned(UInt64(value)) } }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { if try self.key(key) { storage.writer.unsigned(UInt64(value)) } }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { if try self.key(key) { storage.writer.unsigned(value) } }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        try self.key(key)
+        guard try self.key(key) else { return }
         try storage.encodeValue(value, codingPath: codingPath + [key], slotStart: storage.writer.bytes.count)
     }
 
@@ -357,7 +373,8 @@ struct CBORKeyedEncodingContainer<Key: CodingKey>: KeyedEncodingContainerProtoco
     private func nestedEncoder(forKey key: Key?) -> _CBOREncoder {
         let path = codingPath + (key.map { [$0] } ?? [])
         if storage.beginItem(frame: frame, depth: depth, codingPath: path) {
-            storage.writer.text(key?.stringValue ?? "super")
+            // A nested container's entry is never left out: its id when it has one, else its name.
+            if storage.fieldIDs, let id = key?.intValue, id >= 0 { storage.writer.unsigned(UInt64(id)) } else { storage.writer.text(key?.stringValue ?? "super") }
         }
         return _CBOREncoder(storage: storage, codingPath: path)
     }

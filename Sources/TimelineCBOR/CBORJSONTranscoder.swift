@@ -26,10 +26,17 @@
 public enum CBORJSONTranscoder {
     /// Appends the JSON form of the one CBOR item at the start of `cbor` to `out` and returns
     /// how many bytes of `cbor` that item took. On a throw, `out` may hold part of the item.
+    ///
+    /// For a record in the compact form (``CBOREncoder/fieldIDs``), `names` gives the field ids'
+    /// names, so the JSON has the names a client expects; an id it does not name is written as its
+    /// decimal text. `leading` — JSON members, `"a":1,"b":2` — is written first into the item's
+    /// map when its keys are field ids: fields the compact form leaves out because the database
+    /// key holds them (a map with text keys carries them itself).
     @discardableResult
-    public static func append(_ cbor: UnsafeRawBufferPointer, to out: inout [UInt8], maxDepth: Int = 64) throws(CBORError) -> Int {
+    public static func append(_ cbor: UnsafeRawBufferPointer, to out: inout [UInt8], names: JSONFieldNames? = nil,
+                              leading: [UInt8] = [], maxDepth: Int = 64) throws(CBORError) -> Int {
         var transcoder = Transcoder(input: cbor, maxDepth: maxDepth)
-        try transcoder.item(into: &out, depth: 0)
+        try transcoder.item(into: &out, depth: 0, names: names, leading: leading)
         return transcoder.offset
     }
 
@@ -73,7 +80,7 @@ public enum CBORJSONTranscoder {
             return Int(value)
         }
 
-        mutating func item(into out: inout [UInt8], depth: Int) throws(CBORError) {
+        mutating func item(into out: inout [UInt8], depth: Int, names: JSONFieldNames? = nil, leading: [UInt8] = []) throws(CBORError) {
             guard depth <= maxDepth else { throw CBORError(.tooDeep, at: offset) }
             let start = offset
             let head = try byte()
@@ -100,32 +107,50 @@ public enum CBORJSONTranscoder {
                 out.append(UInt8(ascii: "["))
                 for index in 0..<count {
                     if index > 0 { out.append(UInt8(ascii: ",")) }
-                    try item(into: &out, depth: depth + 1)
+                    try item(into: &out, depth: depth + 1, names: names)
                 }
                 out.append(UInt8(ascii: "]"))
             case 5:
                 let count = try length(info, unit: 2)
                 out.append(UInt8(ascii: "{"))
+                // Only before field ids: a map with text keys carries those fields itself.
+                let lead = !leading.isEmpty && count > 0 && offset < input.count && input[offset] < 24
+                if lead { out.append(contentsOf: leading) }
                 for index in 0..<count {
-                    if index > 0 { out.append(UInt8(ascii: ",")) }
-                    try key(into: &out)
+                    if index > 0 || lead { out.append(UInt8(ascii: ",")) }
+                    let id = try key(into: &out, names: names)
                     out.append(UInt8(ascii: ":"))
-                    try item(into: &out, depth: depth + 1)
+                    try item(into: &out, depth: depth + 1, names: id.flatMap { names?.nested(id: $0) })
                 }
                 out.append(UInt8(ascii: "}"))
             case 6:
                 let tag = try argument(info)
                 if tag == 1, try date(into: &out) { return }
                 if tag == 37, try uuid(into: &out) { return }
-                try item(into: &out, depth: depth + 1)
+                try item(into: &out, depth: depth + 1, names: names)
             default:
                 try simple(info, start: start, into: &out)
             }
         }
 
-        /// A map key: text as it is, an integer as its decimal text.
-        mutating func key(into out: inout [UInt8]) throws(CBORError) {
+        /// A map key: text as it is, a field id `names` names as that name, any other integer as
+        /// its decimal text. Returns the field id when `names` named it.
+        mutating func key(into out: inout [UInt8], names: JSONFieldNames?) throws(CBORError) -> Int? {
             let start = offset
+            if let names, offset < input.count {
+                var position = offset
+                let id: Int? = switch input[position] {
+                case 0..<24: Int(input[position])
+                case 24 where position + 1 < input.count: Int(input[position + 1])
+                default: nil
+                }
+                if let id, let name = names.name(id: id) {
+                    position += id < 24 ? 1 : 2
+                    offset = position
+                    out.append(contentsOf: name)
+                    return id
+                }
+            }
             let head = try byte()
             switch head >> 5 {
             case 3:
@@ -141,6 +166,7 @@ public enum CBORJSONTranscoder {
                 // JSON has no form for it; say where it is.
                 throw CBORError(.unsupportedMapKey, at: start)
             }
+            return nil
         }
 
         /// Tag 1's content as UTC text, when it is a number of seconds in the years 1678–2261;
@@ -288,4 +314,38 @@ public enum CBORJSONTranscoder {
             out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
         }
     }
+}
+
+/// The names of a compact record's field ids, for ``CBORJSONTranscoder``: the names of one map's
+/// ids, and for a field whose value holds maps (a nested record, or an array of them), the names
+/// of those. Make one per record type, once.
+public final class JSONFieldNames: Sendable {
+    /// `"name"` (quoted, escaped) of each id, `nil` where the id has none.
+    private let names: [[UInt8]?]
+    private let nestedNames: [JSONFieldNames?]
+
+    /// The names of `Field`'s cases with an `intValue` of 0…255 (their `stringValue`s), and for
+    /// some of them the names of the maps inside their values.
+    public init<Field: CodingKey & CaseIterable>(_ type: Field.Type, nested: [(field: Field, names: JSONFieldNames)] = []) {
+        var names = [[UInt8]?](repeating: nil, count: 256)
+        var nestedNames = [JSONFieldNames?](repeating: nil, count: 256)
+        for field in Field.allCases {
+            guard let id = field.intValue, (0..<256).contains(id) else { continue }
+            var quoted: [UInt8] = []
+            // Names are Swift identifiers; escaping keeps any other name valid JSON all the same.
+            _ = try? CBORValue.text(field.stringValue).encoded().withUnsafeBytes { bytes throws(CBORError) in
+                try CBORJSONTranscoder.append(bytes, to: &quoted)
+            }
+            names[id] = quoted
+        }
+        for (field, inner) in nested { if let id = field.intValue, (0..<256).contains(id) { nestedNames[id] = inner } }
+        self.names = names
+        self.nestedNames = nestedNames
+    }
+
+    @inline(__always)
+    func name(id: Int) -> [UInt8]? { id < 256 ? names[id] : nil }
+
+    @inline(__always)
+    func nested(id: Int) -> JSONFieldNames? { id < 256 ? nestedNames[id] : nil }
 }

@@ -15,7 +15,8 @@
 /// The map is walked at most once, entry by entry, as far as the fields asked for require: the
 /// position of every field passed on the way is remembered (in a fixed table, nothing
 /// allocated), so a field already passed costs a table read, and fields read in the order they
-/// are stored cost one walk in all. Keys that are not field names are skipped; of a field given
+/// are stored cost one walk in all. A field is found by its name or by its field id (the compact
+/// form, ``CBOREncoder/fieldIDs``); other keys are skipped; of a field given
 /// twice, the first is read. Every read is bounds-checked, so damaged bytes throw `DecodingError`s
 /// when the walk or the read reaches them. The table holds a type's first 16 fields; a look-up
 /// for a later one walks the map from its start. A view is valid only while its buffer is (for
@@ -118,6 +119,8 @@ extension DecodingContext {
                 let key = UnsafeRawBufferPointer(start: base + position + 1, count: length)
                 position += 1 + length
                 field = expected < names.count && names.equals(expected, key) ? expected : names.match(key, expected: expected)
+            } else if let id = fieldIDKey(at: &position) {
+                field = names.field(id: id)
             } else {
                 field = try textKey(at: &position).flatMap { names.match($0, expected: expected) }
             }
@@ -136,7 +139,8 @@ extension DecodingContext {
         var position = start
         for entry in 0..<entries {
             if entry > 0 { position = try skipValue(at: position) }
-            if try textKey(at: &position).flatMap({ names.match($0, expected: index) }) == index { return position }
+            let field = if let id = fieldIDKey(at: &position) { names.field(id: id) } else { try textKey(at: &position).flatMap { names.match($0, expected: index) } }
+            if field == index { return position }
         }
         return nil
     }

@@ -80,20 +80,32 @@ public struct CBORItemReader {
         offset = position
     }
 
-    /// Calls `body` once per entry of the map at the position whose key is one of `fields`' names,
-    /// with that field and a reader standing at its value, then moves past the map. Other entries,
-    /// and values `body` does not read, are skipped (after checking that they are well-formed).
+    /// Calls `body` once per entry of the map at the position whose key is one of `fields`' names
+    /// or field ids (the compact form, ``CBOREncoder/fieldIDs``), with that field and a reader
+    /// standing at its value, then moves past the map. Other entries, and values `body` does not
+    /// read, are skipped (after checking that they are well-formed).
     ///
     /// Faster than matching ``CBORKey``s in a `switch`: each key is first compared with the field
     /// after the one last found — the order ``CBOREncoder`` writes a type's fields in — so a record
     /// written by this library costs one comparison per key.
-    @inlinable
-    public mutating func readMap<Field>(_ fields: CBORFields<Field>, _ body: (Field, inout CBORItemReader) throws -> Void) throws {
+    ///
+    /// - Returns: whether the map's keys were field ids (the compact form, which leaves out the
+    ///   fields a record's database key holds), so that the caller may accept their absence.
+    @inlinable @discardableResult
+    public mutating func readMap<Field>(_ fields: CBORFields<Field>, _ body: (Field, inout CBORItemReader) throws -> Void) throws -> Bool {
         var position = offset
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
         var expected = 0
+        var compact = false
         for _ in 0..<count {
-            guard let key = try context.textKey(at: &position), let field = fields.names.match(key, expected: expected) else {
+            let field: Int?
+            if let id = context.fieldIDKey(at: &position) {
+                field = fields.names.field(id: id)
+                compact = true
+            } else {
+                field = try context.textKey(at: &position).flatMap { fields.names.match($0, expected: expected) }
+            }
+            guard let field else {
                 position = try context.end(ofItemAt: position, codingPath: [])
                 continue
             }
@@ -103,6 +115,7 @@ public struct CBORItemReader {
             position = value.offset != position ? value.offset : try context.end(ofItemAt: position, codingPath: [])
         }
         offset = position
+        return compact
     }
 
     /// Calls `body` once per item of the array at the position, then moves past the array.
@@ -189,16 +202,19 @@ public struct CBORItemReader {
 /// The field names of a record type, prepared once for ``CBORItemReader/readMap(_:_:)``: usually
 /// the type's `CodingKeys`, so that the fast path and `Codable` can never disagree on a name (see
 /// ``CBORRecordDecodable`` for an example). Keep it in a `static let`: making one copies the names.
+///
+/// A case whose `intValue` is 0…255 is also matched by that field id — the key the compact form
+/// (``CBOREncoder/fieldIDs``) writes — so a reader takes a record in either form.
 public struct CBORFields<Field: CodingKey & CaseIterable>: Sendable {
     /// The fields, in declaration order.
     @usableFromInline let cases: [Field]
-    /// Their names, laid out for matching.
+    /// Their names and ids, laid out for matching.
     @usableFromInline let names: FieldNames
 
-    /// The names of every case of `Field` (their `stringValue`s).
+    /// The names (their `stringValue`s) and ids (their `intValue`s) of every case of `Field`.
     public init() {
         cases = Array(Field.allCases)
-        names = FieldNames(cases.map(\.stringValue))
+        names = FieldNames(cases.map(\.stringValue), ids: cases.map(\.intValue))
     }
 }
 
@@ -209,9 +225,14 @@ final class FieldNames: @unchecked Sendable {
     let count: Int
     private let starts: UnsafeMutablePointer<Int>
     private let bytes: UnsafeMutablePointer<UInt8>
+    /// The name index of each field id (0…255), -1 where none has it.
+    private let byID: [Int16]
 
-    init(_ names: [String]) {
+    init(_ names: [String], ids: [Int?] = []) {
         count = names.count
+        var byID = [Int16](repeating: -1, count: (ids.compactMap { $0 }.filter { (0...255).contains($0) }.max() ?? -1) + 1)
+        for (index, id) in ids.enumerated() { if let id, (0...255).contains(id) { byID[id] = Int16(index) } }
+        self.byID = byID
         starts = .allocate(capacity: names.count + 1)
         starts[0] = 0
         for (index, name) in names.enumerated() { starts[index + 1] = starts[index] + name.utf8.count }
@@ -233,6 +254,13 @@ final class FieldNames: @unchecked Sendable {
         for index in min(expected, count)..<count where equals(index, key) { return index }
         for index in 0..<min(expected, count) where equals(index, key) { return index }
         return nil
+    }
+
+    /// The index of the field whose id is `id`, or `nil`.
+    @usableFromInline @inline(__always)
+    func field(id: Int) -> Int? {
+        guard id < byID.count, case let index = byID[id], index >= 0 else { return nil }
+        return Int(index)
     }
 
     /// The length in bytes of name `index`.

@@ -74,17 +74,29 @@ public enum CBORValue: Hashable, Sendable {
     /// moves a migration step makes: `record["name"] = record["title"]; record["title"] = nil`.
     /// Setting on a value that is not a map does nothing.
     public subscript(key: String) -> CBORValue? {
+        get { self[entry: .text(key)] }
+        set { self[entry: .text(key)] = newValue }
+    }
+
+    /// The value stored under the unsigned-integer key `id` — a field id of the compact form
+    /// (``CBOREncoder/fieldIDs``) — if this is a map that has one; set as the text-key subscript is.
+    public subscript(fieldID id: UInt64) -> CBORValue? {
+        get { self[entry: .unsigned(id)] }
+        set { self[entry: .unsigned(id)] = newValue }
+    }
+
+    private subscript(entry key: CBORValue) -> CBORValue? {
         get {
             guard case .map(let entries) = self else { return nil }
-            return entries.first { $0.key == .text(key) }?.value
+            return entries.first { $0.key == key }?.value
         }
         set {
             guard case .map(var entries) = self else { return }
-            let index = entries.firstIndex { $0.key == .text(key) }
+            let index = entries.firstIndex { $0.key == key }
             switch (index, newValue) {
             case (let index?, let value?): entries[index].value = value
             case (let index?, nil): entries.remove(at: index)
-            case (nil, let value?): entries.append(MapEntry(.text(key), value))
+            case (nil, let value?): entries.append(MapEntry(key, value))
             case (nil, nil): return
             }
             self = .map(entries)

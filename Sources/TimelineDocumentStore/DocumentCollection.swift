@@ -4,7 +4,7 @@ internal import TimelineCBOR
 /// A named LMDB database of `Record`s, each stored under its primary key as an ``Envelope``
 /// around its CBOR encoding, with its secondary ``Index``es kept in step.
 ///
-/// Get one from ``Store/collection(_:version:primaryKey:indexes:migrations:merge:)``. It is a small `Sendable`
+/// Get one from ``Store/collection(_:version:primaryKey:indexes:migrations:merge:compactForm:)``. It is a small `Sendable`
 /// value; every operation takes the transaction to work in, so one transaction can span several
 /// collections. Records are decoded straight from LMDB's memory map.
 ///
@@ -27,13 +27,17 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// The migration steps, by the version they read.
     let migrations: [Int: MigrationStep]
     /// Combines a migrated record with the record already at its primary key (see
-    /// ``Store/collection(_:version:primaryKey:indexes:migrations:merge:)``).
+    /// ``Store/collection(_:version:primaryKey:indexes:migrations:merge:compactForm:)``).
     let merge: (@Sendable (Record, Record) throws -> Record)?
+    /// The compact stored form, when the collection writes it (see ``CompactForm``).
+    public let compactForm: CompactForm<Record>?
 
     init(
         name: String, version: Int, database: Database, primaryKey: @escaping @Sendable (Record) -> KeyBytes,
-        indexes: [Index<Record>], migrations: [Int: MigrationStep] = [:], merge: (@Sendable (Record, Record) throws -> Record)? = nil
+        indexes: [Index<Record>], migrations: [Int: MigrationStep] = [:], merge: (@Sendable (Record, Record) throws -> Record)? = nil,
+        compactForm: CompactForm<Record>? = nil
     ) {
+        self.compactForm = compactForm
         self.name = name
         self.version = version
         self.database = database
@@ -333,7 +337,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     func encode(_ record: Record, key: KeyBytes) throws -> [UInt8] {
         var bytes = Envelope.header(recordVersion: version)
         do {
-            try CBOREncoder().encode(record, appendingTo: &bytes)
+            try CBOREncoder(fieldIDs: compactForm != nil).encode(record, appendingTo: &bytes)
         } catch {
             throw DocumentStoreError(.encoding, collection: name, key: key, underlying: error)
         }
@@ -348,14 +352,21 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         switch try stored(value, key: key()) {
         case .current(let item):
             do {
-                if let fastRecordType { return try Self.decodeFast(fastRecordType, item) }
-                return try CBORDecoder().decode(Record.self, from: item)
+                return try decode(item: item, key: key())
             } catch {
                 throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
             }
         case .upgraded(let value):
             return try decode(upgraded: value, key: key())
         }
+    }
+
+    /// Decodes the CBOR item of a current record and, in the compact form, sets the fields its
+    /// key holds. Errors are the decoder's (or the restoring closure's), not wrapped.
+    func decode(item: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes) throws -> Record {
+        var record = if let fastRecordType { try Self.decodeFast(fastRecordType, item) } else { try CBORDecoder().decode(Record.self, from: item) }
+        if let compactForm { try compactForm.restore(&record, key()) }
+        return record
     }
 
     /// What a stored value holds: the CBOR item of a current record, or — for a record not

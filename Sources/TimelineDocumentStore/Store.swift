@@ -113,6 +113,8 @@ public final class Store: Sendable {
     ///   - merge: how a migration merges records: when a migrated record's primary key is
     ///     already taken, `merge(stored, migrated)` gives the one record kept there. Without it,
     ///     such a collision stops the migration (``DocumentStoreError/Kind/migrationKeyCollision``).
+    ///   - compactForm: store records in the compact form — field ids for names, the key's fields
+    ///     left out (see ``CompactForm``). Records written before keep reading as they are.
     /// - Throws: ``DocumentStoreError/Kind/recordVersionTooNew(stored:supported:)`` when the store
     ///   holds records of a newer version (nothing is written);
     ///   ``DocumentStoreError/Kind/migrationNeeded(stored:current:)`` under ``MigrationPolicy/failIfNeeded``;
@@ -124,7 +126,8 @@ public final class Store: Sendable {
         primaryKey: @escaping @Sendable (Record) -> KeyBytes,
         indexes: [Index<Record>] = [],
         migrations: [MigrationStep] = [],
-        merge: (@Sendable (Record, Record) throws -> Record)? = nil
+        merge: (@Sendable (Record, Record) throws -> Record)? = nil,
+        compactForm: CompactForm<Record>? = nil
     ) throws -> DocumentCollection<Record> {
         let readOnly = environment.configuration.readOnly
         let database = try environment.openDatabase(name, create: !readOnly)
@@ -141,7 +144,7 @@ public final class Store: Sendable {
         }
         let steps = Dictionary(migrations.map { ($0.from, $0) }, uniquingKeysWith: { _, last in last })
         let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey,
-                                            indexes: bound, migrations: steps, merge: merge)
+                                            indexes: bound, migrations: steps, merge: merge, compactForm: compactForm)
         let (storedVersion, state) = try read { txn in
             (try Store.metaInt(meta, MetaKey.collectionVersion(name), in: txn), try Store.migrationState(meta, name, in: txn))
         }

@@ -94,11 +94,12 @@ struct DamagedStoreTests {
         try withTemporaryDirectory { dir in
             let (path, _) = try Self.demoStore(dir, sessions: 4)
             var bytes = [UInt8](try contents(path + "/data.mdb"))
-            // A turn's envelope: 'T', format 1, the record version, a map, whose first key is "sessionID".
-            let key: [UInt8] = [0x69] + Array("sessionID".utf8)
+            // A turn's envelope: 'T', format 1, the record version, a map, whose first key is field
+            // 0 (the turn's id: tag 37 over 16 bytes).
+            let key: [UInt8] = [0x00, 0xD8, 0x25, 0x50]
             func isRecordStart(_ offset: Int) -> Bool {
                 guard bytes[offset] == 0x54, bytes[offset + 1] == 0x01, bytes[offset + 2] == UInt8(Turn.recordVersion), bytes[offset + 3] & 0xE0 == 0xA0 else { return false }
-                return Array(bytes[(offset + 4)..<(offset + 14)]) == key
+                return Array(bytes[(offset + 4)..<(offset + 8)]) == key
             }
             // Every copy: the live record's page and any stale copies in free pages.
             let found = (0..<(bytes.count - 14)).filter(isRecordStart)
@@ -242,11 +243,11 @@ struct DamagedStoreTests {
             let cases: [(String, Data, String)] = [
                 ("meta format 99", edited { $0[metaFormat] = $0[metaFormat].replacingOccurrences(of: #"{"cbor":1}"#, with: #"{"cbor":99}"#) }, "format"),
                 ("record version 99", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: "{\"v\":\(Turn.recordVersion),", with: #"{"v":99,"#) }, "recordVersionTooNew"),
-                ("a record that does not decode", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #""role":"#, with: #""role":7,"x":"#) }, "undecodable"),
+                ("a record that does not decode", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #"[1,""#, with: #"[1,7],[99,""#) }, "undecodable"),
                 ("an index entry without its record", edited {
                     $0[firstIndexEntry] = $0[firstIndexEntry].replacingOccurrences(of: session.prefix(8), with: "00000000")
                 }, "Index"),
-                ("a number out of range", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #""role":"#, with: #""duration":1e400,"role":"#) }, "too large"),
+                ("a number out of range", edited { $0[firstTurn] = $0[firstTurn].replacingOccurrences(of: #"[1,""#, with: #"[4,1e400],[1,""#) }, "too large"),
             ]
             for (name, dump, expected) in cases {
                 for target in [dir + "/fresh", path] {

@@ -188,7 +188,7 @@ struct KVToolTests {
             #expect(try kvtool(["demo", path, "--sessions", "10", "--turns-per-session", "20"]).status == 0)
             struct Stat: Decodable { var recordVersions: [String: Int]; var databases: [Database]; struct Database: Decodable { var name: String; var entries: Int } }
             let stat = try JSONDecoder().decode(Stat.self, from: Data(try kvtool(["stat", path, "--json"]).output.utf8))
-            #expect(stat.recordVersions == ["sessions": 2, "turns": 2, "checkpoints": 1, "crystals": 1, "changes": 1, "consumers": 1])
+            #expect(stat.recordVersions == ["sessions": 3, "turns": 3, "checkpoints": 1, "crystals": 1, "changes": 1, "consumers": 1])
             #expect(stat.databases.first { $0.name == "sessions" }?.entries == 12)        // 10 + 2 forks
             // --space: where each database's bytes go, as JSON and as text.
             struct Space: Decodable {
@@ -212,7 +212,8 @@ struct KVToolTests {
             let turns = try kvtool(["turns", path, id, "--from", "1", "--limit", "2"])
             #expect(turns.status == 0 && turns.output.hasPrefix("#1 ") && turns.output.contains("\n#2 "))
             let turn = try kvtool(["get", path, "turns", "\(id)/1"])
-            #expect(turn.status == 0 && turn.output.hasPrefix(#"{"v":2,"record":{"sessionID""#))
+            // The compact form: field ids for names (0 is the turn's id), the key's fields not stored.
+            #expect(turn.status == 0 && turn.output.hasPrefix(#"{"v":3,"record":{"$map":[[0,{"$uuid":"#), "\(turn.output)")
             #expect(try kvtool(["get", path, "turns", "\(id)/99999"]).status == 1)
             #expect(try kvtool(["get", path, "turns", "not-a-key"]).status != 0)
 
@@ -239,7 +240,7 @@ struct KVToolTests {
             let refused = try kvtool(["backup", path, dir + "/copy", "--update"])
             #expect(refused.status != 0 && refused.errors.contains("migrated or repaired since"), "\(refused)")
 
-            #expect(try kvtool(["migrate", path, "--dry-run"]).output.contains("turns: v2 → v2, up to date"))
+            #expect(try kvtool(["migrate", path, "--dry-run"]).output.contains("turns: v3 → v3, up to date"))
             #expect(try kvtool(["migrate", path]).output.contains("nothing to migrate"))
             #expect(try kvtool(["stat", dir + "/nothing-here"]).status != 0)
         }
@@ -273,7 +274,7 @@ struct KVToolTests {
                 for line in dump.split(separator: "\n") {
                     let value = try CBORValue(json: String(line))
                     guard case .array(let key)? = value["key"], let id = key.first?.textValue else { continue }
-                    if value["db"]?.textValue == "sessions", case .unsigned(let count)? = value["value"]?["record"]?["turnCount"] { counts[id] = count }
+                    if value["db"]?.textValue == "sessions", case .unsigned(let count)? = value["value"]?["record"]?[fieldID: 2] { counts[id] = count }   // 2: turnCount
                     if value["db"]?.textValue == "turns" { stored[id, default: 0] += 1 }
                 }
                 #expect(counts.count == 8 && counts == stored)

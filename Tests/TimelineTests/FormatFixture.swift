@@ -2,15 +2,17 @@ import Foundation
 import TestSupport
 import Timeline
 
-/// The store checked in under `Tests/Fixtures/release-1` (record version 1 of sessions and turns,
-/// `Double` costs): written by the code of the first release with ``write(to:)``, so that every
-/// later format change is tested against a store as that release left it. Everything in it is
+/// The stores checked in under `Tests/Fixtures/release-1` (record version 1 of sessions and turns,
+/// `Double` costs) and `release-2` (version 2: exact costs, fields by name): each written by the
+/// code of its release with ``write(to:)``, so that every later format change is tested against a
+/// store as that release left it. Everything in it is
 /// fixed — ids, times, contents — so the tests know exactly what it holds.
 enum FormatFixture {
-    /// The fixture's directory in the source tree.
-    static var directory: String {
+    /// The directory in the source tree of the fixture written by `release` (1: record version 1;
+    /// 2: record version 2, the text form, before the compact form).
+    static func directory(release: Int = 1) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/release-1").path
+            .appendingPathComponent("Fixtures/release-\(release)").path
     }
 
     static let root = UUID(uuidString: "00000000-0000-4000-8000-000000000001")!

@@ -1,29 +1,45 @@
+import TimelineCBOR
 import TimelineDocumentStore
+import TimelineLMDB
 import Foundation
 import TestSupport
 import Testing
 @testable import Timeline
 
-@Suite("Record version 2: exact costs, migrated from the first release's store")
+@Suite("Record versions 2 and 3: exact costs and the compact form, migrated from the first release's store")
 struct FormatMigrationTests {
-    /// A copy of the checked-in first-release store, to open and migrate.
-    static func copyOfFixture(in dir: String) throws -> String {
+    /// A copy of the checked-in store of `release`, to open and migrate.
+    static func copyOfFixture(in dir: String, release: Int = 1) throws -> String {
         let path = dir + "/store"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: FormatFixture.directory + "/data.mdb", toPath: path + "/data.mdb")
+        try FileManager.default.copyItem(atPath: FormatFixture.directory(release: release) + "/data.mdb", toPath: path + "/data.mdb")
         return path
     }
 
-    @Test("opening the release-1 store migrates sessions and turns to version 2 after a backup; costs become exact")
-    func migratesTheFixture() async throws {
+    @Test("opening the release-1 or release-2 store migrates sessions and turns to version 3 after a backup; costs exact, records compact",
+          arguments: [1, 2])
+    func migratesTheFixture(release: Int) async throws {
         try await withTemporaryDirectory { dir in
-            let path = try Self.copyOfFixture(in: dir)
+            let path = try Self.copyOfFixture(in: dir, release: release)
+            #expect(try Self.storedVersions(path) == ["sessions": release, "turns": release])
             let timeline = try TimelineStore(path: path)
-            #expect(try timeline.store.storedVersion(of: "sessions") == 2)
-            #expect(try timeline.store.storedVersion(of: "turns") == 2)
+            #expect(try timeline.store.storedVersion(of: "sessions") == 3)
+            #expect(try timeline.store.storedVersion(of: "turns") == 3)
+            // Every record was written again in the compact form: field ids, no key fields.
+            try timeline.store.read { txn in
+                for database in [timeline.turnRecords.database, timeline.sessions.database] {
+                    try database.forEachEntry(in: txn) { entry in
+                        let value = Array(entry.value)
+                        let header = Envelope.header(recordVersion: 3)
+                        #expect(value.starts(with: header))
+                        guard case .map(let entries) = try CBORValue(decoding: Array(value.dropFirst(header.count))) else { Issue.record("not a map"); return }
+                        #expect(entries.allSatisfy { if case .unsigned = $0.key { true } else { false } })
+                    }
+                }
+            }
             // The migration runner took a backup of each collection before rewriting it, openable as the old store.
             for collection in ["sessions", "turns"] {
-                #expect(FileManager.default.fileExists(atPath: "\(path).backup-\(collection)-v1/data.mdb"), "\(collection)")
+                #expect(FileManager.default.fileExists(atPath: "\(path).backup-\(collection)-v\(release)/data.mdb"), "\(collection)")
             }
 
             let root = try #require(try timeline.session(FormatFixture.root))
@@ -57,16 +73,35 @@ struct FormatMigrationTests {
         }
     }
 
-    @Test("read lazily (as kvtool does, read-only), the release-1 store shows exact costs without being written")
-    func lazyReadOnly() async throws {
+    /// The record versions `meta` gives for sessions and turns, read with LMDB alone.
+    static func storedVersions(_ path: String) throws -> [String: Int] {
+        let env = try Environment(path: path, configuration: .init(readOnly: true))
+        defer { try? env.close() }
+        let meta = try env.openDatabase("meta", create: false)
+        return try env.read { txn in
+            var versions: [String: Int] = [:]
+            for name in ["sessions", "turns"] {
+                let value = try #require(try meta.get(Array("collection.\(name).version".utf8), in: txn))
+                versions[name] = Int(try CBORValue(decoding: Array(value)).int64Value ?? 0)
+            }
+            return versions
+        }
+    }
+
+    @Test("read lazily (as kvtool does, read-only), the release-1 and release-2 stores show exact costs without being written",
+          arguments: [1, 2])
+    func lazyReadOnly(release: Int) async throws {
         try await withTemporaryDirectory { dir in
-            let path = try Self.copyOfFixture(in: dir)
+            let path = try Self.copyOfFixture(in: dir, release: release)
             let before = try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb"))
             let timeline = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
             #expect(try timeline.session(FormatFixture.root)?.cost == Cost(nanos: 381_800_000))
             #expect(try timeline.turns(of: FormatFixture.fork).items.compactMap(\.cost).map(\.description) == ["0.0001", "0.0817", "0.1", "0.3", "0.0003"])
-            // The index the old store lacks reads as empty rather than failing.
-            #expect(try timeline.turn(id: FormatFixture.turnID(1, 2), in: FormatFixture.root) == nil)
+            // The index the first release lacks reads as empty rather than failing; release 2 has it.
+            #expect(try timeline.turn(id: FormatFixture.turnID(1, 2), in: FormatFixture.root)?.content == (release == 1 ? nil : "root 2"))
+            // Text-form records carry their key fields themselves: each object names them once.
+            let json = String(decoding: try timeline.turnsJSON(of: FormatFixture.root).json, as: UTF8.self)
+            #expect(json.components(separatedBy: #""sessionID":"#).count == 5 && json.components(separatedBy: #""sequence":"#).count == 5, "\(json)")
             await timeline.close()
             #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")) == before)
         }

@@ -147,8 +147,8 @@ struct ViewTests {
                 let header = Envelope.header(recordVersion: Turn.recordVersion)
                 let stored = try #require(try timeline.turnRecords.database.get(turnKey.bytes, in: txn))
                 var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
-                record["content"] = .unsigned(7)      // the wrong type
-                record["created"] = nil               // missing
+                record[fieldID: 2] = .unsigned(7)      // content: the wrong type
+                record[fieldID: 3] = nil               // created: missing
                 try timeline.turnRecords.database.put(header + record.encoded(), for: turnKey.bytes, in: txn)
             }
             var roles: [Turn.Role] = []
@@ -173,7 +173,7 @@ struct ViewTests {
                 let header = Envelope.header(recordVersion: Session.recordVersion)
                 let stored = try #require(try timeline.sessions.database.get(KeyBytes(session.id).bytes, in: txn))
                 var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
-                record["title"] = nil
+                record[fieldID: 0] = nil               // title
                 try timeline.sessions.database.put(header + record.encoded(), for: KeyBytes(session.id).bytes, in: txn)
             }
             var counts: [Int] = []

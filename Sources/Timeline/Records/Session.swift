@@ -56,18 +56,53 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     public internal(set) var crystalCount: Int
 
     /// The stored field names, shared by `Codable` and the fast path.
+    /// In the order the record is stored: what a listing reads first. Each field's id in the
+    /// stored (compact) form is its position here; `id`, which the record's key holds, has none.
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, title, project, parentID, branchPoint, branchName, model, provider, created, updated, lastActivity
-        case turnCount, inputTokens, outputTokens
+        case title, lastActivity, turnCount, project, parentID, branchPoint, branchName, model, provider, created, updated
+        case inputTokens, outputTokens
         case cost = "costNanos"
         case archived, metadata, checkpointCount, crystalCount
+        case id
+
+        /// The field id of the compact form (`Docs/format.md`); -1 for `id`, not stored.
+        var intValue: Int? {
+            switch self {
+            case .title: 0
+            case .lastActivity: 1
+            case .turnCount: 2
+            case .project: 3
+            case .parentID: 4
+            case .branchPoint: 5
+            case .branchName: 6
+            case .model: 7
+            case .provider: 8
+            case .created: 9
+            case .updated: 10
+            case .inputTokens: 11
+            case .outputTokens: 12
+            case .cost: 13
+            case .archived: 14
+            case .metadata: 15
+            case .checkpointCount: 16
+            case .crystalCount: 17
+            case .id: -1
+            }
+        }
+        init?(intValue: Int) {
+            guard let field = Self.allCases.first(where: { $0.intValue == intValue }) else { return nil }
+            self = field
+        }
     }
     static let fields = CBORFields<CodingKeys>()
 
-    /// The record-type version this code writes: 2, an exact cost total (`costNanos`, an integer).
-    public static let recordVersion = 2
+    /// The record-type version this code writes: 3, the compact form (field ids, the id left to
+    /// the key).
+    public static let recordVersion = 3
     /// How stored records of earlier versions become version ``recordVersion``: 1 → 2 turns the
-    /// `Double` `cost` total into integer `costNanos` (see `Docs/migrations.md`).
+    /// `Double` `cost` total into integer `costNanos`; 2 → 3 needs no step — the reader takes
+    /// names as well as ids — and the run writes each record again in the compact form
+    /// (`Docs/migrations.md`).
     static let migrations: [MigrationStep] = [.update(from: 1) { try Cost.migrateField(of: &$0, optional: false) }]
 
     /// A session as ``TimelineStore`` creates it; most callers use ``NewSession`` instead.
@@ -109,7 +144,7 @@ extension Session: CBORRecordDecodable {
         var id: UUID?, title: String?, created: Date?
         var session = Session(id: .zero, title: "", created: Date(timeIntervalSince1970: 0))
         var updated: Date?, lastActivity: Date?
-        try reader.readMap(Self.fields) { field, value in
+        let compact = try reader.readMap(Self.fields) { field, value in
             switch field {
             case .id: id = try value.decode(UUID.self)
             case .title: title = try value.decode(String.self)
@@ -132,7 +167,8 @@ extension Session: CBORRecordDecodable {
             case .crystalCount: session.crystalCount = try value.decodeCount()
             }
         }
-        guard let id, let title, let created, let updated, let lastActivity else {
+        // The compact form leaves the id to the record's key: the collection sets it, seeing the zero id.
+        guard let id = id ?? (compact ? .zero : nil), let title, let created, let updated, let lastActivity else {
             throw CBORItemReader.missingField("id, title, created, updated or lastActivity", in: Session.self)
         }
         session.id = id

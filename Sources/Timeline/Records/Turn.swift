@@ -37,18 +37,43 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
     /// Free-form string metadata.
     public var metadata: [String: String]
 
-    /// The stored field names, shared by `Codable` and the fast path.
+    /// The field names, shared by `Codable` and the fast path, and each field's id in the stored
+    /// (compact) form — -1 for the two the record's key holds, which are not stored.
     enum CodingKeys: String, CodingKey, CaseIterable {
         case sessionID, sequence, id, role, content, created, duration, inputTokens, outputTokens
         case cost = "costNanos"
         case toolCalls, blocks, metadata
+
+        /// The field id of the compact form (`Docs/format.md`).
+        var intValue: Int? {
+            switch self {
+            case .sessionID, .sequence: -1
+            case .id: 0
+            case .role: 1
+            case .content: 2
+            case .created: 3
+            case .duration: 4
+            case .inputTokens: 5
+            case .outputTokens: 6
+            case .cost: 7
+            case .toolCalls: 8
+            case .blocks: 9
+            case .metadata: 10
+            }
+        }
+        init?(intValue: Int) {
+            guard let field = Self.allCases.first(where: { $0.intValue == intValue }) else { return nil }
+            self = field
+        }
     }
     static let fields = CBORFields<CodingKeys>()
 
-    /// The record-type version this code writes: 2, exact costs (`costNanos`, an integer).
-    public static let recordVersion = 2
+    /// The record-type version this code writes: 3, the compact form (field ids; the session id
+    /// and sequence left to the key).
+    public static let recordVersion = 3
     /// How stored records of earlier versions become version ``recordVersion``: 1 → 2 turns the
-    /// `Double` `cost` into integer `costNanos` (see `Docs/migrations.md`).
+    /// `Double` `cost` into integer `costNanos`; 2 → 3 needs no step — the reader takes names as
+    /// well as ids — and the run writes each record again in the compact form (`Docs/migrations.md`).
     static let migrations: [MigrationStep] = [.update(from: 1) { try Cost.migrateField(of: &$0, optional: true) }]
 
     /// A turn as ``TimelineStore`` writes it; callers append ``NewTurn``s instead.
@@ -129,7 +154,23 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
         /// Whether the call failed.
         public var isError: Bool
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case id, name, arguments, result, isError }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case id, name, arguments, result, isError
+            /// The field id of the compact form: the position.
+            var intValue: Int? {
+                switch self {
+                case .id: 0
+                case .name: 1
+                case .arguments: 2
+                case .result: 3
+                case .isError: 4
+                }
+            }
+            init?(intValue: Int) {
+                guard let field = Self.allCases.first(where: { $0.intValue == intValue }) else { return nil }
+                self = field
+            }
+        }
         static let fields = CBORFields<CodingKeys>()
 
         /// Describes a tool call.
@@ -149,7 +190,18 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
         /// Its text (or a reference such as a URL).
         public var text: String
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case kind, text }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case kind, text
+            /// The field id of the compact form: the position.
+            var intValue: Int? { self == .kind ? 0 : 1 }
+            init?(intValue: Int) {
+                switch intValue {
+                case 0: self = .kind
+                case 1: self = .text
+                default: return nil
+                }
+            }
+        }
         static let fields = CBORFields<CodingKeys>()
 
         /// Describes a block.
@@ -165,7 +217,7 @@ extension Turn: CBORRecordDecodable {
     public init(cbor reader: inout CBORItemReader) throws {
         var sessionID: UUID?, sequence: Int?, id: UUID?, role: String?, content: String?, created: Date?
         var turn = Turn(sessionID: .zero, sequence: 0, id: .zero, role: .user, content: "", created: Date(timeIntervalSince1970: 0))
-        try reader.readMap(Self.fields) { field, value in
+        let compact = try reader.readMap(Self.fields) { field, value in
             switch field {
             case .sessionID: sessionID = try value.decode(UUID.self)
             case .sequence: sequence = try value.decodeCount()
@@ -182,7 +234,10 @@ extension Turn: CBORRecordDecodable {
             case .metadata: turn.metadata = try value.decode([String: String].self)
             }
         }
-        guard let sessionID, let sequence, let id, let role, let content, let created else {
+        // The compact form leaves the session id and sequence to the record's key: the
+        // collection (or `Turn.stored`) sets them, seeing the sequence -1.
+        guard let sessionID = sessionID ?? (compact ? .zero : nil), let sequence = sequence ?? (compact ? -1 : nil),
+              let id, let role, let content, let created else {
             throw CBORItemReader.missingField("sessionID, sequence, id, role, content or created", in: Turn.self)
         }
         turn.sessionID = sessionID

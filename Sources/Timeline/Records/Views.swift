@@ -167,7 +167,8 @@ public struct SessionView {
 
     /// The whole session, as ``TimelineTransaction/listSessions(filter:order:limit:after:)`` returns it.
     public func session() throws -> Session {
-        let session = try CBORDecoder().decode(Session.self, from: item)
+        var session = try CBORDecoder().decode(Session.self, from: item)
+        Session.restoreKeyFields(&session, id: id)
         guard session.id == id else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the session listed as \(id) says it is \(session.id)"))
         }
@@ -175,15 +176,45 @@ public struct SessionView {
     }
 }
 
+extension Session {
+    /// Sets the id the compact form leaves to the key (a decoded compact record has the zero id);
+    /// a record in the text form keeps the id it carries, so that a check can find one stored
+    /// under another key.
+    static func restoreKeyFields(_ session: inout Session, id: UUID) {
+        if session.id == .zero { session.id = id }
+    }
+}
+
 extension Turn {
-    /// The turn whose stored CBOR item is `item`, under the key `sessionID` ‖ `sequence`; a record
-    /// that says it is another turn (only damage or a bad load makes one) is a decoding error.
+    /// The turn whose stored CBOR item is `item`, under the key `sessionID` ‖ `sequence`.
+    ///
+    /// A record in the text form carries its session id and sequence; one that says it is another
+    /// turn (only damage or a bad load makes one) is a decoding error.
     static func stored(_ item: UnsafeRawBufferPointer, sessionID: UUID, sequence: Int) throws -> Turn {
-        let turn = try CBORDecoder().decode(Turn.self, from: item)
+        var turn = try CBORDecoder().decode(Turn.self, from: item)
+        Turn.restoreKeyFields(&turn, sessionID: sessionID, sequence: sequence)
         guard turn.sequence == sequence, turn.sessionID == sessionID else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the turn stored at sequence \(sequence) of session \(sessionID) says it is \(turn.sequence) of \(turn.sessionID)"))
         }
         return turn
+    }
+
+    /// The names of a stored turn's field ids, for ``TimelineTransaction/turnsJSON(of:range:reverse:limit:after:)``.
+    static let jsonNames = JSONFieldNames(Turn.CodingKeys.self, nested: [(.toolCalls, JSONFieldNames(Turn.ToolCall.CodingKeys.self)),
+                                                                         (.blocks, JSONFieldNames(Turn.Block.CodingKeys.self))])
+
+    /// The JSON members of the fields the compact form leaves to the key: `"sessionID":"…","sequence":n`.
+    static func jsonKeyFields(_ sessionID: UUID, _ sequence: Int) -> [UInt8] {
+        Array(#""sessionID":"\#(sessionID.uuidString)","sequence":\#(sequence)"#.utf8)
+    }
+
+    /// Sets what the compact form leaves to the key (a decoded compact record has the sequence
+    /// -1). A record in the text form keeps the two fields it carries, so that a check can find
+    /// one stored under another key.
+    static func restoreKeyFields(_ turn: inout Turn, sessionID: UUID, sequence: Int) {
+        guard turn.sequence == -1 else { return }
+        turn.sessionID = sessionID
+        turn.sequence = sequence
     }
 }
 

@@ -26,7 +26,7 @@ extension DocumentCollection {
     /// A migrated value as a `Record` (which also checks that the steps produced one).
     func decode(upgraded value: CBORValue, key: @autoclosure () -> KeyBytes) throws -> Record {
         do {
-            return try CBORDecoder().decode(Record.self, from: value.encoded())
+            return try value.encoded().withUnsafeBytes { try decode(item: $0, key: key()) }
         } catch {
             throw DocumentStoreError(.migrationFailed(version: version - 1), collection: name, key: key(), underlying: error)
         }
