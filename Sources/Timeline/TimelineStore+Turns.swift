@@ -170,12 +170,22 @@ extension TimelineTransaction {
         let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
         var json: [UInt8] = [UInt8(ascii: "[")]
         var count = 0
+        // The key's fields, written before each compact record's own: the session's part made once
+        // per session of the history, the sequence's digits per turn (a string per turn cost
+        // 5,000 instructions).
+        var leading: [UInt8] = [], leadingOwner: UUID?, prefixLength = 0
         let last = try forEachStoredTurn(plan, limit: limit) { item, owner, sequence in
+            if owner != leadingOwner {
+                leading = Turn.jsonKeyFieldsPrefix(owner)
+                (leadingOwner, prefixLength) = (owner, leading.count)
+            }
+            leading.removeSubrange(prefixLength...)
+            leading.append(contentsOf: String(sequence).utf8)
             // Room for this record's JSON (about its CBOR's size) in one go, growing geometrically.
             if json.capacity - json.count < item.count * 2 { json.reserveCapacity(max(json.capacity * 2, json.count + item.count * 2)) }
             if count > 0 { json.append(UInt8(ascii: ",")) }
             do {
-                try CBORJSONTranscoder.append(item, to: &json, names: Turn.jsonNames, leading: Turn.jsonKeyFields(owner, sequence))
+                try CBORJSONTranscoder.append(item, to: &json, names: Turn.jsonNames, leading: leading)
             } catch {
                 throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner, sequence.keyPart), underlying: error)
             }

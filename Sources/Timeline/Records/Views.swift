@@ -203,9 +203,10 @@ extension Turn {
     static let jsonNames = JSONFieldNames(Turn.CodingKeys.self, nested: [(.toolCalls, JSONFieldNames(Turn.ToolCall.CodingKeys.self)),
                                                                          (.blocks, JSONFieldNames(Turn.Block.CodingKeys.self))])
 
-    /// The JSON members of the fields the compact form leaves to the key: `"sessionID":"…","sequence":n`.
-    static func jsonKeyFields(_ sessionID: UUID, _ sequence: Int) -> [UInt8] {
-        Array(#""sessionID":"\#(sessionID.uuidString)","sequence":\#(sequence)"#.utf8)
+    /// The start of the JSON members of the fields the compact form leaves to the key,
+    /// `"sessionID":"…","sequence":` — the sequence's digits follow.
+    static func jsonKeyFieldsPrefix(_ sessionID: UUID) -> [UInt8] {
+        Array(#""sessionID":"\#(sessionID.uuidString)","sequence":"#.utf8)
     }
 
     /// Sets what the compact form leaves to the key (a decoded compact record has the sequence
