@@ -112,9 +112,13 @@ extension DecodingContext {
         defer { (walk.position, walk.walked, walk.expected) = (position, walked, expected) }
         while walked < walk.count {
             if walked > 0 { position = try skipValue(at: position) }
-            // The key: the expected field's name, checked in place, or any other (a look-up).
+            // The key: a one-byte field id (the compact form) first, then the expected field's
+            // name, checked in place, or any other (a look-up).
             let field: Int?
-            if let base = buffer.baseAddress, position < buffer.count, case let initial = base.load(fromByteOffset: position, as: UInt8.self),
+            if let base = buffer.baseAddress, position < buffer.count, case let initial = base.load(fromByteOffset: position, as: UInt8.self), initial < 24 {
+                position += 1
+                field = names.field(id: Int(initial))
+            } else if let base = buffer.baseAddress, position < buffer.count, case let initial = base.load(fromByteOffset: position, as: UInt8.self),
                initial &>> 5 == 3, case let length = Int(initial & 0x1F), length < 24, length < buffer.count - position {
                 let key = UnsafeRawBufferPointer(start: base + position + 1, count: length)
                 position += 1 + length

@@ -225,14 +225,16 @@ final class FieldNames: @unchecked Sendable {
     let count: Int
     private let starts: UnsafeMutablePointer<Int>
     private let bytes: UnsafeMutablePointer<UInt8>
-    /// The name index of each field id (0…255), -1 where none has it.
-    private let byID: [Int16]
+    /// The name index of each field id (0…255), -1 where none has it: `idCount` entries.
+    private let byID: UnsafeMutablePointer<Int16>
+    private let idCount: Int
 
     init(_ names: [String], ids: [Int?] = []) {
         count = names.count
-        var byID = [Int16](repeating: -1, count: (ids.compactMap { $0 }.filter { (0...255).contains($0) }.max() ?? -1) + 1)
+        idCount = (ids.compactMap { $0 }.filter { (0...255).contains($0) }.max() ?? -1) + 1
+        byID = .allocate(capacity: max(1, idCount))
+        byID.initialize(repeating: -1, count: max(1, idCount))
         for (index, id) in ids.enumerated() { if let id, (0...255).contains(id) { byID[id] = Int16(index) } }
-        self.byID = byID
         starts = .allocate(capacity: names.count + 1)
         starts[0] = 0
         for (index, name) in names.enumerated() { starts[index + 1] = starts[index] + name.utf8.count }
@@ -245,6 +247,7 @@ final class FieldNames: @unchecked Sendable {
     deinit {
         starts.deallocate()
         bytes.deallocate()
+        byID.deallocate()
     }
 
     /// The index of the name equal to `key`, or `nil`. Tries `expected` first, then the names
@@ -259,7 +262,7 @@ final class FieldNames: @unchecked Sendable {
     /// The index of the field whose id is `id`, or `nil`.
     @usableFromInline @inline(__always)
     func field(id: Int) -> Int? {
-        guard id < byID.count, case let index = byID[id], index >= 0 else { return nil }
+        guard id >= 0, id < idCount, case let index = byID[id], index >= 0 else { return nil }
         return Int(index)
     }
 
