@@ -52,6 +52,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     enum ViewField: String, CodingKey, CaseIterable { case id, sessionID, sequence, role, content, created, metadata }
     static let viewFields = CBORFields<ViewField>()
+    /// Fields with ids, as the compact form keys them (a turn's first four; `sessionID` left out).
+    enum CompactField: String, CodingKey, CaseIterable {
+        case sessionID, id, role, content, created
+        var intValue: Int? { self == .sessionID ? -1 : Self.allCases.firstIndex(of: self).map { $0 - 1 } }
+        init?(intValue: Int) { guard let field = Self.allCases.first(where: { $0.intValue == intValue }) else { return nil }; self = field }
+    }
+    static let compactFields = CBORFields<CompactField>()
+    static let compactNames = JSONFieldNames(CompactField.self, nested: [(.content, JSONFieldNames(CompactField.self))])
 
     static func records(_ data: UnsafeRawBufferPointer) {
         guard let (_, item) = Envelope.open(data) else { return }
@@ -66,6 +74,18 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         _ = try? view.decode(.content, as: String.self)
         _ = try? view.decode(.created, as: Date.self)
         _ = try? view.decode(.metadata, as: [String: String].self)
+        // The compact form's readers: ids in a view, and JSON with names and leading members,
+        // which must be valid JSON whenever the transcoder accepts the input.
+        if var compact = try? CBORMapView(item, fields: compactFields) {
+            _ = try? compact.decode(.created, as: Date.self)
+            _ = try? compact.decode(.id, as: UUID.self)
+            _ = try? compact.decode(.content, as: String.self)
+        }
+        var json: [UInt8] = []
+        if (try? CBORJSONTranscoder.append(item, to: &json, names: compactNames, leading: Array(#""k":1"#.utf8))) != nil {
+            precondition((try? JSONSerialization.jsonObject(with: Data(json), options: [.fragmentsAllowed])) != nil,
+                         "the transcoder wrote invalid JSON: \(String(decoding: json.prefix(300), as: UTF8.self))")
+        }
     }
 
     static let databases = ["meta", "sessions", "turns", "checkpoints", "crystals", "idx.sessions.project", "idx.sessions.parent",
