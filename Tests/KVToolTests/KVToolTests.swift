@@ -214,6 +214,14 @@ struct KVToolTests {
             let turn = try kvtool(["get", path, "turns", "\(id)/1"])
             // The compact form: field ids for names (0 is the turn's id), the key's fields not stored.
             #expect(turn.status == 0 && turn.output.hasPrefix(#"{"v":3,"record":{"$map":[[0,{"$uuid":"#), "\(turn.output)")
+            // --names: the record as the library reads it, the key's fields included.
+            struct Named: Decodable { var sessionID: String; var sequence: Int; var role: String }
+            let named = try kvtool(["get", path, "turns", "\(id)/1", "--names"])
+            let decoded = try JSONDecoder().decode(Named.self, from: Data(named.output.utf8))
+            #expect(named.status == 0 && decoded.sessionID == id && decoded.sequence == 1 && !decoded.role.isEmpty, "\(named)")
+            #expect(try kvtool(["get", path, "sessions", id, "--names"]).output.contains(#""id":"\#(id)""#))
+            #expect(try kvtool(["get", path, "turns", "\(id)/99999", "--names"]).status == 1)
+            #expect(try kvtool(["get", path, "crystals", "\(id)/0", "--names"]).status != 0)
             #expect(try kvtool(["get", path, "turns", "\(id)/99999"]).status == 1)
             #expect(try kvtool(["get", path, "turns", "not-a-key"]).status != 0)
 

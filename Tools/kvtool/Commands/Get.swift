@@ -13,12 +13,15 @@ struct Get: ParsableCommand {
         discussion: """
             KEY is written as its parts separated by "/" for TimelineStore databases (a session
             id; a session id and a sequence for turns, checkpoints and crystals), as text in meta,
-            or as hex with --hex. The value is printed as one JSON line, as `kvtool dump` prints it.
-            Exits 1 when there is no such entry.
+            or as hex with --hex. The value is printed as one JSON line, as `kvtool dump` prints it
+            (sessions and turns are stored with field ids for names: Docs/format.md); with --names,
+            a session or turn is printed as the library reads it, by field name, the key's fields
+            included. Exits 1 when there is no such entry.
 
             Examples:
               kvtool get /var/lib/chat/timeline sessions E621E1F8-C36C-495A-93FC-0C247A3E6E5F
               kvtool get /var/lib/chat/timeline turns E621E1F8-C36C-495A-93FC-0C247A3E6E5F/12
+              kvtool get /var/lib/chat/timeline turns E621E1F8-C36C-495A-93FC-0C247A3E6E5F/12 --names
               kvtool get /var/lib/chat/timeline meta format
             """
     )
@@ -34,20 +37,44 @@ struct Get: ParsableCommand {
     @Flag(help: "KEY is hex.")
     var hex = false
 
+    @Flag(help: "For sessions and turns: the record by field name, as `sessions --json` and `turns --json` print it.")
+    var names = false
+
     func validate() throws {
         _ = try keyBytes()
+        if names, database != "sessions", database != "turns" { throw ValidationError("--names reads sessions and turns only") }
     }
 
     func run() throws {
         let env = try StoreFiles.openReadOnly(store.path)
         guard try env.databaseNames().contains(database) else { throw ValidationError("\(store.path) has no database \"\(database)\"") }
-        let db = try env.openDatabase(database, create: false)
         let bytes = try keyBytes()
+        if names {
+            try env.close()
+            try printByName(KeyBytes(raw: bytes))
+            return
+        }
+        let db = try env.openDatabase(database, create: false)
         guard let value = try env.read({ txn in try db.get(bytes, in: txn).map { Array($0) } }) else {
             printError("no entry \(key) in \(database)")
             throw ExitCode(1)
         }
         print(DumpFormat.show(value: value, in: database).jsonText())
+    }
+
+    /// The session or turn stored under `key`, decoded as the library reads it (upgraded in
+    /// memory if older), as one JSON line.
+    private func printByName(_ key: KeyBytes) throws {
+        let timeline = try TimelineStore(path: store.path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
+        let line: String? = try timeline.store.read { txn in
+            if database == "sessions" { return try timeline.sessions.get(key, in: txn).map(JSONOutput.line) }
+            return try timeline.turnRecords.get(key, in: txn).map(JSONOutput.line)
+        }
+        guard let line else {
+            printError("no entry \(self.key) in \(database)")
+            throw ExitCode(1)
+        }
+        print(line)
     }
 
     /// KEY as bytes, by the database's layout.
