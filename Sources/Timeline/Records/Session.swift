@@ -55,9 +55,9 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     /// How many crystals were ever saved for the session: the next crystal's version.
     public internal(set) var crystalCount: Int
 
-    /// The stored field names, shared by `Codable` and the fast path.
-    /// In the order the record is stored: what a listing reads first. Each field's id in the
-    /// stored (compact) form is its position here; `id`, which the record's key holds, has none.
+    /// The field names, shared by `Codable` and the fast path, in the order the record is stored —
+    /// what a listing reads first. Each field's id in the stored (compact) form is its position
+    /// here; `id`, which the record's key holds, is not stored.
     enum CodingKeys: String, CodingKey, CaseIterable {
         case title, lastActivity, turnCount, project, parentID, branchPoint, branchName, model, provider, created, updated
         case inputTokens, outputTokens
