@@ -215,7 +215,11 @@ struct DecodingContext {
     /// The field id at `offset` — an unsigned integer key of one or two bytes (0…255), what the
     /// compact form writes — and moves past it; `nil` (and `offset` unchanged) for any other item.
     @usableFromInline @inline(__always)
-    func fieldIDKey(at offset: inout Int) -> Int? {
+    func fieldIDKey(at offset: inout Int) -> Int? { Self.fieldID(in: buffer, at: &offset) }
+
+    /// ``fieldIDKey(at:)`` on any input (the JSON transcoder reads ids too).
+    @usableFromInline @inline(__always)
+    static func fieldID(in buffer: UnsafeRawBufferPointer, at offset: inout Int) -> Int? {
         guard offset >= 0, offset < buffer.count else { return nil }
         let initial = buffer[offset]
         if initial < 24 {

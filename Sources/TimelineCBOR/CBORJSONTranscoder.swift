@@ -137,15 +137,9 @@ public enum CBORJSONTranscoder {
         /// its decimal text. Returns the field id when `names` named it.
         mutating func key(into out: inout [UInt8], names: JSONFieldNames?) throws(CBORError) -> Int? {
             let start = offset
-            if let names, offset < input.count {
+            if let names {
                 var position = offset
-                let id: Int? = switch input[position] {
-                case 0..<24: Int(input[position])
-                case 24 where position + 1 < input.count: Int(input[position + 1])
-                default: nil
-                }
-                if let id, let name = names.name(id: id) {
-                    position += id < 24 ? 1 : 2
+                if let id = DecodingContext.fieldID(in: input, at: &position), let name = names.name(id: id) {
                     offset = position
                     out.append(contentsOf: name)
                     return id
