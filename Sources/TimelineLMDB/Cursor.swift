@@ -143,14 +143,32 @@ extension Cursor where Access == WriteAccess {
                 var kv = MDB_val(k), vv = MDB_val(v)
                 try checkWrite(mdb_cursor_put(handle, &kv, &vv, flags.rawValue), unmanagedEnvironment,
                                "put into \(describe(database: database.name)) through a cursor")
+                unmanagedEnvironment.takeUnretainedValue().wal?.record(.put, database, putFlags: flags.rawValue, key: k, value: v)
             }
         }
     }
 
     /// Deletes the entry at the cursor; with `allValues`, every value of its key (`MDB_NODUPDATA`).
     public func delete(allValues: Bool = false) throws {
-        try checkWrite(mdb_cursor_del(handle, allValues ? UInt32(MDB_NODUPDATA) : 0), unmanagedEnvironment,
-                       "delete from \(describe(database: database.name)) through a cursor")
+        // With a write-ahead log, the entry is recorded before it goes (and forgotten if it stays).
+        let wal = unmanagedEnvironment.takeUnretainedValue().wal
+        let savepoint = wal?.savepoint
+        if let wal {
+            var k = MDB_val(), v = MDB_val()
+            try check(mdb_cursor_get(handle, &k, &v, MDB_GET_CURRENT), "read the entry at a cursor on \(describe(database: database.name))")
+            if database.flags.contains(.dupSort) && !allValues {
+                wal.record(.deleteValue, database, key: k.buffer, value: v.buffer)
+            } else {
+                wal.record(.delete, database, key: k.buffer)
+            }
+        }
+        do {
+            try checkWrite(mdb_cursor_del(handle, allValues ? UInt32(MDB_NODUPDATA) : 0), unmanagedEnvironment,
+                           "delete from \(describe(database: database.name)) through a cursor")
+        } catch {
+            if let wal, let savepoint { wal.rollBack(to: savepoint) }
+            throw error
+        }
     }
 
 }

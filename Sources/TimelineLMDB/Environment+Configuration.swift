@@ -16,6 +16,17 @@ extension Environment {
         /// ``Environment/sync(force:)`` — and, on file systems that reorder writes, damage the
         /// store. For tests and bulk loads that are redone from scratch after a failure.
         case noSync
+        /// Every commit is appended to a write-ahead log (`data.wal`, beside `data.mdb`) that is
+        /// synced once before the commit returns; LMDB itself commits without syncing, and a
+        /// checkpoint syncs `data.mdb` from time to time. An acknowledged write survives a power
+        /// cut, as with ``durable``, for about a third of the cost of a commit (one sequential
+        /// sync instead of LMDB's two scattered ones). Opening after a power cut rolls `data.mdb`
+        /// back to the last checkpoint and replays the log.
+        ///
+        /// One process at a time writes a store this way: it holds a lock on `data.wal`, and a
+        /// read-write open elsewhere throws ``LMDBError/Code/busy``. Other processes may read.
+        /// See `Docs/architecture.md`, "The write-ahead log".
+        case writeAheadLog
     }
 
     /// Options for opening an ``Environment``. The defaults suit a service's store.

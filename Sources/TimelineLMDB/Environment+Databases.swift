@@ -38,7 +38,9 @@ extension Environment {
                                 detail: "no database named \"\(cacheKey)\" exists" + (create ? "" : " and it was not to be created"))
             }
             try check(rc, operation)
-            return Database(dbi: dbi, name: name, flags: flags)
+            let database = Database(dbi: dbi, name: name, flags: flags)
+            if create, !txn.isReadOnly { wal?.record(.create, database) }
+            return database
         }
         let database: Database
         if configuration.readOnly {

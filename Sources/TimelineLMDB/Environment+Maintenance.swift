@@ -48,6 +48,7 @@ extension Environment {
     /// - Throws: ``LMDBError/Code/closed``.
     public func effectiveDurability() throws -> Durability {
         try ensureOpen("read the flags of \(path)")
+        if wal != nil { return .writeAheadLog }
         var flags: UInt32 = 0
         try check(mdb_env_get_flags(handle, &flags), "read the flags of \(path)")
         if flags & UInt32(MDB_NOSYNC) != 0 { return .noSync }
@@ -187,9 +188,12 @@ extension Environment {
     }
 
     /// Flushes written data to disk (`mdb_env_sync`). Only needed with ``Durability/noSync`` or
-    /// ``Durability/noMetaSync``; with `force`, flushes even then.
+    /// ``Durability/noMetaSync``; with `force`, flushes even then. With
+    /// ``Durability/writeAheadLog`` it makes a checkpoint (which syncs `data.mdb` and empties the
+    /// log), waiting for a running write transaction to end.
     public func sync(force: Bool = true) throws {
         try ensureOpen("sync the environment")
+        if wal != nil { return try checkpointLog() }
         try check(mdb_env_sync(handle, force ? 1 : 0), "sync \(path)")
     }
 

@@ -53,6 +53,8 @@ public final class Environment: @unchecked Sendable {
     let openLock = Mutex<Void>(())
     /// The device and inode of `data.mdb`, registered in ``openFiles`` while the environment is open.
     let fileID: FileID?
+    /// The write-ahead log, with ``Durability/writeAheadLog``.
+    let wal: WriteAheadLog?
 
     /// Where a data file lives on disk: the same file under any path spelling.
     struct FileID: Hashable {
@@ -95,6 +97,7 @@ public final class Environment: @unchecked Sendable {
         }
         let (handle, id) = try opened.get()
         self.handle = handle.handle
+        self.wal = handle.wal
         self.staleReadersClearedAtOpen = handle.staleReaders
         self.currentMapSize = Atomic(handle.mapSize)
         self.fileID = id
@@ -104,8 +107,13 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Opens the C environment: the handle, the stale readers cleared and the map size.
-    private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError) -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int) {
+    private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError) -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int, wal: WriteAheadLog?) {
         let operation = "open environment at \(path)"
+        // Before the preflight: after a power cut, the newest meta page may name pages that never
+        // reached the disk, until the log's recovery writes the checkpoint's meta pages back.
+        let log = try prepareLog(path, configuration)
+        var logOwned = log != nil
+        defer { if logOwned, let fd = log?.fd, fd >= 0 { _ = closeDescriptor(fd) } }
         try DataFilePreflight.check(path, readOnly: configuration.readOnly)
         if !configuration.readOnly { try Environment.createDirectory(path, fileMode: configuration.fileMode) }
 
@@ -120,6 +128,7 @@ public final class Environment: @unchecked Sendable {
             case .durable: break
             case .noMetaSync: flags |= UInt32(MDB_NOMETASYNC)
             case .noSync: flags |= UInt32(MDB_NOSYNC)
+            case .writeAheadLog: if !configuration.readOnly { flags |= UInt32(MDB_NOSYNC) }
             }
             if configuration.readOnly { flags |= UInt32(MDB_RDONLY) }
             // No map size before opening: LMDB then adopts the size recorded in the file, and we
@@ -134,7 +143,10 @@ public final class Environment: @unchecked Sendable {
             }
             var dead: Int32 = 0
             try check(mdb_reader_check(handle, &dead), "clear stale readers of \(path)")
-            return (handle, Int(dead), info.me_mapsize)
+            logOwned = false
+            let wal = try finishLog(log, handle: handle, path: path, configuration: configuration)
+            mdb_env_info(handle, &info)
+            return (handle, Int(dead), info.me_mapsize, wal)
         } catch {
             mdb_env_close(handle)
             throw error
@@ -153,10 +165,14 @@ public final class Environment: @unchecked Sendable {
     /// - Throws: ``LMDBError/Code/growthBlocked`` when called from inside a transaction closure.
     public func close() throws(LMDBError) {
         if isClosed.load(ordering: .acquiring) { return }
+        // A clean close leaves an empty log; if this fails, the next open recovers from the log.
+        if wal != nil && !gate.currentThreadHoldsTransaction { try? checkpointLog() }
         try gate.exclusive(closing: true, operation: "close environment at \(path)") { (idleReaders) throws(LMDBError) in
             idleReaders.forEach { mdb_txn_abort($0) }
             if !isClosed.exchange(true, ordering: .acquiringAndReleasing) {
+                if let pin = wal?.pin { mdb_txn_abort(pin) }
                 mdb_env_close(handle)
+                wal?.close()
                 if let fileID { _ = Environment.openFiles.withLock { $0.remove(fileID) } }
             }
         }
@@ -215,6 +231,7 @@ public final class Environment: @unchecked Sendable {
         if configuration.readOnly { throw LMDBError(.readOnly, operation: "begin write transaction on \(path)") }
         while true {
             let txn: WriteTransaction = try begin()
+            wal?.beginTransaction()
             let mapSizeAtBegin = currentMapSize.load(ordering: .relaxed)
             let outcome = Result { try body(txn) }
             switch (WriteFailure(rawValue: writeFailure.load(ordering: .relaxed)), outcome) {
@@ -233,17 +250,38 @@ public final class Environment: @unchecked Sendable {
                 throw LMDBError(.poisoned, operation: "commit write transaction on \(path)",
                                 detail: "a reserved value was not filled in")
             case (nil, .success(let result)):
+                // With a write-ahead log, the record is on disk before LMDB commits: a commit
+                // that then fails unmakes it.
+                // LMDB releases its writer lock when a commit ends, so the log's own lock keeps
+                // the next writer's record out until this one is settled.
+                var record: Int?
+                let id = UInt64(txn.id)
+                if let wal, wal.hasPendingOperations {
+                    wal.lockAppends()
+                    do throws(LMDBError) {
+                        record = try wal.append(transaction: id)
+                    } catch {
+                        wal.unlockAppends()
+                        txn.abort()
+                        gate.exit()
+                        throw error
+                    }
+                }
                 do throws(LMDBError) {
                     try txn.commit()
-                    gate.exit()
-                    return result
-                } catch where error.code == .mapFull {
-                    gate.exit()
-                    try growMap(beyond: mapSizeAtBegin)
                 } catch {
+                    if let wal, let record {
+                        wal.discardRecord(at: record)
+                        wal.unlockAppends()
+                    }
                     gate.exit()
-                    throw error
+                    guard error.code == .mapFull else { throw error }
+                    try growMap(beyond: mapSizeAtBegin)
+                    continue
                 }
+                gate.exit()
+                if let wal { afterLoggedCommit(wal, transaction: id, record: record) }
+                return result
             }
         }
     }

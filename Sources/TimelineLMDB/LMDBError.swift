@@ -111,6 +111,11 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let alreadyOpen = Code(rawValue: -40_007)
         /// The operation raced with writers too often to finish; running it again will do.
         public static let retry = Code(rawValue: -40_008)
+        /// Another process writes the store through its write-ahead log (``Environment/Durability/writeAheadLog``).
+        public static let busy = Code(rawValue: -40_009)
+        /// The store's write-ahead log holds commits that `data.mdb` may lack after a restart of
+        /// the machine; a read-only open cannot replay them.
+        public static let recoveryNeeded = Code(rawValue: -40_010)
 
         /// The code's Swift name, e.g. `keyExists`.
         public var description: String {
@@ -131,6 +136,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             EPERM: "notPermitted", EDQUOT: "quotaExceeded",
             -40_001: "closed", -40_002: "readOnly", -40_003: "nestedWrite",
             -40_004: "growthBlocked", -40_005: "poisoned", -40_006: "misuse", -40_007: "alreadyOpen", -40_008: "retry",
+            -40_009: "busy", -40_010: "recoveryNeeded",
         ]
     }
 
@@ -163,6 +169,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .misuse: return "operation not allowed here"
         case .alreadyOpen: return "this process already has the store open"
         case .retry: return "the operation raced with writers"
+        case .busy: return "another process is writing this store"
+        case .recoveryNeeded: return "the store must replay its write-ahead log before it can be read"
         default: return String(cString: mdb_strerror(code.rawValue))
         }
     }
@@ -200,6 +208,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .poisoned: return "let the closure throw so the transaction is retried from the start"
         case .closed: return "open the environment again"
         case .retry: return "run it again"
+        case .busy: return "write through the process that has the store open (other processes may read), or close it there first"
+        case .recoveryNeeded: return "open the store read-write once (any durability): that replays the log into data.mdb"
         case .alreadyOpen:
             return "share the one open Environment (or Store, TimelineStore) within the process, or close it before opening the path again; a second open would break the first one's file locks"
         default: return nil

@@ -139,14 +139,22 @@ extension Transaction where Access == WriteAccess {
         try check(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child), "begin nested transaction")
         guard let child else { throw LMDBError(.outOfMemory, operation: "begin nested transaction") }
         let txn = WriteTransaction(handle: child, environment: environment)
+        let wal = environment.wal
+        let savepoint = wal?.savepoint
         let result: R
         do {
             result = try body(txn)
         } catch {
             txn.abort()
+            if let wal, let savepoint { wal.rollBack(to: savepoint) }
             throw error
         }
-        try txn.commit()
+        do throws(LMDBError) {
+            try txn.commit()
+        } catch {
+            if let wal, let savepoint { wal.rollBack(to: savepoint) }
+            throw error
+        }
         return result
     }
 

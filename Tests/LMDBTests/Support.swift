@@ -28,8 +28,9 @@ final class Child: @unchecked Sendable {
     let output = Pipe()
     let errors = Pipe()
 
-    /// Starts `lmdb-child` with `arguments`, optionally through a wrapper command (e.g. setpriv).
-    init(_ arguments: [String], wrapper: [String] = []) throws {
+    /// Starts `lmdb-child` with `arguments`, optionally through a wrapper command (e.g. setpriv)
+    /// and with more environment variables.
+    init(_ arguments: [String], wrapper: [String] = [], environment: [String: String] = [:]) throws {
         let executable = try helperExecutable("lmdb-child")
         if wrapper.isEmpty {
             process.executableURL = URL(fileURLWithPath: executable)
@@ -37,6 +38,9 @@ final class Child: @unchecked Sendable {
         } else {
             process.executableURL = URL(fileURLWithPath: wrapper[0])
             process.arguments = Array(wrapper.dropFirst()) + [executable] + arguments
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
         process.standardOutput = output
         process.standardError = errors

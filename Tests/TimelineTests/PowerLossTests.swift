@@ -15,13 +15,21 @@ import Timeline
 struct PowerLossTests {
     /// One entry of the recorder's log.
     enum Event {
-        case write(offset: Int, bytes: [UInt8], synchronous: Bool)
-        case sync
+        /// A write to `data.mdb` (file 0) or its write-ahead log (file 1).
+        case write(file: Int, offset: Int, bytes: [UInt8], synchronous: Bool)
+        case sync(file: Int)
         case mark(Substring)
     }
 
+    /// The store's files, by the recorder's file number.
+    static let fileNames = ["data.mdb", "data.wal"]
+
     /// Images per crash point beyond "no unsynced page" and "every unsynced page": random subsets.
     static let extraSubsets = ProcessInfo.processInfo.environment["TIMELINESTORE_POWERLOSS_SUBSETS"].flatMap(Int.init) ?? 2
+
+    /// What the write-ahead log takes for this test process's boot of the machine: not the one the
+    /// workload ran in, so that opening an image recovers as it would after a power cut.
+    static let rebootedBootID = "after-the-power-cut"
 
     /// Builds the recorder with the C compiler at hand, once per test process.
     static let recorder: Result<String, any Error> = Result {
@@ -64,9 +72,10 @@ struct PowerLossTests {
             case UInt8(ascii: "W"):
                 guard let flag = take(1)?.first, let offset = integer(UInt64.self), let length = integer(UInt32.self),
                       let piece = take(Int(length)) else { return events }
-                events.append(.write(offset: Int(offset), bytes: Array(piece), synchronous: flag == 1))
+                events.append(.write(file: flag & 2 != 0 ? 1 : 0, offset: Int(offset), bytes: Array(piece), synchronous: flag & 1 != 0))
             case UInt8(ascii: "S"):
-                events.append(.sync)
+                guard let file = take(1)?.first else { return events }
+                events.append(.sync(file: Int(file)))
             default:
                 guard let length = integer(UInt32.self), let text = take(Int(length)) else { return events }
                 events.append(.mark(Substring(String(decoding: text, as: UTF8.self))))
@@ -84,30 +93,32 @@ struct PowerLossTests {
                          enough: Int = 20, untilLoss: Bool = false) async throws -> (failures: [String], images: Int, acknowledged: Int) {
         let library = try recorder.get()
         let log = dir + "/writes.log"
+        // The workload runs in one "boot" of the machine, the images are opened in another.
+        setenv("TIMELINESTORE_BOOT_ID", rebootedBootID, 1)
         let status = try runHelper("timeline-child", [dir + "/store", "--seed", "\(seed)", "--ops", "\(operations)", "--durability", durability],
-                                   environment: ["LD_PRELOAD": library, "WRITE_RECORDER_LOG": log])
+                                   environment: ["LD_PRELOAD": library, "WRITE_RECORDER_LOG": log, "TIMELINESTORE_BOOT_ID": "before-the-power-cut"])
         #expect(status == 0)
         let events = parse(try Data(contentsOf: URL(fileURLWithPath: log)))
         #expect(events.contains { if case .mark = $0 { true } else { false } }, "the recorder saw no line of the workload")
 
         var random = SeededGenerator(seed: seed)
         var model = WorkloadModel()
-        var lastSync = 0          // events before this index are on disk
+        var lastSync = [0, 0]     // per file: its events before this index are on disk
         var failures: [String] = []
         var images = 0
         let image = dir + "/image"
         for point in 0...events.count {
             if point > 0 {
                 switch events[point - 1] {
-                case .sync: lastSync = point
+                case .sync(let file): lastSync[file] = point
                 case .mark(let line): model.read(line)
                 case .write: break
                 }
             }
             // Pages written since the last sync, not through an O_DSYNC descriptor: any subset may be on disk.
             var pending: [(event: Int, page: Int)] = []
-            for index in lastSync..<point {
-                if case .write(_, let bytes, false) = events[index] {
+            for index in lastSync.min()!..<point {
+                if case .write(let file, _, let bytes, false) = events[index], index >= lastSync[file] {
                     for page in stride(from: 0, to: bytes.count, by: 4096) { pending.append((index, page)) }
                 }
             }
@@ -118,18 +129,20 @@ struct PowerLossTests {
             for subset in Set(subsets) {
                 images += 1
                 let chosen = Set(subset.map { pending[$0].event * 65_536 + pending[$0].page / 4096 })
-                var file: [UInt8] = []
+                var files: [[UInt8]?] = [nil, nil]
                 for index in 0..<point {
-                    guard case .write(let offset, let bytes, let synchronous) = events[index] else { continue }
+                    guard case .write(let number, let offset, let bytes, let synchronous) = events[index] else { continue }
+                    var file = files[number] ?? []
                     for page in stride(from: 0, to: bytes.count, by: 4096)
-                    where index < lastSync || synchronous || chosen.contains(index * 65_536 + page / 4096) {
+                    where index < lastSync[number] || synchronous || chosen.contains(index * 65_536 + page / 4096) {
                         let piece = bytes[page..<min(bytes.count, page + 4096)]
                         let start = offset + page
                         if file.count < start + piece.count { file += [UInt8](repeating: 0, count: start + piece.count - file.count) }
                         file.replaceSubrange(start..<start + piece.count, with: piece)
                     }
+                    files[number] = file
                 }
-                if let problem = try await verify(image: file, at: image, model: model) {
+                if let problem = try await verify(image: files, at: image, model: model) {
                     failures.append("crash after event \(point) of \(events.count), \(subset.count) of \(pending.count) unsynced pages: \(problem)")
                     if failures.count >= enough || (untilLoss && !problem.hasPrefix("damaged pages")) {
                         return (failures, images, model.acknowledged)
@@ -141,11 +154,19 @@ struct PowerLossTests {
     }
 
     /// Opens `file` as a store and checks it against `model`; a description of what is wrong, or nil.
-    static func verify(image file: [UInt8], at path: String, model: WorkloadModel) async throws -> String? {
+    static func verify(image files: [[UInt8]?], at path: String, model: WorkloadModel) async throws -> String? {
         try? FileManager.default.removeItem(atPath: path)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try Data(file).write(to: URL(fileURLWithPath: path + "/data.mdb"))
+        for (number, file) in files.enumerated() {
+            if let file { try Data(file).write(to: URL(fileURLWithPath: path + "/" + fileNames[number])) }
+        }
         do {
+            if files[1] != nil {
+                // A store with a write-ahead log recovers when it is first opened read-write, on
+                // what is, to the log, another boot of the machine (`rebootedBootID`).
+                let recovering = try TimelineStore(path: path, configuration: .init(durability: .writeAheadLog), migrationPolicy: .lazy)
+                await recovering.close()
+            }
             let environment = try Environment(path: path, configuration: .init(readOnly: true))
             let pages = try environment.verifyPages()
             try environment.close()
@@ -176,6 +197,23 @@ struct PowerLossTests {
             }
             #expect(total.images > 300)
             print("power loss: \(total.images) disk images verified, \(total.acknowledged) acknowledged operations, 0 lost")
+        }
+    }
+
+    @Test("write-ahead log: every image a power cut can leave recovers, checks clean and holds every acknowledged operation")
+    func writeAheadLogSurvives() async throws {
+        try await withTemporaryDirectory { dir in
+            var total = (images: 0, acknowledged: 0)
+            for seed in [UInt64(31), 32, 33] {
+                let run = dir + "/run\(seed)"
+                try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+                let result = try await Self.simulate(durability: "wal", seed: seed, operations: 40, in: run)
+                #expect(result.failures.isEmpty, "seed \(seed): \(result.failures.prefix(3))")
+                total.images += result.images
+                total.acknowledged += result.acknowledged
+            }
+            #expect(total.images > 300)
+            print("power loss with the write-ahead log: \(total.images) disk images verified, \(total.acknowledged) acknowledged operations, 0 lost")
         }
     }
 

@@ -78,6 +78,7 @@ struct TimelineBench {
 
     static var backends: [(name: String, slug: String, make: (String) throws -> any Backend)] { [
         ("TimelineStore", "timelinestore", { try TimelineStoreBackend(directory: $0) }),
+        (TimelineStoreBackend.withLogName, "timelinestore-wal", { try TimelineStoreBackend(directory: $0, durability: .writeAheadLog) }),
         ("SQLite (GRDB, as written)", "grdb-naive", { try GRDBNaiveBackend(directory: $0) }),
         ("SQLite (GRDB, tuned)", "grdb-tuned", { try GRDBTunedBackend(directory: $0) }),
         ("SQLite (C API, tuned)", "sqlite-tuned", { try SQLiteBackend(directory: $0) }),
@@ -150,7 +151,9 @@ struct TimelineBench {
     /// Where a backend's store of `fixture` is kept between runs. TimelineStore's kept copy names
     /// its record version: a copy written by older code would be migrated when opened, and the
     /// migration would be timed as the cold open.
+    /// Both TimelineStore backends share one kept store: the same file, opened two ways.
     static func keptStore(slug: String, fixture: Fixture, options: Options) -> String {
+        let slug = slug == "timelinestore-wal" ? "timelinestore" : slug
         let format = slug == "timelinestore" ? "-records\(Turn.recordVersion)" : ""
         return "\(options.fixtures)/\(slug)-\(fixture.turnCount)-\(fixture.seed)-v1\(format)"
     }

@@ -1,21 +1,29 @@
 import Foundation
 import Timeline
 
-/// TimelineStore with its default, durable settings: what a user gets.
+/// TimelineStore with its default, durable settings (what a user gets), or with the
+/// write-ahead log (`Durability.writeAheadLog`), which is as durable.
 /// `@unchecked Sendable`: the store is; `timeline` changes only in `reopenAndList`, between workloads.
 final class TimelineStoreBackend: Backend, @unchecked Sendable {
-    let name = "TimelineStore"
+    static let withLogName = "TimelineStore (write-ahead log)"
+    let name: String
     let directory: String
+    private let configuration: Environment.Configuration
     private var timeline: TimelineStore
 
-    init(directory: String) throws {
+    init(directory: String, durability: Environment.Durability = .durable) throws {
         self.directory = directory
-        timeline = try TimelineStore(path: directory)
+        name = durability == .writeAheadLog ? Self.withLogName : Report.ours
+        configuration = Environment.Configuration(durability: durability)
+        timeline = try TimelineStore(path: directory, configuration: configuration)
     }
 
     func settings() throws -> [String: String] {
         let durability = try timeline.environment.effectiveDurability()
-        return ["engine": "LMDB (TimelineStore)", "durability": "\(durability)", "commit": "fsync of data, then O_DSYNC meta page"]
+        let commit = durability == .writeAheadLog
+            ? "one fdatasync of data.wal per commit; data.mdb synced at checkpoints"
+            : "fsync of data, then O_DSYNC meta page"
+        return ["engine": "LMDB (TimelineStore)", "durability": "\(durability)", "commit": commit]
     }
 
     static func newTurn(_ turn: TurnData) -> NewTurn {
@@ -123,7 +131,7 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
 
     func reopenAndList() async throws -> Int {
         await timeline.close()
-        timeline = try TimelineStore(path: directory)
+        timeline = try TimelineStore(path: directory, configuration: configuration)
         return try timeline.read { txn in try txn.listSessions(limit: 20).items.count }
     }
 

@@ -9,6 +9,15 @@
 //   lmdb-child hold-read PATH          opens a read transaction, prints "holding", sleeps until killed
 //   lmdb-child open PATH               opens the store and writes one key; prints "opened" or
 //                                      "error CODE" (the LMDBError's Swift code name)
+//   lmdb-child read-only PATH          opens the store read-only and prints "saw N" (contiguous
+//                                      keys) or "error CODE"
+//   lmdb-child wal-write PATH COUNT    opens with a write-ahead log, copies data.mdb as the open's
+//                                      checkpoint left it to PATH.checkpoint, writes keys as
+//                                      `write` does (each transaction also puts and deletes a
+//                                      scratch key, and aborts a nested write), then exits
+//                                      without closing: the commits are only in the log and the
+//                                      page cache
+//   lmdb-child wal-hold PATH           opens with a write-ahead log, prints "holding", sleeps until killed
 import TimelineLMDB
 
 #if canImport(Glibc)
@@ -52,6 +61,65 @@ let arguments = CommandLine.arguments
 guard arguments.count >= 3 else { fail("usage: lmdb-child write|read|grow|write-forever PATH [N]") }
 let command = arguments[1], path = arguments[2]
 let number = arguments.count > 3 ? Int(arguments[3]) ?? 0 : 0
+
+if command == "read-only" {
+    do {
+        let env = try Environment(path: path, configuration: .init(readOnly: true))
+        let db = try env.openDatabase("data", create: false)
+        print("saw \(try env.read { txn in try contiguousCount(db, txn) })")
+    } catch let error as LMDBError {
+        print("error \(error.code)")
+    } catch {
+        fail("\(error)")
+    }
+    exit(0)
+}
+
+/// Copies the file at `source` to `target`.
+func copyFile(_ source: String, _ target: String) {
+    guard let input = fopen(source, "rb"), let output = fopen(target, "wb") else { fail("cannot copy \(source)") }
+    var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, input)
+        if count == 0 { break }
+        _ = fwrite(buffer, 1, count, output)
+    }
+    fclose(input)
+    fclose(output)
+}
+
+if command == "wal-write" || command == "wal-hold" {
+    do {
+        let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+        let db = try env.openDatabase("data")
+        if command == "wal-hold" {
+            print("holding")
+            fflush(nil)
+            while true { sleep(60) }
+        }
+        copyFile(path + "/data.mdb", path + ".checkpoint")
+        for index in 0..<number {
+            try env.write { txn in
+                try db.put(value(index), for: key(index), in: txn)
+                try db.put(value(index), for: Array("scratch".utf8), in: txn)
+                try db.withCursor(in: txn) { cursor in
+                    _ = try cursor.seek(Array("scratch".utf8))
+                    try cursor.delete()
+                }
+                try? txn.nested { child in
+                    try db.put(value(index), for: Array("aborted".utf8), in: child)
+                    throw LMDBError(.retry, operation: "abort a nested write")
+                }
+            }
+        }
+        print("wrote \(number)")
+        fflush(nil)
+        exit(0)  // before `env` goes out of scope: no closing checkpoint
+    } catch {
+        fail("\(error)")
+    }
+    exit(0)
+}
 
 if command == "open" {
     do {

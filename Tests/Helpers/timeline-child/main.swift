@@ -14,7 +14,7 @@
 // write recorder of the power-loss test when it is loaded (`write_recorder_mark`), so that its
 // log orders acknowledgements exactly among the file writes and syncs.
 //
-//   timeline-child PATH [--seed N] [--ops N] [--durability durable|nosync|nometasync]
+//   timeline-child PATH [--seed N] [--ops N] [--durability durable|nosync|nometasync|wal]
 // Runs until killed, or until N operations were acknowledged.
 import Foundation
 import TimelineLMDB
@@ -24,7 +24,7 @@ import Timeline
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard let path = arguments.first else {
-    FileHandle.standardError.write(Data("usage: timeline-child PATH [--seed N] [--ops N] [--durability durable|nosync|nometasync]\n".utf8))
+    FileHandle.standardError.write(Data("usage: timeline-child PATH [--seed N] [--ops N] [--durability durable|nosync|nometasync|wal]\n".utf8))
     exit(2)
 }
 func option(_ name: String) -> String? {
@@ -65,6 +65,7 @@ let seed = option("--seed").flatMap(UInt64.init) ?? UInt64(getpid())
 let durability: Environment.Durability = switch option("--durability") {
 case "nosync": .noSync
 case "nometasync": .noMetaSync
+case "wal": .writeAheadLog
 default: .durable
 }
 let reporter = Reporter(limit: option("--ops").flatMap(Int.init))

@@ -1,13 +1,15 @@
 // The power-loss test's write recorder: an LD_PRELOAD library that logs every write to and
-// every sync of a `data.mdb` in the process, in the order they happen, so that the test can
-// rebuild the file as a disk could hold it at any moment of a power cut.
+// every sync of a store's `data.mdb` and of its write-ahead log `data.wal` (including the file
+// it is created under, `data.wal.PID.new`) in the process, in the order they happen, so that the
+// test can rebuild the files as a disk could hold them at any moment of a power cut.
 //
 // The log (path in WRITE_RECORDER_LOG) is a sequence of records, little-endian:
-//   'W' u8 synchronous u64 offset u32 length, then the bytes   a write that returned
-//   'S'                                                         an fsync/fdatasync that returned
-//   'M' u32 length, then the text                               a line of the program's own
-// "synchronous" is 1 for a descriptor opened with O_DSYNC or O_SYNC (LMDB writes its meta
-// page through one): such a write is on disk when it returns. The program marks its own lines
+//   'W' u8 flags u64 offset u32 length, then the bytes   a write that returned
+//   'S' u8 file                                           an fsync/fdatasync that returned
+//   'M' u32 length, then the text                         a line of the program's own
+// In "flags", bit 0 is set for a descriptor opened with O_DSYNC or O_SYNC (LMDB writes its meta
+// page through one): such a write is on disk when it returns; bit 1 for the log. "file" is 0 for
+// `data.mdb`, 1 for the log. The program marks its own lines
 // through `write_recorder_mark` (found with dlsym). One lock covers each call and its record,
 // so the log's order is the order the calls took effect in.
 //
@@ -27,7 +29,8 @@
 
 #define MAX_FDS 4096
 static int log_fd = -1;
-static unsigned char tracked[MAX_FDS]; // 0: not data.mdb, 1: data.mdb, 2: data.mdb with O_DSYNC/O_SYNC
+// 0: not tracked; otherwise 1 | 2 for O_DSYNC/O_SYNC | 4 for the log
+static unsigned char tracked[MAX_FDS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 // Writes one whole record with a single writev, so that a process ending while another thread
@@ -58,7 +61,7 @@ static void record_write(int fd, off_t offset, const void *bytes, size_t count) 
     uint64_t off = (uint64_t)offset;
     uint32_t len = (uint32_t)count;
     head[0] = 'W';
-    head[1] = tracked[fd] == 2;
+    head[1] = ((tracked[fd] & 2) ? 1 : 0) | ((tracked[fd] & 4) ? 2 : 0);
     memcpy(head + 2, &off, 8);
     memcpy(head + 10, &len, 4);
     append_record(head, sizeof head, bytes, count);
@@ -85,7 +88,9 @@ static void note_open(int fd, const char *path, int flags) {
     if (fd < 0 || fd >= MAX_FDS || !path) return;
     size_t n = strlen(path);
     int data = n >= 9 && strcmp(path + n - 9, "/data.mdb") == 0;
-    tracked[fd] = data ? ((flags & (O_DSYNC | O_SYNC)) ? 2 : 1) : 0;
+    const char *base = strrchr(path, '/');
+    int wal = base && strncmp(base, "/data.wal", 9) == 0;
+    tracked[fd] = (data || wal) ? (1 | ((flags & (O_DSYNC | O_SYNC)) ? 2 : 0) | (wal ? 4 : 0)) : 0;
 }
 
 typedef int (*open_fn)(const char *, int, ...);
@@ -197,7 +202,10 @@ static int record_sync(int fd, int (*sync)(int)) {
     if (!is_tracked(fd)) return sync(fd);
     pthread_mutex_lock(&lock);
     int rc = sync(fd);
-    if (rc == 0) append_record("S", 1, NULL, 0);
+    if (rc == 0) {
+        char record[2] = {'S', (tracked[fd] & 4) ? 1 : 0};
+        append_record(record, 2, NULL, 0);
+    }
     pthread_mutex_unlock(&lock);
     return rc;
 }

@@ -1,0 +1,407 @@
+internal import CTimelineLMDB
+
+#if canImport(Glibc)
+internal import Glibc
+#elseif canImport(Darwin)
+internal import Darwin
+#endif
+
+// Opening, recovering, checkpointing and closing the write-ahead log of an environment opened
+// with `Durability.writeAheadLog` (see `WriteAheadLog`). A store that has a `data.wal` is handled
+// here whatever durability the opener asked for: a read-write open without the log first brings
+// the log's commits into `data.mdb` and removes the file; a read-only open reads on only when
+// that is safe.
+
+extension Environment {
+    /// What the write-ahead log needs done once LMDB has opened the environment.
+    struct LogOpening {
+        /// The log, locked; -1 when it is still to be created.
+        var fd: Int32
+        var scan: WriteAheadLog.Scan?
+        /// Whether the meta pages were written back, so that the records must be replayed.
+        var replay: Bool
+        /// Whether the environment keeps the log (a ``Durability/writeAheadLog`` open), rather
+        /// than folding it into `data.mdb` and removing it.
+        var keep: Bool
+    }
+
+    /// Looks at `data.wal` before LMDB opens the environment, and rolls `data.mdb` back to the
+    /// last checkpoint when a power cut may have left it with pages of later commits missing.
+    /// - Returns: nil when there is no log to deal with.
+    static func prepareLog(_ path: String, _ configuration: Configuration) throws(LMDBError) -> LogOpening? {
+        let logPath = path + "/" + WriteAheadLog.fileName
+        let operation = "open the write-ahead log \(logPath)"
+        let logged = configuration.durability == .writeAheadLog && !configuration.readOnly
+        let fd = open(logPath, (configuration.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
+        if fd < 0 {
+            let code = errno
+            if code == ENOENT || code == ENOTDIR { return logged ? LogOpening(fd: -1, scan: nil, replay: false, keep: true) : nil }
+            throw LMDBError(LMDBError.Code(rawValue: code), operation: operation,
+                            detail: DataFilePreflight.describe(code, logPath, isDirectory: false))
+        }
+        var keepDescriptor = false
+        defer { if !keepDescriptor { _ = closeDescriptor(fd) } }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            // Another process writes through the log. Its commits are in the page cache this
+            // process maps too, so reading is safe; writing beside it is not.
+            if configuration.readOnly { return nil }
+            throw LMDBError(.busy, operation: operation,
+                            detail: "another process has this store open for writing with a write-ahead log (\(WriteAheadLog.fileName))")
+        }
+        let scan = try WriteAheadLog.scan(fd: fd, path: logPath)
+        let sameBoot = !scan.header.bootID.isEmpty && scan.header.bootID == WriteAheadLog.currentBootID()
+        if configuration.readOnly {
+            if scan.isDirty && !sameBoot {
+                throw LMDBError(.recoveryNeeded, operation: operation,
+                                detail: "\(scan.records.count) commit(s) after the last checkpoint are only in \(WriteAheadLog.fileName), and the machine has restarted since they were written")
+            }
+            return nil
+        }
+        var replay = false
+        if scan.isDirty && !sameBoot {
+            try restoreMetaPages(scan.header, dataPath: path + "/data.mdb")
+            replay = true
+        }
+        keepDescriptor = true
+        return LogOpening(fd: fd, scan: scan, replay: replay, keep: logged)
+    }
+
+    /// Writes the checkpoint's meta pages back into `data.mdb`: LMDB then opens the checkpoint's
+    /// snapshot, whose pages the pinned reader kept from reuse.
+    private static func restoreMetaPages(_ header: WriteAheadLog.Header, dataPath: String) throws(LMDBError) {
+        let operation = "recover \(dataPath) from its write-ahead log"
+        guard !header.metas.isEmpty else {
+            throw LMDBError(.corrupted, operation: operation, detail: "the log holds commits but no checkpoint")
+        }
+        let fd = open(dataPath, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: operation) }
+        defer { _ = closeDescriptor(fd) }
+        guard checkpointMatches(header.metas, dataFD: fd) else {
+            throw LMDBError(.invalid, operation: operation,
+                            detail: "the checkpoint in \(WriteAheadLog.fileName) does not match this data.mdb (was the file replaced?); remove \(WriteAheadLog.fileName) to open data.mdb as it is, without the commits only the log holds")
+        }
+        let written = header.metas.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        guard written == header.metas.count, fdatasync(fd) == 0 else {
+            throw LMDBError(LMDBError.Code(rawValue: written < 0 ? errno : EIO), operation: operation, detail: "writing the saved meta pages back failed")
+        }
+    }
+
+    /// Whether `data.mdb` is the file the checkpoint was taken of: its meta pages are no older
+    /// than the checkpoint, and the checkpoint's two tree roots (free pages, main database) are
+    /// pages of the right kind that name themselves. Offsets as in ``DataFilePreflight``: in a
+    /// meta page, the free database's root is the u64 at 80, the main database's at 128, the
+    /// transaction id at 144; a page starts with its own number (u64) and, at 10, its flags (u16).
+    private static func checkpointMatches(_ metas: [UInt8], dataFD: Int32) -> Bool {
+        let pageSize = metas.count / 2
+        func word(_ bytes: [UInt8], _ at: Int) -> UInt64 { bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) } }
+        let saved = [0, 1].map { Array(metas[$0 * pageSize..<($0 + 1) * pageSize]) }
+        guard let checkpoint = saved.max(by: { word($0, 144) < word($1, 144) }) else { return false }
+        var current = [UInt8](repeating: 0, count: metas.count)
+        guard current.withUnsafeMutableBytes({ pread(dataFD, $0.baseAddress, $0.count, 0) }) == current.count else { return false }
+        let newest = max(word(Array(current[..<pageSize]), 144), word(Array(current[pageSize...]), 144))
+        guard newest >= word(checkpoint, 144) else { return false }
+        for rootOffset in [80, 128] {
+            let root = word(checkpoint, rootOffset)
+            if root == UInt64.max { continue }  // an empty tree
+            var header = [UInt8](repeating: 0, count: 16)
+            let (offset, overflow) = root.multipliedReportingOverflow(by: UInt64(pageSize))
+            guard !overflow, offset < UInt64(Int.max),
+                  header.withUnsafeMutableBytes({ pread(dataFD, $0.baseAddress, 16, off_t(offset)) }) == 16 else { return false }
+            let flags = UInt16(header[10]) | UInt16(header[11]) << 8
+            guard word(header, 0) == root, flags & 0x03 != 0 else { return false }  // P_BRANCH or P_LEAF
+        }
+        return true
+    }
+
+    /// Finishes what ``prepareLog(_:_:)`` started, on the opened C environment: replays the
+    /// records, then either makes a first checkpoint (and keeps the log) or syncs `data.mdb` and
+    /// removes the log.
+    static func finishLog(_ opening: LogOpening?, handle: OpaquePointer, path: String,
+                          configuration: Configuration) throws(LMDBError) -> WriteAheadLog? {
+        guard var opening else { return nil }
+        let logPath = path + "/" + WriteAheadLog.fileName
+        do throws(LMDBError) {
+            if opening.replay, let scan = opening.scan { try replay(scan, handle: handle, path: path) }
+            guard opening.keep else {
+                try check(mdb_env_sync(handle, 1), "sync \(path) before removing its write-ahead log")
+                unlink(logPath)
+                _ = closeDescriptor(opening.fd)
+                return nil
+            }
+            var stat = MDB_stat()
+            try check(mdb_env_stat(handle, &stat), "read the page size of \(path)")
+            let pageSize = Int(stat.ms_psize)
+            if opening.fd < 0 { opening.fd = try createLog(path: path, pageSize: pageSize, fileMode: configuration.fileMode) }
+            if let scan = opening.scan, scan.pageSize != pageSize {
+                throw LMDBError(.corrupted, operation: "open the write-ahead log \(logPath)", detail: "its page size differs from data.mdb's")
+            }
+            let log = WriteAheadLog(fd: opening.fd, path: logPath, pageSize: pageSize, header: opening.scan?.header,
+                                    end: opening.scan?.end ?? 2 * (WriteAheadLog.slotFieldsSize + 2 * pageSize),
+                                    fileSize: opening.scan?.fileSize ?? 0)
+            try log.checkpoint(handle: handle, dataPath: path + "/data.mdb")
+            return log
+        } catch {
+            if opening.fd >= 0 { _ = closeDescriptor(opening.fd) }
+            throw error
+        }
+    }
+
+    /// Creates `data.wal` with a first header (no checkpoint yet) and locks it. The file appears
+    /// whole or not at all: it is written under another name and linked into place.
+    private static func createLog(path: String, pageSize: Int, fileMode: UInt32) throws(LMDBError) -> Int32 {
+        let logPath = path + "/" + WriteAheadLog.fileName
+        let temporary = path + "/\(WriteAheadLog.fileName).\(getpid()).new"
+        let operation = "create the write-ahead log \(logPath)"
+        unlink(temporary)
+        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode_t(fileMode))
+        guard fd >= 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: operation) }
+        defer { unlink(temporary) }
+        do throws(LMDBError) {
+            let header = WriteAheadLog.Header(generation: 0, checkpointTransaction: 0, salt: 0,
+                                              bootID: WriteAheadLog.currentBootID())
+            let slot = header.encode(pageSize: pageSize, metas: [])
+            let written = slot.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            guard written == slot.count, fdatasync(fd) == 0 else {
+                throw LMDBError(LMDBError.Code(rawValue: written < 0 ? errno : EIO), operation: operation)
+            }
+            if link(temporary, logPath) != 0 {
+                let code = errno
+                if code == EEXIST {
+                    throw LMDBError(.busy, operation: operation, detail: "another process created it at the same moment")
+                }
+                throw LMDBError(LMDBError.Code(rawValue: code), operation: operation)
+            }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                throw LMDBError(.busy, operation: operation, detail: "another process locked it at the same moment")
+            }
+            let directory = open(path, O_RDONLY | O_CLOEXEC)
+            if directory >= 0 { _ = fsync(directory); _ = closeDescriptor(directory) }
+            return fd
+        } catch {
+            _ = closeDescriptor(fd)
+            throw error
+        }
+    }
+
+    /// Applies the log's records to the environment in one transaction and syncs it.
+    private static func replay(_ scan: WriteAheadLog.Scan, handle: OpaquePointer, path: String) throws(LMDBError) {
+        let operation = "replay the write-ahead log of \(path)"
+        while true {
+            var txn: OpaquePointer?
+            try check(mdb_txn_begin(handle, nil, 0, &txn), operation)
+            guard let txn else { throw LMDBError(.outOfMemory, operation: operation) }
+            var rc: Int32 = 0
+            for record in scan.records {
+                rc = WriteAheadLog.apply(scan.bytes[record.payload], to: txn)
+                if rc != 0 { break }
+            }
+            if rc == 0 { rc = mdb_txn_commit(txn) } else { mdb_txn_abort(txn) }
+            if rc == MDB_MAP_FULL {
+                var info = MDB_envinfo()
+                mdb_env_info(handle, &info)
+                try check(mdb_env_set_mapsize(handle, Environment.nextMapSize(after: info.me_mapsize)), operation)
+                continue
+            }
+            if rc == MDB_CORRUPTED {
+                throw LMDBError(.corrupted, operation: operation, detail: "a record's operations could not be read")
+            }
+            try check(rc, operation)
+            try check(mdb_env_sync(handle, 1), operation)
+            return
+        }
+    }
+
+    // MARK: After opening
+
+    /// Makes a checkpoint now: syncs `data.mdb`, saves its meta pages in the log and starts the
+    /// log afresh. Waits for a running write transaction to end.
+    func checkpointLog() throws(LMDBError) {
+        guard let wal else { return }
+        try gate.enter(write: true)
+        defer { gate.exit() }
+        try wal.checkpoint(handle: handle, dataPath: path + "/data.mdb")
+    }
+
+    /// After a commit of transaction `transaction`, whose record (if it had one) starts at
+    /// `record` and holds the log's append lock: a transaction that changed no page (opening a database that already existed)
+    /// commits without taking a transaction id, so its record is unmade; then a checkpoint when
+    /// the log or the data file has grown enough. A failed checkpoint is left for a later commit
+    /// to retry; the commits are safe in the log meanwhile.
+    func afterLoggedCommit(_ wal: WriteAheadLog, transaction: UInt64, record: Int?) {
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        if let record {
+            if UInt64(info.me_last_txnid) < transaction { wal.discardRecord(at: record) }
+            wal.unlockAppends()
+        }
+        if wal.checkpointDue(lastPage: info.me_last_pgno) { try? checkpointLog() }
+    }
+}
+
+extension WriteAheadLog {
+    /// What a log file holds: its newest valid header and the records after it that belong to it.
+    struct Scan {
+        var header: Header
+        var pageSize: Int
+        /// Each record's transaction id and where its operations are in ``bytes``.
+        var records: [(transaction: UInt64, payload: Range<Int>)]
+        var bytes: [UInt8]
+        /// Where the next record would go.
+        var end: Int
+        var fileSize: Int
+        /// Whether there are commits that may be missing from `data.mdb`.
+        var isDirty: Bool { !records.isEmpty }
+    }
+
+    /// Reads the log at `fd`: the header slot with the highest generation whose checksum holds,
+    /// then every record that follows in sequence (right salt, next transaction id, checksum).
+    /// The first record that fails ends the log: it was being written when the process or the
+    /// machine stopped, and its transaction was never acknowledged.
+    static func scan(fd: Int32, path: String) throws(LMDBError) -> Scan {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: "read the write-ahead log \(path)") }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw LMDBError(LMDBError.Code(rawValue: count < 0 ? errno : EIO), operation: "read the write-ahead log \(path)") }
+            done += count
+        }
+        // The page size is written in each slot; try it, then LMDB's possible sizes.
+        var candidates: [Int] = []
+        if bytes.count >= 16 { candidates.append(Int(bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self)) })) }
+        candidates += [4096, 8192, 16_384, 32_768, 65_536, 512, 1024, 2048]
+        for pageSize in candidates where pageSize >= 512 && pageSize <= 65_536 && pageSize & (pageSize - 1) == 0 {
+            let slotSize = slotFieldsSize + 2 * pageSize
+            let headers = (0..<2).compactMap { slot -> Header? in
+                let start = slot * slotSize
+                guard bytes.count >= start + slotSize else { return nil }
+                return Header.decode(bytes[start..<start + slotSize], pageSize: pageSize)
+            }
+            guard let header = headers.max(by: { $0.generation < $1.generation }) else { continue }
+            var records: [(transaction: UInt64, payload: Range<Int>)] = []
+            var at = 2 * slotSize
+            var expected = header.checkpointTransaction + 1
+            while header.salt != 0, at + recordHeaderSize <= bytes.count {
+                let (length, crc, salt, transaction) = bytes.withUnsafeBytes { raw in
+                    (Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))),
+                     UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)),
+                     UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)),
+                     UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
+                }
+                let payload = at + recordHeaderSize
+                guard salt == header.salt, transaction == expected, length <= bytes.count - payload,
+                      bytes.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[at + 8..<payload + length])) }) == crc
+                else { break }
+                records.append((transaction, payload..<payload + length))
+                at = payload + length
+                expected += 1
+            }
+            return Scan(header: header, pageSize: pageSize, records: records, bytes: bytes, end: at, fileSize: bytes.count)
+        }
+        throw LMDBError(.corrupted, operation: "read the write-ahead log \(path)",
+                        detail: "neither of its two headers is whole; if data.mdb opens without it, remove \(fileName) (commits only the log held are then lost)")
+    }
+
+    /// Applies one record's operations inside `txn`. Returns an LMDB code: `MDB_CORRUPTED` when
+    /// the operations cannot be read.
+    static func apply(_ payload: ArraySlice<UInt8>, to txn: OpaquePointer) -> Int32 {
+        var reader = payload.startIndex
+        func take(_ count: Int) -> ArraySlice<UInt8>? {
+            guard count >= 0, count <= payload.endIndex - reader else { return nil }
+            defer { reader += count }
+            return payload[reader..<reader + count]
+        }
+        func integer<T: FixedWidthInteger>(_: T.Type) -> T? {
+            take(MemoryLayout<T>.size).map { piece in piece.reversed().reduce(T.zero) { $0 << 8 | T($1) } }
+        }
+        func bytes() -> ArraySlice<UInt8>? { integer(UInt32.self).flatMap { take(Int($0)) } }
+        var databases: [String: MDB_dbi] = [:]
+        while reader < payload.endIndex {
+            guard let kind = integer(UInt8.self).flatMap(Operation.init(rawValue:)),
+                  let nameLength = integer(UInt16.self) else { return MDB_CORRUPTED }
+            var name: String?
+            if nameLength != UInt16.max {
+                guard let utf8 = take(Int(nameLength)) else { return MDB_CORRUPTED }
+                name = String(decoding: utf8, as: UTF8.self)
+            }
+            guard let flags = integer(UInt32.self) else { return MDB_CORRUPTED }
+            let cacheKey = name.map { "n" + $0 } ?? "main"
+            var dbi: MDB_dbi
+            if let known = databases[cacheKey] {
+                dbi = known
+            } else {
+                dbi = 0
+                let rc = mdb_dbi_open(txn, name, flags | UInt32(MDB_CREATE), &dbi)
+                if rc != 0 { return rc }
+                databases[cacheKey] = dbi
+            }
+            var rc: Int32 = 0
+            switch kind {
+            case .put:
+                guard let putFlags = integer(UInt32.self), let key = bytes(), let value = bytes() else { return MDB_CORRUPTED }
+                rc = withValues(key, value) { k, v in mdb_put(txn, dbi, &k, &v, putFlags) }
+            case .delete:
+                guard let key = bytes() else { return MDB_CORRUPTED }
+                rc = withValues(key, nil) { k, _ in mdb_del(txn, dbi, &k, nil) }
+            case .deleteValue:
+                guard let key = bytes(), let value = bytes() else { return MDB_CORRUPTED }
+                rc = withValues(key, value) { k, v in mdb_del(txn, dbi, &k, &v) }
+            case .clear:
+                rc = mdb_drop(txn, dbi, 0)
+            case .drop:
+                rc = mdb_drop(txn, dbi, 1)
+                databases[cacheKey] = nil
+            case .create:
+                break
+            }
+            if rc != 0 { return rc }
+        }
+        return 0
+    }
+
+    private static func withValues(_ key: ArraySlice<UInt8>, _ value: ArraySlice<UInt8>?,
+                                   _ body: (inout MDB_val, inout MDB_val) -> Int32) -> Int32 {
+        key.withUnsafeBytes { k in
+            (value ?? []).withUnsafeBytes { v in
+                var kv = MDB_val(k), vv = MDB_val(v)
+                return body(&kv, &vv)
+            }
+        }
+    }
+
+    /// Makes a checkpoint on the C environment: begins a write transaction (so no commit runs
+    /// meanwhile), syncs `data.mdb`, reads back its two meta pages, writes them into the other
+    /// header slot with the id of the last committed transaction, and moves the pinned reader to
+    /// that snapshot. The old pin is released only after the new header is on disk, so some
+    /// checkpoint's tree is protected at every moment.
+    func checkpoint(handle: OpaquePointer, dataPath: String) throws(LMDBError) {
+        let operation = "checkpoint the write-ahead log \(path)"
+        var writer: OpaquePointer?
+        try check(mdb_txn_begin(handle, nil, 0, &writer), operation)
+        defer { mdb_txn_abort(writer) }
+        let committed = UInt64(mdb_txn_id(writer)) - 1
+        var fresh: OpaquePointer?
+        try check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &fresh), operation)
+        do throws(LMDBError) {
+            try check(mdb_env_sync(handle, 1), "sync \(dataPath) for a checkpoint")
+            var dataFD: Int32 = -1
+            try check(mdb_env_get_fd(handle, &dataFD), operation)
+            var metas = [UInt8](repeating: 0, count: 2 * pageSize)
+            let count = metas.withUnsafeMutableBytes { pread(dataFD, $0.baseAddress, $0.count, 0) }
+            guard count == metas.count else {
+                throw LMDBError(LMDBError.Code(rawValue: count < 0 ? errno : EIO), operation: operation, detail: "reading back the meta pages of \(dataPath) failed")
+            }
+            try writeCheckpoint(transaction: committed, metas: metas)
+        } catch {
+            mdb_txn_abort(fresh)
+            throw error
+        }
+        if let pin { mdb_txn_abort(pin) }
+        pin = fresh
+        var info = MDB_envinfo()
+        mdb_env_info(handle, &info)
+        lastPageAtCheckpoint = info.me_last_pgno
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import TimelineLMDB
+import Testing
+import TestSupport
+
+/// `Durability.writeAheadLog`: commits reach `data.wal` before they return, a checkpoint folds
+/// them into `data.mdb`, and opening after a power cut rolls back to the checkpoint and replays
+/// the log. The power-cut images of a real workload are in `PowerLossTests`; these tests cover
+/// the log's life cycle and its rules for other openers.
+@Suite("Write-ahead log")
+struct WriteAheadLogTests {
+    /// The boot the child writers claim: never this test process's, so that opening what they
+    /// left behind here is opening it after a restart of the machine.
+    static let writerBoot = ["TIMELINESTORE_BOOT_ID": "the-writer's-boot"]
+
+    /// The size of `data.wal` after a clean close: its two header slots (4 KiB of fields and two
+    /// 4 KiB meta pages each).
+    static let emptyLogSize = 2 * (4096 + 2 * 4096)
+
+    @Test("every kind of write goes through the log; a clean close leaves it empty and the data in data.mdb")
+    func lifeCycle() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            var model: [[UInt8]: [UInt8]] = [:]
+            do {
+                let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+                #expect(try env.effectiveDurability() == .writeAheadLog)
+                let db = try env.openDatabase("data")
+                let dups = try env.openDatabase("dups", flags: .dupSort)
+                let scratch = try env.openDatabase("scratch")
+                for round in 0..<50 {
+                    try env.write { txn in
+                        let key = bytes("key\(round)")
+                        try db.put(bytes("value\(round)"), for: key, in: txn)
+                        model[key] = bytes("value\(round)")
+                        try dups.put(bytes("a\(round)"), for: bytes("d"), in: txn)
+                        try dups.put(bytes("b\(round)"), for: bytes("d"), in: txn)
+                        try dups.delete(bytes("d"), value: bytes("a\(round)"), in: txn)
+                        try scratch.put(bytes("x"), for: bytes("x\(round)"), in: txn)
+                        if round % 10 == 9 { try scratch.clear(in: txn) }
+                        if round % 5 == 0, round > 0 {
+                            try db.delete(bytes("key\(round - 1)"), in: txn)
+                            model[bytes("key\(round - 1)")] = nil
+                        }
+                        try bytes("reserved").withUnsafeBytes { key in
+                            try db.put(reserving: 3, for: key, in: txn) { $0.copyBytes(from: bytes("r\(round % 10)\(round / 10)")) }
+                        }
+                        model[bytes("reserved")] = bytes("r\(round % 10)\(round / 10)")
+                        try? txn.nested { child in
+                            try db.put(bytes("never"), for: bytes("aborted"), in: child)
+                            throw LMDBError(.retry, operation: "abort a nested write")
+                        }
+                    }
+                }
+                let logSize = try FileManager.default.attributesOfItem(atPath: path + "/data.wal")[.size] as? Int ?? 0
+                #expect(logSize > Self.emptyLogSize, "the commits were not written to the log")
+                try env.close()
+            }
+            let logSize = try FileManager.default.attributesOfItem(atPath: path + "/data.wal")[.size] as? Int ?? 0
+            #expect(logSize == Self.emptyLogSize)
+            let reader = try Environment(path: path, configuration: .init(readOnly: true))
+            let db = try reader.openDatabase("data", create: false)
+            let dups = try reader.openDatabase("dups", flags: .dupSort, create: false)
+            let scratch = try reader.openDatabase("scratch", create: false)
+            try reader.read { txn in
+                let stored = try collect(db, in: txn)
+                #expect(stored.count == model.count)
+                for (key, value) in stored { #expect(model[key] == value) }
+                #expect(try collect(dups, in: txn).map { String(decoding: $0.1, as: UTF8.self) } == (0..<50).map { "b\($0)" }.sorted())
+                #expect(try scratch.count(in: txn) == 0)
+            }
+        }
+    }
+
+    @Test("after a power cut: data.mdb as the checkpoint left it plus the log recovers every commit, with or without the log afterwards")
+    func recoversAfterPowerCut() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            let writer = try Child(["wal-write", path, "200"], environment: Self.writerBoot).finish()
+            #expect(writer.status == 0 && writer.output.contains("wrote 200"), "\(writer.errors)")
+            // What the disk holds after the cut: data.mdb as synced by the last checkpoint, and
+            // the log (synced at every commit) with a torn record at its end.
+            var log = try Data(contentsOf: URL(fileURLWithPath: path + "/data.wal"))
+            let checkpoint = try Data(contentsOf: URL(fileURLWithPath: path + ".checkpoint"))
+            for keep in [false, true] {
+                let image = dir + "/image-\(keep)"
+                try FileManager.default.createDirectory(atPath: image, withIntermediateDirectories: true)
+                try checkpoint.write(to: URL(fileURLWithPath: image + "/data.mdb"))
+                try log.write(to: URL(fileURLWithPath: image + "/data.wal"))
+                // A reader cannot replay the log, and says so.
+                let reader = try Child(["read-only", image]).finish()
+                #expect(reader.output.contains("error recoveryNeeded"), "\(reader)")
+                let env = try Environment(path: image, configuration: .init(durability: keep ? .writeAheadLog : .durable))
+                let db = try env.openDatabase("data")
+                try env.read { txn in
+                    let stored = try collect(db, in: txn)
+                    #expect(stored.count == 200)
+                    #expect(stored.map(\.0) == (0..<200).map { Array(String(format: "k%08d", $0).utf8) })
+                }
+                try env.close()
+                #expect(FileManager.default.fileExists(atPath: image + "/data.wal") == keep)
+                let after = try Child(["read-only", image]).finish()
+                #expect(after.output.contains("saw 200"), "\(after)")
+            }
+            // A record cut short by the power cut is not replayed: cut the last record in half.
+            let lastRecordEnd = log.count - log.reversed().prefix { $0 == 0 }.count
+            log.replaceSubrange(lastRecordEnd - 20..<lastRecordEnd, with: [UInt8](repeating: 0, count: 20))
+            let torn = dir + "/torn"
+            try FileManager.default.createDirectory(atPath: torn, withIntermediateDirectories: true)
+            try checkpoint.write(to: URL(fileURLWithPath: torn + "/data.mdb"))
+            try log.write(to: URL(fileURLWithPath: torn + "/data.wal"))
+            let env = try Environment(path: torn)
+            let db = try env.openDatabase("data")
+            #expect(try env.read { txn in try db.count(in: txn) } == 199)
+        }
+    }
+
+    @Test("a writer killed without a power cut leaves a store that readers and the next writer open as it is")
+    func killedWriterSameBoot() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            let writer = try Child(["wal-write", path, "50"], environment: Self.writerBoot).finish()
+            #expect(writer.status == 0, "\(writer.errors)")
+            // Same boot: the page cache holds every commit, so a reader need not wait for recovery.
+            let reader = try Child(["read-only", path], environment: Self.writerBoot).finish()
+            #expect(reader.output.contains("saw 50"), "\(reader)")
+            let next = try Child(["wal-write", path, "60"], environment: Self.writerBoot).finish()
+            #expect(next.status == 0, "\(next.errors)")
+            let last = try Child(["read-only", path], environment: Self.writerBoot).finish()
+            #expect(last.output.contains("saw 60"), "\(last)")
+        }
+    }
+
+    @Test("while a process writes through the log, other processes may read but not write")
+    func oneWriterAtATime() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            _ = try Child(["wal-write", path, "1"]).finish()
+            let holder = try Child(["wal-hold", path])
+            defer { kill(holder.process.processIdentifier, SIGKILL); _ = holder.finish() }
+            var line = Data()
+            while !String(decoding: line, as: UTF8.self).contains("holding") {
+                let chunk = holder.output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line += chunk
+            }
+            let writer = try Child(["open", path]).finish()
+            #expect(writer.output.contains("error busy"), "\(writer)")
+            #expect(throws: LMDBError.self) { try Environment(path: path, configuration: .init(durability: .writeAheadLog)) }
+            let reader = try Child(["read-only", path]).finish()
+            #expect(reader.output.contains("saw 1"), "\(reader)")
+        }
+    }
+}
