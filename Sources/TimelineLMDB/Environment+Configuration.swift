@@ -56,6 +56,11 @@ extension Environment {
         /// When commits are flushed to disk. Default ``Durability/durable``.
         public var durability: Durability = .durable
 
+        /// With ``Durability/writeAheadLog``: how many commits a checkpoint follows (it also
+        /// follows 16 MiB of log, or 1,024 pages of growth of `data.mdb`). Fewer keep `data.mdb`
+        /// and recovery smaller at the cost of more syncs. Default 64; at least 1.
+        public var checkpointCommits: Int = 64
+
         /// Open without the right to write (`MDB_RDONLY`): `write` throws
         /// ``LMDBError/Code/readOnly``, missing databases are not created, and a missing directory
         /// is an error.

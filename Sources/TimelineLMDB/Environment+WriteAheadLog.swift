@@ -135,7 +135,8 @@ extension Environment {
             if let scan = opening.scan, scan.pageSize != pageSize {
                 throw LMDBError(.corrupted, operation: "open the write-ahead log \(logPath)", detail: "its page size differs from data.mdb's")
             }
-            let log = WriteAheadLog(fd: opening.fd, path: logPath, pageSize: pageSize, header: opening.scan?.header,
+            let log = WriteAheadLog(fd: opening.fd, path: logPath, pageSize: pageSize,
+                                    checkpointCommits: configuration.checkpointCommits, header: opening.scan?.header,
                                     end: opening.scan?.end ?? 2 * (WriteAheadLog.slotFieldsSize + 2 * pageSize),
                                     fileSize: opening.scan?.fileSize ?? 0)
             try log.checkpoint(handle: handle, dataPath: path + "/data.mdb")
@@ -230,11 +231,13 @@ extension Environment {
     func afterLoggedCommit(_ wal: WriteAheadLog, transaction: UInt64, record: Int?) {
         var info = MDB_envinfo()
         mdb_env_info(handle, &info)
-        if let record {
-            if UInt64(info.me_last_txnid) < transaction { wal.discardRecord(at: record) }
-            wal.unlockAppends()
-        }
-        if wal.checkpointDue(lastPage: info.me_last_pgno) { try? checkpointLog() }
+        // A commit without a record changed nothing: nothing to write back or checkpoint.
+        guard let record else { return }
+        if UInt64(info.me_last_txnid) < transaction { wal.discardRecord(at: record) }
+        // Read under the lock: the next writer's append moves the log's end.
+        let checkpointDue = wal.checkpointDue(lastPage: info.me_last_pgno)
+        wal.unlockAppends()
+        if checkpointDue { try? checkpointLog() }
     }
 }
 

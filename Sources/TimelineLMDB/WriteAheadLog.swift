@@ -36,10 +36,12 @@ final class WriteAheadLog: @unchecked Sendable {
     static let growthStep = 8 << 20
     /// The smallest step, while the log is small: a store that writes little keeps a small log.
     static let firstGrowthStep = 1 << 20
-    /// A checkpoint runs once the log holds this many bytes of records …
-    static let checkpointLogBytes = 64 << 20
+    /// A checkpoint runs once ``checkpointCommits`` transactions committed since the last one
+    /// (each rewrites a few to a few hundred pages, which LMDB cannot reuse until the next
+    /// checkpoint) … or the log holds this many bytes of records …
+    static let checkpointLogBytes = 16 << 20
     /// … or the data file has grown by this many pages since the last one.
-    static let checkpointPages = 16_384
+    static let checkpointPages = 1_024
 
     /// What kind of change an operation in a record is.
     enum Operation: UInt8 {
@@ -49,6 +51,8 @@ final class WriteAheadLog: @unchecked Sendable {
     let fd: Int32
     let path: String
     let pageSize: Int
+    /// ``Environment/Configuration/checkpointCommits``.
+    let checkpointCommits: Int
     /// Which header is newest; the next checkpoint writes slot `(generation + 1) % 2`.
     private(set) var generation: UInt64
     /// LMDB's id of the transaction the last checkpoint made durable.
@@ -62,6 +66,8 @@ final class WriteAheadLog: @unchecked Sendable {
     private var allocated: Int
     /// The data file's last page at the last checkpoint.
     var lastPageAtCheckpoint = 0
+    /// Transactions committed with a record since the last checkpoint.
+    private var commitsSinceCheckpoint = 0
     /// The read transaction pinned at the last checkpoint's snapshot.
     var pin: OpaquePointer?
     /// The current write transaction's record: a header's room, then its operations.
@@ -74,10 +80,11 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Whether the current write transaction changed anything.
     var hasPendingOperations: Bool { pending.count > Self.recordHeaderSize }
 
-    init(fd: Int32, path: String, pageSize: Int, header: Header?, end: Int, fileSize: Int) {
+    init(fd: Int32, path: String, pageSize: Int, checkpointCommits: Int, header: Header?, end: Int, fileSize: Int) {
         self.fd = fd
         self.path = path
         self.pageSize = pageSize
+        self.checkpointCommits = max(1, checkpointCommits)
         generation = header?.generation ?? 0
         checkpointTransaction = header?.checkpointTransaction ?? 0
         salt = header?.salt ?? 0
@@ -210,10 +217,14 @@ final class WriteAheadLog: @unchecked Sendable {
 
     // MARK: Checkpoints
 
-    /// Whether the log or the data file has grown enough since the last checkpoint for the next
-    /// commit to make one.
+
+    /// Whether enough has been committed since the last checkpoint for this commit to be followed
+    /// by one; counts this commit. Growth alone would not do: each interval reuses the pages the
+    /// one before freed and only then grows the file, so intervals would lengthen without end.
     func checkpointDue(lastPage: Int) -> Bool {
-        end - recordsStart >= Self.checkpointLogBytes || lastPage - lastPageAtCheckpoint >= Self.checkpointPages
+        commitsSinceCheckpoint += 1
+        return commitsSinceCheckpoint >= checkpointCommits || end - recordsStart >= Self.checkpointLogBytes
+            || lastPage - lastPageAtCheckpoint >= Self.checkpointPages
     }
 
     /// Records a checkpoint: transaction `transaction` is durable in `data.mdb`, whose meta pages
@@ -231,6 +242,7 @@ final class WriteAheadLog: @unchecked Sendable {
         checkpointTransaction = transaction
         salt = next.salt
         end = recordsStart
+        commitsSinceCheckpoint = 0
     }
 
     /// Ends the log at a clean close: after the closing checkpoint no record is live, so the

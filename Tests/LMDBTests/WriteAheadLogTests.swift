@@ -131,6 +131,24 @@ struct WriteAheadLogTests {
         }
     }
 
+    @Test("a damaged, empty or foreign data.wal is refused with an error that names it; data.mdb is left as it was")
+    func damagedLog() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            _ = try Child(["wal-write", path, "5"]).finish()
+            let dataBefore = try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb"))
+            let garbage = (0..<40_000).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+            for content in [Data(), Data(garbage), Data("not a log".utf8)] {
+                try content.write(to: URL(fileURLWithPath: path + "/data.wal"))
+                for configuration in [Environment.Configuration(durability: .writeAheadLog), .init(), .init(readOnly: true)] {
+                    let error = #expect(throws: LMDBError.self) { try Environment(path: path, configuration: configuration) }
+                    #expect(error?.code == .corrupted && error?.description.contains("data.wal") == true, "\(String(describing: error))")
+                }
+                #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")) == dataBefore)
+            }
+        }
+    }
+
     @Test("while a process writes through the log, other processes may read but not write")
     func oneWriterAtATime() throws {
         try withTemporaryDirectory { dir in

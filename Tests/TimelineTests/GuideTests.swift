@@ -8,6 +8,24 @@ import TimelineDocumentStore
 /// The snippets of Docs/guide.md, in order, as written there.
 @Suite("Docs/guide.md examples")
 struct GuideTests {
+    @Test("the write-ahead log: a store opened with it keeps data.wal; opened without, the log is folded in and removed")
+    func writeAheadLog() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/timeline"
+            let timeline = try TimelineStore(path: path,
+                                             configuration: .init(durability: .writeAheadLog))
+            let session = try await timeline.createSession(NewSession(title: "logged"))
+            for index in 0..<20 { try await timeline.append(NewTurn(role: .user, content: "turn \(index)"), to: session.id) }
+            #expect(try timeline.environment.effectiveDurability() == .writeAheadLog)
+            await timeline.close()
+            #expect(FileManager.default.fileExists(atPath: path + "/data.wal"))
+            let plain = try TimelineStore(path: path)
+            #expect(try plain.turns(of: session.id).items.count == 20)
+            #expect(!FileManager.default.fileExists(atPath: path + "/data.wal"))
+            await plain.close()
+        }
+    }
+
     @Test("the guide's walk-through runs and does what it says")
     func walkThrough() async throws {
         try await withTemporaryDirectory { dir in

@@ -11,8 +11,9 @@
 //                                      "error CODE" (the LMDBError's Swift code name)
 //   lmdb-child read-only PATH          opens the store read-only and prints "saw N" (contiguous
 //                                      keys) or "error CODE"
-//   lmdb-child wal-write PATH COUNT    opens with a write-ahead log, copies data.mdb as the open's
-//                                      checkpoint left it to PATH.checkpoint, writes keys as
+//   lmdb-child wal-write PATH COUNT    opens with a write-ahead log (no checkpoint but the open's),
+//                                      copies data.mdb as that checkpoint left it to
+//                                      PATH.checkpoint, writes keys as
 //                                      `write` does (each transaction also puts and deletes a
 //                                      scratch key, and aborts a nested write), then exits
 //                                      without closing: the commits are only in the log and the
@@ -90,7 +91,10 @@ func copyFile(_ source: String, _ target: String) {
 
 if command == "wal-write" || command == "wal-hold" {
     do {
-        let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+        // No checkpoint after the one at open: PATH.checkpoint stays the last checkpoint's data.mdb.
+        var configuration = Environment.Configuration(durability: .writeAheadLog)
+        configuration.checkpointCommits = .max
+        let env = try Environment(path: path, configuration: configuration)
         let db = try env.openDatabase("data")
         if command == "wal-hold" {
             print("holding")

@@ -69,7 +69,11 @@ case "wal": .writeAheadLog
 default: .durable
 }
 let reporter = Reporter(limit: option("--ops").flatMap(Int.init))
-let timeline = try TimelineStore(path: path, configuration: .init(durability: durability))
+// With the write-ahead log, a checkpoint every 5 commits: the power-loss test's cuts then land
+// before, during and after checkpoints too.
+var configuration = Environment.Configuration(durability: durability)
+configuration.checkpointCommits = 5
+let timeline = try TimelineStore(path: path, configuration: configuration)
 
 /// One task's loop over its own sessions (their turn counts as acknowledged).
 func work(task: Int, seed: UInt64, timeline: TimelineStore, reporter: Reporter) async throws {
