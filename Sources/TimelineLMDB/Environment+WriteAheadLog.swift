@@ -41,7 +41,9 @@ extension Environment {
         }
         var keepDescriptor = false
         defer { if !keepDescriptor { _ = closeDescriptor(fd) } }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+        // A reader only asks whether a writer holds the lock (a shared lock, dropped at once), so
+        // readers never stand in each other's way.
+        if flock(fd, (configuration.readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
             // Another process writes through the log. Its commits are in the page cache this
             // process maps too, so reading is safe; writing beside it is not.
             if configuration.readOnly { return nil }
