@@ -183,37 +183,22 @@ struct PowerLossTests {
         }
     }
 
-    @Test("default durability: every image a power cut can leave opens, checks clean and holds every acknowledged operation")
-    func durableSurvives() async throws {
+    /// The default durability, and the write-ahead log (whose images are recovered first).
+    @Test("every image a power cut can leave opens, checks clean and holds every acknowledged operation",
+          arguments: [("durable", [UInt64(11), 12, 13]), ("wal", [UInt64(31), 32, 33])])
+    func survives(durability: String, seeds: [UInt64]) async throws {
         try await withTemporaryDirectory { dir in
             var total = (images: 0, acknowledged: 0)
-            for seed in [UInt64(11), 12, 13] {
+            for seed in seeds {
                 let run = dir + "/run\(seed)"
                 try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
-                let result = try await Self.simulate(durability: "durable", seed: seed, operations: 40, in: run)
+                let result = try await Self.simulate(durability: durability, seed: seed, operations: 40, in: run)
                 #expect(result.failures.isEmpty, "seed \(seed): \(result.failures.prefix(3))")
                 total.images += result.images
                 total.acknowledged += result.acknowledged
             }
             #expect(total.images > 300)
-            print("power loss: \(total.images) disk images verified, \(total.acknowledged) acknowledged operations, 0 lost")
-        }
-    }
-
-    @Test("write-ahead log: every image a power cut can leave recovers, checks clean and holds every acknowledged operation")
-    func writeAheadLogSurvives() async throws {
-        try await withTemporaryDirectory { dir in
-            var total = (images: 0, acknowledged: 0)
-            for seed in [UInt64(31), 32, 33] {
-                let run = dir + "/run\(seed)"
-                try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
-                let result = try await Self.simulate(durability: "wal", seed: seed, operations: 40, in: run)
-                #expect(result.failures.isEmpty, "seed \(seed): \(result.failures.prefix(3))")
-                total.images += result.images
-                total.acknowledged += result.acknowledged
-            }
-            #expect(total.images > 300)
-            print("power loss with the write-ahead log: \(total.images) disk images verified, \(total.acknowledged) acknowledged operations, 0 lost")
+            print("power loss (\(durability)): \(total.images) disk images verified, \(total.acknowledged) acknowledged operations, 0 lost")
         }
     }
 
