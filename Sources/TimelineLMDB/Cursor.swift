@@ -143,7 +143,7 @@ extension Cursor where Access == WriteAccess {
                 var kv = MDB_val(k), vv = MDB_val(v)
                 try checkWrite(mdb_cursor_put(handle, &kv, &vv, flags.rawValue), unmanagedEnvironment,
                                "put into \(describe(database: database.name)) through a cursor")
-                unmanagedEnvironment.takeUnretainedValue().wal?.record(.put, database, putFlags: flags.rawValue, key: k, value: v)
+                unmanagedEnvironment._withUnsafeGuaranteedRef { $0.wal }?.record(.put, database, putFlags: flags.rawValue, key: k, value: v)
             }
         }
     }
@@ -151,7 +151,7 @@ extension Cursor where Access == WriteAccess {
     /// Deletes the entry at the cursor; with `allValues`, every value of its key (`MDB_NODUPDATA`).
     public func delete(allValues: Bool = false) throws {
         // With a write-ahead log, the entry is recorded before it goes (and forgotten if it stays).
-        let wal = unmanagedEnvironment.takeUnretainedValue().wal
+        let wal = unmanagedEnvironment._withUnsafeGuaranteedRef { $0.wal }
         let savepoint = wal?.savepoint
         if let wal {
             var k = MDB_val(), v = MDB_val()

@@ -111,7 +111,7 @@ public struct Database: Sendable, Hashable {
         var k = MDB_val(key)
         var v = MDB_val(value)
         try txn.checkWrite(mdb_put(txn.handle, dbi, &k, &v, flags.rawValue), "put into \(describe(database: name))")
-        txn.environment.wal?.record(.put, self, putFlags: flags.rawValue, key: key, value: value)
+        txn.wal?.record(.put, self, putFlags: flags.rawValue, key: key, value: value)
     }
 
     /// Stores `value` under `key`: see ``put(_:for:flags:in:)-(UnsafeRawBufferPointer,UnsafeRawBufferPointer,_,_)``.
@@ -145,7 +145,7 @@ public struct Database: Sendable, Hashable {
                            "reserve a value in \(describe(database: name))")
         do {
             let result = try fill(UnsafeMutableRawBufferPointer(start: v.mv_data, count: v.mv_size))
-            txn.environment.wal?.record(.put, self, putFlags: flags.rawValue, key: key, value: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
+            txn.wal?.record(.put, self, putFlags: flags.rawValue, key: key, value: UnsafeRawBufferPointer(start: v.mv_data, count: v.mv_size))
             return result
         } catch {
             txn.environment.noteWriteFailure(.poisoned)
@@ -160,7 +160,7 @@ public struct Database: Sendable, Hashable {
         let rc = mdb_del(txn.handle, dbi, &k, nil)
         if rc == MDB_NOTFOUND { return false }
         try txn.checkWrite(rc, "delete from \(describe(database: name))")
-        txn.environment.wal?.record(.delete, self, key: key)
+        txn.wal?.record(.delete, self, key: key)
         return true
     }
 
@@ -179,7 +179,7 @@ public struct Database: Sendable, Hashable {
         let rc = mdb_del(txn.handle, dbi, &k, &v)
         if rc == MDB_NOTFOUND { return false }
         try txn.checkWrite(rc, "delete a value from \(describe(database: name))")
-        txn.environment.wal?.record(.deleteValue, self, key: key, value: value)
+        txn.wal?.record(.deleteValue, self, key: key, value: value)
         return true
     }
 
@@ -194,7 +194,7 @@ public struct Database: Sendable, Hashable {
     /// - Complexity: O(number of pages).
     public func clear(in txn: borrowing WriteTransaction) throws {
         try txn.checkWrite(mdb_drop(txn.handle, dbi, 0), "clear \(describe(database: name))")
-        txn.environment.wal?.record(.clear, self)
+        txn.wal?.record(.clear, self)
     }
 
     /// Deletes the database itself (`mdb_drop` with `del = 1`). The handle must not be used
@@ -205,7 +205,7 @@ public struct Database: Sendable, Hashable {
             throw LMDBError(.misuse, operation: "drop the main database", detail: "the main database can only be cleared")
         }
         try txn.checkWrite(mdb_drop(txn.handle, dbi, 1), "drop \(describe(database: name))")
-        txn.environment.wal?.record(.drop, self)
+        txn.wal?.record(.drop, self)
         txn.environment.forgetDatabase(named: name)
     }
 

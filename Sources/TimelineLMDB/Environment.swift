@@ -250,10 +250,9 @@ public final class Environment: @unchecked Sendable {
                 throw LMDBError(.poisoned, operation: "commit write transaction on \(path)",
                                 detail: "a reserved value was not filled in")
             case (nil, .success(let result)):
-                // With a write-ahead log, the record is on disk before LMDB commits: a commit
-                // that then fails unmakes it.
-                // LMDB releases its writer lock when a commit ends, so the log's own lock keeps
-                // the next writer's record out until this one is settled.
+                // With a write-ahead log, the record is on disk before LMDB commits, and a commit
+                // that then fails unmakes it. LMDB releases its writer lock when a commit ends, so
+                // the log's own lock keeps the next writer's record out until this one is settled.
                 var record: Int?
                 let id = UInt64(txn.id)
                 if let wal, wal.hasPendingOperations {

@@ -82,6 +82,10 @@ public struct Transaction<Access: TransactionAccess>: ~Copyable {
     /// The environment this transaction belongs to.
     public var environment: Environment { unmanagedEnvironment.takeUnretainedValue() }
 
+    /// The environment's write-ahead log, if it has one, read without retaining the environment:
+    /// every write asks for it.
+    var wal: WriteAheadLog? { unmanagedEnvironment._withUnsafeGuaranteedRef { $0.wal } }
+
     /// LMDB's id for this transaction: the snapshot a reader sees, or the id the writer will
     /// commit as (`mdb_txn_id`).
     public var id: Int { Int(mdb_txn_id(handle)) }
@@ -139,7 +143,7 @@ extension Transaction where Access == WriteAccess {
         try check(mdb_txn_begin(mdb_txn_env(handle), handle, 0, &child), "begin nested transaction")
         guard let child else { throw LMDBError(.outOfMemory, operation: "begin nested transaction") }
         let txn = WriteTransaction(handle: child, environment: environment)
-        let wal = environment.wal
+        let wal = self.wal
         let savepoint = wal?.savepoint
         let result: R
         do {
