@@ -2,14 +2,19 @@ import TestSupport
 import Foundation
 import Testing
 import Timeline
+import TimelineLMDB
 
 @Suite("Crashes")
 struct CrashTests {
     /// Kills per run: 50 in CI; `TIMELINESTORE_CRASH_KILLS=N` for the long mode (Docs/reliability.md).
     static let kills = ProcessInfo.processInfo.environment["TIMELINESTORE_CRASH_KILLS"].flatMap(Int.init) ?? 50
 
-    @Test("a writer doing every kind of write, SIGKILLed at random moments: every acknowledged operation is there with its change-log entry, nothing half-applied, no entry without its change, check clean")
-    func killedWriter() async throws {
+    /// With the default durability, and with the write-ahead log: then the store is reopened
+    /// with the log in odd rounds (a checkpoint of what the killed writer left) and without it in
+    /// even ones (the log folded into `data.mdb` and removed, then created again by the next writer).
+    @Test("a writer doing every kind of write, SIGKILLed at random moments: every acknowledged operation is there with its change-log entry, nothing half-applied, no entry without its change, check clean",
+          arguments: ["durable", "wal"])
+    func killedWriter(durability: String) async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/timeline"
             var model = WorkloadModel()
@@ -17,10 +22,11 @@ struct CrashTests {
             var killed = 0
             for round in 0..<Self.kills {
                 let lines = 10 + Int(random.next() % 150)
-                let run = try runUntilKilled("timeline-child", [path, "--seed", "\(round + 1)"], afterLines: lines)
+                let run = try runUntilKilled("timeline-child", [path, "--seed", "\(round + 1)", "--durability", durability], afterLines: lines)
                 if run.killed { killed += 1 }
                 for line in run.output.split(separator: "\n") { model.read(line) }
-                let timeline = try TimelineStore(path: path)
+                let reopen: Environment.Durability = durability == "wal" && round % 2 == 1 ? .writeAheadLog : .durable
+                let timeline = try TimelineStore(path: path, configuration: .init(durability: reopen))
                 let problems = try await model.verify(timeline)
                 #expect(problems.isEmpty, "after kill \(round + 1): \(problems.prefix(5))")
                 await timeline.close()
@@ -28,7 +34,7 @@ struct CrashTests {
             }
             #expect(killed == Self.kills)
             #expect(model.acknowledged > Self.kills * 5)
-            print("crash harness: \(killed) kills, \(model.acknowledged) acknowledged operations verified, \(model.histories.count) live sessions")
+            print("crash harness (\(durability)): \(killed) kills, \(model.acknowledged) acknowledged operations verified, \(model.histories.count) live sessions")
         }
     }
 
