@@ -72,6 +72,27 @@ struct WriteAheadLogTests {
         }
     }
 
+    @Test("the map grows under the pinned reader, commit after commit, and nothing is lost")
+    func mapGrowth() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            let big = [UInt8](repeating: 0x5A, count: 64 << 10)
+            do {
+                let env = try Environment(path: path, configuration: .init(mapSize: 1 << 20, durability: .writeAheadLog))
+                let db = try env.openDatabase("data")
+                for index in 0..<200 {
+                    try env.write { txn in try db.put(big + bytes("\(index)"), for: bytes("big\(index)"), in: txn) }
+                }
+                #expect(env.mapSize > 8 << 20)
+                try env.close()
+            }
+            let reader = try Environment(path: path, configuration: .init(readOnly: true))
+            let db = try reader.openDatabase("data", create: false)
+            let (count, last) = try reader.read { txn in (try db.count(in: txn), copy(try db.get(bytes("big199"), in: txn))) }
+            #expect(count == 200 && last == big + bytes("199"))
+        }
+    }
+
     @Test("after a power cut: data.mdb as the checkpoint left it plus the log recovers every commit, with or without the log afterwards")
     func recoversAfterPowerCut() throws {
         try withTemporaryDirectory { dir in
