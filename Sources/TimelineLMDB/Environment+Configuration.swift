@@ -19,8 +19,8 @@ extension Environment {
         /// Every commit is appended to a write-ahead log (`data.wal`, beside `data.mdb`) that is
         /// synced once before the commit returns; LMDB itself commits without syncing, and a
         /// checkpoint syncs `data.mdb` from time to time. An acknowledged write survives a power
-        /// cut, as with ``durable``, for about a third of the cost of a commit (one sequential
-        /// sync instead of LMDB's two scattered ones). Opening after a power cut rolls `data.mdb`
+        /// cut, as with ``durable``, and a lone commit takes a third to half the time (one
+        /// sequential sync instead of LMDB's two scattered ones). Opening after a power cut rolls `data.mdb`
         /// back to the last checkpoint and replays the log.
         ///
         /// One process at a time writes a store this way: it holds a lock on `data.wal`, and a
