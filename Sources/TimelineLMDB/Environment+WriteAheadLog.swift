@@ -98,10 +98,8 @@ extension Environment {
         func word(_ bytes: [UInt8], _ at: Int) -> UInt64 { bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) } }
         let saved = [0, 1].map { Array(metas[$0 * pageSize..<($0 + 1) * pageSize]) }
         guard let checkpoint = saved.max(by: { word($0, 144) < word($1, 144) }) else { return false }
-        var current = [UInt8](repeating: 0, count: metas.count)
-        guard current.withUnsafeMutableBytes({ pread(dataFD, $0.baseAddress, $0.count, 0) }) == current.count else { return false }
-        let newest = max(word(Array(current[..<pageSize]), 144), word(Array(current[pageSize...]), 144))
-        guard newest >= word(checkpoint, 144) else { return false }
+        let newest = [0, pageSize].compactMap { DataFilePreflight.readMeta(dataFD, offset: $0)?.transactionID }.max()
+        guard let newest, newest >= word(checkpoint, 144) else { return false }
         for rootOffset in [80, 128] {
             let root = word(checkpoint, rootOffset)
             if root == UInt64.max { continue }  // an empty tree
@@ -138,9 +136,7 @@ extension Environment {
                 throw LMDBError(.corrupted, operation: "open the write-ahead log \(logPath)", detail: "its page size differs from data.mdb's")
             }
             let log = WriteAheadLog(fd: opening.fd, path: logPath, pageSize: pageSize,
-                                    checkpointCommits: configuration.checkpointCommits, header: opening.scan?.header,
-                                    end: opening.scan?.end ?? 2 * (WriteAheadLog.slotFieldsSize + 2 * pageSize),
-                                    fileSize: opening.scan?.fileSize ?? 0)
+                                    checkpointCommits: configuration.checkpointCommits, scan: opening.scan)
             try log.checkpoint(handle: handle, dataPath: path + "/data.mdb")
             return log
         } catch {
@@ -278,7 +274,7 @@ extension WriteAheadLog {
         if bytes.count >= 16 { candidates.append(Int(bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 12, as: UInt32.self)) })) }
         candidates += [4096, 8192, 16_384, 32_768, 65_536, 512, 1024, 2048]
         for pageSize in candidates where pageSize >= 512 && pageSize <= 65_536 && pageSize & (pageSize - 1) == 0 {
-            let slotSize = slotFieldsSize + 2 * pageSize
+            let slotSize = slotSize(pageSize: pageSize)
             let headers = (0..<2).compactMap { slot -> Header? in
                 let start = slot * slotSize
                 guard bytes.count >= start + slotSize else { return nil }
@@ -286,7 +282,7 @@ extension WriteAheadLog {
             }
             guard let header = headers.max(by: { $0.generation < $1.generation }) else { continue }
             var records: [(transaction: UInt64, payload: Range<Int>)] = []
-            var at = 2 * slotSize
+            var at = recordsStart(pageSize: pageSize)
             var expected = header.checkpointTransaction + 1
             while header.salt != 0, at + recordHeaderSize <= bytes.count {
                 let (length, crc, salt, transaction) = bytes.withUnsafeBytes { raw in

@@ -75,21 +75,26 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Held from a record's append until its commit is settled (see ``lockAppends()``).
     private let appendMutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    var slotSize: Int { Self.slotFieldsSize + 2 * pageSize }
-    var recordsStart: Int { 2 * slotSize }
+    /// Bytes of a header slot: its fields, then two meta pages.
+    static func slotSize(pageSize: Int) -> Int { slotFieldsSize + 2 * pageSize }
+    /// Where records start: after the two header slots.
+    static func recordsStart(pageSize: Int) -> Int { 2 * slotSize(pageSize: pageSize) }
+    var slotSize: Int { Self.slotSize(pageSize: pageSize) }
+    var recordsStart: Int { Self.recordsStart(pageSize: pageSize) }
     /// Whether the current write transaction changed anything.
     var hasPendingOperations: Bool { pending.count > Self.recordHeaderSize }
 
-    init(fd: Int32, path: String, pageSize: Int, checkpointCommits: Int, header: Header?, end: Int, fileSize: Int) {
+    /// The log at `fd`, as `scan` read it (nil for a log created just now).
+    init(fd: Int32, path: String, pageSize: Int, checkpointCommits: Int, scan: Scan?) {
         self.fd = fd
         self.path = path
         self.pageSize = pageSize
         self.checkpointCommits = max(1, checkpointCommits)
-        generation = header?.generation ?? 0
-        checkpointTransaction = header?.checkpointTransaction ?? 0
-        salt = header?.salt ?? 0
-        self.end = end
-        allocated = fileSize
+        generation = scan?.header.generation ?? 0
+        checkpointTransaction = scan?.header.checkpointTransaction ?? 0
+        salt = scan?.header.salt ?? 0
+        end = scan?.end ?? Self.recordsStart(pageSize: pageSize)
+        allocated = scan?.fileSize ?? 0
         pending = [UInt8](repeating: 0, count: Self.recordHeaderSize)
         pending.reserveCapacity(64 << 10)
         appendMutex = .allocate(capacity: 1)
@@ -265,7 +270,7 @@ final class WriteAheadLog: @unchecked Sendable {
 
         /// The slot's bytes: fields, checksum, then the meta pages at ``slotFieldsSize``.
         func encode(pageSize: Int, metas: [UInt8]) -> [UInt8] {
-            var bytes = [UInt8](repeating: 0, count: WriteAheadLog.slotFieldsSize + 2 * pageSize)
+            var bytes = [UInt8](repeating: 0, count: WriteAheadLog.slotSize(pageSize: pageSize))
             bytes.replaceSubrange(0..<8, with: WriteAheadLog.magic)
             bytes.withUnsafeMutableBytes { raw in
                 raw.storeBytes(of: WriteAheadLog.version.littleEndian, toByteOffset: 8, as: UInt32.self)
@@ -295,7 +300,7 @@ final class WriteAheadLog: @unchecked Sendable {
         /// The header in `slot`, or nil when the slot is not a whole, valid one.
         static func decode(_ slot: ArraySlice<UInt8>, pageSize: Int) -> Header? {
             let slot = Array(slot)
-            guard slot.count == WriteAheadLog.slotFieldsSize + 2 * pageSize,
+            guard slot.count == WriteAheadLog.slotSize(pageSize: pageSize),
                   Array(slot[0..<8]) == WriteAheadLog.magic else { return nil }
             func word<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T {
                 T(littleEndian: slot.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) })
