@@ -31,15 +31,14 @@ extension Environment {
         }
         let operation = "open \(describe(database: name)) in \(path)"
         func open(_ txn: borrowing Transaction<some TransactionAccess>, _ create: Bool) throws(LMDBError) -> Database {
-            var dbi: MDB_dbi = 0
-            let rc = mdb_dbi_open(txn.handle, name, flags.rawValue | (create ? UInt32(MDB_CREATE) : 0), &dbi)
+            let (rc, dbi, created) = openHandle(txn.handle, name, flags, create: create)
             if rc == MDB_NOTFOUND {
                 throw LMDBError(.notFound, operation: operation,
                                 detail: "no database named \"\(cacheKey)\" exists" + (create ? "" : " and it was not to be created"))
             }
             try check(rc, operation)
             let database = Database(dbi: dbi, name: name, flags: flags)
-            if create, !txn.isReadOnly { wal?.record(.create, database) }
+            if created { wal?.record(.create, database) }
             return database
         }
         let database: Database
@@ -96,10 +95,23 @@ extension Transaction where Access == WriteAccess {
     ///   ``LMDBError/Code/incompatible``.
     public func openDatabase(_ name: String, flags: Database.Flags = [], create: Bool = true) throws(LMDBError) -> Database {
         let operation = "open database \"\(name)\" in \(environment.path)"
-        var dbi: MDB_dbi = 0
-        let rc = mdb_dbi_open(handle, name, flags.rawValue | (create ? UInt32(MDB_CREATE) : 0), &dbi)
+        let (rc, dbi, created) = openHandle(handle, name, flags, create: create)
         if rc == MDB_NOTFOUND { throw LMDBError(.notFound, operation: operation, detail: "no database named \"\(name)\" exists") }
         try TimelineLMDB.checkWrite(rc, unmanagedEnvironment, operation)
-        return Database(dbi: dbi, name: name, flags: flags)
+        let database = Database(dbi: dbi, name: name, flags: flags)
+        if created { wal?.record(.create, database) }
+        return database
     }
+}
+
+/// Opens database `name` in transaction `txn`, creating it when missing and `create` is true.
+/// Returns LMDB's code, the handle, and whether this call created the database: only a creation
+/// goes into the write-ahead log, so that a transaction that merely opens existing databases (as
+/// every open of a store does) writes no record and syncs nothing.
+private func openHandle(_ txn: OpaquePointer, _ name: String?, _ flags: Database.Flags, create: Bool) -> (Int32, MDB_dbi, created: Bool) {
+    var dbi: MDB_dbi = 0
+    let rc = mdb_dbi_open(txn, name, flags.rawValue, &dbi)
+    guard rc == MDB_NOTFOUND, create else { return (rc, dbi, false) }
+    let created = mdb_dbi_open(txn, name, flags.rawValue | UInt32(MDB_CREATE), &dbi)
+    return (created, dbi, created == 0)
 }

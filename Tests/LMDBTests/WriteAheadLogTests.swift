@@ -72,6 +72,26 @@ struct WriteAheadLogTests {
         }
     }
 
+    @Test("opening databases that exist writes no record: an open of a store syncs nothing but its checkpoint")
+    func openingExistingDatabasesLogsNothing() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            let names = (0..<8).map { "collection\($0)" }
+            do {
+                let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+                for name in names { _ = try env.openDatabase(name) }
+                try env.close()
+            }
+            let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+            for name in names { _ = try env.openDatabase(name) }
+            try env.write { txn in _ = try txn.openDatabase(names[0]) }
+            // A record would have grown the log past its two header slots.
+            let logSize = try FileManager.default.attributesOfItem(atPath: path + "/data.wal")[.size] as? Int ?? 0
+            #expect(logSize == Self.emptyLogSize)
+            try env.close()
+        }
+    }
+
     @Test("the map grows under the pinned reader, commit after commit, and nothing is lost")
     func mapGrowth() throws {
         try withTemporaryDirectory { dir in
@@ -113,6 +133,7 @@ struct WriteAheadLogTests {
                 #expect(reader.output.contains("error recoveryNeeded"), "\(reader)")
                 let env = try Environment(path: image, configuration: .init(durability: keep ? .writeAheadLog : .durable))
                 let db = try env.openDatabase("data")
+                _ = try env.openDatabase("empty", create: false)
                 try env.read { txn in
                     let stored = try collect(db, in: txn)
                     #expect(stored.count == 200)

@@ -104,6 +104,8 @@ if command == "wal-write" || command == "wal-hold" {
         copyFile(path + "/data.mdb", path + ".checkpoint")
         for index in 0..<number {
             try env.write { txn in
+                // An empty database created inside a transaction: recovery must create it too.
+                if index == 0 { _ = try txn.openDatabase("empty") }
                 try db.put(value(index), for: key(index), in: txn)
                 try db.put(value(index), for: Array("scratch".utf8), in: txn)
                 try db.withCursor(in: txn) { cursor in
