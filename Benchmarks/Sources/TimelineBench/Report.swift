@@ -123,13 +123,10 @@ struct Report {
         }
     }
 
-    /// Workloads some backend has no finite figure for. The write-ahead log's backend opens the
-    /// store TimelineStore imported, so it has no import figures of its own.
+    /// Workloads some backend has no finite figure for.
     func missingFigures() -> [String] {
-        let imported = Set(results.filter { $0.workload.hasPrefix("import") || $0.workload == "file size per turn" || $0.workload.hasPrefix("peak RSS during import") }.map(\.workload))
-        return results.map { "\($0.size) \($0.workload)" }.uniqued().flatMap { key in
+        results.map { "\($0.size) \($0.workload)" }.uniqued().flatMap { key in
             backends.compactMap { backend in
-                if backend == TimelineStoreBackend.withLogName, imported.contains(where: { key.hasSuffix(" " + $0) }) { return nil }
                 guard let m = results.first(where: { "\($0.size) \($0.workload)" == key && $0.backend == backend }) else { return "\(key): no figure from \(backend)" }
                 return Self.figure(m).value.isFinite ? nil : "\(key): no figure from \(backend)"
             }

@@ -118,8 +118,7 @@ struct TimelineBench {
                 try await workloads.run(full: main)
                 try await store.backend.close()
                 results += workloads.results
-                // The write-ahead log's backend opens TimelineStore's store: its import is TimelineStore's.
-                if main, backend.slug != "timelinestore-wal", let importFigures = store.importFigures { results += importFigures }
+                if main, let importFigures = store.importFigures { results += importFigures }
             }
         }
         let report = Report(options: options, results: results, settings: settings, started: started)
@@ -152,10 +151,10 @@ struct TimelineBench {
     /// Where a backend's store of `fixture` is kept between runs. TimelineStore's kept copy names
     /// its record version: a copy written by older code would be migrated when opened, and the
     /// migration would be timed as the cold open.
-    /// Both TimelineStore backends share one kept store: the same file, opened two ways.
+    /// The write-ahead log's backend imports its own store (through the log), so that its import
+    /// rate and file size are its own.
     static func keptStore(slug: String, fixture: Fixture, options: Options) -> String {
-        let slug = slug == "timelinestore-wal" ? "timelinestore" : slug
-        let format = slug == "timelinestore" ? "-records\(Turn.recordVersion)" : ""
+        let format = slug.hasPrefix("timelinestore") ? "-records\(Turn.recordVersion)" : ""
         return "\(options.fixtures)/\(slug)-\(fixture.turnCount)-\(fixture.seed)-v1\(format)"
     }
 
