@@ -5,6 +5,8 @@
 #   Benchmarks/instructions.sh timeline [iterations]   a session's latest 100 turns and a project's 100
 #                                                       latest sessions, by way of reading
 #                                                       (Sources/TimelineInstructions)
+#   Benchmarks/instructions.sh append [iterations]     one turn appended per write transaction
+#                                                       (TimelineInstructions, a `.noSync` store)
 set -euo pipefail
 cd "$(dirname "$0")"
 command -v valgrind >/dev/null || { echo "instructions.sh needs valgrind (apt-get install -y valgrind)" >&2; exit 1; }
@@ -18,6 +20,12 @@ if [ "${1:-}" = timeline ]; then
     modes="raw sqlite views records json records-json sessions-raw sessions-sqlite sessions-views sessions-records"
     unit="per page of 100"
     default=200
+elif [ "${1:-}" = append ]; then
+    shift
+    product=TimelineInstructions
+    modes="append"
+    unit="per append"
+    default=2000
 fi
 swift build -c release --product "$product" >/dev/null
 binary="$(swift build -c release --show-bin-path)/$product"

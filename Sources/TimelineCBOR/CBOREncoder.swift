@@ -246,15 +246,7 @@ final class EncodingStorage {
         }
     }
 
-    func writeDate(_ date: Date) {
-        writer.tag(1)
-        let seconds = date.timeIntervalSince1970
-        if seconds.rounded() == seconds, abs(seconds) < 0x1p63 {
-            writer.signed(Int64(seconds))
-        } else {
-            writer.double(seconds)
-        }
-    }
+    func writeDate(_ date: Date) { writer.date(date) }
 }
 
 /// The `Encoder` handed to a value's `encode(to:)`.

@@ -24,6 +24,9 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// `Record` as a `CBORRecordDecodable` type, when it is one: its records are then read
     /// through the fast path. Looked up once, here, rather than on every read.
     let fastRecordType: (any CBORRecordDecodable.Type)?
+    /// `Record` as a `CBORRecordEncodable` type, when it is one: its records are then written
+    /// through ``CBORRecordEncodable/encode(cbor:)``. Looked up once, here.
+    let fastEncodingType: (any CBORRecordEncodable.Type)?
     /// The migration steps, by the version they read.
     let migrations: [Int: MigrationStep]
     /// Combines a migrated record with the record already at its primary key (see
@@ -46,6 +49,13 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         self.migrations = migrations
         self.merge = merge
         self.fastRecordType = Record.self as? any CBORRecordDecodable.Type
+        self.fastEncodingType = Record.self as? any CBORRecordEncodable.Type
+    }
+
+    /// Appends `record` through `Fast.encode(cbor:)`, where `Fast` is `Record` itself (the
+    /// opened ``fastEncodingType``): reinterpreted, not cast, as in ``decodeFast(_:_:)``.
+    private static func encodeFast<Fast: CBORRecordEncodable>(_ fast: Fast.Type, _ record: Record, fieldIDs: Bool, appendingTo bytes: inout [UInt8]) throws {
+        try CBOREncoder(fieldIDs: fieldIDs).encodeRecord(unsafeBitCast(record, to: Fast.self), appendingTo: &bytes)
     }
 
     /// Decodes `item` through `Fast.init(cbor:)`, where `Fast` is `Record` itself (the opened
@@ -337,7 +347,11 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     func encode(_ record: Record, key: KeyBytes) throws -> [UInt8] {
         var bytes = Envelope.header(recordVersion: version)
         do {
-            try CBOREncoder(fieldIDs: compactForm != nil).encode(record, appendingTo: &bytes)
+            if let fastEncodingType {
+                try Self.encodeFast(fastEncodingType, record, fieldIDs: compactForm != nil, appendingTo: &bytes)
+            } else {
+                try CBOREncoder(fieldIDs: compactForm != nil).encode(record, appendingTo: &bytes)
+            }
         } catch {
             throw DocumentStoreError(.encoding, collection: name, key: key, underlying: error)
         }

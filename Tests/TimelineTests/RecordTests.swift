@@ -64,6 +64,46 @@ struct RecordTests {
         #expect(throws: DecodingError.self) { try CBORDecoder().decode(Change.self, from: newer) }
     }
 
+    @Test("the fast encodings write Encodable's bytes, plain and compact, for 2,000 random turns, sessions and change entries")
+    func fastEncodingsMatchEncodable() throws {
+        var random = SeededGenerator(seed: 43)
+        func fast<T: CBORRecordEncodable>(_ value: T, fieldIDs: Bool) throws -> [UInt8] {
+            var bytes: [UInt8] = [0x54]   // appends after what is there
+            try CBOREncoder(fieldIDs: fieldIDs).encodeRecord(value, appendingTo: &bytes)
+            return Array(bytes.dropFirst())
+        }
+        func check<T: CBORRecordEncodable>(_ value: T) throws {
+            for fieldIDs in [false, true] {
+                #expect(try fast(value, fieldIDs: fieldIDs) == CBOREncoder(fieldIDs: fieldIDs).encode(value), "\(value), field ids \(fieldIDs)")
+            }
+        }
+        for _ in 0..<2_000 {
+            func maybe<T>(_ value: T) -> T? { Bool.random(using: &random) ? value : nil }
+            var turn = randomTurn(&random)
+            turn.cost = maybe(Cost(nanos: Int64.random(in: -5...Int64.max, using: &random)))
+            turn.duration = maybe([0.5, 1e300, -0.0, 3].randomElement(using: &random)!)
+            turn.created = [turn.created, Date(timeIntervalSince1970: 1.25), Date(timeIntervalSince1970: -7)].randomElement(using: &random)!
+            turn.metadata = Dictionary(uniqueKeysWithValues: (0..<Int.random(in: 0..<30, using: &random)).map { ("key\($0)\(String(repeating: "é", count: $0 % 3))", "v\($0)") })
+            turn.toolCalls = (0..<Int.random(in: 0..<30, using: &random)).map { Turn.ToolCall(id: "c\($0)", name: "n", arguments: "{}", result: maybe("r"), isError: $0 % 2 == 0) }
+            try check(turn)
+            let session = Session(
+                id: UUID(), title: String(repeating: "t", count: Int.random(in: 0..<40, using: &random)), project: maybe("p"), parentID: maybe(UUID()),
+                branchPoint: maybe(Int.random(in: 0...Int.max, using: &random)), branchName: maybe("b"), model: maybe("m"), provider: maybe("o"),
+                created: turn.created, updated: Date(timeIntervalSince1970: 2e9), lastActivity: Date(timeIntervalSince1970: 1.5e9),
+                turnCount: Int.random(in: 0...Int.max, using: &random), inputTokens: Int.random(in: 0...30, using: &random), outputTokens: 70_000,
+                cost: Cost(nanos: Int64.random(in: 0...Int64.max, using: &random)), archived: Bool.random(using: &random),
+                metadata: turn.metadata, checkpointCount: 4, crystalCount: Int.random(in: 0...300, using: &random)
+            )
+            try check(session)
+            let first = Int.random(in: 0..<1_000, using: &random)
+            let change = Change(position: Int.random(in: 1..<Int.max, using: &random), kind: Change.Kind.allCases.randomElement(using: &random)!,
+                                session: UUID(), time: turn.created, parent: maybe(UUID()),
+                                sequences: Bool.random(using: &random) ? first..<first + Int.random(in: 0..<9, using: &random) : nil,
+                                checkpoint: maybe(UUID()), number: maybe(first))
+            try check(change)
+        }
+    }
+
     @Test("a record missing a required field is an error on both paths")
     func missingField() throws {
         let bytes = try CBOREncoder().encode(["sessionID": "x"])

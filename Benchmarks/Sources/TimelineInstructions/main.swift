@@ -15,6 +15,8 @@
 //     sessions-views    forEachSession reading those four fields in place
 //     sessions-records  listSessions — 100 `Session` values
 //     views-1, sessions-views-1   a page of one: what a call costs besides its records
+//     append            one turn appended per write transaction, round 150 sessions (per append,
+//                       not per page)
 import BenchFixtures
 import CSQLite
 import Foundation
@@ -221,8 +223,18 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
     case "sessions-records":
         let filter = SessionFilter(project: "p")
         for _ in 0..<iterations { total &+= try timeline.listSessions(filter: filter, limit: 100).items.count }
+    case "append":
+        // One turn per write transaction, round the project's sessions, as the harness's lone
+        // append writes (the store is `.noSync`: the instructions, not the syncs).
+        let sessions = listed.map(\.id)
+        for index in 0..<iterations {
+            let turn = turns[index % turns.count]
+            let new = NewTurn(role: turn.role, content: turn.content, inputTokens: turn.inputTokens, outputTokens: turn.outputTokens,
+                              cost: turn.cost, toolCalls: turn.toolCalls)
+            total &+= try timeline.write { tx in try tx.append(new, to: sessions[index % sessions.count]).sequence }
+        }
     default:
-        print("unknown mode \(mode): raw, sqlite, views, records, json, records-json, sessions-raw, sessions-sqlite, sessions-views, sessions-records, views-1, sessions-views-1")
+        print("unknown mode \(mode): raw, sqlite, views, records, json, records-json, sessions-raw, sessions-sqlite, sessions-views, sessions-records, views-1, sessions-views-1, append")
         exit(2)
     }
     return total

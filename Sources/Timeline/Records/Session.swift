@@ -138,6 +138,68 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     public var firstOwnSequence: Int { branchPoint ?? 0 }
 }
 
+extension Session: CBORRecordEncodable {
+    /// Writes the session as its synthesized `encode(to:)` does, without `Encoder` (the tests
+    /// compare both): every append rewrites one.
+    public func encode(cbor writer: inout CBORItemWriter) throws {
+        let present = (project == nil ? 0 : 1) + (parentID == nil ? 0 : 1) + (branchPoint == nil ? 0 : 1) + (branchName == nil ? 0 : 1)
+            + (model == nil ? 0 : 1) + (provider == nil ? 0 : 1)
+        writer.map(count: 12 + present + (writer.writes(CodingKeys.id) ? 1 : 0))
+        writer.key(CodingKeys.title)
+        writer.text(title)
+        writer.key(CodingKeys.lastActivity)
+        writer.date(lastActivity)
+        writer.key(CodingKeys.turnCount)
+        writer.integer(turnCount)
+        if let project {
+            writer.key(CodingKeys.project)
+            writer.text(project)
+        }
+        if let parentID {
+            writer.key(CodingKeys.parentID)
+            writer.uuid(parentID)
+        }
+        if let branchPoint {
+            writer.key(CodingKeys.branchPoint)
+            writer.integer(branchPoint)
+        }
+        if let branchName {
+            writer.key(CodingKeys.branchName)
+            writer.text(branchName)
+        }
+        if let model {
+            writer.key(CodingKeys.model)
+            writer.text(model)
+        }
+        if let provider {
+            writer.key(CodingKeys.provider)
+            writer.text(provider)
+        }
+        writer.key(CodingKeys.created)
+        writer.date(created)
+        writer.key(CodingKeys.updated)
+        writer.date(updated)
+        writer.key(CodingKeys.inputTokens)
+        writer.integer(inputTokens)
+        writer.key(CodingKeys.outputTokens)
+        writer.integer(outputTokens)
+        writer.key(CodingKeys.cost)
+        writer.integer(cost.nanos)
+        writer.key(CodingKeys.archived)
+        writer.bool(archived)
+        writer.key(CodingKeys.metadata)
+        writer.stringMap(metadata)
+        writer.key(CodingKeys.checkpointCount)
+        writer.integer(checkpointCount)
+        writer.key(CodingKeys.crystalCount)
+        writer.integer(crystalCount)
+        if writer.writes(CodingKeys.id) {
+            writer.key(CodingKeys.id)
+            writer.uuid(id)
+        }
+    }
+}
+
 extension Session: CBORRecordDecodable {
     /// Reads a session straight from CBOR (the fast path ``TimelineStore`` reads with).
     public init(cbor reader: inout CBORItemReader) throws {

@@ -212,6 +212,74 @@ public struct Turn: Codable, Sendable, Hashable, Identifiable {
     }
 }
 
+extension Turn: CBORRecordEncodable {
+    /// Writes the turn as its synthesized `encode(to:)` does, without `Encoder` (the tests
+    /// compare both): every append writes one.
+    public func encode(cbor writer: inout CBORItemWriter) throws {
+        let keyFields = writer.writes(CodingKeys.sessionID) ? 2 : 0
+        let present = (duration == nil ? 0 : 1) + (inputTokens == nil ? 0 : 1) + (outputTokens == nil ? 0 : 1) + (cost == nil ? 0 : 1)
+        writer.map(count: keyFields + 7 + present)
+        if keyFields > 0 {
+            writer.key(CodingKeys.sessionID)
+            writer.uuid(sessionID)
+            writer.key(CodingKeys.sequence)
+            writer.integer(sequence)
+        }
+        writer.key(CodingKeys.id)
+        writer.uuid(id)
+        writer.key(CodingKeys.role)
+        writer.text(role.description)
+        writer.key(CodingKeys.content)
+        writer.text(content)
+        writer.key(CodingKeys.created)
+        writer.date(created)
+        if let duration {
+            writer.key(CodingKeys.duration)
+            writer.double(duration)
+        }
+        if let inputTokens {
+            writer.key(CodingKeys.inputTokens)
+            writer.integer(inputTokens)
+        }
+        if let outputTokens {
+            writer.key(CodingKeys.outputTokens)
+            writer.integer(outputTokens)
+        }
+        if let cost {
+            writer.key(CodingKeys.cost)
+            writer.integer(cost.nanos)
+        }
+        writer.key(CodingKeys.toolCalls)
+        writer.array(count: toolCalls.count)
+        for call in toolCalls {
+            writer.map(count: call.result == nil ? 4 : 5)
+            writer.key(ToolCall.CodingKeys.id)
+            writer.text(call.id)
+            writer.key(ToolCall.CodingKeys.name)
+            writer.text(call.name)
+            writer.key(ToolCall.CodingKeys.arguments)
+            writer.text(call.arguments)
+            if let result = call.result {
+                writer.key(ToolCall.CodingKeys.result)
+                writer.text(result)
+            }
+            writer.key(ToolCall.CodingKeys.isError)
+            writer.bool(call.isError)
+        }
+        writer.key(CodingKeys.blocks)
+        writer.array(count: blocks.count)
+        for block in blocks {
+            writer.map(count: 2)
+            writer.key(Block.CodingKeys.kind)
+            writer.text(block.kind)
+            writer.key(Block.CodingKeys.text)
+            writer.text(block.text)
+        }
+        writer.key(CodingKeys.metadata)
+        writer.stringMap(metadata)
+    }
+}
+
 extension Turn: CBORRecordDecodable {
     /// Reads a turn straight from CBOR (the fast path ``TimelineStore`` reads with).
     public init(cbor reader: inout CBORItemReader) throws {

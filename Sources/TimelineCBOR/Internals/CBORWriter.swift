@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
+
 /// Appends CBOR items to a byte array: heads in their shortest form, floats in the shortest
 /// width that holds them exactly (RFC 8949 §4.2.1, core deterministic encoding).
 struct CBORWriter {
@@ -55,6 +61,17 @@ struct CBORWriter {
     mutating func null() { bytes.append(0xF6) }
 
     mutating func tag(_ number: UInt64) { head(6, number) }
+
+    /// A date: tag 1 over the epoch seconds, an integer when whole, else a float.
+    mutating func date(_ date: Date) {
+        tag(1)
+        let seconds = date.timeIntervalSince1970
+        if seconds.rounded() == seconds, abs(seconds) < 0x1p63 {
+            signed(Int64(seconds))
+        } else {
+            double(seconds)
+        }
+    }
 
     /// A float in the shortest of half, single and double precision that holds it exactly.
     mutating func double(_ value: Double) {

@@ -1,0 +1,116 @@
+#if canImport(FoundationEssentials)
+public import FoundationEssentials
+#else
+public import Foundation
+#endif
+
+/// A type that can also write itself straight to CBOR, without going through `Encoder`.
+///
+/// The counterpart of ``CBORRecordDecodable``: `Encodable` costs Swift's own machinery — boxed
+/// containers, witness calls, run-time generic metadata — on every field before a byte is
+/// written. For the records every append writes (a turn, its session, a change-log entry) that
+/// was about a third of an append's instructions (`Docs/benchmarks.md`). DocumentStore
+/// collections of a conforming type encode records through ``encode(cbor:)``; ``CBOREncoder``
+/// keeps using `encode(to:)`.
+///
+/// ```swift
+/// extension Note: CBORRecordEncodable {
+///     func encode(cbor writer: inout CBORItemWriter) throws {
+///         writer.map(count: tags.isEmpty ? 2 : 3)        // the entries written below
+///         writer.key(CodingKeys.id); writer.integer(id)
+///         writer.key(CodingKeys.text); writer.text(text)
+///         if !tags.isEmpty { writer.key(CodingKeys.tags); try writer.encode(tags) }   // any Encodable
+///     }
+/// }
+/// ```
+///
+/// The bytes must equal what ``CBOREncoder`` writes for the value with the same ``CBOREncoder/fieldIDs``
+/// (`encodeIfPresent` leaves a `nil` out; fields in `encode(to:)`'s order; a field the compact form
+/// leaves out — its key's `intValue` negative — written only when ``CBORItemWriter/fieldIDs`` is
+/// false). The tests of a conforming type should compare both.
+public protocol CBORRecordEncodable: Encodable {
+    /// Writes the value at the end of `writer`.
+    func encode(cbor writer: inout CBORItemWriter) throws
+}
+
+/// The output of ``CBORRecordEncodable/encode(cbor:)``: writes items in the deterministic form
+/// ``CBOREncoder`` writes (shortest heads, shortest exact floats, definite lengths).
+public struct CBORItemWriter {
+    var writer: CBORWriter
+    /// Whether keys with an `intValue` are written as field ids, and keys with a negative one
+    /// left out (``CBOREncoder/fieldIDs``).
+    public let fieldIDs: Bool
+
+    init(bytes: [UInt8], fieldIDs: Bool) {
+        writer = CBORWriter(capacity: 0)
+        writer.bytes = bytes
+        self.fieldIDs = fieldIDs
+    }
+
+    /// Whether ``key(_:)`` writes `key`: false for a field the compact form leaves out.
+    public func writes<Key: CodingKey>(_ key: Key) -> Bool {
+        !fieldIDs || (key.intValue ?? 0) >= 0
+    }
+
+    /// The head of a map of `count` entries; write them next, key then value.
+    public mutating func map(count: Int) { writer.head(5, UInt64(count)) }
+
+    /// The head of an array of `count` items; write them next.
+    public mutating func array(count: Int) { writer.head(4, UInt64(count)) }
+
+    /// A map key: the field id with ``fieldIDs`` and an `intValue`, else the key's name. Writes
+    /// nothing for a key ``writes(_:)`` says is left out — leave its value out too.
+    public mutating func key<Key: CodingKey>(_ key: Key) {
+        if fieldIDs, let id = key.intValue {
+            if id >= 0 { writer.unsigned(UInt64(id)) }
+        } else {
+            writer.text(key.stringValue)
+        }
+    }
+
+    /// A text string.
+    public mutating func text(_ value: String) { writer.text(value) }
+    /// An integer, in the shortest head.
+    public mutating func integer(_ value: Int) { writer.signed(Int64(value)) }
+    /// An integer, in the shortest head.
+    public mutating func integer(_ value: Int64) { writer.signed(value) }
+    /// A float, in the shortest width that holds it exactly.
+    public mutating func double(_ value: Double) { writer.double(value) }
+    /// `true` or `false`.
+    public mutating func bool(_ value: Bool) { writer.bool(value) }
+    /// `null`.
+    public mutating func null() { writer.null() }
+    /// A date: tag 1 over the epoch seconds, an integer when whole, else a float.
+    public mutating func date(_ value: Date) { writer.date(value) }
+    /// A UUID: tag 37 over its 16 bytes.
+    public mutating func uuid(_ value: UUID) {
+        writer.tag(37)
+        withUnsafeBytes(of: value.uuid) { writer.byteString($0) }
+    }
+    /// A map of text to text, keys in RFC 8949 §4.2.1 order, as ``CBOREncoder`` writes a
+    /// `[String: String]`.
+    public mutating func stringMap(_ map: [String: String]) {
+        writer.head(5, UInt64(map.count))
+        for key in map.keys.sorted(by: CBORKeyOrder.precedes) {
+            writer.text(key)
+            writer.text(map[key] ?? "")
+        }
+    }
+
+    /// Any other value, through its `encode(to:)`, as ``CBOREncoder`` writes it.
+    public mutating func encode<T: Encodable>(_ value: T) throws {
+        try CBOREncoder(fieldIDs: fieldIDs).encode(value, appendingTo: &writer.bytes)
+    }
+}
+
+extension CBOREncoder {
+    /// Appends the CBOR encoding of `value` through its ``CBORRecordEncodable/encode(cbor:)`` —
+    /// the same bytes as ``encode(_:appendingTo:)``, without `Encoder`.
+    public func encodeRecord<T: CBORRecordEncodable>(_ value: T, appendingTo bytes: inout [UInt8]) throws {
+        var writer = CBORItemWriter(bytes: [], fieldIDs: fieldIDs)
+        swap(&writer.writer.bytes, &bytes)
+        defer { swap(&writer.writer.bytes, &bytes) }
+        if writer.writer.bytes.capacity - writer.writer.bytes.count < 512 { writer.writer.bytes.reserveCapacity(writer.writer.bytes.count + 512) }
+        try value.encode(cbor: &writer)
+    }
+}
