@@ -16,10 +16,12 @@ public import Foundation
 /// ```swift
 /// extension Note: CBORRecordEncodable {
 ///     func encode(cbor writer: inout CBORItemWriter) throws {
-///         writer.map(count: tags.isEmpty ? 2 : 3)        // the entries written below
-///         writer.key(CodingKeys.id); writer.integer(id)
-///         writer.key(CodingKeys.text); writer.text(text)
-///         if !tags.isEmpty { writer.key(CodingKeys.tags); try writer.encode(tags) }   // any Encodable
+///         let map = writer.beginMap()                    // counts the entries until endMap
+///         writer.entry(CodingKeys.id, id)
+///         writer.entry(CodingKeys.text, text)
+///         writer.entry(CodingKeys.subtitle, subtitle)   // an Optional: nothing when nil
+///         try writer.entry(CodingKeys.tags, encoding: tags)   // any Encodable
+///         writer.endMap(map)
 ///     }
 /// }
 /// ```
@@ -47,25 +49,111 @@ public struct CBORItemWriter {
         self.fieldIDs = fieldIDs
     }
 
+    /// Entries written since the innermost ``beginMap()``.
+    private var entries = 0
+
+    /// Where a map opened by ``beginMap()`` starts; hand it to ``endMap(_:)``.
+    public struct MapStart {
+        let position: Int
+        let outerEntries: Int
+    }
+
     /// Whether ``key(_:)`` writes `key`: false for a field the compact form leaves out.
     public func writes<Key: CodingKey>(_ key: Key) -> Bool {
         !fieldIDs || (key.intValue ?? 0) >= 0
     }
 
-    /// The head of a map of `count` entries; write them next, key then value.
-    public mutating func map(count: Int) { writer.head(5, UInt64(count)) }
+    /// Opens a map whose entries are counted as they are written (by ``key(_:)`` and the
+    /// `entry` methods) until ``endMap(_:)`` writes the count into its head. Maps nest.
+    public mutating func beginMap() -> MapStart {
+        defer { entries = 0 }
+        writer.bytes.append(0xA0)
+        return MapStart(position: writer.bytes.count - 1, outerEntries: entries)
+    }
+
+    /// Closes the map `start` opened: its head gets the number of entries written since.
+    public mutating func endMap(_ start: MapStart) {
+        if entries < 24 {
+            writer.bytes[start.position] = 0xA0 | UInt8(entries)
+        } else {
+            var head = CBORWriter(capacity: 9)
+            head.head(5, UInt64(entries))
+            writer.bytes[start.position] = head.bytes[0]
+            writer.bytes.insert(contentsOf: head.bytes[1...], at: start.position + 1)
+        }
+        entries = start.outerEntries
+    }
 
     /// The head of an array of `count` items; write them next.
     public mutating func array(count: Int) { writer.head(4, UInt64(count)) }
 
-    /// A map key: the field id with ``fieldIDs`` and an `intValue`, else the key's name. Writes
-    /// nothing for a key ``writes(_:)`` says is left out — leave its value out too.
+    /// A map key, counted as an entry: the field id with ``fieldIDs`` and an `intValue`, else
+    /// the key's name. Writes nothing for a key ``writes(_:)`` says is left out — leave its value
+    /// out too (the `entry` methods do).
     public mutating func key<Key: CodingKey>(_ key: Key) {
         if fieldIDs, let id = key.intValue {
-            if id >= 0 { writer.unsigned(UInt64(id)) }
+            guard id >= 0 else { return }
+            writer.unsigned(UInt64(id))
         } else {
             writer.text(key.stringValue)
         }
+        entries += 1
+    }
+
+    /// An entry: `key` and `value`, unless `value` is nil (as `encodeIfPresent` leaves it out) or
+    /// the compact form leaves `key` out.
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: String?) {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        writer.text(value)
+    }
+    /// An entry of an integer (see ``entry(_:_:)-(Key,String?)``).
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Int?) {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        writer.signed(Int64(value))
+    }
+    /// An entry of an integer (see ``entry(_:_:)-(Key,String?)``).
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Int64?) {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        writer.signed(value)
+    }
+    /// An entry of a float (see ``entry(_:_:)-(Key,String?)``).
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Double?) {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        writer.double(value)
+    }
+    /// An entry of a Boolean (see ``entry(_:_:)-(Key,String?)``).
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Bool?) {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        writer.bool(value)
+    }
+    /// An entry of a date (see ``entry(_:_:)-(Key,String?)`` and ``date(_:)``).
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Date?) {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        writer.date(value)
+    }
+    /// An entry of a UUID (see ``entry(_:_:)-(Key,String?)`` and ``uuid(_:)``).
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: UUID?) {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        uuid(value)
+    }
+    /// An entry of a text-to-text map (see ``entry(_:_:)-(Key,String?)`` and ``stringMap(_:)``).
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: [String: String]?) {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        stringMap(value)
+    }
+    /// An entry of any other value, through its `encode(to:)` (see ``encode(_:)``).
+    public mutating func entry<Key: CodingKey, Value: Encodable>(_ key: Key, encoding value: Value?) throws {
+        guard let value, writes(key) else { return }
+        self.key(key)
+        try encode(value)
     }
 
     /// A text string.

@@ -100,37 +100,17 @@ extension Change: CBORRecordEncodable {
     /// Writes the change as its synthesized `encode(to:)` does, without `Encoder` (the tests
     /// compare both): every write transaction logs one.
     public func encode(cbor writer: inout CBORItemWriter) throws {
-        let present = (parent == nil ? 0 : 1) + (firstSequence == nil ? 0 : 1) + (endSequence == nil ? 0 : 1)
-            + (checkpoint == nil ? 0 : 1) + (number == nil ? 0 : 1)
-        writer.map(count: 4 + present)
-        writer.key(CodingKeys.position)
-        writer.integer(position)
-        writer.key(CodingKeys.kind)
-        writer.text(kind.rawValue)
-        writer.key(CodingKeys.session)
-        writer.uuid(session)
-        writer.key(CodingKeys.time)
-        writer.date(time)
-        if let parent {
-            writer.key(CodingKeys.parent)
-            writer.uuid(parent)
-        }
-        if let firstSequence {
-            writer.key(CodingKeys.firstSequence)
-            writer.integer(firstSequence)
-        }
-        if let endSequence {
-            writer.key(CodingKeys.endSequence)
-            writer.integer(endSequence)
-        }
-        if let checkpoint {
-            writer.key(CodingKeys.checkpoint)
-            writer.uuid(checkpoint)
-        }
-        if let number {
-            writer.key(CodingKeys.number)
-            writer.integer(number)
-        }
+        let map = writer.beginMap()
+        writer.entry(CodingKeys.position, position)
+        writer.entry(CodingKeys.kind, kind.rawValue)
+        writer.entry(CodingKeys.session, session)
+        writer.entry(CodingKeys.time, time)
+        writer.entry(CodingKeys.parent, parent)
+        writer.entry(CodingKeys.firstSequence, firstSequence)
+        writer.entry(CodingKeys.endSequence, endSequence)
+        writer.entry(CodingKeys.checkpoint, checkpoint)
+        writer.entry(CodingKeys.number, number)
+        writer.endMap(map)
     }
 }
 

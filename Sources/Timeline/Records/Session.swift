@@ -142,61 +142,27 @@ extension Session: CBORRecordEncodable {
     /// Writes the session as its synthesized `encode(to:)` does, without `Encoder` (the tests
     /// compare both): every append rewrites one.
     public func encode(cbor writer: inout CBORItemWriter) throws {
-        let present = (project == nil ? 0 : 1) + (parentID == nil ? 0 : 1) + (branchPoint == nil ? 0 : 1) + (branchName == nil ? 0 : 1)
-            + (model == nil ? 0 : 1) + (provider == nil ? 0 : 1)
-        writer.map(count: 12 + present + (writer.writes(CodingKeys.id) ? 1 : 0))
-        writer.key(CodingKeys.title)
-        writer.text(title)
-        writer.key(CodingKeys.lastActivity)
-        writer.date(lastActivity)
-        writer.key(CodingKeys.turnCount)
-        writer.integer(turnCount)
-        if let project {
-            writer.key(CodingKeys.project)
-            writer.text(project)
-        }
-        if let parentID {
-            writer.key(CodingKeys.parentID)
-            writer.uuid(parentID)
-        }
-        if let branchPoint {
-            writer.key(CodingKeys.branchPoint)
-            writer.integer(branchPoint)
-        }
-        if let branchName {
-            writer.key(CodingKeys.branchName)
-            writer.text(branchName)
-        }
-        if let model {
-            writer.key(CodingKeys.model)
-            writer.text(model)
-        }
-        if let provider {
-            writer.key(CodingKeys.provider)
-            writer.text(provider)
-        }
-        writer.key(CodingKeys.created)
-        writer.date(created)
-        writer.key(CodingKeys.updated)
-        writer.date(updated)
-        writer.key(CodingKeys.inputTokens)
-        writer.integer(inputTokens)
-        writer.key(CodingKeys.outputTokens)
-        writer.integer(outputTokens)
-        writer.key(CodingKeys.cost)
-        writer.integer(cost.nanos)
-        writer.key(CodingKeys.archived)
-        writer.bool(archived)
-        writer.key(CodingKeys.metadata)
-        writer.stringMap(metadata)
-        writer.key(CodingKeys.checkpointCount)
-        writer.integer(checkpointCount)
-        writer.key(CodingKeys.crystalCount)
-        writer.integer(crystalCount)
-        if writer.writes(CodingKeys.id) {
-            writer.key(CodingKeys.id)
-            writer.uuid(id)
-        }
+        let map = writer.beginMap()
+        writer.entry(CodingKeys.title, title)
+        writer.entry(CodingKeys.lastActivity, lastActivity)
+        writer.entry(CodingKeys.turnCount, turnCount)
+        writer.entry(CodingKeys.project, project)
+        writer.entry(CodingKeys.parentID, parentID)
+        writer.entry(CodingKeys.branchPoint, branchPoint)
+        writer.entry(CodingKeys.branchName, branchName)
+        writer.entry(CodingKeys.model, model)
+        writer.entry(CodingKeys.provider, provider)
+        writer.entry(CodingKeys.created, created)
+        writer.entry(CodingKeys.updated, updated)
+        writer.entry(CodingKeys.inputTokens, inputTokens)
+        writer.entry(CodingKeys.outputTokens, outputTokens)
+        writer.entry(CodingKeys.cost, cost.nanos)
+        writer.entry(CodingKeys.archived, archived)
+        writer.entry(CodingKeys.metadata, metadata)
+        writer.entry(CodingKeys.checkpointCount, checkpointCount)
+        writer.entry(CodingKeys.crystalCount, crystalCount)
+        writer.entry(CodingKeys.id, id)
+        writer.endMap(map)
     }
 }
 

@@ -216,67 +216,38 @@ extension Turn: CBORRecordEncodable {
     /// Writes the turn as its synthesized `encode(to:)` does, without `Encoder` (the tests
     /// compare both): every append writes one.
     public func encode(cbor writer: inout CBORItemWriter) throws {
-        let keyFields = writer.writes(CodingKeys.sessionID) ? 2 : 0
-        let present = (duration == nil ? 0 : 1) + (inputTokens == nil ? 0 : 1) + (outputTokens == nil ? 0 : 1) + (cost == nil ? 0 : 1)
-        writer.map(count: keyFields + 7 + present)
-        if keyFields > 0 {
-            writer.key(CodingKeys.sessionID)
-            writer.uuid(sessionID)
-            writer.key(CodingKeys.sequence)
-            writer.integer(sequence)
-        }
-        writer.key(CodingKeys.id)
-        writer.uuid(id)
-        writer.key(CodingKeys.role)
-        writer.text(role.description)
-        writer.key(CodingKeys.content)
-        writer.text(content)
-        writer.key(CodingKeys.created)
-        writer.date(created)
-        if let duration {
-            writer.key(CodingKeys.duration)
-            writer.double(duration)
-        }
-        if let inputTokens {
-            writer.key(CodingKeys.inputTokens)
-            writer.integer(inputTokens)
-        }
-        if let outputTokens {
-            writer.key(CodingKeys.outputTokens)
-            writer.integer(outputTokens)
-        }
-        if let cost {
-            writer.key(CodingKeys.cost)
-            writer.integer(cost.nanos)
-        }
+        let map = writer.beginMap()
+        writer.entry(CodingKeys.sessionID, sessionID)
+        writer.entry(CodingKeys.sequence, sequence)
+        writer.entry(CodingKeys.id, id)
+        writer.entry(CodingKeys.role, role.description)
+        writer.entry(CodingKeys.content, content)
+        writer.entry(CodingKeys.created, created)
+        writer.entry(CodingKeys.duration, duration)
+        writer.entry(CodingKeys.inputTokens, inputTokens)
+        writer.entry(CodingKeys.outputTokens, outputTokens)
+        writer.entry(CodingKeys.cost, cost?.nanos)
         writer.key(CodingKeys.toolCalls)
         writer.array(count: toolCalls.count)
         for call in toolCalls {
-            writer.map(count: call.result == nil ? 4 : 5)
-            writer.key(ToolCall.CodingKeys.id)
-            writer.text(call.id)
-            writer.key(ToolCall.CodingKeys.name)
-            writer.text(call.name)
-            writer.key(ToolCall.CodingKeys.arguments)
-            writer.text(call.arguments)
-            if let result = call.result {
-                writer.key(ToolCall.CodingKeys.result)
-                writer.text(result)
-            }
-            writer.key(ToolCall.CodingKeys.isError)
-            writer.bool(call.isError)
+            let callMap = writer.beginMap()
+            writer.entry(ToolCall.CodingKeys.id, call.id)
+            writer.entry(ToolCall.CodingKeys.name, call.name)
+            writer.entry(ToolCall.CodingKeys.arguments, call.arguments)
+            writer.entry(ToolCall.CodingKeys.result, call.result)
+            writer.entry(ToolCall.CodingKeys.isError, call.isError)
+            writer.endMap(callMap)
         }
         writer.key(CodingKeys.blocks)
         writer.array(count: blocks.count)
         for block in blocks {
-            writer.map(count: 2)
-            writer.key(Block.CodingKeys.kind)
-            writer.text(block.kind)
-            writer.key(Block.CodingKeys.text)
-            writer.text(block.text)
+            let blockMap = writer.beginMap()
+            writer.entry(Block.CodingKeys.kind, block.kind)
+            writer.entry(Block.CodingKeys.text, block.text)
+            writer.endMap(blockMap)
         }
-        writer.key(CodingKeys.metadata)
-        writer.stringMap(metadata)
+        writer.entry(CodingKeys.metadata, metadata)
+        writer.endMap(map)
     }
 }
 
