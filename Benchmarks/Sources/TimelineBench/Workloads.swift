@@ -117,7 +117,11 @@ struct Workloads {
 
     private mutating func runWrites(_ random: inout Random) async throws {
         for writers in [1, 4, 16, 64] {
-            let rounds = options.iterations(writers >= 16 ? 20 : 40)
+            // 128 bursts: at one commit per burst, two of the write-ahead log's checkpoint
+            // intervals (64 commits) and SQLite's WAL checkpoints too, so that each figure
+            // carries its share of them (runs before 2026-11-29 night 2 timed 20 or 40 bursts,
+            // and whether one checkpoint fell inside a figure swung it by half).
+            let rounds = options.iterations(128)
             var elapsed: UInt64 = 0
             var roundTimes: [Double] = []
             let commitsBefore = try backend.commits(), ioBefore = IOCounters.read()
