@@ -199,8 +199,7 @@ final class EncodingStorage {
         } else if T.self == Date.self {
             writeDate(unsafeBitCast(value, to: Date.self))
         } else if T.self == UUID.self {
-            writer.tag(37)
-            withUnsafeBytes(of: unsafeBitCast(value, to: UUID.self).uuid) { writer.byteString($0) }
+            writer.uuid(unsafeBitCast(value, to: UUID.self))
         } else if T.self == Int64.self {
             writer.signed(unsafeBitCast(value, to: Int64.self))
         } else if T.self == UInt64.self {

@@ -102,52 +102,28 @@ public struct CBORItemWriter {
 
     /// An entry: `key` and `value`, unless `value` is nil (as `encodeIfPresent` leaves it out) or
     /// the compact form leaves `key` out.
-    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: String?) {
-        guard let value, writes(key) else { return }
-        self.key(key)
-        writer.text(value)
-    }
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: String?) { entry(key, value) { $0.text($1) } }
     /// An entry of an integer (see ``entry(_:_:)-(Key,String?)``).
-    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Int?) {
-        guard let value, writes(key) else { return }
-        self.key(key)
-        writer.signed(Int64(value))
-    }
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Int?) { entry(key, value) { $0.signed(Int64($1)) } }
     /// An entry of an integer (see ``entry(_:_:)-(Key,String?)``).
-    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Int64?) {
-        guard let value, writes(key) else { return }
-        self.key(key)
-        writer.signed(value)
-    }
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Int64?) { entry(key, value) { $0.signed($1) } }
     /// An entry of a float (see ``entry(_:_:)-(Key,String?)``).
-    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Double?) {
-        guard let value, writes(key) else { return }
-        self.key(key)
-        writer.double(value)
-    }
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Double?) { entry(key, value) { $0.double($1) } }
     /// An entry of a Boolean (see ``entry(_:_:)-(Key,String?)``).
-    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Bool?) {
-        guard let value, writes(key) else { return }
-        self.key(key)
-        writer.bool(value)
-    }
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Bool?) { entry(key, value) { $0.bool($1) } }
     /// An entry of a date (see ``entry(_:_:)-(Key,String?)`` and ``date(_:)``).
-    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Date?) {
-        guard let value, writes(key) else { return }
-        self.key(key)
-        writer.date(value)
-    }
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: Date?) { entry(key, value) { $0.date($1) } }
     /// An entry of a UUID (see ``entry(_:_:)-(Key,String?)`` and ``uuid(_:)``).
-    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: UUID?) {
-        guard let value, writes(key) else { return }
-        self.key(key)
-        uuid(value)
-    }
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: UUID?) { entry(key, value) { $0.uuid($1) } }
     /// An entry of a text-to-text map (see ``entry(_:_:)-(Key,String?)`` and ``stringMap(_:)``).
-    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: [String: String]?) {
+    public mutating func entry<Key: CodingKey>(_ key: Key, _ value: [String: String]?) { entry(key, value) { $0.stringMap($1) } }
+
+    /// Writes `key`, then `value` with `write`, unless `value` is nil or the compact form leaves `key` out.
+    @inline(__always)
+    private mutating func entry<Key: CodingKey, Value>(_ key: Key, _ value: Value?, _ write: (inout CBORWriter, Value) -> Void) {
         guard let value, writes(key) else { return }
         self.key(key)
-        stringMap(value)
+        write(&writer, value)
     }
     /// An entry of any other value, through its `encode(to:)` (see ``encode(_:)``).
     public mutating func entry<Key: CodingKey, Value: Encodable>(_ key: Key, encoding value: Value?) throws {
@@ -171,19 +147,10 @@ public struct CBORItemWriter {
     /// A date: tag 1 over the epoch seconds, an integer when whole, else a float.
     public mutating func date(_ value: Date) { writer.date(value) }
     /// A UUID: tag 37 over its 16 bytes.
-    public mutating func uuid(_ value: UUID) {
-        writer.tag(37)
-        withUnsafeBytes(of: value.uuid) { writer.byteString($0) }
-    }
+    public mutating func uuid(_ value: UUID) { writer.uuid(value) }
     /// A map of text to text, keys in RFC 8949 §4.2.1 order, as ``CBOREncoder`` writes a
     /// `[String: String]`.
-    public mutating func stringMap(_ map: [String: String]) {
-        writer.head(5, UInt64(map.count))
-        for key in map.keys.sorted(by: CBORKeyOrder.precedes) {
-            writer.text(key)
-            writer.text(map[key] ?? "")
-        }
-    }
+    public mutating func stringMap(_ map: [String: String]) { writer.stringMap(map) }
 
     /// Any other value, through its `encode(to:)`, as ``CBOREncoder`` writes it.
     public mutating func encode<T: Encodable>(_ value: T) throws {

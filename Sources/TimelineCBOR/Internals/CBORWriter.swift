@@ -62,6 +62,21 @@ struct CBORWriter {
 
     mutating func tag(_ number: UInt64) { head(6, number) }
 
+    /// A UUID: tag 37 over its 16 bytes.
+    mutating func uuid(_ value: UUID) {
+        tag(37)
+        withUnsafeBytes(of: value.uuid) { byteString($0) }
+    }
+
+    /// A map of text to text, keys in RFC 8949 §4.2.1 order.
+    mutating func stringMap(_ map: [String: String]) {
+        head(5, UInt64(map.count))
+        for key in map.keys.sorted(by: CBORKeyOrder.precedes) {
+            text(key)
+            text(map[key] ?? "")
+        }
+    }
+
     /// A date: tag 1 over the epoch seconds, an integer when whole, else a float.
     mutating func date(_ date: Date) {
         tag(1)
