@@ -51,11 +51,18 @@ public struct CBORItemWriter {
 
     /// Entries written since the innermost ``beginMap()``.
     private var entries = 0
+    /// Where the innermost map opened and not closed yet starts (-1: none), and how many are open.
+    private var innermostMap = -1
+    fileprivate var openMaps = 0
+    /// Set by a misuse (a map closed out of order, or twice); ``CBOREncoder/encodeRecord(_:appendingTo:)``
+    /// then throws instead of returning bytes with a wrong count.
+    private(set) var misused = false
 
     /// Where a map opened by ``beginMap()`` starts; hand it to ``endMap(_:)``.
     public struct MapStart {
         let position: Int
         let outerEntries: Int
+        let outerMap: Int
     }
 
     /// Whether ``key(_:)`` writes `key`: false for a field the compact form leaves out.
@@ -66,13 +73,22 @@ public struct CBORItemWriter {
     /// Opens a map whose entries are counted as they are written (by ``key(_:)`` and the
     /// `entry` methods) until ``endMap(_:)`` writes the count into its head. Maps nest.
     public mutating func beginMap() -> MapStart {
-        defer { entries = 0 }
+        let start = MapStart(position: writer.bytes.count, outerEntries: entries, outerMap: innermostMap)
         writer.bytes.append(0xA0)
-        return MapStart(position: writer.bytes.count - 1, outerEntries: entries)
+        (entries, innermostMap, openMaps) = (0, start.position, openMaps + 1)
+        return start
     }
 
-    /// Closes the map `start` opened: its head gets the number of entries written since.
+    /// Closes the map `start` opened: its head gets the number of entries written since. Maps
+    /// close innermost first; closing another one (or one twice) writes nothing and makes the
+    /// encoding fail.
     public mutating func endMap(_ start: MapStart) {
+        guard start.position == innermostMap else {
+            misused = true
+            return
+        }
+        innermostMap = start.outerMap
+        openMaps -= 1
         if entries < 24 {
             writer.bytes[start.position] = 0xA0 | UInt8(entries)
         } else {
@@ -167,5 +183,9 @@ extension CBOREncoder {
         defer { swap(&writer.writer.bytes, &bytes) }
         if writer.writer.bytes.capacity - writer.writer.bytes.count < 512 { writer.writer.bytes.reserveCapacity(writer.writer.bytes.count + 512) }
         try value.encode(cbor: &writer)
+        if writer.misused || writer.openMaps != 0 {
+            throw EncodingError.invalidValue(value, .init(codingPath: [],
+                debugDescription: "encode(cbor:) of \(T.self) left a map open or closed one out of order; close each map, innermost first, with the MapStart its beginMap returned"))
+        }
     }
 }

@@ -74,4 +74,48 @@ struct RecordEncodableTests {
             }
         }
     }
+
+    @Test("a map left open, closed out of order, closed twice or closed with another writer's start makes the encoding throw, never trap")
+    func misuseThrows() throws {
+        final class Box { var start: CBORItemWriter.MapStart? }
+        /// Writes a long map and keeps the start of a map opened at its end.
+        struct Leaker: Encodable, CBORRecordEncodable {
+            let box: Box
+            func encode(to encoder: any Encoder) throws {}
+            func encode(cbor writer: inout CBORItemWriter) throws {
+                let map = writer.beginMap()
+                for index in 0..<50 { writer.entry(Wide.Key("x\(index)", id: nil), index) }
+                let inner = writer.beginMap()
+                box.start = inner
+                writer.endMap(inner)
+                writer.endMap(map)
+            }
+        }
+        enum Kind { case leftOpen, outOfOrder, twice, foreign }
+        struct Misuse: Encodable, CBORRecordEncodable {
+            let kind: Kind
+            let foreign: CBORItemWriter.MapStart?
+            func encode(to encoder: any Encoder) throws {}
+            func encode(cbor writer: inout CBORItemWriter) throws {
+                let outer = writer.beginMap()
+                let inner = writer.beginMap()
+                switch kind {
+                case .leftOpen: writer.endMap(inner)
+                case .outOfOrder: writer.endMap(outer); writer.endMap(inner)
+                case .twice: writer.endMap(inner); writer.endMap(inner); writer.endMap(outer)
+                case .foreign:
+                    if let foreign { writer.endMap(foreign) }   // past this writer's end
+                    writer.endMap(inner); writer.endMap(outer)
+                }
+            }
+        }
+        let box = Box()
+        var leaked: [UInt8] = []
+        try CBOREncoder().encodeRecord(Leaker(box: box), appendingTo: &leaked)
+        #expect(box.start != nil)
+        for kind in [Kind.leftOpen, .outOfOrder, .twice, .foreign] {
+            var bytes: [UInt8] = []
+            #expect(throws: EncodingError.self, "\(kind)") { try CBOREncoder().encodeRecord(Misuse(kind: kind, foreign: box.start), appendingTo: &bytes) }
+        }
+    }
 }
