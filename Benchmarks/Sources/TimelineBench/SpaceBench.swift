@@ -14,7 +14,7 @@ enum SpaceBench {
         let fixture = Fixture(turns: options.growth.last ?? options.turns, seed: options.seed)
         let turns = Double(fixture.turnCount)
         var figures: [Figure] = [], lines: [String] = []
-        for (name, slug) in [("TimelineStore", "timelinestore"), ("raw LMDB (limit)", "raw-lmdb")] {
+        for (name, slug) in [("TimelineStore", "timelinestore"), ("raw LMDB (limit)", "raw-lmdb")] where options.only?.contains(slug) ?? true {
             let env = try Environment(path: TimelineBench.keptStore(slug: slug, fixture: fixture, options: options),
                                       configuration: .init(readOnly: true))
             var total = 0

@@ -17,6 +17,8 @@ struct TimelineBench {
         var render: String?
         /// Only the change feed's figures, not the comparison.
         var feedOnly = false
+        /// The backends to run, by slug (`--backends`); all when nil.
+        var only: Set<String>?
         /// Timeline sizes for the growth workloads, smallest first; the main size last.
         var growth: [Int] { quick ? [5_000, 20_000] : [10_000, 100_000, turns].filter { $0 <= turns }.uniqued() }
         /// Iterations per timed workload, scaled down in quick mode.
@@ -38,6 +40,13 @@ struct TimelineBench {
                 case "--render": guard let value = rest.popFirst() else { throw Usage("--render takes a results.json") }
                     render = value
                 case "--feed-only": feedOnly = true
+                case "--backends":
+                    let known = Set(TimelineBench.backends.map(\.slug))
+                    guard let value = rest.popFirst(), case let slugs = Set(value.split(separator: ",").map(String.init)),
+                          !slugs.isEmpty, slugs.isSubset(of: known) else {
+                        throw Usage("--backends takes a comma-separated list of \(known.sorted().joined(separator: ", "))")
+                    }
+                    only = slugs
                 case "-h", "--help": throw Usage(nil)
                 default: throw Usage("unknown argument \(argument)")
                 }
@@ -49,12 +58,14 @@ struct TimelineBench {
         let problem: String?
         init(_ problem: String?) { self.problem = problem }
         static let text = """
-            usage: timeline-bench [--turns N] [--quick] [--output DIR] [--fixtures DIR] [--seed S] [--feed-only]
+            usage: timeline-bench [--turns N] [--quick] [--output DIR] [--fixtures DIR] [--seed S] [--backends LIST] [--feed-only]
               --turns N      the timeline's size (default 1,000,000 turns, 10,000 sessions)
               --quick        20,000 turns and few iterations: a smoke run of every workload
               --output DIR   where results.json, results.csv and the SVG charts go (default ./timeline-bench-results)
               --fixtures DIR where generated stores are kept between runs (default $TMPDIR/timeline-bench)
               --render FILE  draw the table and charts of an earlier run's results.json into --output
+              --backends L   only these backends, by comma-separated slug: timelinestore, timelinestore-wal,
+                             grdb-naive, grdb-tuned, sqlite-tuned, raw-lmdb (all by default)
               --feed-only    only the change feed's figures (log reads, followers, incremental backup)
             """
     }
@@ -103,14 +114,15 @@ struct TimelineBench {
             return
         }
         let started = Date()
-        print("timeline-bench: \(options.turns) turns\(options.quick ? " (quick)" : ""), backends: \(backends.map(\.name).joined(separator: ", "))")
+        let selected = backends.filter { options.only?.contains($0.slug) ?? true }
+        print("timeline-bench: \(options.turns) turns\(options.quick ? " (quick)" : ""), backends: \(selected.map(\.name).joined(separator: ", "))")
         var results: [Measurement] = []
         var settings: [String: [String: String]] = [:]
         for size in options.growth {
             let fixture = Fixture(turns: size, seed: options.seed)
             let main = size == options.growth.last
             print("\n— \(size) turns in \(fixture.sessions.count) sessions\(main ? "" : " (growth)")")
-            for backend in backends {
+            for backend in selected {
                 let store = try await prepare(backend, fixture: fixture, options: options)
                 defer { try? FileManager.default.removeItem(atPath: store.directory) }
                 if main { settings[backend.name] = try store.backend.settings() }
@@ -123,7 +135,8 @@ struct TimelineBench {
         }
         let report = Report(options: options, results: results, settings: settings, started: started)
         try report.write()
-        let feed = try await runFeed(options)
+        // The change feed and the space report read TimelineStore's stores.
+        let feed = options.only?.contains("timelinestore") ?? true ? try await runFeed(options) : []
         let space = try SpaceBench.run(options)
         print(report.table())
         print("The change feed (TimelineStore only; also in feed.json):\n  " + feed.joined(separator: "\n  "))
