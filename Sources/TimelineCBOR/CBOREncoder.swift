@@ -166,7 +166,7 @@ final class EncodingStorage {
     func encodeValue<T: Encodable>(_ value: T, codingPath: @autoclosure () -> [any CodingKey], slotStart: Int) throws {
         if writePrimitive(value) { return }
         if T.self == [String: String].self {
-            try encodeStringMap(unsafeBitCast(value, to: [String: String].self), codingPath: codingPath())
+            writer.stringMap(unsafeBitCast(value, to: [String: String].self))
             return
         }
         if T.self == [String: CBORValue].self {
@@ -233,8 +233,9 @@ final class EncodingStorage {
         return true
     }
 
-    /// A dictionary with text keys, sorted in RFC 8949 §4.2.1 order: the common metadata shapes,
-    /// with concrete types (the generic `SortedMapEncodable` path costs several times as much).
+    /// A dictionary with text keys, sorted in RFC 8949 §4.2.1 order, with concrete value types (the
+    /// generic `SortedMapEncodable` path costs several times as much); text values go through
+    /// `CBORWriter.stringMap`, which the fast record encoders share.
     func encodeStringMap<Value: Encodable>(_ map: [String: Value], codingPath: [any CodingKey]) throws {
         writer.head(5, UInt64(map.count))
         for key in map.keys.sorted(by: CBORKeyOrder.precedes) {

@@ -43,9 +43,8 @@ public struct CBORItemWriter {
     /// left out (``CBOREncoder/fieldIDs``).
     public let fieldIDs: Bool
 
-    init(bytes: [UInt8], fieldIDs: Bool) {
+    init(fieldIDs: Bool) {
         writer = CBORWriter(capacity: 0)
-        writer.bytes = bytes
         self.fieldIDs = fieldIDs
     }
 
@@ -178,7 +177,7 @@ extension CBOREncoder {
     /// Appends the CBOR encoding of `value` through its ``CBORRecordEncodable/encode(cbor:)`` —
     /// the same bytes as ``encode(_:appendingTo:)``, without `Encoder`.
     public func encodeRecord<T: CBORRecordEncodable>(_ value: T, appendingTo bytes: inout [UInt8]) throws {
-        var writer = CBORItemWriter(bytes: [], fieldIDs: fieldIDs)
+        var writer = CBORItemWriter(fieldIDs: fieldIDs)
         swap(&writer.writer.bytes, &bytes)
         defer { swap(&writer.writer.bytes, &bytes) }
         if writer.writer.bytes.capacity - writer.writer.bytes.count < 512 { writer.writer.bytes.reserveCapacity(writer.writer.bytes.count + 512) }
