@@ -30,7 +30,7 @@ public import Foundation
 /// (`encodeIfPresent` leaves a `nil` out; fields in `encode(to:)`'s order; a field the compact form
 /// leaves out — its key's `intValue` negative — written only when ``CBORItemWriter/fieldIDs`` is
 /// false). The tests of a conforming type should compare both.
-public protocol CBORRecordEncodable: Encodable {
+public protocol CBORRecordEncodable: Encodable, SendableMetatype {
     /// Writes the value at the end of `writer`.
     func encode(cbor writer: inout CBORItemWriter) throws
 }

@@ -137,7 +137,11 @@ extension Environment {
             }
             let log = WriteAheadLog(fd: opening.fd, path: logPath, pageSize: pageSize,
                                     checkpointCommits: configuration.checkpointCommits, scan: opening.scan)
-            try log.checkpoint(handle: handle, dataPath: path + "/data.mdb")
+            try log.checkpoint(handle: handle)
+            // A version 1 slot left beside the new one would be the one an older TimelineStore
+            // takes for current; a second checkpoint writes the other slot too, and the older code
+            // then refuses the log instead.
+            if opening.scan?.hasVersion1Slot == true { try log.checkpoint(handle: handle) }
             return log
         } catch {
             if opening.fd >= 0 { _ = closeDescriptor(opening.fd) }
@@ -213,29 +217,28 @@ extension Environment {
     // MARK: After opening
 
     /// Makes a checkpoint now: syncs `data.mdb`, saves its meta pages in the log and starts the
-    /// log afresh. Waits for a running write transaction to end.
+    /// log afresh. Waits for a running write transaction, and a running checkpoint, to end.
     func checkpointLog() throws(LMDBError) {
         guard let wal else { return }
         try gate.enter(write: true)
         defer { gate.exit() }
-        try wal.checkpoint(handle: handle, dataPath: path + "/data.mdb")
+        try wal.checkpoint(handle: handle)
     }
 
-    /// After a commit of transaction `transaction`, whose record (if it had one) starts at
-    /// `record` and holds the log's append lock: a transaction that changed no page (opening a database that already existed)
-    /// commits without taking a transaction id, so its record is unmade; then a checkpoint when
-    /// the log or the data file has grown enough. A failed checkpoint is left for a later commit
-    /// to retry; the commits are safe in the log meanwhile.
-    func afterLoggedCommit(_ wal: WriteAheadLog, transaction: UInt64, record: Int?) {
+    /// After a commit of transaction `transaction`, whose record starts at `record`, with the
+    /// log's append lock held (released here) and the transaction still registered with the gate
+    /// (so the map cannot be resized while a checkpoint's snapshot is taken): a transaction that
+    /// changed no page (opening a database that already existed) commits without taking a
+    /// transaction id, so its record is unmade; otherwise a checkpoint begins when one is due.
+    func afterLoggedCommit(_ wal: WriteAheadLog, transaction: UInt64, record: Int) {
         var info = MDB_envinfo()
         mdb_env_info(handle, &info)
-        // A commit without a record changed nothing: nothing to write back or checkpoint.
-        guard let record else { return }
-        if UInt64(info.me_last_txnid) < transaction { wal.discardRecord(at: record) }
-        // Read under the lock: the next writer's append moves the log's end.
-        let checkpointDue = wal.checkpointDue(lastPage: info.me_last_pgno)
+        if UInt64(info.me_last_txnid) < transaction {
+            wal.discardRecord(at: record)
+        } else {
+            wal.checkpointIfDue(handle: handle, lastPage: info.me_last_pgno)
+        }
         wal.unlockAppends()
-        if checkpointDue { try? checkpointLog() }
     }
 }
 
@@ -247,17 +250,18 @@ extension WriteAheadLog {
         /// Each record's transaction id and where its operations are in ``bytes``.
         var records: [(transaction: UInt64, payload: Range<Int>)]
         var bytes: [UInt8]
-        /// Where the next record would go.
-        var end: Int
         var fileSize: Int
+        /// Whether either slot holds a valid version 1 header.
+        var hasVersion1Slot: Bool
         /// Whether there are commits that may be missing from `data.mdb`.
         var isDirty: Bool { !records.isEmpty }
     }
 
     /// Reads the log at `fd`: the header slot with the highest generation whose checksum holds,
-    /// then every record that follows in sequence (right salt, next transaction id, checksum).
-    /// The first record that fails ends the log: it was being written when the process or the
-    /// machine stopped, and its transaction was never acknowledged.
+    /// then every record of the chain that starts where the header says, in sequence (right salt,
+    /// next transaction id, checksum), following jumps. The first record that fails ends the log:
+    /// it was being written when the process or the machine stopped, and its transaction was
+    /// never acknowledged. A jump must be followed by a record, so a chain cannot loop.
     static func scan(fd: Int32, path: String) throws(LMDBError) -> Scan {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: "read the write-ahead log \(path)") }
@@ -282,24 +286,34 @@ extension WriteAheadLog {
             }
             guard let header = headers.max(by: { $0.generation < $1.generation }) else { continue }
             var records: [(transaction: UInt64, payload: Range<Int>)] = []
-            var at = recordsStart(pageSize: pageSize)
+            let first = recordsStart(pageSize: pageSize)
+            var at = header.start == 0 ? first : Int(clamping: header.start)
             var expected = header.checkpointTransaction + 1
-            while header.salt != 0, at + recordHeaderSize <= bytes.count {
-                let (length, crc, salt, transaction) = bytes.withUnsafeBytes { raw in
-                    (Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self))),
+            var jumped = false
+            while header.salt != 0, at >= first, at <= bytes.count - recordHeaderSize {
+                let (rawLength, crc, salt, transaction) = bytes.withUnsafeBytes { raw in
+                    (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt32.self)),
                      UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)),
                      UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)),
                      UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 16, as: UInt64.self)))
                 }
+                let isJump = rawLength == jumpLength
+                let length = isJump ? jumpSize - recordHeaderSize : Int(rawLength)
                 let payload = at + recordHeaderSize
-                guard salt == header.salt, transaction == expected, length <= bytes.count - payload,
+                guard salt == header.salt, transaction == expected, !(isJump && jumped), length <= bytes.count - payload,
                       bytes.withUnsafeBytes({ CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[at + 8..<payload + length])) }) == crc
                 else { break }
+                jumped = isJump
+                if isJump {
+                    at = Int(clamping: bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: payload, as: UInt64.self)) })
+                    continue
+                }
                 records.append((transaction, payload..<payload + length))
                 at = payload + length
                 expected += 1
             }
-            return Scan(header: header, pageSize: pageSize, records: records, bytes: bytes, end: at, fileSize: bytes.count)
+            return Scan(header: header, pageSize: pageSize, records: records, bytes: bytes, fileSize: bytes.count,
+                        hasVersion1Slot: headers.contains { $0.version == 1 })
         }
         throw LMDBError(.corrupted, operation: "read the write-ahead log \(path)",
                         detail: "neither of its two headers is whole; if data.mdb opens without it, remove \(fileName) (commits only the log held are then lost)")
@@ -370,39 +384,5 @@ extension WriteAheadLog {
                 return body(&kv, &vv)
             }
         }
-    }
-
-    /// Makes a checkpoint on the C environment: begins a write transaction (so no commit runs
-    /// meanwhile), syncs `data.mdb`, reads back its two meta pages, writes them into the other
-    /// header slot with the id of the last committed transaction, and moves the pinned reader to
-    /// that snapshot. The old pin is released only after the new header is on disk, so some
-    /// checkpoint's tree is protected at every moment.
-    func checkpoint(handle: OpaquePointer, dataPath: String) throws(LMDBError) {
-        let operation = "checkpoint the write-ahead log \(path)"
-        var writer: OpaquePointer?
-        try check(mdb_txn_begin(handle, nil, 0, &writer), operation)
-        defer { mdb_txn_abort(writer) }
-        let committed = UInt64(mdb_txn_id(writer)) - 1
-        var fresh: OpaquePointer?
-        try check(mdb_txn_begin(handle, nil, UInt32(MDB_RDONLY), &fresh), operation)
-        do throws(LMDBError) {
-            try check(mdb_env_sync(handle, 1), "sync \(dataPath) for a checkpoint")
-            var dataFD: Int32 = -1
-            try check(mdb_env_get_fd(handle, &dataFD), operation)
-            var metas = [UInt8](repeating: 0, count: 2 * pageSize)
-            let count = metas.withUnsafeMutableBytes { pread(dataFD, $0.baseAddress, $0.count, 0) }
-            guard count == metas.count else {
-                throw LMDBError(LMDBError.Code(rawValue: count < 0 ? errno : EIO), operation: operation, detail: "reading back the meta pages of \(dataPath) failed")
-            }
-            try writeCheckpoint(transaction: committed, metas: metas)
-        } catch {
-            mdb_txn_abort(fresh)
-            throw error
-        }
-        if let pin { mdb_txn_abort(pin) }
-        pin = fresh
-        var info = MDB_envinfo()
-        mdb_env_info(handle, &info)
-        lastPageAtCheckpoint = info.me_last_pgno
     }
 }

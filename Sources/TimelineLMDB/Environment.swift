@@ -170,7 +170,8 @@ public final class Environment: @unchecked Sendable {
         try gate.exclusive(closing: true, operation: "close environment at \(path)") { (idleReaders) throws(LMDBError) in
             idleReaders.forEach { mdb_txn_abort($0) }
             if !isClosed.exchange(true, ordering: .acquiringAndReleasing) {
-                if let pin = wal?.pin { mdb_txn_abort(pin) }
+                wal?.stopCheckpoints()
+                wal?.pins.forEach { mdb_txn_abort($0) }
                 mdb_env_close(handle)
                 wal?.close()
                 if let fileID { _ = Environment.openFiles.withLock { $0.remove(fileID) } }
@@ -278,8 +279,8 @@ public final class Environment: @unchecked Sendable {
                     try growMap(beyond: mapSizeAtBegin)
                     continue
                 }
+                if let wal, let record { afterLoggedCommit(wal, transaction: id, record: record) }
                 gate.exit()
-                if let wal { afterLoggedCommit(wal, transaction: id, record: record) }
                 return result
             }
         }

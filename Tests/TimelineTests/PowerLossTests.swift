@@ -100,6 +100,11 @@ struct PowerLossTests {
         #expect(status == 0)
         let events = parse(try Data(contentsOf: URL(fileURLWithPath: log)))
         #expect(events.contains { if case .mark = $0 { true } else { false } }, "the recorder saw no line of the workload")
+        if durability == "wal" {
+            // The log's chain wrapped: a jump (a record header whose length is 0xFFFFFFFF) was written.
+            #expect(events.contains { if case .write(1, _, let bytes, _) = $0 { bytes.count == 32 && bytes.prefix(4).allSatisfy { $0 == 0xFF } } else { false } },
+                    "the workload's log never wrapped")
+        }
 
         var random = SeededGenerator(seed: seed)
         var model = WorkloadModel()

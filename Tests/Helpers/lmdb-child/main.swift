@@ -19,6 +19,11 @@
 //                                      without closing: the commits are only in the log and the
 //                                      page cache
 //   lmdb-child wal-hold PATH           opens with a write-ahead log, prints "holding", sleeps until killed
+//   lmdb-child wal-churn PATH COUNT    opens with a write-ahead log that grows in 16 KiB steps and
+//                                      checkpoints every 3 commits (on its own thread, beside the
+//                                      commits), writes COUNT transactions of `churnValue`s (each
+//                                      third also deletes an earlier key), prints "wrote COUNT log
+//                                      BYTES" (the log's size) and exits without closing
 import TimelineLMDB
 
 #if canImport(Glibc)
@@ -34,6 +39,12 @@ func key(_ index: Int) -> [UInt8] {
 
 func value(_ index: Int) -> [UInt8] {
     Array("value of \(index) ".utf8) + [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 100)
+}
+
+/// `wal-churn`'s value of transaction `index`: 1 to 30,000 bytes, so that records are both
+/// smaller and larger than the log's growth step.
+func churnValue(_ index: Int) -> [UInt8] {
+    [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: index &* 7_919 % 30_000 + 1)
 }
 
 func fail(_ message: String) -> Never {
@@ -125,6 +136,29 @@ if command == "wal-write" || command == "wal-hold" {
         fail("\(error)")
     }
     exit(0)
+}
+
+if command == "wal-churn" {
+    do {
+        var configuration = Environment.Configuration(durability: .writeAheadLog)
+        configuration.checkpointCommits = 3
+        setenv("TIMELINESTORE_WAL_GROWTH_STEP", "16384", 1)
+        let env = try Environment(path: path, configuration: configuration)
+        let db = try env.openDatabase("data")
+        for index in 0..<number {
+            try env.write { txn in
+                try db.put(churnValue(index), for: key(index), in: txn)
+                if index % 3 == 0 && index >= 10 { try db.delete(key(index - 10), in: txn) }
+            }
+        }
+        var info = stat()
+        stat(path + "/data.wal", &info)
+        print("wrote \(number) log \(info.st_size)")
+        fflush(nil)
+        exit(0)  // without closing: the last commits are only in the log and the page cache
+    } catch {
+        fail("\(error)")
+    }
 }
 
 if command == "open" {

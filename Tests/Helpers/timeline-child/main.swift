@@ -69,10 +69,12 @@ case "wal": .writeAheadLog
 default: .durable
 }
 let reporter = Reporter(limit: option("--ops").flatMap(Int.init))
-// With the write-ahead log, a checkpoint every 5 commits: the power-loss test's cuts then land
-// before, during and after checkpoints too.
+// With the write-ahead log, a checkpoint every 5 commits (each on the log's own thread, beside
+// the commits) and a log that grows in 4 KiB steps: the power-loss test's cuts then land before,
+// during and after checkpoints, and after the log's chain has wrapped and jumped.
 var configuration = Environment.Configuration(durability: durability)
 configuration.checkpointCommits = 5
+if durability == .writeAheadLog { setenv("TIMELINESTORE_WAL_GROWTH_STEP", "4096", 1) }
 let timeline = try TimelineStore(path: path, configuration: configuration)
 
 /// One task's loop over its own sessions (their turn counts as acknowledged).
