@@ -18,7 +18,8 @@ extension Environment {
         case noSync
         /// Every commit is appended to a write-ahead log (`data.wal`, beside `data.mdb`) that is
         /// synced once before the commit returns; LMDB itself commits without syncing, and a
-        /// checkpoint syncs `data.mdb` from time to time. An acknowledged write survives a power
+        /// checkpoint syncs `data.mdb` from time to time, on a thread of its own while commits go
+        /// on (see ``Configuration/checkpointCommits``). An acknowledged write survives a power
         /// cut, as with ``durable``, and a lone commit takes a third to half the time (one
         /// sequential sync instead of LMDB's two scattered ones). Opening after a power cut rolls `data.mdb`
         /// back to the last checkpoint and replays the log.
@@ -56,9 +57,11 @@ extension Environment {
         /// When commits are flushed to disk. Default ``Durability/durable``.
         public var durability: Durability = .durable
 
-        /// With ``Durability/writeAheadLog``: how many commits a checkpoint follows (it also
-        /// follows 16 MiB of log, or 1,024 pages of growth of `data.mdb`). Fewer keep `data.mdb`
-        /// and recovery smaller at the cost of more syncs. Default 64; at least 1.
+        /// With ``Durability/writeAheadLog``: after how many commits a checkpoint begins (also
+        /// after 16 MiB of records, or 1,024 pages of growth of `data.mdb`). It runs on the log's
+        /// own thread while commits go on; commits made meanwhile count towards the next one.
+        /// Fewer keep `data.mdb` and recovery smaller at the cost of more syncs. Default 64; at
+        /// least 1.
         public var checkpointCommits: Int = 64
 
         /// Open without the right to write (`MDB_RDONLY`): `write` throws

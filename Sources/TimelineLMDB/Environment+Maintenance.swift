@@ -190,7 +190,7 @@ extension Environment {
     /// Flushes written data to disk (`mdb_env_sync`). Only needed with ``Durability/noSync`` or
     /// ``Durability/noMetaSync``; with `force`, flushes even then. With
     /// ``Durability/writeAheadLog`` it makes a checkpoint (which syncs `data.mdb` and empties the
-    /// log), waiting for a running write transaction to end.
+    /// log), waiting for a running write transaction, and a running background checkpoint, to end.
     public func sync(force: Bool = true) throws {
         try ensureOpen("sync the environment")
         if wal != nil { return try checkpointLog() }
