@@ -31,13 +31,17 @@ struct DiskFullTests {
         return nil
     }
 
-    @Test("writes fail with noSpace, every acknowledged write is kept, writing resumes once space is freed, check clean")
-    func diskFull() async throws {
+    /// With the write-ahead log, a full disk also stops the log's growth, and the checkpoints that
+    /// run beside the commits meet it.
+    @Test("writes fail with noSpace, every acknowledged write is kept, writing resumes once space is freed, check clean",
+          arguments: [Environment.Durability.durable, .writeAheadLog])
+    func diskFull(durability: Environment.Durability) async throws {
         let skipped = try await Self.withSmallDisk(megabytes: 8) { dir in
             let path = dir + "/timeline"
             // A filler file takes most of the disk; deleting it is "freeing space".
             try Data(count: 3 << 20).write(to: URL(fileURLWithPath: dir + "/filler"))
-            let timeline = try TimelineStore(path: path)
+            let configuration = Environment.Configuration(durability: durability)
+            let timeline = try TimelineStore(path: path, configuration: configuration)
             let session = try await timeline.createSession(NewSession(title: "filling"))
             var acknowledged = 0
             var failure: (any Error)?
@@ -62,7 +66,7 @@ struct DiskFullTests {
             #expect(try await timeline.turns(of: session.id).items.map(\.content).last == "after")
             #expect(try timeline.check().isEmpty)
             await timeline.close()
-            let reopened = try TimelineStore(path: path)
+            let reopened = try TimelineStore(path: path, configuration: configuration)
             #expect(try await reopened.session(session.id)?.turnCount == acknowledged + 1)
             #expect(try reopened.check().isEmpty)
             await reopened.close()
