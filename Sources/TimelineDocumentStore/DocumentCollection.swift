@@ -21,6 +21,8 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     public let primaryKey: @Sendable (Record) -> KeyBytes
     /// The secondary indexes, bound to their databases.
     public let indexes: [Index<Record>]
+    /// ``indexes`` as the write path and the lookups walk them (see ``IndexWriter``).
+    let indexWriters: [IndexWriter]
     /// `Record` as a `CBORRecordDecodable` type, when it is one: its records are then read
     /// through the fast path. Looked up once, here, rather than on every read.
     let fastRecordType: (any CBORRecordDecodable.Type)?
@@ -46,6 +48,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         self.database = database
         self.primaryKey = primaryKey
         self.indexes = indexes
+        self.indexWriters = indexes.map { IndexWriter($0) }
         self.migrations = migrations
         self.merge = merge
         self.fastRecordType = Record.self as? any CBORRecordDecodable.Type
@@ -125,7 +128,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     public func put(_ record: Record, in txn: borrowing WriteTransaction) throws {
         let key = primaryKey(record)
         var old: Record?
-        if !indexes.isEmpty {
+        if !indexWriters.isEmpty {
             do {
                 old = try get(key, in: txn)
             } catch is DocumentStoreError {
@@ -145,7 +148,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     public func replace(_ old: Record, with record: Record, in txn: borrowing WriteTransaction) throws {
         let key = primaryKey(record)
         guard primaryKey(old) == key else { throw DocumentStoreError(.keyChanged, collection: name, key: key) }
-        try write(record, key: key, replacing: old, in: txn)
+        try withUnsafePointer(to: old) { try write(record, key: key, replacingAt: $0, in: txn) }
     }
 
     /// Stores `record`, which must be new.
@@ -153,10 +156,10 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     ///   as ``put(_:in:)`` otherwise.
     public func insert(_ record: Record, in txn: borrowing WriteTransaction) throws {
         let key = primaryKey(record)
-        guard indexes.isEmpty else {
+        guard indexWriters.isEmpty else {
             // Index entries go in before the record: look first, so a taken key leaves nothing.
             if try contains(key, in: txn) { throw DocumentStoreError(.duplicateKey, collection: name, key: key) }
-            return try write(record, key: key, replacing: nil, in: txn)
+            return try write(record, key: key, replacingAt: nil, in: txn)
         }
         // Without indexes one B-tree descent does both: LMDB refuses a taken key and writes nothing.
         do {
@@ -174,7 +177,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// - Complexity: O(log n) per index; O(index size) per index for an undecodable record.
     @discardableResult
     public func delete(_ key: KeyBytes, in txn: borrowing WriteTransaction) throws -> Bool {
-        if indexes.isEmpty { return try database.delete(key.bytes, in: txn) }
+        if indexWriters.isEmpty { return try database.delete(key.bytes, in: txn) }
         let old: Record?
         do {
             old = try get(key, in: txn)
@@ -183,9 +186,11 @@ public struct DocumentCollection<Record: Codable>: Sendable {
             return try database.delete(key.bytes, in: txn)
         }
         guard let old else { return false }
-        for index in indexes {
-            if let value = index.key(old), let db = index.database {
-                try db.delete(index.entryKey(value: value, primaryKey: key), in: txn)
+        try withUnsafePointer(to: old) { old in
+            for index in indexWriters {
+                if let value = index.key(old), let db = index.database {
+                    try db.delete(index.entryKey(value: value, primaryKey: key), in: txn)
+                }
             }
         }
         return try database.delete(key.bytes, in: txn)
@@ -241,15 +246,25 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     }
 
     func write(_ record: Record, key: KeyBytes, replacing old: Record?, in txn: borrowing WriteTransaction) throws {
-        try moveIndexEntries(from: old, to: record, key: key, in: txn)
+        guard let old else { return try write(record, key: key, replacingAt: nil, in: txn) }
+        try withUnsafePointer(to: old) { try write(record, key: key, replacingAt: $0, in: txn) }
+    }
+
+    /// ``write(_:key:replacing:in:)`` with the replaced record, if any, passed by address: the
+    /// append path's inserts and replaces then make no `Record?` (see ``IndexWriter``).
+    func write(_ record: Record, key: KeyBytes, replacingAt old: UnsafeRawPointer?, in txn: borrowing WriteTransaction) throws {
+        if !indexWriters.isEmpty {
+            try withUnsafePointer(to: record) { try moveIndexEntries(from: old, to: $0, key: key, in: txn) }
+        }
         try database.put(try encode(record, key: key), for: key.bytes, in: txn)
     }
 
-    /// Moves `key`'s index entries from `old`'s values to `record`'s (adds them, when `old` is
-    /// `nil`). Every unique index is checked before anything is written.
-    func moveIndexEntries(from old: Record?, to record: Record, key: KeyBytes, in txn: borrowing WriteTransaction) throws {
-        var changes: [(index: Index<Record>, remove: [UInt8]?, add: [UInt8]?)] = []
-        for index in indexes {
+    /// Moves `key`'s index entries from the values of the record at `old` to those of the record
+    /// at `record` (adds them, when `old` is nil). Every unique index is checked before anything
+    /// is written. The records are passed by address (see ``IndexWriter``).
+    func moveIndexEntries(from old: UnsafeRawPointer?, to record: UnsafeRawPointer, key: KeyBytes, in txn: borrowing WriteTransaction) throws {
+        var changes: [(database: Database, remove: [UInt8]?, add: [UInt8]?)] = []
+        for index in indexWriters {
             let oldValue = old.flatMap(index.key), newValue = index.key(record)
             if oldValue == newValue { continue }
             let remove = oldValue.map { index.entryKey(value: $0, primaryKey: key) }
@@ -257,15 +272,15 @@ public struct DocumentCollection<Record: Codable>: Sendable {
             if let length = index.scopePrefixLength, let add, !add.starts(with: key.bytes.prefix(length)) || key.bytes.count < length {
                 throw DocumentStoreError(.corrupted, collection: name, key: key, underlying: IndexScopeBroken(index: index.name, length: length))
             }
-            if index.unique, let add, let db = index.database, let holder = try db.get(add, in: txn), !holder.elementsEqual(key.bytes) {
+            guard let db = index.database else { continue }
+            if index.unique, let add, let holder = try db.get(add, in: txn), !holder.elementsEqual(key.bytes) {
                 throw DocumentStoreError(.uniqueViolation(index: index.name), collection: name, key: key)
             }
-            changes.append((index, remove, add))
+            changes.append((db, remove, add))
         }
         for change in changes {
-            guard let db = change.index.database else { continue }
-            if let remove = change.remove { try db.delete(remove, in: txn) }
-            if let add = change.add { try db.put(key.bytes, for: add, in: txn) }
+            if let remove = change.remove { try change.database.delete(remove, in: txn) }
+            if let add = change.add { try change.database.put(key.bytes, for: add, in: txn) }
         }
     }
 
@@ -280,6 +295,12 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         return index
     }
 
+    /// The index named `name`, as lookups use it (see ``IndexWriter``).
+    func indexWriter(_ name: String) throws -> IndexWriter {
+        for index in indexWriters where index.name == name { return index }
+        throw DocumentStoreError(.unknownIndex(name), collection: self.name)
+    }
+
     /// The records whose value in index `name` lies in `range` (of encoded index values), in
     /// index order or reverse, with keyset pagination.
     ///
@@ -290,7 +311,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<Record> {
-        let index = try index(name)
+        let index = try indexWriter(name)
         guard let indexDB = index.database else { return Page(items: [], next: nil) }
         return try walk(indexDB, range, reverse: reverse, limit: limit, after: cursor, in: txn) { entryKey, primary, txn in
             guard let value = try database.get(primary, in: txn) else {
@@ -305,7 +326,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         index name: String, matching value: KeyBytes, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<Record> {
-        let range: KeyRange = try index(name).unique ? .closed(value.bytes, value.bytes) : .prefix(value.bytes)
+        let range: KeyRange = try indexWriter(name).unique ? .closed(value.bytes, value.bytes) : .prefix(value.bytes)
         return try scan(index: name, range, reverse: reverse, limit: limit, after: cursor, in: txn)
     }
 
@@ -315,7 +336,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
     ) throws -> Page<KeyBytes> {
-        guard let indexDB = try index(name).database else { return Page(items: [], next: nil) }
+        guard let indexDB = try indexWriter(name).database else { return Page(items: [], next: nil) }
         return try walk(indexDB, range, reverse: reverse, limit: limit, after: cursor, in: txn) { _, primary, _ in
             KeyBytes(raw: Array(primary))
         }

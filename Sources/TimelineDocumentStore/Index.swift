@@ -50,6 +50,44 @@ public struct Index<Record>: Sendable {
 
     /// The LMDB key of `record`'s entry: the index value, followed by the primary key unless unique.
     func entryKey(value: KeyBytes, primaryKey: KeyBytes) -> [UInt8] {
-        unique ? value.bytes : value.bytes + primaryKey.bytes
+        indexEntryKey(unique: unique, value: value, primaryKey: primaryKey)
+    }
+}
+
+/// An index entry's key: the value, then (unless the index is unique) the record's primary key.
+func indexEntryKey(unique: Bool, value: KeyBytes, primaryKey: KeyBytes) -> [UInt8] {
+    unique ? value.bytes : value.bytes + primaryKey.bytes
+}
+
+/// An ``Index`` as `DocumentCollection`'s write path and lookups walk it: nothing in it depends
+/// on the record type, and its key function takes the record by address.
+///
+/// Why: `DocumentCollection`'s code is generic and is not specialized for its callers' records,
+/// so every array, optional, tuple or iterator of `Index<Record>` (or `Record?`) it handled cost a
+/// run-time generic-metadata look-up — about 14,500 of an append's 126,900 instructions
+/// (`Docs/benchmarks.md`, "Index walks without generic metadata").
+///
+/// `@unchecked Sendable`: every field is immutable; ``key`` captures the index's `@Sendable` key
+/// function and the record's metatype, which the compiler cannot prove sendable for a generic
+/// `Record` (it is only used to read the record the caller points at).
+struct IndexWriter: @unchecked Sendable {
+    let name: String
+    let unique: Bool
+    let scopePrefixLength: Int?
+    let database: Database?
+    /// The index's value for the record at the address (a `Record`), or nil for none.
+    let key: (UnsafeRawPointer) -> KeyBytes?
+
+    init<Record>(_ index: Index<Record>) {
+        name = index.name
+        unique = index.unique
+        scopePrefixLength = index.scopePrefixLength
+        database = index.database
+        let key = index.key
+        self.key = { key($0.assumingMemoryBound(to: Record.self).pointee) }
+    }
+
+    func entryKey(value: KeyBytes, primaryKey: KeyBytes) -> [UInt8] {
+        indexEntryKey(unique: unique, value: value, primaryKey: primaryKey)
     }
 }

@@ -71,7 +71,7 @@ extension DocumentCollection {
             }
             if stored == version {
                 let record = try value.withUnsafeBytes { try decode($0, key: key) }
-                try moveIndexEntries(from: nil, to: record, key: key, in: txn)
+                try withUnsafePointer(to: record) { try moveIndexEntries(from: nil, to: $0, key: key, in: txn) }
                 continue
             }
             let values = try value.withUnsafeBytes { try upgrade(Envelope.open($0)!.item, from: stored, key: key) }
@@ -86,7 +86,7 @@ extension DocumentCollection {
                 if taken {
                     try mergeMigrated(record, into: newKey, from: key, in: txn)
                 } else {
-                    try write(record, key: newKey, replacing: nil, in: txn)
+                    try write(record, key: newKey, replacingAt: nil, in: txn)
                 }
                 written.insert(newKey)
             }
