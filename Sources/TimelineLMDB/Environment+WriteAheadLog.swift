@@ -137,11 +137,13 @@ extension Environment {
             }
             let log = WriteAheadLog(fd: opening.fd, path: logPath, pageSize: pageSize,
                                     checkpointCommits: configuration.checkpointCommits, scan: opening.scan)
-            try log.checkpoint(handle: handle)
-            // A version 1 slot left beside the new one would be the one an older TimelineStore
-            // takes for current; a second checkpoint writes the other slot too, and the older code
-            // then refuses the log instead.
-            if opening.scan?.hasVersion1Slot == true { try log.checkpoint(handle: handle) }
+            if try !log.resume(opening.scan, handle: handle) {
+                try log.checkpoint(handle: handle)
+                // A version 1 slot left beside the new one would be the one an older TimelineStore
+                // takes for current; a second checkpoint writes the other slot too, and the older
+                // code then refuses the log instead.
+                if opening.scan?.hasVersion1Slot == true { try log.checkpoint(handle: handle, evenIfUnchanged: true) }
+            }
             return log
         } catch {
             if opening.fd >= 0 { _ = closeDescriptor(opening.fd) }

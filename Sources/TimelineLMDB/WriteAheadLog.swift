@@ -391,13 +391,39 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Makes a checkpoint that starts the chain afresh, with a new salt: at open, at close and for
     /// ``Environment/sync()``. Begins a write transaction, so no commit runs meanwhile, and waits
-    /// for the background checkpoint, if one runs, to end first.
-    func checkpoint(handle: OpaquePointer) throws(LMDBError) {
+    /// for the background checkpoint, if one runs, to end first. Writes nothing when nothing was
+    /// committed since the last checkpoint, which started the chain afresh: its header already
+    /// names the current state, durable — unless `evenIfUnchanged`.
+    func checkpoint(handle: OpaquePointer, evenIfUnchanged: Bool = false) throws(LMDBError) {
         var writer: OpaquePointer?
         try check(mdb_txn_begin(handle, nil, 0, &writer), "checkpoint the write-ahead log \(path)")
         defer { mdb_txn_abort(writer) }
         waitForCheckpoint()
+        if !evenIfUnchanged, !pins.isEmpty, segments == [recordsStart..<recordsStart],
+           UInt64(mdb_txn_id(writer)) - 1 == checkpointTransaction { return }
         try complete(try capture(handle: handle), restart: true)
+    }
+
+    /// At open, takes up the checkpoint the log's header names instead of making one: when the
+    /// log holds no record, both its slots are of this format, its header was written in this
+    /// boot of the machine, and `data.mdb`'s meta pages are byte for byte the ones the header
+    /// saved (so nothing was committed since, and the file is the one checkpointed; its pages
+    /// were synced before the header was written). Pins that snapshot; the chain goes on from the
+    /// header's start. A clean close followed by an open then syncs nothing.
+    /// - Returns: whether it did; if not, the opener makes a checkpoint.
+    func resume(_ scan: Scan?, handle: OpaquePointer) throws(LMDBError) -> Bool {
+        guard let scan, !scan.isDirty, !scan.hasVersion1Slot, scan.header.salt != 0, !scan.header.metas.isEmpty,
+              scan.header.bootID == Self.currentBootID() else { return false }
+        let capture = try capture(handle: handle)
+        guard capture.transaction == scan.header.checkpointTransaction, capture.metas == scan.header.metas else {
+            mdb_txn_abort(capture.pin)
+            return false
+        }
+        let start = scan.header.start == 0 ? recordsStart : Int(clamping: scan.header.start)
+        segments = [start..<start]
+        pins = [capture.pin]
+        lastPageAtCheckpoint = capture.lastPage
+        return true
     }
 
     /// Pins the snapshot of the environment's last commit and reads `data.mdb`'s two meta pages
@@ -479,7 +505,7 @@ final class WriteAheadLog: @unchecked Sendable {
     /// Ends the log at a clean close: after the closing checkpoint no record is live, so the
     /// file shrinks to its two header slots. Releases the lock.
     func close() {
-        if segments == [recordsStart..<recordsStart], ftruncate(fd, off_t(recordsStart)) == 0 { _ = fdatasync(fd) }
+        if segments == [recordsStart..<recordsStart], allocated > recordsStart, ftruncate(fd, off_t(recordsStart)) == 0 { _ = fdatasync(fd) }
         _ = closeDescriptor(fd)
     }
 

@@ -218,6 +218,69 @@ struct WriteAheadLogTests {
         }
     }
 
+    @Test("an open that resumes the last checkpoint (closed cleanly in this boot) keeps every commit through a power cut after it")
+    func resumedCheckpointRecovers() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            // The first writer closes cleanly; the second, in the same boot, opens without a
+            // checkpoint, commits through checkpoints beside its commits, and stops without closing.
+            let first = try Child(["wal-churn", path, "100", "close"], environment: Self.writerBoot).finish()
+            #expect(first.status == 0, "\(first.errors)")
+            let second = try Child(["wal-churn", path, "300"], environment: Self.writerBoot).finish()
+            #expect(second.status == 0, "\(second.errors)")
+            var model: [[UInt8]: [UInt8]] = [:]
+            for index in 0..<300 {
+                model[Self.key(index)] = Self.churnValue(index)
+                if index % 3 == 0 && index >= 10 { model[Self.key(index - 10)] = nil }
+            }
+            let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+            let db = try env.openDatabase("data")
+            try env.read { txn in
+                let stored = try collect(db, in: txn)
+                #expect(stored.count == model.count)
+                #expect(stored.allSatisfy { model[$0.0] == $0.1 })
+            }
+            try env.close()
+        }
+    }
+
+    @Test("opening and closing with nothing committed in between writes nothing: the checkpoint the log names is taken up")
+    func idleOpenWritesNothing() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            let configuration = Environment.Configuration(durability: .writeAheadLog)
+            do {
+                let env = try Environment(path: path, configuration: configuration)
+                let db = try env.openDatabase("data")
+                for index in 0..<20 { try env.write { txn in try db.put(bytes("v\(index)"), for: bytes("k\(index)"), in: txn) } }
+                try env.close()
+            }
+            let files = { () throws -> [Data] in
+                try ["data.wal", "data.mdb"].map { try Data(contentsOf: URL(fileURLWithPath: path + "/" + $0)) }
+            }
+            let before = try files()
+            for _ in 0..<3 {
+                let env = try Environment(path: path, configuration: configuration)
+                let db = try env.openDatabase("data")
+                #expect(try env.read { txn in try db.count(in: txn) } == 20)
+                try env.sync()
+                try env.close()
+            }
+            #expect(try files() == before, "an open, a sync or a close with nothing committed wrote to the store")
+            // A commit after such an open is logged and checkpointed as usual.
+            do {
+                let env = try Environment(path: path, configuration: configuration)
+                let db = try env.openDatabase("data")
+                try env.write { txn in try db.put(bytes("v20"), for: bytes("k20"), in: txn) }
+                try env.close()
+            }
+            #expect(try files()[0] != before[0])
+            let reader = try Environment(path: path, configuration: .init(readOnly: true))
+            let db = try reader.openDatabase("data", create: false)
+            #expect(try reader.read { txn in try db.count(in: txn) } == 21)
+        }
+    }
+
     @Test("several threads commit while checkpoints run beside them: the log stays small, every commit is kept, a clean close empties it")
     func concurrentChurn() throws {
         try withTemporaryDirectory { dir in

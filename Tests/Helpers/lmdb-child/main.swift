@@ -23,7 +23,8 @@
 //                                      checkpoints every 3 commits (on its own thread, beside the
 //                                      commits), writes COUNT transactions of `churnValue`s (each
 //                                      third also deletes an earlier key), prints "wrote COUNT log
-//                                      BYTES" (the log's size) and exits without closing
+//                                      BYTES" (the log's size) and exits without closing (with a
+//                                      fourth argument `close`: closes first)
 import TimelineLMDB
 
 #if canImport(Glibc)
@@ -153,9 +154,10 @@ if command == "wal-churn" {
         }
         var info = stat()
         stat(path + "/data.wal", &info)
+        if arguments.count > 4 && arguments[4] == "close" { try env.close() }
         print("wrote \(number) log \(info.st_size)")
         fflush(nil)
-        exit(0)  // without closing: the last commits are only in the log and the page cache
+        exit(0)  // without closing (unless asked): the last commits are only in the log and the page cache
     } catch {
         fail("\(error)")
     }
