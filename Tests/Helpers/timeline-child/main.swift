@@ -15,7 +15,7 @@
 // log orders acknowledgements exactly among the file writes and syncs.
 //
 //   timeline-child PATH [--seed N] [--ops N] [--durability durable|nosync|nometasync|wal]
-// Runs until killed, or until N operations were acknowledged.
+// Runs until killed, or until N operations were acknowledged and then closes the store.
 import Foundation
 import TimelineLMDB
 import Synchronization
@@ -35,7 +35,8 @@ func option(_ name: String) -> String? {
 /// The power-loss test's recorder, when it is preloaded: logs a line among the writes.
 typealias Mark = @convention(c) (UnsafePointer<CChar>) -> Void
 
-/// Prints the workload's lines and stops the process after the requested number of acknowledgements.
+/// Prints the workload's lines; after the requested number of acknowledgements the tasks stop
+/// (each after the operation it is in), and the store is closed.
 final class Reporter: Sendable {
     let limit: Int?
     let mark: Mark? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "write_recorder_mark").map { unsafeBitCast($0, to: Mark.self) }
@@ -48,12 +49,12 @@ final class Reporter: Sendable {
         acknowledged.withLock { count in
             mark?(line)
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
-            if line.hasPrefix("ack") {
-                count += 1
-                if let limit, count >= limit { exit(0) }
-            }
+            if line.hasPrefix("ack") { count += 1 }
         }
     }
+
+    /// Whether the requested number of operations was acknowledged.
+    var finished: Bool { acknowledged.withLock { count in limit.map { count >= $0 } ?? false } }
 }
 
 /// The content of turn `sequence` written by `session`: the verifier recomputes it.
@@ -86,7 +87,7 @@ func work(task: Int, seed: UInt64, timeline: TimelineStore, reporter: Reporter) 
     @Sendable func turns(_ session: UUID, from first: Int, count: Int) -> [NewTurn] {
         (0..<count).map { NewTurn(role: $0 % 2 == 0 ? .user : .assistant, content: content(session: session, sequence: first + $0), inputTokens: 3, cost: 0.25) }
     }
-    while true {
+    while !reporter.finished {
         let ids = sessions.keys.sorted { $0.uuidString < $1.uuidString }
         let pick = ids.isEmpty ? nil : ids[random.below(ids.count)]
         let roll = random.below(100)
@@ -167,6 +168,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     for task in 0..<4 { group.addTask { [seed, timeline, reporter] in try await work(task: task, seed: seed, timeline: timeline, reporter: reporter) } }
     try await group.waitForAll()
 }
+// Only reached with --ops: a clean close (with the write-ahead log, a checkpoint that empties it).
+await timeline.close()
 
 extension SeededGenerator {
     /// A number in `0..<bound`.
