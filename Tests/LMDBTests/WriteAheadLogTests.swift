@@ -180,6 +180,24 @@ struct WriteAheadLogTests {
         [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: index &* 7_919 % 30_000 + 1)
     }
 
+    /// Opens the store at `path` with `durability` and checks that it holds what `wal-churn` wrote
+    /// in `count` transactions: each a value put, each third also deleting the key ten before it.
+    static func expectChurn(_ count: Int, at path: String, durability: Environment.Durability) throws {
+        var model: [[UInt8]: [UInt8]] = [:]
+        for index in 0..<count {
+            model[key(index)] = churnValue(index)
+            if index % 3 == 0 && index >= 10 { model[key(index - 10)] = nil }
+        }
+        let env = try Environment(path: path, configuration: .init(durability: durability))
+        let db = try env.openDatabase("data")
+        try env.read { txn in
+            let stored = try collect(db, in: txn)
+            #expect(stored.count == model.count)
+            #expect(stored.allSatisfy { model[$0.0] == $0.1 })
+        }
+        try env.close()
+    }
+
     @Test("checkpoints run beside the commits and the log's chain wraps and jumps; a power cut after hundreds of them recovers every commit")
     func churnRecovers() throws {
         try withTemporaryDirectory { dir in
@@ -198,21 +216,9 @@ struct WriteAheadLogTests {
             let newest = word(16) >= word(slotSize + 16) ? 0 : slotSize
             #expect(word(newest + 40) > UInt64(2 * slotSize))
             // Opened here, on another boot: data.mdb is rolled back to that checkpoint and the
-            // chain is replayed.
-            var model: [[UInt8]: [UInt8]] = [:]
-            for index in 0..<count {
-                model[Self.key(index)] = Self.churnValue(index)
-                if index % 3 == 0 && index >= 10 { model[Self.key(index - 10)] = nil }
-            }
+            // chain is replayed; then again without the log, which folds it into data.mdb.
             for durability in [Environment.Durability.writeAheadLog, .durable] {
-                let env = try Environment(path: path, configuration: .init(durability: durability))
-                let db = try env.openDatabase("data")
-                try env.read { txn in
-                    let stored = try collect(db, in: txn)
-                    #expect(stored.count == model.count)
-                    #expect(stored.allSatisfy { model[$0.0] == $0.1 })
-                }
-                try env.close()
+                try Self.expectChurn(count, at: path, durability: durability)
             }
             #expect(!FileManager.default.fileExists(atPath: path + "/data.wal"))
         }
@@ -228,19 +234,7 @@ struct WriteAheadLogTests {
             #expect(first.status == 0, "\(first.errors)")
             let second = try Child(["wal-churn", path, "300"], environment: Self.writerBoot).finish()
             #expect(second.status == 0, "\(second.errors)")
-            var model: [[UInt8]: [UInt8]] = [:]
-            for index in 0..<300 {
-                model[Self.key(index)] = Self.churnValue(index)
-                if index % 3 == 0 && index >= 10 { model[Self.key(index - 10)] = nil }
-            }
-            let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
-            let db = try env.openDatabase("data")
-            try env.read { txn in
-                let stored = try collect(db, in: txn)
-                #expect(stored.count == model.count)
-                #expect(stored.allSatisfy { model[$0.0] == $0.1 })
-            }
-            try env.close()
+            try Self.expectChurn(300, at: path, durability: .writeAheadLog)
         }
     }
 
