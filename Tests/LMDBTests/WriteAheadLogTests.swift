@@ -240,6 +240,9 @@ struct WriteAheadLogTests {
 
     @Test("opening and closing with nothing committed in between writes nothing: the checkpoint the log names is taken up")
     func idleOpenWritesNothing() throws {
+        // An open takes up the checkpoint only in the boot that wrote it: fix the process's boot
+        // before the first close (other suites set it to the same value, never another).
+        useTestProcessBootID()
         try withTemporaryDirectory { dir in
             let path = storePath(dir)
             let configuration = Environment.Configuration(durability: .writeAheadLog)

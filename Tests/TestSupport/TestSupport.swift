@@ -4,6 +4,17 @@ import Foundation
 /// The seeded generator (SplitMix64) of every random test.
 @_exported import SeededRandom
 
+/// The boot of the machine that the write-ahead log sees in the test process
+/// (`TIMELINESTORE_BOOT_ID`): never a child writer's, so that opening what a child left behind is
+/// opening it after a restart. Set once for the whole process, and only ever to this value, so
+/// that it does not change while a test runs.
+public let testProcessBootID = "after-the-power-cut"
+
+/// Sets `TIMELINESTORE_BOOT_ID` to ``testProcessBootID`` for this process.
+public func useTestProcessBootID() {
+    setenv("TIMELINESTORE_BOOT_ID", testProcessBootID, 1)
+}
+
 /// Runs `body` with a new, empty temporary directory (mode 0755, so a child process running as
 /// another user can reach into it) that is removed afterwards.
 public func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {

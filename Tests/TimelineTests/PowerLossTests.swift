@@ -27,9 +27,6 @@ struct PowerLossTests {
     /// Images per crash point beyond "no unsynced page" and "every unsynced page": random subsets.
     static let extraSubsets = ProcessInfo.processInfo.environment["TIMELINESTORE_POWERLOSS_SUBSETS"].flatMap(Int.init) ?? 2
 
-    /// What the write-ahead log takes for this test process's boot of the machine: not the one the
-    /// workload ran in, so that opening an image recovers as it would after a power cut.
-    static let rebootedBootID = "after-the-power-cut"
 
     /// Builds the recorder with the C compiler at hand, once per test process.
     static let recorder: Result<String, any Error> = Result {
@@ -96,7 +93,7 @@ struct PowerLossTests {
         // the write-ahead log it runs twice, each half of the operations: the first closes the
         // store cleanly, and the second open, in the same boot, takes up the checkpoint that close
         // made instead of making one — the cuts then land on either side of that too.
-        setenv("TIMELINESTORE_BOOT_ID", rebootedBootID, 1)
+        useTestProcessBootID()
         let runs = durability == "wal" ? [operations / 2, operations - operations / 2] : [operations]
         var events: [Event] = []
         for (number, count) in runs.enumerated() {
@@ -179,7 +176,7 @@ struct PowerLossTests {
         do {
             if files[1] != nil {
                 // A store with a write-ahead log recovers when it is first opened read-write, on
-                // what is, to the log, another boot of the machine (`rebootedBootID`).
+                // what is, to the log, another boot of the machine (`testProcessBootID`).
                 let recovering = try TimelineStore(path: path, configuration: .init(durability: .writeAheadLog), migrationPolicy: .lazy)
                 await recovering.close()
             }
