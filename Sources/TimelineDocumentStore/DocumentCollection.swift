@@ -21,7 +21,8 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     public let primaryKey: @Sendable (Record) -> KeyBytes
     /// The secondary indexes, bound to their databases.
     public let indexes: [Index<Record>]
-    /// ``indexes`` as the write path and the lookups walk them (see ``IndexWriter``).
+    /// ``indexes`` as the writes and the lookups walk them (see ``IndexWriter``); ``indexes``
+    /// itself serves the public API, ``check(in:progress:)`` and rebuilding an index.
     let indexWriters: [IndexWriter]
     /// `Record` as a `CBORRecordDecodable` type, when it is one: its records are then read
     /// through the fast path. Looked up once, here, rather than on every read.
@@ -207,9 +208,9 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// - Complexity: O(k · log n) per index, for k records; O(log n + k) by ranges.
     @discardableResult
     public func deleteRange(_ range: KeyRange, in txn: borrowing WriteTransaction) throws -> Int {
-        if case .included(let low) = range.lower, range == .prefix(low), !indexes.isEmpty,
-           indexes.allSatisfy({ $0.scopePrefixLength == low.count }) {
-            for index in indexes { if let db = index.database { try Self.deleteAll(in: db, prefix: low, txn) } }
+        if case .included(let low) = range.lower, range == .prefix(low), !indexWriters.isEmpty,
+           indexWriters.allSatisfy({ $0.scopePrefixLength == low.count }) {
+            for index in indexWriters { if let db = index.database { try Self.deleteAll(in: db, prefix: low, txn) } }
             return try Self.deleteAll(in: database, prefix: low, txn)
         }
         var keys: [KeyBytes] = []
@@ -235,7 +236,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
 
     /// Removes every index entry that points at `key`, by scanning the indexes.
     private func purgeIndexEntries(of key: KeyBytes, in txn: borrowing WriteTransaction) throws {
-        for index in indexes {
+        for index in indexWriters {
             guard let db = index.database else { continue }
             var stale: [[UInt8]] = []
             try db.forEachEntry(in: txn) { entry in

@@ -113,6 +113,6 @@ extension DocumentCollection {
 
     /// Empties every index database (a run rebuilds them as it walks the records).
     func clearIndexes(in txn: borrowing WriteTransaction) throws {
-        for index in indexes { try index.database?.clear(in: txn) }
+        for index in indexWriters { try index.database?.clear(in: txn) }
     }
 }
