@@ -36,6 +36,13 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"]), .brew(["lmdb"])]
         ),
+        // LZ4's block compressor, for record values stored compressed (`Envelope`).
+        .systemLibrary(
+            name: "CTimelineLZ4",
+            path: "Sources/CTimelineLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
         .target(
             name: "TimelineLMDB",
             dependencies: ["CTimelineLMDB"],
@@ -47,7 +54,7 @@ let package = Package(
         ),
         .target(
             name: "TimelineDocumentStore",
-            dependencies: ["TimelineLMDB", "TimelineCBOR"],
+            dependencies: ["TimelineLMDB", "TimelineCBOR", "CTimelineLZ4"],
             swiftSettings: strictSettings
         ),
         .target(

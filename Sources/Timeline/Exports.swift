@@ -11,6 +11,7 @@
 @_exported public import struct TimelineDocumentStore.PageCursor
 @_exported public import struct TimelineDocumentStore.DocumentStoreError
 @_exported public import enum TimelineDocumentStore.MigrationPolicy
+@_exported public import struct TimelineDocumentStore.ValueCompression
 
 //
 // The `~=` operators behind `catch LMDBError.Code.noSpace` and `catch DocumentStoreError.Code.corrupted`

@@ -78,22 +78,27 @@ public final class TimelineStore: Sendable {
     ///   - migrationPolicy: what to do when the store's records are older than this code (see
     ///     `MigrationPolicy`; by default they are migrated at open, after a backup).
     ///   - clock: where times come from (tests pass a fixed clock).
+    ///   - compression: how large turns, checkpoints and crystals are stored: by default
+    ///     compressed with LZ4 from 1 KB where that saves file space (``ValueCompression/lz4``);
+    ///     `.none` stores every record plain (and leaves a new store at format 1, which older
+    ///     TimelineStore versions open). Either way every record, of either form, reads.
     /// - Throws: `LMDBError` from opening the files; `DocumentStoreError`
     ///   for a store written by newer code (nothing is written then) or a migration that failed.
     public convenience init(
         path: String, configuration: Environment.Configuration = .init(), migrationPolicy: MigrationPolicy = .migrateNow,
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() }, compression: ValueCompression = .lz4
     ) throws {
-        try self.init(store: Store(path: path, configuration: configuration, migrationPolicy: migrationPolicy), clock: clock, ownsEnvironment: true)
+        try self.init(store: Store(path: path, configuration: configuration, migrationPolicy: migrationPolicy), clock: clock,
+                      compression: compression, ownsEnvironment: true)
     }
 
     /// Opens the timeline's collections in a store that is already open (migrating them as the
-    /// store's policy says).
-    public convenience init(store: Store, clock: @escaping @Sendable () -> Date = { Date() }) throws {
-        try self.init(store: store, clock: clock, ownsEnvironment: false)
+    /// store's policy says); `compression` as in ``init(path:configuration:migrationPolicy:clock:compression:)``.
+    public convenience init(store: Store, clock: @escaping @Sendable () -> Date = { Date() }, compression: ValueCompression = .lz4) throws {
+        try self.init(store: store, clock: clock, compression: compression, ownsEnvironment: false)
     }
 
-    private init(store: Store, clock: @escaping @Sendable () -> Date, ownsEnvironment: Bool) throws {
+    private init(store: Store, clock: @escaping @Sendable () -> Date, compression: ValueCompression, ownsEnvironment: Bool) throws {
         self.store = store
         self.ownsEnvironment = ownsEnvironment
         self.clock = { clock().storable }
@@ -119,17 +124,18 @@ public final class TimelineStore: Sendable {
                                            compactForm: CompactForm { turn, key in
                                                guard let (session, sequence) = Self.sessionAndNumber(key.bytes) else { throw Self.unreadableKey(key) }
                                                Turn.restoreKeyFields(&turn, sessionID: session, sequence: sequence)
-                                           })
+                                           },
+                                           compression: compression)
         checkpointRecords = try store.collection(
             "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number.keyPart) },
             indexes: [
                 Index("id", unique: true) { KeyBytes($0.id) },
                 Index("created") { KeyBytes($0.created) },
             ],
-            migrations: Checkpoint.migrations
+            migrations: Checkpoint.migrations, compression: compression
         )
         crystalRecords = try store.collection("crystals", version: Crystal.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.version.keyPart) },
-                                              migrations: Crystal.migrations)
+                                              migrations: Crystal.migrations, compression: compression)
         do {
             changeRecords = try store.collection("changes", version: Change.recordVersion, primaryKey: { KeyBytes($0.position.keyPart) },
                                                  migrations: Change.migrations)

@@ -34,7 +34,7 @@ extension DocumentCollection {
         let value = try key.bytes.withUnsafeBufferPointer { try database.get(UnsafeRawBufferPointer($0), in: txn) }
         guard let value else { return nil }
         guard let item = currentItem(value) else {
-            // Damaged, written by newer code, or older and to be upgraded: the general path.
+            // Compressed, damaged, written by newer code, or older and to be upgraded: the general path.
             var result: Result?
             try withItem(value, key: key) { item in
                 var view = try CBORMapView(item, fields: fields)
@@ -71,8 +71,9 @@ extension DocumentCollection {
         }
     }
 
-    /// The CBOR item inside a stored value that is a well-formed envelope of the current record
-    /// version; `nil` for anything else (see ``withItem(_:key:_:)``).
+    /// The CBOR item inside a stored value that is a well-formed plain envelope of the current
+    /// record version; `nil` for anything else — a compressed one included (see
+    /// ``withItem(_:key:_:)``).
     @usableFromInline
     func currentItem(_ value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         guard let (storedVersion, item) = Envelope.open(value), storedVersion == version else { return nil }
@@ -128,14 +129,15 @@ extension DocumentCollection {
     /// type) becomes ``DocumentStoreError/Kind/corrupted`` naming the record.
     @usableFromInline
     func withItem(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let record = try stored(value, key: key())
-        do {
-            switch record {
-            case .current(let item): try body(item)
-            case .upgraded(let upgraded): try upgraded.encoded().withUnsafeBytes(body)
+        try withStored(value, key: key()) { record in
+            do {
+                switch record {
+                case .current(let item): try body(item)
+                case .upgraded(let upgraded): try upgraded.encoded().withUnsafeBytes(body)
+                }
+            } catch let error as DecodingError {
+                throw corrupted(key(), error)
             }
-        } catch let error as DecodingError {
-            throw corrupted(key(), error)
         }
     }
 }

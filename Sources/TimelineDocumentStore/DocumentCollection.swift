@@ -4,7 +4,7 @@ internal import TimelineCBOR
 /// A named LMDB database of `Record`s, each stored under its primary key as an ``Envelope``
 /// around its CBOR encoding, with its secondary ``Index``es kept in step.
 ///
-/// Get one from ``Store/collection(_:version:primaryKey:indexes:migrations:merge:compactForm:)``. It is a small `Sendable`
+/// Get one from ``Store/collection(_:version:primaryKey:indexes:migrations:merge:compactForm:compression:)``. It is a small `Sendable`
 /// value; every operation takes the transaction to work in, so one transaction can span several
 /// collections. Records are decoded straight from LMDB's memory map.
 ///
@@ -33,17 +33,21 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// The migration steps, by the version they read.
     let migrations: [Int: MigrationStep]
     /// Combines a migrated record with the record already at its primary key (see
-    /// ``Store/collection(_:version:primaryKey:indexes:migrations:merge:compactForm:)``).
+    /// ``Store/collection(_:version:primaryKey:indexes:migrations:merge:compactForm:compression:)``).
     let merge: (@Sendable (Record, Record) throws -> Record)?
     /// The compact stored form, when the collection writes it (see ``CompactForm``).
     public let compactForm: CompactForm<Record>?
+    /// How large records are compressed (see ``ValueCompression``), bound to the page size;
+    /// `nil` when the collection stores every record plain.
+    let compression: CompressionRule?
 
     init(
         name: String, version: Int, database: Database, primaryKey: @escaping @Sendable (Record) -> KeyBytes,
         indexes: [Index<Record>], migrations: [Int: MigrationStep] = [:], merge: (@Sendable (Record, Record) throws -> Record)? = nil,
-        compactForm: CompactForm<Record>? = nil
+        compactForm: CompactForm<Record>? = nil, compression: CompressionRule? = nil
     ) {
         self.compactForm = compactForm
+        self.compression = compression
         self.name = name
         self.version = version
         self.database = database
@@ -365,8 +369,16 @@ public struct DocumentCollection<Record: Codable>: Sendable {
 
     // MARK: Encoding
 
-    /// The envelope and CBOR encoding of `record`.
+    /// The envelope and CBOR encoding of `record`: the value stored for it (compressed when the
+    /// collection's ``compression`` says so).
     func encode(_ record: Record, key: KeyBytes) throws -> [UInt8] {
+        let plain = try encodePlain(record, key: key)
+        guard let compression else { return plain }
+        return compression.stored(plain, keyLength: key.bytes.count)
+    }
+
+    /// The plain envelope and CBOR encoding of `record`.
+    func encodePlain(_ record: Record, key: KeyBytes) throws -> [UInt8] {
         var bytes = Envelope.header(recordVersion: version)
         do {
             if let fastEncodingType {
@@ -385,15 +397,17 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// allocation, and passing a Swift array down by pointer a closure that needs this collection
     /// type's run-time metadata — a few hundred instructions on every read either way.
     func decode(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes) throws -> Record {
-        switch try stored(value, key: key()) {
-        case .current(let item):
-            do {
-                return try decode(item: item, key: key())
-            } catch {
-                throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
+        try withStored(value, key: key()) { stored in
+            switch stored {
+            case .current(let item):
+                do {
+                    return try decode(item: item, key: key())
+                } catch {
+                    throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
+                }
+            case .upgraded(let value):
+                return try decode(upgraded: value, key: key())
             }
-        case .upgraded(let value):
-            return try decode(upgraded: value, key: key())
         }
     }
 
@@ -412,21 +426,29 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         case upgraded(CBORValue)
     }
 
-    /// Opens the envelope of a stored value and upgrades an older record.
-    /// - Throws: ``DocumentStoreError`` — `.corrupted` (not an envelope), `.recordVersionTooNew`,
-    ///   `.removedByMigration`, the migration errors.
-    func stored(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes) throws -> StoredRecord {
+    /// Opens the envelope of a stored value — expanding a compressed one first — upgrades an
+    /// older record, and calls `body` with what it holds (valid only inside `body`).
+    /// - Throws: ``DocumentStoreError`` — `.corrupted` (not an envelope, or a compressed one that
+    ///   does not expand), `.recordVersionTooNew`, `.removedByMigration`, the migration errors;
+    ///   what `body` throws.
+    func withStored<Result>(
+        _ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes, _ body: (StoredRecord) throws -> Result
+    ) throws -> Result {
+        if Envelope.isCompressed(value) {
+            guard let plain = Envelope.expand(value) else { throw DocumentStoreError(.corrupted, collection: name, key: key()) }
+            return try plain.withUnsafeBytes { try withStored($0, key: key(), body) }
+        }
         guard let (storedVersion, item) = Envelope.open(value) else {
             throw DocumentStoreError(.corrupted, collection: name, key: key())
         }
-        if storedVersion == version { return .current(item) }
+        if storedVersion == version { return try body(.current(item)) }
         if storedVersion > version {
             throw DocumentStoreError(.recordVersionTooNew(stored: storedVersion, supported: version), collection: name, key: key())
         }
         guard let first = try upgrade(item, from: storedVersion, key: key()).first else {
             throw DocumentStoreError(.removedByMigration, collection: name, key: key())
         }
-        return .upgraded(first)
+        return try body(.upgraded(first))
     }
 
     /// Walks `db` over `range` after `cursor`, turning each entry into an item, up to `limit`.

@@ -22,8 +22,12 @@ internal import Synchronization
 /// `read` and `write` are the environment's: one transaction may span any number of collections,
 /// atomically.
 public final class Store: Sendable {
-    /// The store format this code writes and reads.
-    public static let formatVersion = 1
+    /// The newest store format this code reads: 2, a store whose records may be stored
+    /// compressed (see ``ValueCompression``). A new store starts at 1, which older code reads
+    /// too; registering a collection that compresses raises it to 2.
+    public static let formatVersion = 2
+    /// The format a new store is written with (records all plain).
+    static let plainFormatVersion = 1
 
     /// The LMDB environment underneath.
     public let environment: Environment
@@ -66,7 +70,7 @@ public final class Store: Sendable {
             let hasID = try environment.read { txn in try meta.contains(Array(MetaKey.storeID.utf8), in: txn) }
             if stored == nil || !hasID {
                 try environment.write { txn in
-                    if stored == nil { try Store.setMetaInt(meta, MetaKey.format, Store.formatVersion, in: txn) }
+                    if stored == nil { try Store.setMetaInt(meta, MetaKey.format, Store.plainFormatVersion, in: txn) }
                     if !hasID { try meta.put(KeyBytes(UUID()).bytes, for: Array(MetaKey.storeID.utf8), in: txn) }
                 }
             }
@@ -115,6 +119,9 @@ public final class Store: Sendable {
     ///     such a collision stops the migration (``DocumentStoreError/Kind/migrationKeyCollision``).
     ///   - compactForm: store records in the compact form — field ids for names, the key's fields
     ///     left out (see ``CompactForm``). Records written before keep reading as they are.
+    ///   - compression: whether large records are stored compressed (see ``ValueCompression``;
+    ///     by default none is). Registering a collection that compresses in a writable store
+    ///     raises the store's format to 2.
     /// - Throws: ``DocumentStoreError/Kind/recordVersionTooNew(stored:supported:)`` when the store
     ///   holds records of a newer version (nothing is written);
     ///   ``DocumentStoreError/Kind/migrationNeeded(stored:current:)`` under ``MigrationPolicy/failIfNeeded``;
@@ -127,10 +134,13 @@ public final class Store: Sendable {
         indexes: [Index<Record>] = [],
         migrations: [MigrationStep] = [],
         merge: (@Sendable (Record, Record) throws -> Record)? = nil,
-        compactForm: CompactForm<Record>? = nil
+        compactForm: CompactForm<Record>? = nil,
+        compression: ValueCompression = .none
     ) throws -> DocumentCollection<Record> {
         let readOnly = environment.configuration.readOnly
         let database = try environment.openDatabase(name, create: !readOnly)
+        let rule = try compression.minimumSize == nil ? nil
+            : CompressionRule(compression, pageSize: read { txn in try database.statistics(in: txn).pageSize })
         var bound: [Index<Record>] = []
         for var index in indexes {
             do {
@@ -144,7 +154,8 @@ public final class Store: Sendable {
         }
         let steps = Dictionary(migrations.map { ($0.from, $0) }, uniquingKeysWith: { _, last in last })
         let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey,
-                                            indexes: bound, migrations: steps, merge: merge, compactForm: compactForm)
+                                            indexes: bound, migrations: steps, merge: merge, compactForm: compactForm,
+                                            compression: rule)
         let (storedVersion, state) = try read { txn in
             (try Store.metaInt(meta, MetaKey.collectionVersion(name), in: txn), try Store.migrationState(meta, name, in: txn))
         }
@@ -155,6 +166,9 @@ public final class Store: Sendable {
         if readOnly { return collection }
         try write { txn in
             if storedVersion == nil { try Store.setMetaInt(meta, MetaKey.collectionVersion(name), version, in: txn) }
+            if rule != nil, try Store.metaInt(meta, MetaKey.format, in: txn) ?? 0 < Store.formatVersion {
+                try Store.setMetaInt(meta, MetaKey.format, Store.formatVersion, in: txn)
+            }
             for index in bound where try Store.metaInt(meta, MetaKey.index(name, index.name), in: txn) == nil {
                 try collection.rebuild(index, in: txn)
                 try Store.setMetaInt(meta, MetaKey.index(name, index.name), 1, in: txn)
@@ -171,6 +185,12 @@ public final class Store: Sendable {
             }
         }
         return collection
+    }
+
+    /// The store format recorded in `meta`: 1 while every record is plain, 2 once a collection
+    /// that compresses was registered (see ``ValueCompression``); `nil` for an empty read-only store.
+    public func storedFormat() throws -> Int? {
+        try read { txn in try Store.metaInt(meta, MetaKey.format, in: txn) }
     }
 
     /// The record version stored for `collection` in `meta`, if any.

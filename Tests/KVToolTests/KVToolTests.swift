@@ -112,6 +112,37 @@ struct KVToolTests {
         }
     }
 
+    @Test("compressed records dump as their record marked \"compressed\", load back to the same bytes, and get reads them")
+    func compressedRoundTrip() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/a"
+            let long = String(repeating: "a long answer that repeats itself, as long answers do; ", count: 60)
+            let session: UUID
+            do {
+                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+                session = try await timeline.createSession(NewSession(title: "long")).id
+                try await timeline.append([NewTurn(role: .user, content: "short"), NewTurn(role: .assistant, content: long)], to: session)
+                try await timeline.close()
+            }
+            let first = try kvtool(["dump", path])
+            #expect(first.status == 0)
+            let lines = first.output.split(separator: "\n").filter { $0.hasPrefix(#"{"db":"turns""#) }
+            #expect(lines.count == 2 && !lines[0].contains(#""compressed""#) && lines[1].hasSuffix(#","compressed":"lz4"}}"#), "\(lines)")
+            #expect(try kvtool(["load", dir + "/b"], input: Data(first.output.utf8)).status == 0)
+            #expect(try kvtool(["dump", dir + "/b"]).output == first.output)
+            #expect(try mdbDump(path) == mdbDump(dir + "/b"))
+            #expect(try kvtool(["check", dir + "/b"]).status == 0)
+            let shown = try kvtool(["get", path, "turns", "\(session)/1"])
+            #expect(shown.status == 0 && shown.output.contains(#""compressed":"lz4""#))
+            let named = try kvtool(["get", path, "turns", "\(session)/1", "--names"])
+            #expect(named.status == 0 && named.output.contains(long.prefix(40)))
+            // A hand-written line may ask for compression; a record LZ4 cannot shrink is refused.
+            let tiny = first.output.replacingOccurrences(of: lines[1], with: lines[0].dropLast(2) + #","compressed":"lz4"}}"#)
+            let refused = try kvtool(["load", dir + "/c"], input: Data(tiny.utf8))
+            #expect(refused.status != 0 && refused.errors.contains("does not shrink under LZ4"), "\(refused)")
+        }
+    }
+
     @Test("a bad dump is refused with its line number and leaves the store exactly as it was")
     func badLoads() throws {
         try withTemporaryDirectory { dir in

@@ -45,7 +45,10 @@ struct DiskFullTests {
             let session = try await timeline.createSession(NewSession(title: "filling"))
             var acknowledged = 0
             var failure: (any Error)?
-            let content = String(repeating: "z", count: 60_000)
+            // Random letters: LZ4 cannot shrink them, so each turn takes its 60 KB on the disk.
+            var random = SeededGenerator(seed: 60)
+            let letters = Array("abcdefghijklmnopqrstuvwxyz")
+            let content = String((0..<60_000).map { _ in letters[Int.random(in: 0..<letters.count, using: &random)] })
             while failure == nil && acknowledged < 1_000 {
                 do {
                     try await timeline.append(NewTurn(role: .user, content: "\(acknowledged) " + content), to: session.id)

@@ -46,8 +46,8 @@ struct TransactionTypeTests {
             import Timeline
             func f(_ error: any Error) -> Int {
                 let configuration = Environment.Configuration(durability: .noSync)
-                let cursor: PageCursor? = nil, page: Page<Turn>? = nil, policy = MigrationPolicy.lazy
-                _ = (configuration, cursor, page, policy)
+                let cursor: PageCursor? = nil, page: Page<Turn>? = nil, policy = MigrationPolicy.lazy, compression = ValueCompression.none
+                _ = (configuration, cursor, page, policy, compression)
                 if let error = error as? LMDBError, error.code == .noSpace { return 1 }
                 if let error = error as? DocumentStoreError, error.code == .corrupted { return 2 }
                 return 0

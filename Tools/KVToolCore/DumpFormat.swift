@@ -8,6 +8,7 @@ internal import Foundation
 /// ```
 /// {"dump":"timelinestore","version":1,"storeFormat":1,"recordVersions":{"sessions":1,…},"databases":["checkpoints",…]}
 /// {"db":"sessions","key":["E621E1F8-…"],"value":{"v":1,"record":{…}}}
+/// {"db":"turns","key":["E621E1F8-…",7],"value":{"v":3,"record":{…},"compressed":"lz4"}}
 /// …
 /// {"end":true,"entries":4711}
 /// ```
@@ -72,9 +73,15 @@ package enum DumpFormat {
         return .map([.init(.text("hex"), .text(hex(key)))])
     }
 
-    /// A value as a record envelope, as CBOR (`meta`), or as base64 — whichever gives back the
-    /// exact bytes.
+    /// A value as a record envelope (compressed or not), as CBOR (`meta`), or as base64 —
+    /// whichever gives back the exact bytes.
     package static func show(value: [UInt8], in database: String) -> CBORValue {
+        if value.withUnsafeBytes({ Envelope.isCompressed($0) }), let plain = value.withUnsafeBytes({ Envelope.expand($0) }),
+           case .map(var fields) = show(value: plain, in: database), fields.count == 2,
+           plain.withUnsafeBytes({ Envelope.compress($0) }) == value {
+            fields.append(.init(.text("compressed"), .text("lz4")))
+            return .map(fields)
+        }
         if let opened = value.withUnsafeBytes({ Envelope.open($0) }), let item = try? CBORValue(decoding: Array(opened.item)),
            Envelope.header(recordVersion: opened.version) + item.encoded() == value {
             return .map([.init(.text("v"), CBORValue(Int64(opened.version))), .init(.text("record"), item)])
@@ -95,7 +102,7 @@ package enum DumpFormat {
     package static func damage(database: String, key: [UInt8], value: [UInt8]) -> String? {
         if key.isEmpty { return "an empty key" }
         if let layout = TimelineStore.keyLayouts[database], layout.decode(key) == nil { return "the key does not follow the layout of \(database) (\(layout))" }
-        if recordDatabases.contains(database), value.withUnsafeBytes({ Envelope.open($0) }) == nil { return "the value is not a record envelope" }
+        if recordDatabases.contains(database), value.withUnsafeBytes({ Envelope.plain($0) }) == nil { return "the value is not a record envelope" }
         return nil
     }
 
@@ -171,11 +178,17 @@ package enum DumpFormat {
         guard case .map(let entries) = value else { throw DumpError("a value is an object: {\"v\":…,\"record\":…}, {\"cbor\":…} or {\"base64\":…}") }
         let keys = entries.map { $0.key.textValue ?? "?" }
         switch keys {
-        case ["v", "record"]:
+        case ["v", "record"], ["v", "record", "compressed"]:
             guard let version = value["v"]?.int64Value, version >= 0, version <= Int64(UInt32.max), let record = value["record"] else {
                 throw DumpError("a record's \"v\" is its version, 0 to 4294967295")
             }
-            return Envelope.header(recordVersion: Int(version)) + record.encoded()
+            let plain = Envelope.header(recordVersion: Int(version)) + record.encoded()
+            guard let compression = value["compressed"] else { return plain }
+            guard compression.textValue == "lz4" else { throw DumpError("a record's \"compressed\" is \"lz4\", the one compression there is") }
+            guard let compressed = plain.withUnsafeBytes({ Envelope.compress($0) }) else {
+                throw DumpError("the record does not shrink under LZ4: store it plain (without \"compressed\")")
+            }
+            return compressed
         case ["cbor"]:
             return value["cbor"]!.encoded()
         case ["base64"]:

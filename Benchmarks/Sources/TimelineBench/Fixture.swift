@@ -1,4 +1,5 @@
 import Foundation
+import BenchFixtures
 
 /// SplitMix64: the harness's only source of randomness, so a seed fixes every figure's input.
 struct Random {
@@ -60,11 +61,8 @@ struct Fixture {
     var thousandTurnSession = 0
     var longSessions: [Int] = []
     static let projects = (0..<10).map { "project-\($0)" }
-    /// Text the contents are cut from (ASCII, so any byte range is a valid string).
-    static let text: [UInt8] = {
-        let words = "the user asked about the deployment plan and the assistant answered with a list of steps, a command and a caveat "
-        return Array(String(repeating: words, count: 120_000 / words.utf8.count + 1).utf8)
-    }()
+    /// Text the contents are cut from: made-up prose that compresses as English does (`Prose`).
+    static let text = Prose.text
 
     init(turns: Int, seed: UInt64 = 2026) {
         self.seed = seed

@@ -6,6 +6,9 @@ import Timeline
 /// `@unchecked Sendable`: the store is; `timeline` changes only in `reopenAndList`, between workloads.
 final class TimelineStoreBackend: Backend, @unchecked Sendable {
     static let withLogName = "TimelineStore (write-ahead log)"
+    /// How the backends store large records: the library's default, or `.none` under `--plain`.
+    /// Set once, before any backend is made.
+    nonisolated(unsafe) static var compression: ValueCompression = .lz4
     let name: String
     let directory: String
     private let configuration: Environment.Configuration
@@ -15,7 +18,7 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
         self.directory = directory
         name = durability == .writeAheadLog ? Self.withLogName : Report.ours
         configuration = Environment.Configuration(durability: durability)
-        timeline = try TimelineStore(path: directory, configuration: configuration)
+        timeline = try TimelineStore(path: directory, configuration: configuration, compression: Self.compression)
     }
 
     func settings() throws -> [String: String] {
@@ -23,7 +26,8 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
         let commit = durability == .writeAheadLog
             ? "one fdatasync of data.wal per commit; data.mdb synced at checkpoints"
             : "fsync of data, then O_DSYNC meta page"
-        return ["engine": "LMDB (TimelineStore)", "durability": "\(durability)", "commit": commit]
+        let compression = Self.compression.minimumSize.map { "LZ4 from \($0) B, where it saves space" } ?? "none"
+        return ["engine": "LMDB (TimelineStore)", "durability": "\(durability)", "commit": commit, "compression": compression]
     }
 
     static func newTurn(_ turn: TurnData) -> NewTurn {
@@ -131,7 +135,7 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
 
     func reopenAndList() async throws -> Int {
         await timeline.close()
-        timeline = try TimelineStore(path: directory, configuration: configuration)
+        timeline = try TimelineStore(path: directory, configuration: configuration, compression: Self.compression)
         return try timeline.read { txn in try txn.listSessions(limit: 20).items.count }
     }
 

@@ -28,14 +28,18 @@ let mode = CommandLine.arguments.dropFirst(2).first ?? "raw"
 let path = NSTemporaryDirectory() + "/timelinestore-timeline-instructions-\(getpid())"
 defer { try? FileManager.default.removeItem(atPath: path) }
 
-// One session of 1,000 turns shaped like timeline-bench's: 600 bytes of text, token counts, a
-// cost, and a tool call on every fourth turn; and 150 more sessions of one turn in its project.
+// One session of 1,000 turns shaped like timeline-bench's: 50 B–4 KiB of prose (log-uniform, as
+// the harness's turns without its rare tool outputs; `Prose`), token counts, a cost, and a tool
+// call on every fourth turn; and 150 more sessions of one turn in its project. Before 2026-11-30
+// every turn held the same ~560 bytes of one repeated word. With TIMELINE_INSTRUCTIONS_PLAIN=1
+// the store keeps every record plain (`compression: .none`).
 let turns = (0..<1_000).map { index in
-    NewTurn(role: index % 2 == 0 ? .user : .assistant, content: String(repeating: "word \(index % 10) ", count: 80),
+    NewTurn(role: index % 2 == 0 ? .user : .assistant, content: Prose.piece(index),
             inputTokens: 120, outputTokens: 340, cost: 0.0021,
             toolCalls: index % 4 == 0 ? [Turn.ToolCall(id: "c\(index)", name: "search", arguments: #"{"q":"lisbon"}"#, result: "ok")] : [])
 }
-let timeline = try TimelineStore(path: path + "/store", configuration: .init(mapSize: 64 << 20, durability: .noSync))
+let compression: ValueCompression = ProcessInfo.processInfo.environment["TIMELINE_INSTRUCTIONS_PLAIN"] == "1" ? .none : .lz4
+let timeline = try TimelineStore(path: path + "/store", configuration: .init(mapSize: 64 << 20, durability: .noSync), compression: compression)
 let session = try timeline.write { tx in try tx.createSession(NewSession(title: "instructions", project: "p")) }
 try timeline.write { tx in _ = try tx.append(turns, to: session.id) }
 let listed = try timeline.write { tx in

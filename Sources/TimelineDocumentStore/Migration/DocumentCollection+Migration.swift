@@ -36,7 +36,7 @@ extension DocumentCollection {
     func versionCounts(in txn: borrowing Transaction<some TransactionAccess>) throws -> [Int: Int] {
         var counts: [Int: Int] = [:]
         try database.forEachEntry(in: txn) { entry in
-            guard let (stored, _) = Envelope.open(entry.value) else {
+            guard let stored = Envelope.recordVersion(of: entry.value) else {
                 throw DocumentStoreError(.corrupted, collection: name, key: KeyBytes(raw: Array(entry.key)))
             }
             counts[stored, default: 0] += 1
@@ -60,11 +60,13 @@ extension DocumentCollection {
             }
         }
         var rewritten = 0
-        for (keyBytes, value) in batch {
+        for (keyBytes, stored) in batch {
             let key = KeyBytes(raw: keyBytes)
-            let stored = try value.withUnsafeBytes { buffer in
-                guard let (stored, _) = Envelope.open(buffer) else { throw DocumentStoreError(.corrupted, collection: name, key: key) }
-                return stored
+            // A compressed record is migrated from its plain envelope (and written back as the
+            // collection's compression says).
+            guard let value = stored.withUnsafeBytes({ Envelope.plain($0) }),
+                  let stored = value.withUnsafeBytes({ Envelope.open($0)?.version }) else {
+                throw DocumentStoreError(.corrupted, collection: name, key: key)
             }
             if stored > version {
                 throw DocumentStoreError(.recordVersionTooNew(stored: stored, supported: version), collection: name, key: key)

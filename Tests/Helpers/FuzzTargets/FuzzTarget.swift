@@ -62,6 +62,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     static let compactNames = JSONFieldNames(CompactField.self, nested: [(.content, JSONFieldNames(CompactField.self))])
 
     static func records(_ data: UnsafeRawBufferPointer) {
+        // A compressed envelope is read from its expanded form, as the collections read it.
+        if Envelope.isCompressed(data) {
+            guard let plain = Envelope.expand(data) else { return }
+            return plain.withUnsafeBytes { records($0) }
+        }
         guard let (_, item) = Envelope.open(data) else { return }
         agree(Session.self, item)
         agree(Turn.self, item)
