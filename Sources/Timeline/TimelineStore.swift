@@ -79,7 +79,7 @@ public final class TimelineStore: Sendable {
     ///     `MigrationPolicy`; by default they are migrated at open, after a backup).
     ///   - clock: where times come from (tests pass a fixed clock).
     ///   - compression: how large turns, checkpoints and crystals are stored: by default
-    ///     compressed with LZ4 from 1 KB where that saves file space (``ValueCompression/lz4``);
+    ///     compressed with LZ4 from 2,000 bytes where that saves file space (``ValueCompression/lz4``);
     ///     `.none` stores every record plain (and leaves a new store at format 1, which older
     ///     TimelineStore versions open). Either way every record, of either form, reads.
     /// - Throws: `LMDBError` from opening the files; `DocumentStoreError`

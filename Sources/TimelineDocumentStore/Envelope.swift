@@ -87,25 +87,28 @@ public enum Envelope {
     }
 
     /// `plain` (a plain envelope) compressed: the compressed envelope of the same record.
+    /// - Parameter limit: the longest compressed value wanted; by default, anything shorter
+    ///   than `plain`. LZ4 stops as soon as its output would pass it.
     /// - Returns: `nil` when `plain` is not a plain envelope, is too large for one LZ4 block
-    ///   (~2 GB), or does not shrink.
-    public static func compress(_ plain: UnsafeRawBufferPointer) -> [UInt8]? {
+    ///   (~2 GB), or does not shrink to `limit` bytes or fewer.
+    public static func compress(_ plain: UnsafeRawBufferPointer, limit: Int? = nil) -> [UInt8]? {
         guard open(plain) != nil, plain.count - 2 <= Int(LZ4_MAX_INPUT_SIZE) else { return nil }
         let body = UnsafeRawBufferPointer(rebasing: plain[2...])
         var header: [UInt8] = [marker, compressedFormatVersion]
         appendHead(UInt64(body.count), to: &header)
-        let capacity = Int(LZ4_compressBound(Int32(body.count)))
-        guard header.count + capacity > 0 else { return nil }
-        var shrank = false
+        let capacity = min(limit ?? plain.count - 1, plain.count - 1) - header.count
+        guard capacity > 0 else { return nil }
+        var fits = false
         let value = [UInt8](unsafeUninitializedCapacity: header.count + capacity) { buffer, count in
             for (index, byte) in header.enumerated() { buffer[index] = byte }
+            // 0 when the block would not fit in `capacity`.
             let written = LZ4_compress_default(
                 body.baseAddress!.assumingMemoryBound(to: CChar.self), UnsafeMutableRawPointer(buffer.baseAddress! + header.count).assumingMemoryBound(to: CChar.self),
                 Int32(body.count), Int32(capacity))
-            shrank = written > 0 && header.count + Int(written) < plain.count
-            count = shrank ? header.count + Int(written) : 0
+            fits = written > 0
+            count = fits ? header.count + Int(written) : 0
         }
-        return shrank ? value : nil
+        return fits ? value : nil
     }
 
     /// Appends the CBOR head of an unsigned integer (major type 0) that fits 32 bits.

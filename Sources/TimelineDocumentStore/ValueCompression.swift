@@ -8,14 +8,14 @@
 /// either way, and plain it reads without expanding), while one that compresses to 1.9 KB moves
 /// into a leaf page and one of 40 KB frees four of its ten pages.
 ///
-/// Reading is the same for both forms: every read expands a compressed record first (LZ4 expands
-/// at a few GB/s). A store whose collections compress holds store format 2, which older code
+/// Reading is the same for both forms: every read expands a compressed record first — ~4.5
+/// instructions per byte of English-like text, ~1 µs per 2 KB; a plain record is read in place. A store whose collections compress holds store format 2, which older code
 /// refuses (`formatTooNew`) rather than misread. Records written before keep their form until
 /// they are written again.
 ///
 /// ```swift
 /// let pages = try store.collection("pages", primaryKey: { (page: Page) in KeyBytes(page.id) },
-///                                  compression: .lz4(minimumSize: 1_024))
+///                                  compression: .lz4)
 /// ```
 public struct ValueCompression: Sendable, Hashable {
     /// The smallest plain envelope, in bytes, that is tried; `nil` when nothing is compressed.
@@ -24,9 +24,13 @@ public struct ValueCompression: Sendable, Hashable {
     /// Records are stored as they are.
     public static let none = ValueCompression(minimumSize: nil)
 
-    /// LZ4 for records of at least 1,024 bytes, kept where it saves space (see the type's
-    /// description). Below 1 KB, English text shrinks by a tenth or less under LZ4.
-    public static let lz4 = ValueCompression(minimumSize: 1_024)
+    /// LZ4 for records of at least 2,000 bytes, kept where it saves space (see the type's
+    /// description): about the size from which LMDB stores a value on pages of its own (with
+    /// 4 KiB pages and keys of up to ~30 bytes), where compression saves the most file per byte a
+    /// read then has to expand. Smaller records, which share leaf pages, stay plain: LZ4 shrinks
+    /// 1–2 KB of English by a quarter at most, and expanding costs a read ~4.5 instructions per
+    /// byte (`Docs/benchmarks.md`, "Large values compressed").
+    public static let lz4 = ValueCompression(minimumSize: 2_000)
 
     /// LZ4 for records of at least `minimumSize` bytes (at least 16), kept where it saves space.
     public static func lz4(minimumSize: Int) -> ValueCompression {
@@ -42,8 +46,9 @@ public struct ValueCompression: Sendable, Hashable {
 struct CompressionRule: Sendable {
     let minimumSize: Int
     let pageSize: Int
-    /// The largest leaf node (`me_nodemax`, as `Database.spaceUsage` computes it): a node of
-    /// 8 header bytes, the key and the value that is larger goes to overflow pages.
+    /// The largest leaf node (`me_nodemax`, as `Database.spaceUsage` computes it): a value whose
+    /// node — 8 header bytes, the key, the value — is larger goes to overflow pages, as many as
+    /// `⌊(15 + length) / pageSize⌋ + 1` (a 16-byte header on the first).
     let nodeMax: Int
 
     init?(_ compression: ValueCompression, pageSize: Int) {
@@ -56,15 +61,20 @@ struct CompressionRule: Sendable {
     /// What `plain` (a plain envelope under a key of `keyLength` bytes) is stored as: compressed
     /// when that saves at least an eighth of its footprint, else `plain` itself.
     func stored(_ plain: [UInt8], keyLength: Int) -> [UInt8] {
-        guard plain.count >= minimumSize,
-              let compressed = plain.withUnsafeBytes({ Envelope.compress($0) }),
-              footprint(compressed.count, keyLength: keyLength) * 8 <= footprint(plain.count, keyLength: keyLength) * 7 else { return plain }
-        return compressed
+        guard plain.count >= minimumSize else { return plain }
+        // LZ4 gives up as soon as its output passes the limit, so a value that would not save
+        // enough costs only part of a compression.
+        let limit = largestSaving(plain.count, keyLength: keyLength)
+        return plain.withUnsafeBytes { Envelope.compress($0, limit: limit) } ?? plain
     }
 
-    /// The bytes a value of `length` takes in the file: its length in a leaf page, or whole
-    /// overflow pages (16-byte header, as `Database.spaceUsage` counts them).
-    func footprint(_ length: Int, keyLength: Int) -> Int {
-        8 + keyLength + length <= nodeMax ? length : ((16 - 1 + length) / pageSize + 1) * pageSize
+    /// The largest stored length whose footprint is at most seven eighths of a `length`-byte
+    /// value's: in a leaf page, seven eighths of its bytes; for an overflow value, the most a
+    /// leaf holds or the most that fits in seven eighths of its pages, whichever is more.
+    func largestSaving(_ length: Int, keyLength: Int) -> Int {
+        let inline = nodeMax - 8 - keyLength
+        if length <= inline { return length * 7 / 8 }
+        let pages = ((16 - 1 + length) / pageSize + 1) * 7 / 8
+        return max(inline, pages * pageSize - 16)
     }
 }

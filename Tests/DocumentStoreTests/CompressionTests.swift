@@ -23,7 +23,7 @@ func incompressibleText(_ length: Int, seed: UInt64) -> String {
 
 @Suite("Compressed record values")
 struct CompressionTests {
-    func openNotes(_ path: String, compression: ValueCompression = .lz4) throws -> (Store, DocumentCollection<Note>) {
+    func openNotes(_ path: String, compression: ValueCompression = .lz4(minimumSize: 1_024)) throws -> (Store, DocumentCollection<Note>) {
         let store = try Store(path: path, configuration: .init(durability: .noSync))
         let notes = try store.collection("notes", primaryKey: { (note: Note) in KeyBytes(note.id) },
                                          indexes: [Index("byAuthor") { KeyBytes($0.author, Int64($0.score)) }], compression: compression)

@@ -26,6 +26,25 @@ struct GuideTests {
         }
     }
 
+    @Test("compression: .none keeps a store at format 1 with every record plain; by default large records are compressed")
+    func plainRecords() async throws {
+        try await withTemporaryDirectory { dir in
+            let long = String(repeating: "a paragraph that a model wrote and the user kept; ", count: 40)
+            for (name, compression) in [("plain", ValueCompression.none), ("default", .lz4)] {
+                let timeline = name == "plain"
+                    ? try TimelineStore(path: dir + "/\(name)", compression: .none)
+                    : try TimelineStore(path: dir + "/\(name)")
+                let session = try await timeline.createSession(NewSession(title: name))
+                try await timeline.append(NewTurn(role: .assistant, content: long), to: session.id)
+                #expect(try timeline.turns(of: session.id).items.map(\.content) == [long])
+                await timeline.close()
+                let store = try Store(path: dir + "/\(name)")
+                #expect(try store.storedFormat() == (compression == .none ? 1 : 2))
+                try store.environment.close()
+            }
+        }
+    }
+
     @Test("the guide's walk-through runs and does what it says")
     func walkThrough() async throws {
         try await withTemporaryDirectory { dir in
