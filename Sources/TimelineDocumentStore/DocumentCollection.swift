@@ -372,13 +372,6 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// The envelope and CBOR encoding of `record`: the value stored for it (compressed when the
     /// collection's ``compression`` says so).
     func encode(_ record: Record, key: KeyBytes) throws -> [UInt8] {
-        let plain = try encodePlain(record, key: key)
-        guard let compression else { return plain }
-        return compression.stored(plain, keyLength: key.bytes.count)
-    }
-
-    /// The plain envelope and CBOR encoding of `record`.
-    func encodePlain(_ record: Record, key: KeyBytes) throws -> [UInt8] {
         var bytes = Envelope.header(recordVersion: version)
         do {
             if let fastEncodingType {
@@ -389,7 +382,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         } catch {
             throw DocumentStoreError(.encoding, collection: name, key: key, underlying: error)
         }
-        return bytes
+        return compression?.stored(bytes, keyLength: key.bytes.count) ?? bytes
     }
 
     /// Decodes a stored value, straight from the memory map. `key` (the record's key, for

@@ -119,7 +119,7 @@ struct KVToolTests {
             let long = String(repeating: "a long answer that repeats itself, as long answers do; ", count: 60)
             let session: UUID
             do {
-                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync), compression: .lz4)
                 session = try await timeline.createSession(NewSession(title: "long")).id
                 try await timeline.append([NewTurn(role: .user, content: "short"), NewTurn(role: .assistant, content: long)], to: session)
                 try await timeline.close()

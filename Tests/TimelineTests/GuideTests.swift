@@ -26,13 +26,13 @@ struct GuideTests {
         }
     }
 
-    @Test("compression: .none keeps a store at format 1 with every record plain; by default large records are compressed")
-    func plainRecords() async throws {
+    @Test("compression: .lz4 moves a store to format 2 and stores large records compressed; by default it stays at format 1")
+    func compressedRecords() async throws {
         try await withTemporaryDirectory { dir in
-            let long = String(repeating: "a paragraph that a model wrote and the user kept; ", count: 40)
-            for (name, compression) in [("plain", ValueCompression.none), ("default", .lz4)] {
-                let timeline = name == "plain"
-                    ? try TimelineStore(path: dir + "/\(name)", compression: .none)
+            let long = String(repeating: "a paragraph that a model wrote and the user kept; ", count: 60)
+            for (name, compression) in [("default", ValueCompression.none), ("compressed", .lz4)] {
+                let timeline = name == "compressed"
+                    ? try TimelineStore(path: dir + "/\(name)", compression: .lz4)
                     : try TimelineStore(path: dir + "/\(name)")
                 let session = try await timeline.createSession(NewSession(title: name))
                 try await timeline.append(NewTurn(role: .assistant, content: long), to: session.id)

@@ -27,10 +27,10 @@ struct TimelineCompressionTests {
         }
     }
 
-    @Test("by default large turns and checkpoints are stored compressed; every way of reading them gives the same content")
-    func defaultCompresses() async throws {
+    @Test("with .lz4 large turns and checkpoints are stored compressed; every way of reading them gives the same content")
+    func compressed() async throws {
         try await withTemporaryDirectory { dir in
-            let timeline = try openTimeline(dir)
+            let timeline = try TimelineStore(path: dir + "/timeline", configuration: .init(durability: .noSync), compression: .lz4)
             let session = try await timeline.createSession(NewSession(title: "long answers"))
             // Under 2,000 bytes a turn stays plain; a 3 KB one LZ4 takes into a leaf page and a
             // 60 KB one are stored compressed.
@@ -60,19 +60,19 @@ struct TimelineCompressionTests {
         }
     }
 
-    @Test("compression: .none stores every turn plain, and still reads turns stored compressed")
+    @Test("by default every turn is stored plain, and turns stored compressed still read")
     func turnedOff() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/timeline"
             let long = prose(5_000, seed: 5)
             let first: UUID
             do {
-                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync), compression: .lz4)
                 first = try await timeline.createSession(NewSession(title: "compressed")).id
                 try await timeline.append(NewTurn(role: .user, content: long), to: first)
                 try await timeline.close()
             }
-            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync), compression: .none)
+            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
             let second = try await timeline.createSession(NewSession(title: "plain")).id
             try await timeline.append(NewTurn(role: .user, content: long), to: second)
             #expect(try compressedTurns(timeline, first, count: 1) == [true])
@@ -81,7 +81,7 @@ struct TimelineCompressionTests {
             #expect(try timeline.turns(of: second).items.map(\.content) == [long])
             try await timeline.close()
 
-            let fresh = try TimelineStore(path: dir + "/plain", configuration: .init(durability: .noSync), compression: .none)
+            let fresh = try TimelineStore(path: dir + "/plain", configuration: .init(durability: .noSync))
             #expect(try fresh.store.storedFormat() == 1)
             try await fresh.close()
         }

@@ -17,9 +17,9 @@ struct TimelineBench {
         var render: String?
         /// Only the change feed's figures, not the comparison.
         var feedOnly = false
-        /// TimelineStore's backends store every record plain (`compression: .none`), in kept
-        /// stores of their own: the library as it was before large values were compressed.
-        var plain = false
+        /// TimelineStore's backends store large records compressed (`compression: .lz4`), in
+        /// kept stores of their own.
+        var compressed = false
         /// The backends to run, by slug (`--backends`); all when nil.
         var only: Set<String>?
         /// Timeline sizes for the growth workloads, smallest first; the main size last.
@@ -43,7 +43,7 @@ struct TimelineBench {
                 case "--render": guard let value = rest.popFirst() else { throw Usage("--render takes a results.json") }
                     render = value
                 case "--feed-only": feedOnly = true
-                case "--plain": plain = true
+                case "--compressed": compressed = true
                 case "--backends":
                     let known = Set(TimelineBench.backends.map(\.slug))
                     guard let value = rest.popFirst(), case let slugs = Set(value.split(separator: ",").map(String.init)),
@@ -62,7 +62,7 @@ struct TimelineBench {
         let problem: String?
         init(_ problem: String?) { self.problem = problem }
         static let text = """
-            usage: timeline-bench [--turns N] [--quick] [--output DIR] [--fixtures DIR] [--seed S] [--backends LIST] [--feed-only] [--plain]
+            usage: timeline-bench [--turns N] [--quick] [--output DIR] [--fixtures DIR] [--seed S] [--backends LIST] [--feed-only] [--compressed]
               --turns N      the timeline's size (default 1,000,000 turns, 10,000 sessions)
               --quick        20,000 turns and few iterations: a smoke run of every workload
               --output DIR   where results.json, results.csv and the SVG charts go (default ./timeline-bench-results)
@@ -71,7 +71,7 @@ struct TimelineBench {
               --backends L   only these backends, by comma-separated slug: timelinestore, timelinestore-wal,
                              grdb-naive, grdb-tuned, sqlite-tuned, raw-lmdb (all by default)
               --feed-only    only the change feed's figures (log reads, followers, incremental backup)
-              --plain        TimelineStore stores every record plain (compression: .none), as before 2026-11-30
+              --compressed   TimelineStore stores large records compressed (compression: .lz4)
             """
     }
 
@@ -81,7 +81,7 @@ struct TimelineBench {
                 return try await FeedBench.child(Array(CommandLine.arguments.dropFirst(2)))
             }
             let options = try Options(arguments: Array(CommandLine.arguments.dropFirst()))
-            TimelineStoreBackend.compression = options.plain ? .none : .lz4
+            TimelineStoreBackend.compression = options.compressed ? .lz4 : .none
             try await run(options)
         } catch let usage as Usage {
             if let problem = usage.problem { print("timeline-bench: \(problem)") }
@@ -174,7 +174,7 @@ struct TimelineBench {
     /// rate and file size are its own. `v2`: the fixture's text since 2026-11-30 (prose that
     /// compresses as English does; `Fixture.text`).
     static func keptStore(slug: String, fixture: Fixture, options: Options) -> String {
-        let format = slug.hasPrefix("timelinestore") ? "-records\(Turn.recordVersion)\(options.plain ? "-plain" : "")" : ""
+        let format = slug.hasPrefix("timelinestore") ? "-records\(Turn.recordVersion)\(options.compressed ? "-lz4" : "")" : ""
         return "\(options.fixtures)/\(slug)-\(fixture.turnCount)-\(fixture.seed)-v2\(format)"
     }
 

@@ -6,9 +6,9 @@ import Timeline
 /// `@unchecked Sendable`: the store is; `timeline` changes only in `reopenAndList`, between workloads.
 final class TimelineStoreBackend: Backend, @unchecked Sendable {
     static let withLogName = "TimelineStore (write-ahead log)"
-    /// How the backends store large records: the library's default, or `.none` under `--plain`.
-    /// Set once, before any backend is made.
-    nonisolated(unsafe) static var compression: ValueCompression = .lz4
+    /// How the backends store large records: the library's default (plain), or `.lz4` under
+    /// `--compressed`. Set once, before any backend is made.
+    nonisolated(unsafe) static var compression: ValueCompression = .none
     let name: String
     let directory: String
     private let configuration: Environment.Configuration

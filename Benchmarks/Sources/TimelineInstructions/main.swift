@@ -31,14 +31,14 @@ defer { try? FileManager.default.removeItem(atPath: path) }
 // One session of 1,000 turns shaped like timeline-bench's: 50 B–4 KiB of prose (log-uniform, as
 // the harness's turns without its rare tool outputs; `Prose`), token counts, a cost, and a tool
 // call on every fourth turn; and 150 more sessions of one turn in its project. Before 2026-11-30
-// every turn held the same ~560 bytes of one repeated word. With TIMELINE_INSTRUCTIONS_PLAIN=1
-// the store keeps every record plain (`compression: .none`).
+// every turn held the same ~560 bytes of one repeated word. With TIMELINE_INSTRUCTIONS_LZ4=1
+// the store compresses large records (`compression: .lz4`).
 let turns = (0..<1_000).map { index in
     NewTurn(role: index % 2 == 0 ? .user : .assistant, content: Prose.piece(index),
             inputTokens: 120, outputTokens: 340, cost: 0.0021,
             toolCalls: index % 4 == 0 ? [Turn.ToolCall(id: "c\(index)", name: "search", arguments: #"{"q":"lisbon"}"#, result: "ok")] : [])
 }
-let compression: ValueCompression = ProcessInfo.processInfo.environment["TIMELINE_INSTRUCTIONS_PLAIN"] == "1" ? .none : .lz4
+let compression: ValueCompression = ProcessInfo.processInfo.environment["TIMELINE_INSTRUCTIONS_LZ4"] == "1" ? .lz4 : .none
 let timeline = try TimelineStore(path: path + "/store", configuration: .init(mapSize: 64 << 20, durability: .noSync), compression: compression)
 let session = try timeline.write { tx in try tx.createSession(NewSession(title: "instructions", project: "p")) }
 try timeline.write { tx in _ = try tx.append(turns, to: session.id) }

@@ -60,11 +60,11 @@ extension DocumentCollection {
             }
         }
         var rewritten = 0
-        for (keyBytes, stored) in batch {
+        for (keyBytes, storedValue) in batch {
             let key = KeyBytes(raw: keyBytes)
             // A compressed record is migrated from its plain envelope (and written back as the
             // collection's compression says).
-            guard let value = stored.withUnsafeBytes({ Envelope.plain($0) }),
+            guard let value = storedValue.withUnsafeBytes({ Envelope.plain($0) }),
                   let stored = value.withUnsafeBytes({ Envelope.open($0)?.version }) else {
                 throw DocumentStoreError(.corrupted, collection: name, key: key)
             }
