@@ -14,7 +14,7 @@ public enum Prose {
     /// (`Docs/benchmarks.md`, "Large values compressed"). Before 2026-11-30 the text was one
     /// sentence repeated, which any compressor shrinks ~50-fold.
     public static let text: [UInt8] = {
-        var random = Generator(state: 0x7E47)
+        var random = SplitMix64(state: 0x7E47)
         let syllables = ["th", "e", "an", "re", "in", "on", "at", "en", "nd", "ti", "es", "or", "te", "of", "ed", "is", "it",
                          "al", "ar", "st", "to", "nt", "ng", "se", "ha", "as", "ou", "io", "le", "ve", "co", "me", "de", "hi",
                          "ri", "ro", "ic", "ne", "ea", "ra", "ce", "li", "ch", "ll", "be", "ma", "si", "om", "ur"].map { Array($0.utf8) }
@@ -62,26 +62,29 @@ public enum Prose {
     }()
 
 
-    /// The seeded generator the text is drawn with (SplitMix64).
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-    }
-
     /// Piece `index` of a set shaped like timeline-bench's contents: a length drawn
     /// log-uniformly from 50 B to 4 KiB, cut from ``text`` at a place drawn from `index`.
     public static func piece(_ index: Int) -> String {
-        var random = Generator(state: 0xC0FFEE ^ UInt64(index) &* 0x9E37_79B9)
+        var random = SplitMix64(state: 0xC0FFEE ^ UInt64(index) &* 0x9E37_79B9)
         let size = Int(exp(log(50.0) + random.unit() * log(4096.0 / 50.0)))
         let start = random.below(text.count - size)
         return String(decoding: text[start..<start + size], as: UTF8.self)
     }
+}
+
+/// The seeded random numbers of the benchmarks' fixtures (SplitMix64): the same on every run.
+public struct SplitMix64 {
+    public var state: UInt64
+    public init(state: UInt64) { self.state = state }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A number in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    /// A number in [0, bound).
+    public mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
 }

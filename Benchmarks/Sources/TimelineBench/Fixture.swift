@@ -1,20 +1,6 @@
 import Foundation
 import BenchFixtures
 
-/// SplitMix64: the harness's only source of randomness, so a seed fixes every figure's input.
-struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(max(bound, 1))) }
-}
-
 /// One turn as every backend stores it.
 struct TurnData {
     var role: String
@@ -67,7 +53,7 @@ struct Fixture {
     init(turns: Int, seed: UInt64 = 2026) {
         self.seed = seed
         turnCount = turns
-        var random = Random(state: seed)
+        var random = SplitMix64(state: seed)
         let count = max(turns / 100, 10)
         // Pareto(α = 1.5) weights, scaled so that the lengths sum to `turns`.
         let weights = (0..<count).map { _ in min(1 / pow(max(random.unit(), 1e-9), 1 / 1.5), 400) }
@@ -109,7 +95,7 @@ struct Fixture {
         longSessions = sessions.indices.filter { sessions[$0].parent == nil && sessions[$0].ownTurns >= 100 }
     }
 
-    static func uuid(_ random: inout Random) -> UUID {
+    static func uuid(_ random: inout SplitMix64) -> UUID {
         var bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         bytes[6] = bytes[6] & 0x0F | 0x40
         bytes[8] = bytes[8] & 0x3F | 0x80
@@ -122,7 +108,7 @@ struct Fixture {
 
     /// Turn `sequence` of session `index` (one of its own): derived from the seed, never stored.
     func turn(session index: Int, sequence: Int) -> TurnData {
-        var random = Random(state: seed ^ (UInt64(index) &* 0x9E37_79B9) ^ (UInt64(sequence) &* 0x85EB_CA6B))
+        var random = SplitMix64(state: seed ^ (UInt64(index) &* 0x9E37_79B9) ^ (UInt64(sequence) &* 0x85EB_CA6B))
         let size = random.unit() < 0.01 ? 10_240 + random.below(92_160) : Int(exp(log(50.0) + random.unit() * log(4096.0 / 50.0)))
         let start = random.below(Self.text.count - size)
         let isTool = random.unit() < 0.25
@@ -136,7 +122,7 @@ struct Fixture {
     }
 
     /// A session index for a skewed (Zipf-like) choice among the sessions of ≥ 100 turns.
-    func skewedLongSession(_ random: inout Random) -> Int {
+    func skewedLongSession(_ random: inout SplitMix64) -> Int {
         let rank = Int(Double(longSessions.count) * pow(random.unit(), 3))
         return longSessions[min(rank, longSessions.count - 1)]
     }

@@ -1,4 +1,5 @@
 import Foundation
+import BenchFixtures
 
 /// The workloads, run on one backend's store of one fixture. Reads come first, on the untouched
 /// fixture, so that every backend answers the same queries about the same data (their answers
@@ -30,7 +31,7 @@ struct Workloads {
 
     /// Every workload (`full`), or the growth subset: append, load 100 turns, list a page.
     mutating func run(full: Bool) async throws {
-        var random = Random(state: fixture.seed ^ 0xBE7C)
+        var random = SplitMix64(state: fixture.seed ^ 0xBE7C)
         let longSessions = (0..<options.iterations(500)).map { _ in fixture.sessions[fixture.skewedLongSession(&random)].id }
 
         var answer = 0
@@ -52,7 +53,7 @@ struct Workloads {
         if full { try await runWrites(&random) }
     }
 
-    private mutating func runReads(_ random: inout Random) throws {
+    private mutating func runReads(_ random: inout SplitMix64) throws {
         let thousand = fixture.sessions[fixture.thousandTurnSession].id
         var answer = 0
         record("load a whole session (\(fixture.sessions[fixture.thousandTurnSession].ownTurns) turns)",
@@ -93,7 +94,7 @@ struct Workloads {
         record("load 100 turns while a writer appends", underLoad)
     }
 
-    private mutating func runAppends(_ random: inout Random) throws {
+    private mutating func runAppends(_ random: inout SplitMix64) throws {
         let count = options.iterations(200)
         let jobs = (0..<count).map { index -> (UUID, TurnData) in
             let session = fixture.skewedLongSession(&random)
@@ -115,7 +116,7 @@ struct Workloads {
         }
     }
 
-    private mutating func runWrites(_ random: inout Random) async throws {
+    private mutating func runWrites(_ random: inout SplitMix64) async throws {
         for writers in [1, 4, 16, 64] {
             // 128 bursts: at one commit per burst, two of the write-ahead log's checkpoint
             // intervals (64 commits) and SQLite's WAL checkpoints too, so that each figure
@@ -183,7 +184,7 @@ struct Workloads {
 extension Workloads {
     /// A service's traffic: 16 concurrent clients, each doing 90 % reads (a session's latest 20
     /// turns) and 10 % durable appends, on sessions chosen with a Zipf-like skew.
-    mutating func runMixed(_ random: inout Random) async throws {
+    mutating func runMixed(_ random: inout SplitMix64) async throws {
         let clients = 16, perClient = options.iterations(100)
         let plans: [[(read: Bool, session: UUID, turn: TurnData)]] = (0..<clients).map { client in
             (0..<perClient).map { step in
