@@ -54,7 +54,7 @@ extension TimelineStore {
             let backup = try TimelineStore(path: path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
             _ = try read { source in try backup.read { target in try Self.backupPosition(of: target, from: source) } }
         }
-        let backup = try TimelineStore(path: path, migrationPolicy: .failIfNeeded)
+        let backup = try TimelineStore(path: path, migrationPolicy: .failIfNeeded, compression: compression)
         return try read { source in
             try backup.store.write { txn in try Self.update(TimelineTransaction(backup, txn), from: source) }
         }
@@ -64,7 +64,11 @@ extension TimelineStore {
     private static func backupPosition(of target: borrowing TimelineTransaction<some TransactionAccess>,
                                        from source: borrowing ReadTransaction) throws -> Int {
         func refuse(_ why: String) -> TimelineError { .backupNotUpdatable(why) }
-        let (sourceMeta, targetMeta) = (try metaEntries(source), try metaEntries(target))
+        // The store format is left out: a store opened with `compression: .lz4` since the copy
+        // is at format 2, and so becomes the backup once opened the same way to be updated.
+        let format = Array(MetaKey.format.utf8)
+        var (sourceMeta, targetMeta) = (try metaEntries(source), try metaEntries(target))
+        (sourceMeta[format], targetMeta[format]) = (nil, nil)
         let id = Array(MetaKey.storeID.utf8)
         guard sourceMeta[id] != nil else { throw refuse("the store has no identity yet: it was written by older code and not opened writable since") }
         guard sourceMeta[id] == targetMeta[id] else { throw refuse("it is a copy of another store") }

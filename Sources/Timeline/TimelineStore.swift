@@ -66,6 +66,10 @@ public final class TimelineStore: Sendable {
     /// the first follower, stopped at close.
     private let dataFileWatch = Mutex<WatchState>(.notStarted)
     private enum WatchState { case notStarted, watching(DataFileWatch), unavailable, closed }
+    /// How this instance stores large records (`init`'s `compression`); a backup it brings up to
+    /// date is opened the same way, so that the records it copies are stored as this store
+    /// stores them.
+    let compression: ValueCompression
     /// Whether this instance opened the environment (and so closes it): not when it was given a `Store`.
     private let ownsEnvironment: Bool
 
@@ -102,6 +106,7 @@ public final class TimelineStore: Sendable {
 
     private init(store: Store, clock: @escaping @Sendable () -> Date, compression: ValueCompression, ownsEnvironment: Bool) throws {
         self.store = store
+        self.compression = compression
         self.ownsEnvironment = ownsEnvironment
         self.clock = { clock().storable }
         sessions = try store.collection(

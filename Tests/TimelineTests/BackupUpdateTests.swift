@@ -181,6 +181,33 @@ struct BackupUpdateTests {
         }
     }
 
+    @Test("a store opened with compression since its backup was copied: the update compresses as the store does, and equals a full copy")
+    func compressedSince() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/timeline"
+            let session: UUID
+            do {
+                let plain = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+                session = try await plain.createSession(NewSession(title: "before")).id
+                try await plain.append(NewTurn(role: .user, content: "short"), to: session)
+                try plain.environment.copy(to: dir + "/backup")
+                await plain.close()
+            }
+            let long = String(repeating: "an answer long enough to be compressed, and it repeats itself; ", count: 80)
+            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync), compression: .lz4)
+            try await timeline.append(NewTurn(role: .assistant, content: long), to: session)
+            let update = try timeline.updateBackup(at: dir + "/backup")
+            #expect(update.recordsWritten > 0)
+            try timeline.environment.copy(to: dir + "/full")
+            await timeline.close()
+            let (backup, full) = (try Self.contents(ofStoreAt: dir + "/backup"), try Self.contents(ofStoreAt: dir + "/full"))
+            #expect(Self.differences(backup, full).isEmpty, "\(Self.differences(backup, full))")
+            let reopened = try TimelineStore(path: dir + "/backup", configuration: .init(readOnly: true))
+            #expect(try reopened.turns(of: session).items.map(\.content) == ["short", long])
+            await reopened.close()
+        }
+    }
+
     @Test("a store migrated since its backup was copied: the backup's records are older, so it is refused")
     func migratedSince() async throws {
         try await withTemporaryDirectory { dir in
