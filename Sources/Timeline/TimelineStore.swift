@@ -83,7 +83,7 @@ public final class TimelineStore: Sendable {
     ///     `MigrationPolicy`; by default they are migrated at open, after a backup).
     ///   - clock: where times come from (tests pass a fixed clock).
     ///   - compression: how large turns, checkpoints and crystals are stored: by default plain
-    ///     (`.none`); ``ValueCompression/lz4`` compresses them with LZ4 from 2,000 bytes where that
+    ///     (`.none`); `ValueCompression.lz4` compresses them with LZ4 from 2,000 bytes where that
     ///     saves file space — ~15 % smaller files for English-like text, but reading a compressed
     ///     record costs more than reading a plain one, and the store moves to format 2, which
     ///     TimelineStore versions from before compression refuse (`Docs/guide.md`). Either way

@@ -87,8 +87,10 @@ public enum Envelope {
     }
 
     /// `plain` (a plain envelope) compressed: the compressed envelope of the same record.
-    /// - Parameter limit: the longest compressed value wanted; by default, anything shorter
-    ///   than `plain`. LZ4 stops as soon as its output would pass it.
+    /// - Parameters:
+    ///   - plain: a plain envelope.
+    ///   - limit: the longest compressed value wanted; by default, anything shorter than
+    ///     `plain`. LZ4 stops as soon as its output would pass it.
     /// - Returns: `nil` when `plain` is not a plain envelope, is too large for one LZ4 block
     ///   (~2 GB), or does not shrink to `limit` bytes or fewer.
     public static func compress(_ plain: UnsafeRawBufferPointer, limit: Int? = nil) -> [UInt8]? {
