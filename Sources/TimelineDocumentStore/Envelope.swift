@@ -71,7 +71,7 @@ public enum Envelope {
         let block = UnsafeRawBufferPointer(rebasing: value[start...])
         // An LZ4 block expands at most ~255-fold: a longer declared length is damage, refused
         // before anything is allocated for it.
-        guard length >= 2, length <= min(block.count * 255 + 16, Int(LZ4_MAX_INPUT_SIZE)) else { return nil }
+        guard length >= 2, length <= min(block.count * 255 + 16, Int(LZ4_MAX_INPUT_SIZE)), block.count <= Int(Int32.max) else { return nil }
         var complete = true
         let plain = [UInt8](unsafeUninitializedCapacity: 2 + length) { buffer, count in
             buffer[0] = marker
