@@ -40,11 +40,26 @@ public enum Envelope {
         return (version, UnsafeRawBufferPointer(rebasing: value[start...]))
     }
 
-    /// The record version of a stored value, plain or compressed (which is expanded to read it);
-    /// `nil` when it is not a well-formed envelope.
+    /// The record version of a stored value, plain or compressed; `nil` when it is not a
+    /// well-formed envelope. Of a compressed value only the first bytes are expanded, so the
+    /// rest of its block is not checked.
     public static func recordVersion(of value: UnsafeRawBufferPointer) -> Int? {
-        if isCompressed(value) { return expand(value)?.withUnsafeBytes { open($0)?.version } }
-        return open(value)?.version
+        guard isCompressed(value) else { return open(value)?.version }
+        guard let (length, start) = readHead(value, at: 2), start < value.count, value.count - start <= Int(Int32.max),
+              length >= 2, length <= min((value.count - start) * 255 + 16, Int(LZ4_MAX_INPUT_SIZE)) else { return nil }
+        // The version's head takes at most 5 bytes, and a record at least 1 after it.
+        var head: (UInt64, UInt64) = (0, 0)
+        let wanted = min(length, 6)
+        return withUnsafeMutableBytes(of: &head) { buffer -> Int? in
+            buffer[0] = marker
+            buffer[1] = formatVersion
+            let written = LZ4_decompress_safe_partial(
+                value.baseAddress!.advanced(by: start).assumingMemoryBound(to: CChar.self),
+                buffer.baseAddress!.advanced(by: 2).assumingMemoryBound(to: CChar.self),
+                Int32(value.count - start), Int32(wanted), Int32(wanted))
+            guard written == Int32(wanted) else { return nil }
+            return open(UnsafeRawBufferPointer(rebasing: buffer[..<(2 + wanted)]))?.version
+        }
     }
 
     /// Whether `value` has the header of a compressed envelope (whose body may still be damaged).

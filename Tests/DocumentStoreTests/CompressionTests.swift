@@ -47,6 +47,12 @@ struct CompressionTests {
         #expect(compressed.withUnsafeBytes { Envelope.recordVersion(of: $0) } == 3)
         #expect(compressed.withUnsafeBytes { Envelope.open($0) } == nil)
         #expect(plain.withUnsafeBytes { Envelope.plain($0) } == plain)
+        // The version is read from the block's first bytes, for every length of its head.
+        for version in [0, 23, 24, 255, 256, 65_535, 65_536, 4_000_000_000] {
+            let plain = Envelope.header(recordVersion: version) + record.encoded()
+            let compressed = try #require(plain.withUnsafeBytes { Envelope.compress($0) })
+            #expect(compressed.withUnsafeBytes { Envelope.recordVersion(of: $0) } == version)
+        }
 
         let random = Envelope.header(recordVersion: 1) + CBORValue.text(incompressibleText(3_000, seed: 2)).encoded()
         #expect(random.withUnsafeBytes { Envelope.compress($0) } == nil)
@@ -83,6 +89,7 @@ struct CompressionTests {
             if let expanded { #expect(expanded.withUnsafeBytes { Envelope.open($0) } != nil) }
         }
         for value in cases.prefix(8) { #expect(value.withUnsafeBytes { Envelope.expand($0) } == nil) }
+        for value in cases { _ = value.withUnsafeBytes { Envelope.recordVersion(of: $0) } }   // nil or a number, never a trap
         // The same hand-made block around a body that is one: it expands.
         #expect([UInt8]([0x54, 0x02, 0x03, 0x30, 0x01, 0x61, 0x41]).withUnsafeBytes { Envelope.expand($0) } == [0x54, 0x01, 0x01, 0x61, 0x41])
     }

@@ -64,7 +64,8 @@ extension DocumentCollection {
             let key = KeyBytes(raw: keyBytes)
             // A compressed record is migrated from its plain envelope (and written back as the
             // collection's compression says).
-            guard let value = storedValue.withUnsafeBytes({ Envelope.plain($0) }),
+            let compressed = storedValue.withUnsafeBytes { Envelope.isCompressed($0) }
+            guard let value = compressed ? storedValue.withUnsafeBytes({ Envelope.expand($0) }) : storedValue,
                   let stored = value.withUnsafeBytes({ Envelope.open($0)?.version }) else {
                 throw DocumentStoreError(.corrupted, collection: name, key: key)
             }

@@ -62,7 +62,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     static let compactNames = JSONFieldNames(CompactField.self, nested: [(.content, JSONFieldNames(CompactField.self))])
 
     static func records(_ data: UnsafeRawBufferPointer) {
-        // A compressed envelope is read from its expanded form, as the collections read it.
+        // A compressed envelope is read from its expanded form, as the collections read it; its
+        // version, as a migration's count reads it, from its first bytes alone.
+        _ = Envelope.recordVersion(of: data)
         if Envelope.isCompressed(data) {
             guard let plain = Envelope.expand(data) else { return }
             return plain.withUnsafeBytes { records($0) }
