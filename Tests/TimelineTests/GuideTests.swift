@@ -37,6 +37,7 @@ struct GuideTests {
                 let session = try await timeline.createSession(NewSession(title: name))
                 try await timeline.append(NewTurn(role: .assistant, content: long), to: session.id)
                 #expect(try timeline.turns(of: session.id).items.map(\.content) == [long])
+                #expect(try timeline.storeInCurrentForm() == 0)   // written in its form already
                 await timeline.close()
                 let store = try Store(path: dir + "/\(name)")
                 #expect(try store.storedFormat() == (compression == .none ? 1 : 2))

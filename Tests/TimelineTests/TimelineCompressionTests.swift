@@ -86,4 +86,39 @@ struct TimelineCompressionTests {
             try await fresh.close()
         }
     }
+
+    @Test("storeInCurrentForm compresses what was stored plain before, in batches, and with .none stores it plain again; contents and the change log stay")
+    func rewriteStoredForms() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/timeline"
+            let contents = (0..<12).map { $0 % 3 == 0 ? "short \($0)" : prose(2_500 + $0 * 700, seed: UInt64(40 + $0)) }
+            let session: UUID
+            do {
+                let plain = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+                session = try await plain.createSession(NewSession(title: "written plain")).id
+                try await plain.append(contents.map { NewTurn(role: .user, content: $0) }, to: session)
+                _ = try await plain.saveCheckpoint(NewCheckpoint(description: "state", state: Data(prose(9_000, seed: 60).utf8)), for: session)
+                await plain.close()
+            }
+            let large = contents.map { $0.utf8.count >= 2_000 }
+            do {
+                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync), compression: .lz4)
+                let changes = try timeline.changes(limit: .max).count
+                #expect(try compressedTurns(timeline, session, count: contents.count) == Array(repeating: false, count: contents.count))
+                #expect(try timeline.storeInCurrentForm(batchSize: 5) == large.filter { $0 }.count + 1)
+                #expect(try compressedTurns(timeline, session, count: contents.count) == large)
+                #expect(try timeline.storeInCurrentForm(batchSize: 5) == 0)
+                #expect(try timeline.turns(of: session).items.map(\.content) == contents)
+                #expect(try timeline.changes(limit: .max).count == changes)
+                #expect(try timeline.check().isEmpty)
+                await timeline.close()
+            }
+            let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+            #expect(try timeline.storeInCurrentForm() == large.filter { $0 }.count + 1)
+            #expect(try compressedTurns(timeline, session, count: contents.count) == Array(repeating: false, count: contents.count))
+            #expect(try timeline.turns(of: session).items.map(\.content) == contents)
+            #expect(try timeline.check().isEmpty)
+            await timeline.close()
+        }
+    }
 }
