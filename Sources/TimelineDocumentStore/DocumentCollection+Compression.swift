@@ -10,14 +10,7 @@ extension DocumentCollection {
     /// - Returns: how many values were walked, how many of them were rewritten, and the last key
     ///   walked.
     package func storeInCurrentForm(after: [UInt8]?, limit: Int, in txn: borrowing WriteTransaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?) {
-        // Copy the batch out first: the loop below changes the database it was read from.
-        var batch: [(key: [UInt8], value: [UInt8])] = []
-        try database.withCursor(in: txn) { cursor in
-            var entries = cursor.entries(in: after.map { KeyRange.after($0) } ?? .all)
-            while batch.count < limit, let entry = try entries.next() {
-                batch.append((Array(entry.key), Array(entry.value)))
-            }
-        }
+        let batch = try copyBatch(after: after, limit: limit, in: txn)
         var rewritten = 0
         for (key, value) in batch {
             let compressed = value.withUnsafeBytes { Envelope.isCompressed($0) }
@@ -32,5 +25,19 @@ extension DocumentCollection {
             rewritten += 1
         }
         return (batch.count, rewritten, batch.last?.key)
+    }
+
+    /// Up to `limit` stored entries after the key `after`, in key order, copied out of the map:
+    /// for the batch walks that then change the database they were read from (migrations,
+    /// ``storeInCurrentForm(after:limit:in:)``).
+    func copyBatch(after: [UInt8]?, limit: Int, in txn: borrowing WriteTransaction) throws -> [(key: [UInt8], value: [UInt8])] {
+        var batch: [(key: [UInt8], value: [UInt8])] = []
+        try database.withCursor(in: txn) { cursor in
+            var entries = cursor.entries(in: after.map { KeyRange.after($0) } ?? .all)
+            while batch.count < limit, let entry = try entries.next() {
+                batch.append((Array(entry.key), Array(entry.value)))
+            }
+        }
+        return batch
     }
 }

@@ -51,14 +51,7 @@ extension DocumentCollection {
     /// - Returns: how many stored records were walked, how many of them were rewritten, and the
     ///   last key walked.
     func migrateBatch(after: [UInt8]?, limit: Int, in txn: borrowing WriteTransaction) throws -> (walked: Int, rewritten: Int, last: [UInt8]?) {
-        // Copy the batch out first: the loop below changes the database it was read from.
-        var batch: [(key: [UInt8], value: [UInt8])] = []
-        try database.withCursor(in: txn) { cursor in
-            var entries = cursor.entries(in: after.map { KeyRange.after($0) } ?? .all)
-            while batch.count < limit, let entry = try entries.next() {
-                batch.append((Array(entry.key), Array(entry.value)))
-            }
-        }
+        let batch = try copyBatch(after: after, limit: limit, in: txn)
         var rewritten = 0
         for (keyBytes, storedValue) in batch {
             let key = KeyBytes(raw: keyBytes)
