@@ -1,3 +1,5 @@
+internal import TimelineLMDB
+
 /// Whether a collection stores its large records compressed, and from what size.
 ///
 /// A record whose plain envelope is at least ``minimumSize`` bytes is compressed with LZ4 (a
@@ -9,9 +11,10 @@
 /// into a leaf page and one of 40 KB frees four of its ten pages.
 ///
 /// Reading is the same for both forms: every read expands a compressed record first — ~4.5
-/// instructions per byte of English-like text, ~1 µs per 2 KB; a plain record is read in place. A store whose collections compress holds store format 2, which older code
-/// refuses (`formatTooNew`) rather than misread. Records written before keep their form until
-/// they are written again.
+/// instructions per byte of English-like text, ~1 µs per 2 KB; a plain record is read in place.
+/// A store whose collections compress holds store format 2, which older code refuses
+/// (`formatTooNew`) rather than misread. Records written before keep their form until they are
+/// written again.
 ///
 /// ```swift
 /// let pages = try store.collection("pages", primaryKey: { (page: Page) in KeyBytes(page.id) },
@@ -42,20 +45,16 @@ public struct ValueCompression: Sendable, Hashable {
     }
 }
 
-/// A ``ValueCompression`` bound to its environment's page size: the decision for each value.
+/// A ``ValueCompression`` bound to its environment's page layout: the decision for each value.
 struct CompressionRule: Sendable {
     let minimumSize: Int
-    let pageSize: Int
-    /// The largest leaf node (`me_nodemax`, as `Database.spaceUsage` computes it): a value whose
-    /// node — 8 header bytes, the key, the value — is larger goes to overflow pages, as many as
-    /// `⌊(15 + length) / pageSize⌋ + 1` (a 16-byte header on the first).
-    let nodeMax: Int
+    /// Where LMDB puts a value of a given size: a leaf page, or overflow pages of its own.
+    let layout: PageLayout
 
     init?(_ compression: ValueCompression, pageSize: Int) {
         guard let minimumSize = compression.minimumSize else { return nil }
         self.minimumSize = minimumSize
-        self.pageSize = pageSize
-        nodeMax = (((pageSize - 16) / 2) & ~1) - 2
+        layout = PageLayout(pageSize: pageSize)
     }
 
     /// What `plain` (a plain envelope under a key of `keyLength` bytes) is stored as: compressed
@@ -72,9 +71,9 @@ struct CompressionRule: Sendable {
     /// value's: in a leaf page, seven eighths of its bytes; for an overflow value, the most a
     /// leaf holds or the most that fits in seven eighths of its pages, whichever is more.
     func largestSaving(_ length: Int, keyLength: Int) -> Int {
-        let inline = nodeMax - 8 - keyLength
-        if length <= inline { return length * 7 / 8 }
-        let pages = ((16 - 1 + length) / pageSize + 1) * 7 / 8
-        return max(inline, pages * pageSize - 16)
+        if layout.fitsInLeaf(key: keyLength, value: length) { return length * 7 / 8 }
+        // A value of `k · pageSize − 16` bytes or fewer fits in `k` overflow pages.
+        let pages = layout.overflowPages(length) * 7 / 8
+        return max(layout.nodeMax - 8 - keyLength, pages * layout.pageSize - PageLayout.pageHeader)
     }
 }

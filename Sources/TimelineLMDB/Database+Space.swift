@@ -28,7 +28,7 @@ extension Database {
         public var overflowBytesUnused: Int { statistics.overflowPages * statistics.pageSize - overflowValueBytes }
 
         /// LMDB's page header (`PAGEHDRSZ`), in bytes.
-        static let pageHeader = 16
+        static let pageHeader = PageLayout.pageHeader
     }
 
     /// Walks every entry of the database and accounts for its bytes (see ``SpaceUsage``): for
@@ -45,20 +45,18 @@ extension Database {
                             detail: "a dupSort database keeps a key's values together, which this does not account for")
         }
         let statistics = try statistics(in: txn)
-        let pageSize = statistics.pageSize, header = SpaceUsage.pageHeader
-        // The largest node a leaf holds (`me_nodemax`): half a page's room, even, less a slot.
-        let nodeMax = (((pageSize - header) / 2) & ~1) - 2
+        let layout = PageLayout(pageSize: statistics.pageSize)
         var usage = SpaceUsage(statistics: statistics, keyBytes: 0, inlineValueBytes: 0, overflowValues: 0, overflowValueBytes: 0,
                                leafBytesUsed: 0, overflowPagesNeeded: 0)
         try forEachEntry(in: txn) { entry in
             let key = entry.key.count, value = entry.value.count
             usage.keyBytes += key
             var node = 8 + key + value
-            if node > nodeMax {
+            if !layout.fitsInLeaf(key: key, value: value) {
                 node = 8 + key + 8
                 usage.overflowValues += 1
                 usage.overflowValueBytes += value
-                usage.overflowPagesNeeded += (header - 1 + value) / pageSize + 1
+                usage.overflowPagesNeeded += layout.overflowPages(value)
             } else {
                 usage.inlineValueBytes += value
             }
@@ -66,4 +64,26 @@ extension Database {
         }
         return usage
     }
+}
+
+/// Where LMDB (0.9.x) puts a value: in a leaf page beside others, or on overflow pages of its
+/// own. Shared by ``Database/spaceUsage(in:)`` and the record layer's compression rule.
+package struct PageLayout: Sendable {
+    /// LMDB's page header (`PAGEHDRSZ`), in bytes.
+    package static let pageHeader = 16
+    package let pageSize: Int
+    /// The largest node a leaf holds (`me_nodemax`): half a page's room, even, less a slot.
+    package let nodeMax: Int
+
+    package init(pageSize: Int) {
+        self.pageSize = pageSize
+        nodeMax = (((pageSize - Self.pageHeader) / 2) & ~1) - 2
+    }
+
+    /// Whether a value of `value` bytes under a key of `key` bytes sits in a leaf page: its node
+    /// (8 header bytes, the key, the value) is at most ``nodeMax``.
+    package func fitsInLeaf(key: Int, value: Int) -> Bool { 8 + key + value <= nodeMax }
+
+    /// The overflow pages a value of `value` bytes too large for a leaf takes (`OVPAGES`).
+    package func overflowPages(_ value: Int) -> Int { (Self.pageHeader - 1 + value) / pageSize + 1 }
 }
