@@ -1,4 +1,4 @@
-public import TimelineLMDB
+internal import TimelineLMDB
 internal import TimelineDocumentStore
 
 extension TimelineStore {

@@ -168,27 +168,35 @@ extension TimelineTransaction {
         after cursor: PageCursor? = nil) throws -> JSONPage {
         try checkLimit(limit)
         let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
+        // Each record is written into `record`, then copied onto the page, whose room is reserved
+        // after the first record: a page written into one growing buffer and made an array at
+        // the end copied the page two and three times.
         var json: [UInt8] = [UInt8(ascii: "[")]
+        var record = JSONOutput(capacity: 4_096)
         var count = 0
         // The key's fields, written before each compact record's own: the session's part made once
         // per session of the history, the sequence's digits per turn (a string per turn cost
         // 5,000 instructions).
-        var leading: [UInt8] = [], leadingOwner: UUID?, prefixLength = 0
+        var leading = JSONOutput(capacity: 80), leadingOwner: UUID?, prefixLength = 0
+        let names = Turn.jsonNames
         let last = try forEachStoredTurn(plan, limit: limit) { item, owner, sequence in
             if owner != leadingOwner {
-                leading = Turn.jsonKeyFieldsPrefix(owner)
+                leading.truncate(to: 0)
+                Turn.jsonKeyFieldsPrefix(owner).withUnsafeBytes { leading.append($0) }
                 (leadingOwner, prefixLength) = (owner, leading.count)
             }
-            leading.removeSubrange(prefixLength...)
-            leading.append(contentsOf: String(sequence).utf8)
-            // Room for this record's JSON (about its CBOR's size) in one go, growing geometrically.
-            if json.capacity - json.count < item.count * 2 { json.reserveCapacity(max(json.capacity * 2, json.count + item.count * 2)) }
-            if count > 0 { json.append(UInt8(ascii: ",")) }
+            leading.truncate(to: prefixLength)
+            leading.appendDecimal(sequence)
+            record.truncate(to: 0)
             do {
-                try CBORJSONTranscoder.append(item, to: &json, names: Turn.jsonNames, leading: leading)
+                try leading.withBytes { leading throws(CBORError) in
+                    try CBORJSONTranscoder.append(item, to: &record, names: names, leading: UnsafeRawBufferPointer(leading))
+                }
             } catch {
                 throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner, sequence.keyPart), underlying: error)
             }
+            if count == 0 { json.reserveCapacity(min(limit, 1_000) * max(record.count + 1, 2_048) + 2) } else { json.append(UInt8(ascii: ",")) }
+            record.withBytes { json.append(contentsOf: $0) }
             count += 1
         }
         json.append(UInt8(ascii: "]"))

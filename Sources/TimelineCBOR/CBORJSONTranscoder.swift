@@ -25,7 +25,7 @@
 /// writes them), and map keys other than text or integers.
 public enum CBORJSONTranscoder {
     /// Appends the JSON form of the one CBOR item at the start of `cbor` to `out` and returns
-    /// how many bytes of `cbor` that item took. On a throw, `out` may hold part of the item.
+    /// how many bytes of `cbor` that item took. On a throw, `out` is as it was.
     ///
     /// For a record in the compact form (``CBOREncoder/fieldIDs``), `names` gives the field ids'
     /// names, so the JSON has the names a client expects; an id it does not name is written as its
@@ -35,6 +35,19 @@ public enum CBORJSONTranscoder {
     @discardableResult
     public static func append(_ cbor: UnsafeRawBufferPointer, to out: inout [UInt8], names: JSONFieldNames? = nil,
                               leading: [UInt8] = [], maxDepth: Int = 64) throws(CBORError) -> Int {
+        var output = JSONOutput(capacity: cbor.count + cbor.count / 8 + 64)
+        let used = leading.withUnsafeBytes { leading in
+            Result { () throws(CBORError) in try append(cbor, to: &output, names: names, leading: leading, maxDepth: maxDepth) }
+        }
+        output.withBytes { out.append(contentsOf: $0) }
+        return try used.get()
+    }
+
+    /// ``append(_:to:names:leading:maxDepth:)`` into a ``JSONOutput``: what turnsJSON writes a
+    /// page with, into one buffer. On a throw, `out` may hold part of the item.
+    @discardableResult
+    package static func append(_ cbor: UnsafeRawBufferPointer, to out: inout JSONOutput, names: JSONFieldNames?,
+                               leading: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(CBORError) -> Int {
         var transcoder = Transcoder(input: cbor, maxDepth: maxDepth)
         try transcoder.item(into: &out, depth: 0, names: names, leading: leading)
         return transcoder.offset
@@ -80,22 +93,24 @@ public enum CBORJSONTranscoder {
             return Int(value)
         }
 
-        mutating func item(into out: inout [UInt8], depth: Int, names: JSONFieldNames? = nil, leading: [UInt8] = []) throws(CBORError) {
+        mutating func item(into out: inout JSONOutput, depth: Int, names: JSONFieldNames? = nil,
+                           leading: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) throws(CBORError) {
             guard depth <= maxDepth else { throw CBORError(.tooDeep, at: offset) }
             let start = offset
             let head = try byte()
             let info = head & 0x1F
             switch head >> 5 {
             case 0:
-                Self.appendDecimal(try argument(info), to: &out)
+                out.appendDecimal(try argument(info))
             case 1:
                 let value = try argument(info)
                 out.append(UInt8(ascii: "-"))
-                if value == .max { Self.appendLiteral("18446744073709551616", to: &out) } else { Self.appendDecimal(value + 1, to: &out) }
+                if value == .max { out.append("18446744073709551616") } else { out.appendDecimal(value + 1) }
             case 2:
                 let count = try length(info)
+                let bytes = UnsafeRawBufferPointer(rebasing: input[offset..<offset + count])
                 out.append(UInt8(ascii: "\""))
-                Base64.append(UnsafeRawBufferPointer(rebasing: input[offset..<offset + count]), to: &out)
+                out.write(atMost: Base64.encodedCount(count)) { Base64.write(bytes, to: $0) }
                 out.append(UInt8(ascii: "\""))
                 offset += count
             case 3:
@@ -115,7 +130,7 @@ public enum CBORJSONTranscoder {
                 out.append(UInt8(ascii: "{"))
                 // Only before field ids: a map with text keys carries those fields itself.
                 let lead = !leading.isEmpty && count > 0 && offset < input.count && input[offset] < 24
-                if lead { out.append(contentsOf: leading) }
+                if lead { out.append(leading) }
                 for index in 0..<count {
                     if index > 0 || lead { out.append(UInt8(ascii: ",")) }
                     let id = try key(into: &out, names: names)
@@ -126,7 +141,7 @@ public enum CBORJSONTranscoder {
             case 6:
                 let tag = try argument(info)
                 if tag == 1, try date(into: &out) { return }
-                if tag == 37, try uuid(into: &out) { return }
+                if tag == 37, uuid(into: &out) { return }
                 try item(into: &out, depth: depth + 1, names: names)
             default:
                 try simple(info, start: start, into: &out)
@@ -135,13 +150,12 @@ public enum CBORJSONTranscoder {
 
         /// A map key: text as it is, a field id `names` names as that name, any other integer as
         /// its decimal text. Returns the field id when `names` named it.
-        mutating func key(into out: inout [UInt8], names: JSONFieldNames?) throws(CBORError) -> Int? {
+        mutating func key(into out: inout JSONOutput, names: JSONFieldNames?) throws(CBORError) -> Int? {
             let start = offset
-            if let names {
+            if names != nil {
                 var position = offset
-                if let id = DecodingContext.fieldID(in: input, at: &position), let name = names.name(id: id) {
+                if let id = DecodingContext.fieldID(in: input, at: &position), names?.write(id: id, to: &out) == true {
                     offset = position
-                    out.append(contentsOf: name)
                     return id
                 }
             }
@@ -165,7 +179,7 @@ public enum CBORJSONTranscoder {
 
         /// Tag 1's content as UTC text, when it is a number of seconds in the years 1678–2261;
         /// otherwise leaves the input where it was and returns `false`.
-        mutating func date(into out: inout [UInt8]) throws(CBORError) -> Bool {
+        mutating func date(into out: inout JSONOutput) throws(CBORError) -> Bool {
             let start = offset
             let head = try byte()
             let seconds: Double
@@ -184,76 +198,77 @@ public enum CBORJSONTranscoder {
                 offset = start
                 return false
             }
-            out.append(UInt8(ascii: "\""))
-            UTCText.append(microsSince1970: Int64(micros), to: &out)
-            out.append(UInt8(ascii: "\""))
+            out.write(atMost: UTCText.maximumLength + 2) { text in
+                text[0] = UInt8(ascii: "\"")
+                let count = 1 + UTCText.write(microsSince1970: Int64(micros), to: text + 1)
+                text[count] = UInt8(ascii: "\"")
+                return count + 1
+            }
             return true
         }
 
         /// Tag 37's content as UUID text when it is 16 bytes; otherwise leaves the input where it
         /// was and returns `false`.
-        mutating func uuid(into out: inout [UInt8]) throws(CBORError) -> Bool {
+        mutating func uuid(into out: inout JSONOutput) -> Bool {
             guard offset + 17 <= input.count, input[offset] == 0x50 else { return false }
-            // Written into a small buffer and appended once: 38 single-byte appends cost twice as much.
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 38) { text in
+            let bytes = input.baseAddress! + offset + 1
+            out.write(atMost: 38) { text in
                 var at = 0
                 text[at] = UInt8(ascii: "\""); at += 1
                 for index in 0..<16 {
                     if index == 4 || index == 6 || index == 8 || index == 10 { text[at] = UInt8(ascii: "-"); at += 1 }
-                    let value = input[offset + 1 + index]
+                    let value = bytes.load(fromByteOffset: index, as: UInt8.self)
                     text[at] = Self.hexDigit(value >> 4, upper: true)
                     text[at + 1] = Self.hexDigit(value & 0x0F, upper: true)
                     at += 2
                 }
                 text[at] = UInt8(ascii: "\"")
-                out.append(contentsOf: UnsafeBufferPointer(text))
+                return at + 1
             }
             offset += 17
             return true
         }
 
         /// Major type 7: booleans, null, floats; everything else is `null`.
-        mutating func simple(_ info: UInt8, start: Int, into out: inout [UInt8]) throws(CBORError) {
+        mutating func simple(_ info: UInt8, start: Int, into out: inout JSONOutput) throws(CBORError) {
             switch info {
-            case 20: Self.appendLiteral("false", to: &out)
-            case 21: Self.appendLiteral("true", to: &out)
+            case 20: out.append("false")
+            case 21: out.append("true")
             case 24:
                 guard try byte() >= 32 else { throw CBORError(.invalidSimpleValue, at: start) }
-                Self.appendLiteral("null", to: &out)
+                out.append("null")
             case 25: Self.appendNumber(HalfFloat.value(UInt16(try argument(25))), to: &out)
             case 26: Self.appendNumber(Double(Float(bitPattern: UInt32(try argument(26)))), to: &out)
             case 27: Self.appendNumber(Double(bitPattern: try argument(27)), to: &out)
             case 28...30: throw CBORError(.reservedAdditionalInformation, at: start)
             case 31: throw CBORError(.unexpectedBreak, at: start)
-            default: Self.appendLiteral("null", to: &out)   // null (22), undefined (23), unassigned
+            default: out.append("null")   // null (22), undefined (23), unassigned
             }
         }
 
-        static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
-            var divisor: UInt64 = 1
-            while divisor <= value / 10 { divisor *= 10 }
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                divisor /= 10
-            }
-        }
-
-        static func appendNumber(_ value: Double, to out: inout [UInt8]) {
-            guard value.isFinite else { return Self.appendLiteral("null", to: &out) }
-            out.append(contentsOf: "\(value)".utf8)
+        static func appendNumber(_ value: Double, to out: inout JSONOutput) {
+            guard value.isFinite else { return out.append("null") }
+            var text = "\(value)"
+            text.withUTF8 { out.append(UnsafeRawBufferPointer($0)) }
         }
 
         /// `text` (UTF-8, checked) as a JSON string literal, in one pass: runs that need no
         /// escape are copied whole.
-        static func appendString(_ text: UnsafeRawBufferPointer, at offset: Int, to out: inout [UInt8]) throws(CBORError) {
+        static func appendString(_ text: UnsafeRawBufferPointer, at offset: Int, to out: inout JSONOutput) throws(CBORError) {
+            out.reserve(text.count + 2)
             out.append(UInt8(ascii: "\""))
             guard let base = text.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return out.append(UInt8(ascii: "\"")) }
             let count = text.count
             var index = 0, runStart = 0
             while index < count {
-                // Eight bytes at a time while they are all plain ASCII (most of a conversation):
-                // measured 18 → 4 instructions a byte of content (`Docs/benchmarks.md`).
-                while index + 8 <= count, Self.plainASCII(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) { index += 8 }
+                // Sixteen bytes at a time while they are all plain ASCII (most of a conversation):
+                // 18 → 4 instructions a byte of content with eight bytes a step, ~1.4 with two
+                // words a step (`Docs/benchmarks.md`). (`SIMD16<UInt8>` compares compiled to ~20
+                // instructions a byte here.)
+                while index + 16 <= count,
+                      Self.needsLook(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                        | Self.needsLook(UnsafeRawPointer(base + index + 8).loadUnaligned(as: UInt64.self)) == 0 { index += 16 }
+                while index + 8 <= count, Self.needsLook(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) == 0 { index += 8 }
                 guard index < count else { break }
                 let byte = base[index]
                 if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") && byte != 0x7F {
@@ -266,34 +281,37 @@ public enum CBORJSONTranscoder {
                     }
                     continue
                 }
-                out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: index - runStart))
+                out.append(UnsafeRawBufferPointer(start: base + runStart, count: index - runStart))
                 switch byte {
-                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "\\"))
-                case 0x0A: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-                case 0x0D: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                case UInt8(ascii: "\""): out.append("\\\"")
+                case UInt8(ascii: "\\"): out.append("\\\\")
+                case 0x0A: out.append("\\n")
+                case 0x0D: out.append("\\r")
+                case 0x09: out.append("\\t")
                 default:
-                    appendLiteral("\\u00", to: &out)
+                    out.append("\\u00")
                     out.append(hexDigit(byte >> 4, upper: false))
                     out.append(hexDigit(byte & 0x0F, upper: false))
                 }
                 index += 1
                 runStart = index
             }
-            out.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: count - runStart))
+            out.append(UnsafeRawBufferPointer(start: base + runStart, count: count - runStart))
             out.append(UInt8(ascii: "\""))
         }
 
-        /// Whether none of the eight bytes in `word` needs a look: each is ASCII, not a control
-        /// character, not DEL, not `"` and not `\\` (the bit tricks find a byte that is, in any lane).
+        /// The high bit set in each byte of `word` that needs a look — not ASCII, DEL, a control
+        /// character, `"` or `\\` — and possibly in bytes above one that does (borrows and carries
+        /// run upwards); zero when none does.
         @inline(__always)
-        static func plainASCII(_ word: UInt64) -> Bool {
+        static func needsLook(_ word: UInt64) -> UInt64 {
             let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
-            func hasZero(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
-            let below32 = (word &- ones &* 0x20) & ~word & highs
-            let special = hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0x5C)) | hasZero(word ^ (ones &* 0x7F))
-            return (word & highs) | below32 | special == 0
+            let quote = word ^ (ones &* 0x22), backslash = word ^ (ones &* 0x5C)
+            let control = (word &- ones &* 0x20) & ~word                 // a byte below 0x20
+            let quotes = (quote &- ones) & ~quote                         // a byte equal to "
+            let backslashes = (backslash &- ones) & ~backslash            // a byte equal to \
+            let high = word | (word &+ ones)                              // a byte of 0x7F or more
+            return (control | quotes | backslashes | high) & highs
         }
 
         /// The ASCII hex digit of `nibble` (0–15).
@@ -301,44 +319,153 @@ public enum CBORJSONTranscoder {
         static func hexDigit(_ nibble: UInt8, upper: Bool) -> UInt8 {
             nibble < 10 ? UInt8(ascii: "0") + nibble : (upper ? UInt8(ascii: "A") : UInt8(ascii: "a")) + nibble - 10
         }
+    }
+}
 
-        /// Appends the bytes of a literal.
-        @inline(__always)
-        static func appendLiteral(_ literal: StaticString, to out: inout [UInt8]) {
-            out.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+/// A growing buffer of JSON bytes: a pointer, a count and a capacity, so that writing a byte is
+/// a compare and a store (an `Array`'s append also checks that its storage is not shared: ~20
+/// instructions a call, and a record's JSON makes dozens). Owns its memory; read what was written
+/// with ``withBytes(_:)``.
+package struct JSONOutput: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    /// How many bytes were written.
+    package private(set) var count = 0
+    private var capacity: Int
+
+    /// An empty buffer with room for `capacity` bytes before it grows.
+    package init(capacity: Int) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// Makes room for `more` bytes.
+    @inline(__always)
+    package mutating func reserve(_ more: Int) {
+        if capacity - count < more { grow(more) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ more: Int) {
+        let newCapacity = max(capacity * 2, count + more)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.moveInitialize(from: base, count: count)
+        base.deallocate()
+        (base, capacity) = (newBase, newCapacity)
+    }
+
+    @inline(__always)
+    package mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    @inline(__always)
+    package mutating func append(_ literal: StaticString) {
+        append(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// Writes `value`'s decimal digits, from the last, with a constant divisor (a loop over a
+    /// variable one, from the first, cost three times as much).
+    package mutating func appendDecimal(_ value: UInt64) {
+        var digits = 1, rest = value
+        while rest >= 10 { rest /= 10; digits += 1 }
+        write(atMost: digits) { text in
+            var rest = value, at = digits
+            repeat {
+                at -= 1
+                text[at] = UInt8(truncatingIfNeeded: 48 &+ rest % 10)
+                rest /= 10
+            } while at > 0
+            return digits
         }
+    }
+
+    /// Writes `value`'s decimal digits, after a `-` when it is negative.
+    package mutating func appendDecimal(_ value: Int) {
+        if value < 0 { append(UInt8(ascii: "-")) }
+        appendDecimal(UInt64(value.magnitude))
+    }
+
+    /// Lets `body` write up to `limit` bytes in place; it returns how many it wrote.
+    @inline(__always)
+    package mutating func write(atMost limit: Int, _ body: (UnsafeMutablePointer<UInt8>) -> Int) {
+        reserve(limit)
+        count += body(base + count)
+    }
+
+    /// Forgets what was written after the first `count` bytes.
+    package mutating func truncate(to count: Int) {
+        self.count = min(self.count, max(count, 0))
+    }
+
+    /// Calls `body` with the bytes written so far.
+    package func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
+        try body(UnsafeBufferPointer(start: base, count: count))
     }
 }
 
 /// The names of a compact record's field ids, for ``CBORJSONTranscoder``: the names of one map's
 /// ids, and for a field whose value holds maps (a nested record, or an array of them), the names
 /// of those. Make one per record type, once.
-public final class JSONFieldNames: Sendable {
-    /// `"name"` (quoted, escaped) of each id, `nil` where the id has none.
-    private let names: [[UInt8]?]
+public final class JSONFieldNames: @unchecked Sendable {   // immutable once made
+    /// `"name"` (quoted, escaped) of every named id, one after another, and where each id's
+    /// starts and ends (equal where the id has none): in memory of its own, so that a look-up
+    /// reads two integers and copies the bytes — an array of arrays retained and released the
+    /// name it read, and even one flat array was retained for each look-up.
+    private let text: UnsafeMutableRawBufferPointer
+    private let starts: UnsafeMutablePointer<Int32>, ends: UnsafeMutablePointer<Int32>
     private let nestedNames: [JSONFieldNames?]
 
     /// The names of `Field`'s cases with an `intValue` of 0…255 (their `stringValue`s), and for
     /// some of them the names of the maps inside their values.
     public init<Field: CodingKey & CaseIterable>(_ type: Field.Type, nested: [(field: Field, names: JSONFieldNames)] = []) {
-        var names = [[UInt8]?](repeating: nil, count: 256)
+        var text: [UInt8] = []
+        var starts = [Int32](repeating: 0, count: 256), ends = [Int32](repeating: 0, count: 256)
         var nestedNames = [JSONFieldNames?](repeating: nil, count: 256)
         for field in Field.allCases {
-            guard let id = field.intValue, (0..<256).contains(id) else { continue }
-            var quoted: [UInt8] = []
+            guard let id = field.intValue, (0..<256).contains(id), ends[id] == 0 else { continue }
             // Names are Swift identifiers; escaping keeps any other name valid JSON all the same.
             _ = try? CBORValue.text(field.stringValue).encoded().withUnsafeBytes { bytes throws(CBORError) in
-                try CBORJSONTranscoder.append(bytes, to: &quoted)
+                starts[id] = Int32(text.count)
+                try CBORJSONTranscoder.append(bytes, to: &text)
+                ends[id] = Int32(text.count)
             }
-            names[id] = quoted
         }
         for (field, inner) in nested { if let id = field.intValue, (0..<256).contains(id) { nestedNames[id] = inner } }
-        self.names = names
+        let textMemory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(text.count, 1), alignment: 1)
+        text.withUnsafeBytes { textMemory.copyMemory(from: $0) }
+        self.text = textMemory
+        self.starts = .allocate(capacity: 256)
+        self.starts.initialize(from: starts, count: 256)
+        self.ends = .allocate(capacity: 256)
+        self.ends.initialize(from: ends, count: 256)
         self.nestedNames = nestedNames
     }
 
+    deinit {
+        text.deallocate()
+        starts.deallocate()
+        ends.deallocate()
+    }
+
+    /// Writes id `id`'s quoted name to `out`; `false` (writing nothing) when it has none.
     @inline(__always)
-    func name(id: Int) -> [UInt8]? { id < 256 ? names[id] : nil }
+    func write(id: Int, to out: inout JSONOutput) -> Bool {
+        guard id < 256, case let (start, end) = (Int(starts[id]), Int(ends[id])), end > start else { return false }
+        out.append(UnsafeRawBufferPointer(rebasing: text[start..<end]))
+        return true
+    }
 
     @inline(__always)
     func nested(id: Int) -> JSONFieldNames? { id < 256 ? nestedNames[id] : nil }

@@ -88,14 +88,32 @@ struct MapWalk {
     var expected = 0
     /// The offset of each field's value by the field's position in `Field.allCases`, for the
     /// fields passed so far; -1 for the others.
-    var offsets: SIMD16<Int32>
+    var offsets = FieldOffsets()
 
     @usableFromInline
     init(start: Int, count: Int) {
         self.start = start
         self.count = count
         position = start
-        offsets = SIMD16(repeating: -1)
+    }
+}
+
+/// Sixteen `Int32`s, -1 to begin with, read and written by a position the caller has checked is
+/// below ``capacity``. A `SIMD16<Int32>` did the same, but its subscript by a position known only
+/// at run time cost ~30 instructions a read or write where this one costs one.
+@usableFromInline
+struct FieldOffsets {
+    static let capacity = 16
+    private var storage: (Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32,
+                          Int32, Int32, Int32, Int32, Int32, Int32, Int32, Int32)
+        = (-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1)
+
+    @usableFromInline
+    init() {}
+
+    subscript(position: Int) -> Int32 {
+        @inline(__always) get { withUnsafeBytes(of: storage) { $0.load(fromByteOffset: position &* 4, as: Int32.self) } }
+        @inline(__always) set { withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: position &* 4, as: Int32.self) } }
     }
 }
 
@@ -106,7 +124,7 @@ extension DecodingContext {
     /// the value of the field itself is damaged (its read then throws).
     @usableFromInline
     func find(_ names: FieldNames, _ index: Int, walk: inout MapWalk) throws -> Int? {
-        guard index < walk.offsets.scalarCount else { return try findPastTable(names, index, from: walk.start, entries: walk.count) }
+        guard index < FieldOffsets.capacity else { return try findPastTable(names, index, from: walk.start, entries: walk.count) }
         if walk.offsets[index] >= 0 { return Int(walk.offsets[index]) }
         var position = walk.position, walked = walk.walked, expected = walk.expected
         defer { (walk.position, walk.walked, walk.expected) = (position, walked, expected) }
@@ -129,7 +147,7 @@ extension DecodingContext {
                 field = try textKey(at: &position).flatMap { names.match($0, expected: expected) }
             }
             walked += 1
-            if let field, field < walk.offsets.scalarCount, walk.offsets[field] < 0 {
+            if let field, field < FieldOffsets.capacity, walk.offsets[field] < 0 {
                 walk.offsets[field] = Int32(position)
                 expected = field + 1
                 if field == index { return position }

@@ -428,23 +428,30 @@ enum Base64 {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        bytes.withUnsafeBytes { append($0, to: &out) }
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: encodedCount(bytes.count)) { text in
+            bytes.withUnsafeBytes { write($0, to: text.baseAddress!) }
+        }
     }
 
-    /// Appends the base64 text of `bytes` to `out`.
-    static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index], b1 = index + 1 < bytes.count ? bytes[index + 1] : 0, b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            index += 3
+    /// How many bytes the base64 text of `count` bytes takes.
+    static func encodedCount(_ count: Int) -> Int { (count + 2) / 3 * 4 }
+
+    /// Writes the base64 text of `bytes` at `out`, which has room for ``encodedCount(_:)`` bytes,
+    /// and returns how many it wrote.
+    static func write(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        var index = 0, at = 0
+        alphabet.withUnsafeBufferPointer { alphabet in
+            while index < bytes.count {
+                let b0 = bytes[index], b1 = index + 1 < bytes.count ? bytes[index + 1] : 0, b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
+                out[at] = alphabet[Int(b0 >> 2)]
+                out[at + 1] = alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)]
+                out[at + 2] = index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "=")
+                out[at + 3] = index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "=")
+                index += 3
+                at += 4
+            }
         }
+        return at
     }
 
     /// The bytes of padded base64 `text`, or `nil` if it is not canonical base64.

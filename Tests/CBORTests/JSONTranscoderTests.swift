@@ -116,6 +116,27 @@ struct JSONTranscoderTests {
         #expect(try Self.transcode(CBORValue.negative(.max).encoded()) == "-18446744073709551616")
     }
 
+    @Test("every byte at every position of a long text: escaped, copied or refused exactly as the model says (the word-at-a-time scan)")
+    func everyByteEverywhere() throws {
+        let sequences: [[UInt8]] = (0...0x7F).map { [UInt8($0)] } + [[0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x99, 0x82]]
+        for sequence in sequences {
+            for position in 0..<40 {
+                let text = [UInt8](repeating: UInt8(ascii: "a"), count: position) + sequence + [UInt8](repeating: UInt8(ascii: "z"), count: 39 - position)
+                let value = CBORValue.text(String(decoding: text, as: UTF8.self))
+                #expect(try Self.transcode(value.encoded()) == plainJSONModel(value), "\(sequence) at \(position)")
+            }
+        }
+        // A lone byte of 0x80 or more is not UTF-8, wherever the scan meets it.
+        for byte in UInt8(0x80)...0xFF {
+            for position in [0, 7, 8, 15, 16, 23, 31, 39] {
+                var text = [UInt8](repeating: UInt8(ascii: "a"), count: 40)
+                text[position] = byte
+                let encoded = [0x78, UInt8(text.count)] + text
+                #expect(throws: CBORError.self, "\(byte) at \(position)") { try Self.transcode(encoded) }
+            }
+        }
+    }
+
     @Test("malformed input is an error, never a trap: 5,000 truncated and mutated encodings, deep nesting, bad UTF-8")
     func hostileInput() throws {
         var random = SeededGenerator(seed: 77)

@@ -10,32 +10,49 @@ package enum UTCText {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Appends the text of ``format(microsSince1970:)`` to `out`, digit by digit: no `String`
-    /// is made (turnsJSON writes one per turn).
+    /// Appends the text of ``format(microsSince1970:)`` to `out`: no `String` is made.
     package static func append(microsSince1970 micros: Int64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumLength) { text in
+            let count = write(microsSince1970: micros, to: text.baseAddress!)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[..<count]))
+        }
+    }
+
+    /// The most bytes ``write(microsSince1970:to:)`` writes (27 for the years 0–9999).
+    package static let maximumLength = 32
+
+    /// Writes the text of ``format(microsSince1970:)`` at `out`, which has room for
+    /// ``maximumLength`` bytes, and returns how many it wrote. Digits are written in pairs with
+    /// constant divisors: turnsJSON writes one date per turn, and a loop over a variable divisor
+    /// cost ~1,400 instructions a date where this costs a tenth of that.
+    package static func write(microsSince1970 micros: Int64, to out: UnsafeMutablePointer<UInt8>) -> Int {
         let (days, dayMicros) = micros.quotientAndRemainderFlooring(dividingBy: 86_400_000_000)
         let (year, month, day) = civil(fromDays: days)
-        let seconds = dayMicros / 1_000_000, fraction = dayMicros % 1_000_000
-        func digits(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            var rest = value
-            if rest >= divisor * 10 {               // a year past 9999 cannot be stored; keep every digit anyway
-                out.append(contentsOf: String(rest / (divisor * 10)).utf8)
-                rest %= divisor * 10
-            }
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
-                divisor /= 10
-            }
+        let seconds = Int(dayMicros / 1_000_000), fraction = Int(dayMicros % 1_000_000)
+        var at = 0
+        @inline(__always) func pair(_ value: Int) {
+            out[at] = UInt8(truncatingIfNeeded: 48 + value / 10)
+            out[at + 1] = UInt8(truncatingIfNeeded: 48 + value % 10)
+            at += 2
         }
-        digits(year, 4); out.append(UInt8(ascii: "-"))
-        digits(month, 2); out.append(UInt8(ascii: "-"))
-        digits(day, 2); out.append(UInt8(ascii: "T"))
-        digits(seconds / 3600, 2); out.append(UInt8(ascii: ":"))
-        digits(seconds / 60 % 60, 2); out.append(UInt8(ascii: ":"))
-        digits(seconds % 60, 2); out.append(UInt8(ascii: "."))
-        digits(fraction, 6); out.append(UInt8(ascii: "Z"))
+        @inline(__always) func mark(_ character: Unicode.Scalar) {
+            out[at] = UInt8(ascii: character)
+            at += 1
+        }
+        if (0...9999).contains(year) {
+            pair(Int(year) / 100)
+            pair(Int(year) % 100)
+        } else {                                 // a year no stored date can have; every digit all the same
+            for digit in String(year).utf8 { out[at] = digit; at += 1 }
+        }
+        mark("-"); pair(Int(month))
+        mark("-"); pair(Int(day))
+        mark("T"); pair(seconds / 3600)
+        mark(":"); pair(seconds / 60 % 60)
+        mark(":"); pair(seconds % 60)
+        mark("."); pair(fraction / 10_000); pair(fraction / 100 % 100); pair(fraction % 100)
+        mark("Z")
+        return at
     }
 
     /// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar.
