@@ -43,6 +43,11 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
         ),
+        // The scan for bytes a JSON string must escape, sixteen at a time (`CBORJSONTranscoder`).
+        .target(
+            name: "CTimelineText",
+            path: "Sources/CTimelineText"
+        ),
         .target(
             name: "TimelineLMDB",
             dependencies: ["CTimelineLMDB"],
@@ -50,6 +55,7 @@ let package = Package(
         ),
         .target(
             name: "TimelineCBOR",
+            dependencies: ["CTimelineText"],
             swiftSettings: strictSettings
         ),
         .target(

@@ -116,23 +116,29 @@ struct JSONTranscoderTests {
         #expect(try Self.transcode(CBORValue.negative(.max).encoded()) == "-18446744073709551616")
     }
 
-    @Test("every byte at every position of a long text: escaped, copied or refused exactly as the model says (the word-at-a-time scan)")
+    @Test("every byte at every position of texts of 1–65 bytes: escaped, copied or refused exactly as the model says (the scan sixteen bytes a step)")
     func everyByteEverywhere() throws {
-        let sequences: [[UInt8]] = (0...0x7F).map { [UInt8($0)] } + [[0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x99, 0x82]]
-        for sequence in sequences {
-            for position in 0..<40 {
-                let text = [UInt8](repeating: UInt8(ascii: "a"), count: position) + sequence + [UInt8](repeating: UInt8(ascii: "z"), count: 39 - position)
+        func check(_ sequence: [UInt8], length: Int) throws {
+            for position in 0...(length - sequence.count) {
+                let text = [UInt8](repeating: UInt8(ascii: "a"), count: position) + sequence
+                    + [UInt8](repeating: UInt8(ascii: "z"), count: length - sequence.count - position)
                 let value = CBORValue.text(String(decoding: text, as: UTF8.self))
-                #expect(try Self.transcode(value.encoded()) == plainJSONModel(value), "\(sequence) at \(position)")
+                #expect(try Self.transcode(value.encoded()) == plainJSONModel(value), "\(sequence) at \(position) of \(length)")
             }
+        }
+        let multibyte: [[UInt8]] = [[0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x99, 0x82]]
+        for sequence in (0...0x7F).map({ [UInt8($0)] }) + multibyte { try check(sequence, length: 40) }
+        let edges: [[UInt8]] = [[0x00], [0x1F], [0x20], [0x22], [0x5C], [0x7E], [0x7F]] + multibyte
+        for length in [4, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65] {
+            for sequence in edges { try check(sequence, length: length) }
         }
         // A lone byte of 0x80 or more is not UTF-8, wherever the scan meets it.
         for byte in UInt8(0x80)...0xFF {
-            for position in [0, 7, 8, 15, 16, 23, 31, 39] {
-                var text = [UInt8](repeating: UInt8(ascii: "a"), count: 40)
+            for (length, position) in [(40, 0), (40, 7), (40, 15), (40, 16), (40, 31), (40, 32), (40, 39), (17, 16), (5, 2)] {
+                var text = [UInt8](repeating: UInt8(ascii: "a"), count: length)
                 text[position] = byte
                 let encoded = [0x78, UInt8(text.count)] + text
-                #expect(throws: CBORError.self, "\(byte) at \(position)") { try Self.transcode(encoded) }
+                #expect(throws: CBORError.self, "\(byte) at \(position) of \(length)") { try Self.transcode(encoded) }
             }
         }
     }
