@@ -65,6 +65,7 @@ public enum CBORJSONTranscoder {
             self.maxDepth = maxDepth
         }
 
+        @inline(__always)
         mutating func byte() throws(CBORError) -> UInt8 {
             guard offset < input.count else { throw CBORError(.truncated, at: offset) }
             defer { offset += 1 }
@@ -72,6 +73,7 @@ public enum CBORJSONTranscoder {
         }
 
         /// The argument of an item's head (RFC 8949 §3): its value, count or length.
+        @inline(__always)
         mutating func argument(_ info: UInt8) throws(CBORError) -> UInt64 {
             switch info {
             case 0..<24: return UInt64(info)
@@ -88,6 +90,7 @@ public enum CBORJSONTranscoder {
         }
 
         /// A length that must fit in what is left of the input.
+        @inline(__always)
         mutating func length(_ info: UInt8, unit: Int = 1) throws(CBORError) -> Int {
             let start = offset - 1
             let value = try argument(info)
@@ -215,14 +218,20 @@ public enum CBORJSONTranscoder {
             guard offset + 17 <= input.count, input[offset] == 0x50 else { return false }
             let bytes = input.baseAddress! + offset + 1
             out.write(atMost: 38) { text in
-                var at = 0
-                text[at] = UInt8(ascii: "\""); at += 1
-                for index in 0..<16 {
-                    if index == 4 || index == 6 || index == 8 || index == 10 { text[at] = UInt8(ascii: "-"); at += 1 }
-                    let value = bytes.load(fromByteOffset: index, as: UInt8.self)
-                    text[at] = Self.hexDigit(value >> 4, upper: true)
-                    text[at + 1] = Self.hexDigit(value & 0x0F, upper: true)
-                    at += 2
+                // Two hex digits a byte from a table, the groups unrolled: ~500 → ~120 instructions.
+                text[0] = UInt8(ascii: "\"")
+                var at = 1
+                Self.hexPairs.withUnsafeBufferPointer { pairs in
+                    @inline(__always) func byte(_ index: Int) {
+                        UnsafeMutableRawPointer(text + at).storeBytes(of: pairs[Int(bytes.load(fromByteOffset: index, as: UInt8.self))], as: UInt16.self)
+                        at += 2
+                    }
+                    @inline(__always) func dash() { text[at] = UInt8(ascii: "-"); at += 1 }
+                    byte(0); byte(1); byte(2); byte(3); dash()
+                    byte(4); byte(5); dash()
+                    byte(6); byte(7); dash()
+                    byte(8); byte(9); dash()
+                    byte(10); byte(11); byte(12); byte(13); byte(14); byte(15)
                 }
                 text[at] = UInt8(ascii: "\"")
                 return at + 1
@@ -293,6 +302,11 @@ public enum CBORJSONTranscoder {
             out.append(UnsafeRawBufferPointer(start: base + runStart, count: count - runStart))
             out.append(UInt8(ascii: "\""))
         }
+
+        /// The two upper-case hex digits of each byte, as they lie in memory.
+        static let hexPairs: [UInt16] = (0..<256).map { byte in
+            UInt16(hexDigit(UInt8(byte >> 4), upper: true)) | UInt16(hexDigit(UInt8(byte & 0x0F), upper: true)) << 8
+        }.map { UInt16(littleEndian: $0) }
 
         /// The ASCII hex digit of `nibble` (0–15).
         @inline(__always)
