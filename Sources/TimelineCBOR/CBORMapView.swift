@@ -100,7 +100,7 @@ struct MapWalk {
 
 /// Sixteen `Int32`s, -1 to begin with, read and written by a position the caller has checked is
 /// below ``capacity``. A `SIMD16<Int32>` did the same, but its subscript by a position known only
-/// at run time cost ~30 instructions a read or write where this one costs one.
+/// at run time cost more (a view of four fields: 272 k → 258 k instructions per page of 100).
 @usableFromInline
 struct FieldOffsets {
     static let capacity = 16
@@ -112,7 +112,9 @@ struct FieldOffsets {
     init() {}
 
     subscript(position: Int) -> Int32 {
-        @inline(__always) get { withUnsafeBytes(of: storage) { $0.load(fromByteOffset: position &* 4, as: Int32.self) } }
+        // A `mutating get`: reading through `&storage` reads in place, where `of: storage` copied
+        // all sixteen first.
+        @inline(__always) mutating get { withUnsafeMutableBytes(of: &storage) { $0.load(fromByteOffset: position &* 4, as: Int32.self) } }
         @inline(__always) set { withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: newValue, toByteOffset: position &* 4, as: Int32.self) } }
     }
 }
