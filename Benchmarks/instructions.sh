@@ -17,7 +17,7 @@ default=2000
 if [ "${1:-}" = timeline ]; then
     shift
     product=TimelineInstructions
-    modes="raw sqlite views records json records-json sessions-raw sessions-sqlite sessions-views sessions-records"
+    modes="raw sqlite views records json sqlite-json records-json sessions-raw sessions-sqlite sessions-views sessions-records"
     unit="per page of 100"
     default=200
 elif [ "${1:-}" = append ]; then

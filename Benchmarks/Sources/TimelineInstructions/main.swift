@@ -9,6 +9,8 @@
 //     views             forEachTurn reading those four fields in place
 //     records           turns(of:reverse:limit:) — 100 `Turn` values
 //     json              turnsJSON(of:reverse:limit:) — one JSON array, transcoded from the records
+//     sqlite-json       the same page as JSON from SQLite: each row made a JSON object by SQLite's own
+//                       json_object (its JSON1 functions, in C), the rows joined into one array
 //     records-json      turns(of:…) and then JSONEncoder: what a service does without turnsJSON
 //     sessions-raw      LMDB alone: the project index's first 100 entries and each session's value
 //     sessions-sqlite   SQLite: id, title, last_activity and turn_count of the 100 rows
@@ -59,7 +61,7 @@ let end = sessionKey + withUnsafeBytes(of: UInt64(1_000).bigEndian) { Array($0) 
 /// The same rows in the tuned SQLite baseline's schema (`TunedSQL`), WAL, one read connection.
 final class SQLitePeer {
     var db: OpaquePointer?
-    var lineage, latest, list: OpaquePointer?
+    var lineage, latest, list, latestJSON: OpaquePointer?
 
     init(directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -122,6 +124,38 @@ final class SQLitePeer {
         lineage = try prepare(TunedSQL.lineage)
         latest = try prepare(TunedSQL.turnsDescending)
         list = try prepare(TunedSQL.listFirst)
+        // Every column of the turn, with the names and forms turnsJSON writes: the ids as hex
+        // text (SQLite has no UUID form), the time as ISO 8601 text, tool calls as JSON.
+        latestJSON = try prepare("""
+            SELECT json_object('sessionID', hex(session), 'sequence', seq, 'id', hex(id), 'role', role, 'content', content,
+                               'created', strftime('%Y-%m-%dT%H:%M:%fZ', created / 1000000.0, 'unixepoch'),
+                               'inputTokens', input_tokens, 'outputTokens', output_tokens, 'cost', cost,
+                               'toolCalls', json(CASE WHEN tool_calls = '' THEN '[]' ELSE tool_calls END))
+            FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?
+            """)
+    }
+
+    /// What a service on SQLite does for "the latest 100 turns as JSON": the session's row, then
+    /// one JSON object per row from SQLite, joined into one array.
+    func latestTurnsJSON(_ id: UUID) -> Int {
+        bind(lineage, 1, id)
+        var count: Int64 = 0
+        if sqlite3_step(lineage) == SQLITE_ROW { count = sqlite3_column_int64(lineage, 2) }
+        sqlite3_reset(lineage)
+        bind(latestJSON, 1, id)
+        sqlite3_bind_int64(latestJSON, 2, 0)
+        sqlite3_bind_int64(latestJSON, 3, count)
+        sqlite3_bind_int64(latestJSON, 4, 100)
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        while sqlite3_step(latestJSON) == SQLITE_ROW {
+            if json.count > 1 { json.append(UInt8(ascii: ",")) }
+            if let text = sqlite3_column_text(latestJSON, 0) {
+                json.append(contentsOf: UnsafeBufferPointer(start: text, count: Int(sqlite3_column_bytes(latestJSON, 0))))
+            }
+        }
+        json.append(UInt8(ascii: "]"))
+        sqlite3_reset(latestJSON)
+        return json.count
     }
 
     /// What the tuned backend's `latestTurns` does: the session's row, then the rows.
@@ -175,10 +209,17 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
                 return bytes
             }
         }
-    case "sqlite", "sessions-sqlite":
+    case "sqlite", "sessions-sqlite", "sqlite-json":
         let peer = try SQLitePeer(directory: path + "/sqlite")
         try peer.load(session: id, turns: turns, others: listed.map(\.id))
-        for _ in 0..<iterations { total &+= mode == "sqlite" ? peer.latestTurns(id) : peer.recentSessions() }
+        for _ in 0..<iterations {
+            let bytes = switch mode {
+            case "sqlite": peer.latestTurns(id)
+            case "sqlite-json": peer.latestTurnsJSON(id)
+            default: peer.recentSessions()
+            }
+            total &+= bytes
+        }
     case "views":
         for _ in 0..<iterations {
             try timeline.forEachTurn(of: id, reverse: true, limit: 100) { turn in
@@ -238,7 +279,7 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
             total &+= try timeline.write { tx in try tx.append(new, to: sessions[index % sessions.count]).sequence }
         }
     default:
-        print("unknown mode \(mode): raw, sqlite, views, records, json, records-json, sessions-raw, sessions-sqlite, sessions-views, sessions-records, views-1, sessions-views-1, append")
+        print("unknown mode \(mode): raw, sqlite, views, records, json, sqlite-json, records-json, sessions-raw, sessions-sqlite, sessions-views, sessions-records, views-1, sessions-views-1, append")
         exit(2)
     }
     return total
