@@ -119,7 +119,17 @@ extension DocumentCollection {
             var entries = cursor.entries(in: range, reverse: reverse)
             var more = true
             while more, let entry = try entries.next() {
-                try withItem(entry.value, key: KeyBytes(raw: Array(entry.key))) { more = try body(entry.key, $0) }
+                // A plain record of the current version goes straight to `body` (as in `withView`):
+                // through `withItem`'s closures it cost ~280 instructions a record more.
+                guard let item = currentItem(entry.value) else {
+                    try withItem(entry.value, key: KeyBytes(raw: Array(entry.key))) { more = try body(entry.key, $0) }
+                    continue
+                }
+                do {
+                    more = try body(entry.key, item)
+                } catch let error as DecodingError {
+                    throw corrupted(KeyBytes(raw: Array(entry.key)), error)
+                }
             }
         }
     }
