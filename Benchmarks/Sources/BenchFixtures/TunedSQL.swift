@@ -48,6 +48,16 @@ public enum TunedSQL {
     public static let turnsDescending = """
         SELECT content, role, created, input_tokens FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?
         """
+    /// The rows of `turnsDescending` as JSON, one object per row made by SQLite's own
+    /// `json_object` (its JSON1 functions, in C), with the names and forms `turnsJSON` writes:
+    /// the ids as hex text (SQLite has no UUID form), the time as ISO 8601 text, tool calls as JSON.
+    public static let turnsJSONDescending = """
+        SELECT json_object('sessionID', hex(session), 'sequence', seq, 'id', hex(id), 'role', role, 'content', content,
+                           'created', strftime('%Y-%m-%dT%H:%M:%fZ', created / 1000000.0, 'unixepoch'),
+                           'inputTokens', input_tokens, 'outputTokens', output_tokens, 'cost', cost,
+                           'toolCalls', json(CASE WHEN tool_calls IS NULL OR tool_calls = '' THEN '[]' ELSE tool_calls END))
+        FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?
+        """
     public static let insertCrystal = """
         INSERT INTO crystals (session, version, text, created) SELECT id, crystal_count, ?, ? FROM sessions WHERE id = ?
         """

@@ -15,6 +15,9 @@ protocol Backend: AnyObject, Sendable {
     func appendConcurrently(_ jobs: [(UUID, TurnData)]) async throws
     /// The latest `limit` turns of a session's history (a fork's inherited turns included).
     func latestTurns(of session: UUID, limit: Int) throws -> Int
+    /// The latest `limit` turns of a session's history as one JSON array, as a web service
+    /// answers; returns how many objects it holds (the backends' JSON forms differ in detail).
+    func latestTurnsJSON(of session: UUID, limit: Int) throws -> Int
     /// A session's whole history.
     func history(of session: UUID) throws -> Int
     /// A page of `project`'s sessions, most recently active first, after `cursor`.

@@ -89,6 +89,15 @@ final class GRDBNaiveBackend: Backend, @unchecked Sendable {
         }
     }
 
+    /// The records, then `JSONEncoder`: what a GRDB user writes first.
+    func latestTurnsJSON(of session: UUID, limit: Int) throws -> Int {
+        let rows = try baseline.pool.read { db in
+            try SQLiteTimeline.TurnRow.filter(Column("sessionID") == session).order(Column("sequence").desc).limit(limit).fetchAll(db)
+        }
+        _ = try JSONEncoder().encode(rows)
+        return rows.count
+    }
+
     func history(of session: UUID) throws -> Int {
         try baseline.pool.read { db in
             try SQLiteTimeline.TurnRow.filter(Column("sessionID") == session).order(Column("sequence")).fetchAll(db).reduce(0) { $0 + $1.content.utf8.count }
@@ -261,6 +270,25 @@ final class GRDBTunedBackend: Backend, @unchecked Sendable {
     func latestTurns(of session: UUID, limit: Int) throws -> Int { try readTurns(of: session, limit: limit, descending: true) }
 
     func history(of session: UUID) throws -> Int { try readTurns(of: session, limit: .max, descending: false) }
+
+    /// Each row made a JSON object by SQLite (`json_object`), read as a `String` and joined.
+    func latestTurnsJSON(of session: UUID, limit: Int) throws -> Int {
+        try pool.read { db in
+            var json: [UInt8] = [UInt8(ascii: "[")]
+            var read = 0
+            let statement = try db.cachedStatement(sql: TunedSQL.turnsJSONDescending)
+            for (id, start, end) in try segments(of: session, in: db).reversed() where read < limit {
+                let rows = try String.fetchCursor(statement, arguments: [id, start, end, limit - read])
+                while let object = try rows.next() {
+                    if read > 0 { json.append(UInt8(ascii: ",")) }
+                    json.append(contentsOf: object.utf8)
+                    read += 1
+                }
+            }
+            json.append(UInt8(ascii: "]"))
+            return read
+        }
+    }
 
     func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {
         try pool.read { db in

@@ -246,6 +246,56 @@ final class RawLMDBBackend: Backend, @unchecked Sendable {
 
     func latestTurns(of session: UUID, limit: Int) throws -> Int { try readTurns(of: session, limit: limit, descending: true) }
 
+    static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// The limit for JSON: each turn's fixed fields as numbers and its content escaped by a plain
+    /// loop over its bytes, runs copied whole (the content is the fixture's, known to be UTF-8:
+    /// nothing is checked).
+    func latestTurnsJSON(of id: UUID, limit: Int) throws -> Int {
+        try read { txn in
+            var cursor: OpaquePointer?
+            try check(mdb_cursor_open(txn, turns, &cursor), "cursor")
+            defer { mdb_cursor_close(cursor) }
+            var json: [UInt8] = [UInt8(ascii: "[")]
+            var read = 0
+            for (session, start, end) in try segments(txn, of: id).reversed() where read < limit {
+                var first = Self.turnKey(session, end - 1)
+                try first.withUnsafeMutableBytes { k in
+                    var key = MDB_val(mv_size: k.count, mv_data: k.baseAddress!), value = MDB_val()
+                    var rc = mdb_cursor_get(cursor, &key, &value, MDB_SET)
+                    var sequence = end - 1
+                    while rc == 0 && sequence >= start && read < limit {
+                        let fields = UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size)
+                        if read > 0 { json.append(UInt8(ascii: ",")) }
+                        json.append(contentsOf: #"{"sequence":\#(sequence),"created":\#(fields.loadUnaligned(as: UInt64.self)),"inputTokens":\#(fields.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),"outputTokens":\#(fields.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),"content":""#.utf8)
+                        // Runs that need no escape are copied whole; a byte at a time, only the check.
+                        json.reserveCapacity(json.count + fields.count + 128)
+                        var run = 16
+                        for index in 16..<fields.count {
+                            let byte = fields[index]
+                            if byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") { continue }
+                            json.append(contentsOf: fields[run..<index])
+                            switch byte {
+                            case 0x0A: json.append(contentsOf: "\\n".utf8)
+                            case ..<0x20: json.append(contentsOf: "\\u00".utf8); json.append(Self.hexDigits[Int(byte >> 4)]); json.append(Self.hexDigits[Int(byte & 15)])
+                            default: json.append(UInt8(ascii: "\\")); json.append(byte)
+                            }
+                            run = index + 1
+                        }
+                        json.append(contentsOf: fields[run...])
+                        json.append(contentsOf: #""}"#.utf8)
+                        read += 1
+                        sequence -= 1
+                        rc = mdb_cursor_get(cursor, &key, &value, MDB_PREV)
+                    }
+                    if rc != 0 && rc != MDB_NOTFOUND { try check(rc, "scan") }
+                }
+            }
+            json.append(UInt8(ascii: "]"))
+            return read
+        }
+    }
+
     func history(of session: UUID) throws -> Int { try readTurns(of: session, limit: .max, descending: false) }
 
     func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {

@@ -117,6 +117,11 @@ final class SQLiteConnection {
             guard let bytes = sqlite3_column_text(handle, column) else { return "" }
             return String(cString: bytes)
         }
+        /// Calls `body` with a text column's UTF-8 bytes in place, without building a `String`.
+        func withText(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+            guard let bytes = sqlite3_column_text(handle, column) else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+            body(UnsafeBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(handle, column))))
+        }
         /// The byte length of a text or blob column, without building a value.
         func length(_ column: Int32) -> Int { Int(sqlite3_column_bytes(handle, column)) }
         func uuid(_ column: Int32) -> UUID? {

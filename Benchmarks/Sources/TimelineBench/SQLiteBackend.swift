@@ -48,7 +48,7 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
     /// A reader connection and its statements, prepared once.
     final class Reader {
         let connection: SQLiteConnection
-        let lineage, turnsAscending, turnsDescending, oneTurn, listFirst, listAfter, listNewest: SQLiteConnection.Statement
+        let lineage, turnsAscending, turnsDescending, turnsJSON, oneTurn, listFirst, listAfter, listNewest: SQLiteConnection.Statement
 
         init(path: String) throws {
             connection = try SQLiteConnection(path: path)
@@ -56,6 +56,7 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
             lineage = try connection.prepare(TunedSQL.lineage)
             turnsAscending = try connection.prepare(TunedSQL.turnsAscending)
             turnsDescending = try connection.prepare(TunedSQL.turnsDescending)
+            turnsJSON = try connection.prepare(TunedSQL.turnsJSONDescending)
             oneTurn = try connection.prepare(TunedSQL.oneTurn)
             listFirst = try connection.prepare(TunedSQL.listFirst)
             listAfter = try connection.prepare(TunedSQL.listAfter)
@@ -226,6 +227,24 @@ final class SQLiteBackend: Backend, @unchecked Sendable {
     func latestTurns(of session: UUID, limit: Int) throws -> Int { try readTurns(of: session, limit: limit, descending: true) }
 
     func history(of session: UUID) throws -> Int { try readTurns(of: session, limit: .max, descending: false) }
+
+    /// Each row made a JSON object by SQLite (`json_object`), the objects joined into one array.
+    func latestTurnsJSON(of session: UUID, limit: Int) throws -> Int {
+        try current().readers.with { r in
+            var json: [UInt8] = [UInt8(ascii: "[")]
+            var read = 0
+            for (id, start, end) in try segments(of: session, r).reversed() where read < limit {
+                let rows = try r.turnsJSON.bind(id, start, end, limit - read)
+                while try rows.step() {
+                    if read > 0 { json.append(UInt8(ascii: ",")) }
+                    rows.withText(0) { json.append(contentsOf: $0) }
+                    read += 1
+                }
+            }
+            json.append(UInt8(ascii: "]"))
+            return read
+        }
+    }
 
     func recentSessions(project: String, limit: Int, after cursor: Any?) throws -> (bytes: Int, next: Any?) {
         try current().readers.with { r in

@@ -92,6 +92,10 @@ final class TimelineStoreBackend: Backend, @unchecked Sendable {
         try turnColumns(of: session, reverse: false, limit: .max)
     }
 
+    func latestTurnsJSON(of session: UUID, limit: Int) throws -> Int {
+        try timeline.turnsJSON(of: session, reverse: true, limit: limit).count
+    }
+
     private func turnColumns(of session: UUID, reverse: Bool, limit: Int) throws -> Int {
         var bytes = 0
         try timeline.forEachTurn(of: session, reverse: reverse, limit: limit) { turn in

@@ -18,6 +18,7 @@ struct Workloads {
     // The workload names, as the report shows them.
     static let append = "append 1 turn, durable"
     static let latest = "load a session's latest 100 turns"
+    static let latestJSON = "load a session's latest 100 turns as JSON"
     static let listFirst = "list 100 recent sessions of a project, page 1"
     /// A page that is full at every size the growth runs cover.
     static let listTwenty = "list 20 recent sessions of a project"
@@ -37,6 +38,12 @@ struct Workloads {
         var answer = 0
         let latest = try latencies(longSessions.count) { answer += try backend.latestTurns(of: longSessions[$0], limit: 100) }
         record(Self.latest, latest, answer: answer)
+
+        if full {
+            answer = 0
+            let json = try latencies(longSessions.count) { answer += try backend.latestTurnsJSON(of: longSessions[$0], limit: 100) }
+            record(Self.latestJSON, json, answer: answer)
+        }
 
         answer = 0
         let twenty = try latencies(options.iterations(300)) { _ in answer += try backend.recentSessions(project: Fixture.projects[0], limit: 20, after: nil).bytes }

@@ -124,15 +124,7 @@ final class SQLitePeer {
         lineage = try prepare(TunedSQL.lineage)
         latest = try prepare(TunedSQL.turnsDescending)
         list = try prepare(TunedSQL.listFirst)
-        // Every column of the turn, with the names and forms turnsJSON writes: the ids as hex
-        // text (SQLite has no UUID form), the time as ISO 8601 text, tool calls as JSON.
-        latestJSON = try prepare("""
-            SELECT json_object('sessionID', hex(session), 'sequence', seq, 'id', hex(id), 'role', role, 'content', content,
-                               'created', strftime('%Y-%m-%dT%H:%M:%fZ', created / 1000000.0, 'unixepoch'),
-                               'inputTokens', input_tokens, 'outputTokens', output_tokens, 'cost', cost,
-                               'toolCalls', json(CASE WHEN tool_calls = '' THEN '[]' ELSE tool_calls END))
-            FROM turns WHERE session = ? AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?
-            """)
+        latestJSON = try prepare(TunedSQL.turnsJSONDescending)
     }
 
     /// What a service on SQLite does for "the latest 100 turns as JSON": the session's row, then
