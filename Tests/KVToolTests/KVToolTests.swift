@@ -78,7 +78,7 @@ func mdbDump(_ path: String) throws -> String {
 
 @Suite("kvtool")
 struct KVToolTests {
-    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "changes", "export", "import", "backup", "migrate"]
+    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "changes", "export", "import", "backup", "migrate", "compress"]
 
     @Test("--help of every command matches its golden file", arguments: commands)
     func help(_ command: String) throws {
@@ -140,6 +140,38 @@ struct KVToolTests {
             let tiny = first.output.replacingOccurrences(of: lines[1], with: lines[0].dropLast(2) + #","compressed":"lz4"}}"#)
             let refused = try kvtool(["load", dir + "/c"], input: Data(tiny.utf8))
             #expect(refused.status != 0 && refused.errors.contains("does not shrink under LZ4"), "\(refused)")
+        }
+    }
+
+    @Test("compress stores the large records compressed and --none stores them plain again: the same records, checked, the same bytes back")
+    func compressCommand() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/a"
+            let long = String(repeating: "a long answer that repeats itself, as long answers do; ", count: 60)
+            let session: UUID
+            do {
+                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
+                session = try await timeline.createSession(NewSession(title: "long")).id
+                try await timeline.append([NewTurn(role: .user, content: "short"), NewTurn(role: .assistant, content: long)], to: session)
+                await timeline.close()
+            }
+            func turnLines() throws -> [Substring] {
+                try kvtool(["dump", path]).output.split(separator: "\n").filter { $0.hasPrefix(#"{"db":"turns""#) }
+            }
+            let plain = try turnLines()
+            #expect(plain.count == 2 && !plain.contains { $0.contains("compressed") })
+            let compressed = try kvtool(["compress", path])
+            #expect(compressed.status == 0 && compressed.output.hasPrefix("1 record compressed"), "\(compressed)")
+            let after = try turnLines()
+            #expect(after.count == 2 && after[0] == plain[0] && after[1].hasSuffix(#","compressed":"lz4"}}"#), "\(after)")
+            #expect(try kvtool(["check", path]).status == 0)
+            #expect(try kvtool(["turns", path, "\(session)", "--json"]).output.contains(long.prefix(40)))
+            #expect(try kvtool(["compress", path]).output.hasPrefix("0 records compressed"))   // nothing left to do
+            let expanded = try kvtool(["compress", path, "--none"])
+            #expect(expanded.status == 0 && expanded.output.hasPrefix("1 record stored plain again"), "\(expanded)")
+            #expect(try turnLines() == plain)
+            #expect(try kvtool(["compress", path, "--minimum-size", "8"]).status == 64)
+            #expect(try kvtool(["compress", path, "--none", "--minimum-size", "4000"]).status == 64)
         }
     }
 
