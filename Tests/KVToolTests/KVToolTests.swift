@@ -112,18 +112,23 @@ struct KVToolTests {
         }
     }
 
+    /// The text of a turn LZ4 shrinks, over 2,000 bytes.
+    static let long = String(repeating: "a long answer that repeats itself, as long answers do; ", count: 60)
+
+    /// A store at `path` with one session of two turns, a short one and ``long``; returns the session.
+    static func storeWithLongTurn(_ path: String, compression: ValueCompression) async throws -> UUID {
+        let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync), compression: compression)
+        let session = try await timeline.createSession(NewSession(title: "long")).id
+        try await timeline.append([NewTurn(role: .user, content: "short"), NewTurn(role: .assistant, content: long)], to: session)
+        await timeline.close()
+        return session
+    }
+
     @Test("compressed records dump as their record marked \"compressed\", load back to the same bytes, and get reads them")
     func compressedRoundTrip() async throws {
         try await withTemporaryDirectory { dir in
-            let path = dir + "/a"
-            let long = String(repeating: "a long answer that repeats itself, as long answers do; ", count: 60)
-            let session: UUID
-            do {
-                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync), compression: .lz4)
-                session = try await timeline.createSession(NewSession(title: "long")).id
-                try await timeline.append([NewTurn(role: .user, content: "short"), NewTurn(role: .assistant, content: long)], to: session)
-                try await timeline.close()
-            }
+            let path = dir + "/a", long = Self.long
+            let session = try await Self.storeWithLongTurn(path, compression: .lz4)
             let first = try kvtool(["dump", path])
             #expect(first.status == 0)
             let lines = first.output.split(separator: "\n").filter { $0.hasPrefix(#"{"db":"turns""#) }
@@ -146,15 +151,8 @@ struct KVToolTests {
     @Test("compress stores the large records compressed and --none stores them plain again: the same records, checked, the same bytes back")
     func compressCommand() async throws {
         try await withTemporaryDirectory { dir in
-            let path = dir + "/a"
-            let long = String(repeating: "a long answer that repeats itself, as long answers do; ", count: 60)
-            let session: UUID
-            do {
-                let timeline = try TimelineStore(path: path, configuration: .init(durability: .noSync))
-                session = try await timeline.createSession(NewSession(title: "long")).id
-                try await timeline.append([NewTurn(role: .user, content: "short"), NewTurn(role: .assistant, content: long)], to: session)
-                await timeline.close()
-            }
+            let path = dir + "/a", long = Self.long
+            let session = try await Self.storeWithLongTurn(path, compression: .none)
             func turnLines() throws -> [Substring] {
                 try kvtool(["dump", path]).output.split(separator: "\n").filter { $0.hasPrefix(#"{"db":"turns""#) }
             }

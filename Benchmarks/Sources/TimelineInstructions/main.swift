@@ -127,17 +127,22 @@ final class SQLitePeer {
         latestJSON = try prepare(TunedSQL.turnsJSONDescending)
     }
 
-    /// What a service on SQLite does for "the latest 100 turns as JSON": the session's row, then
-    /// one JSON object per row from SQLite, joined into one array.
-    func latestTurnsJSON(_ id: UUID) -> Int {
+    /// Reads the session's row (its turn count), then binds `statement` to its latest 100 turns.
+    func bindLatestPage(_ statement: OpaquePointer?, _ id: UUID) {
         bind(lineage, 1, id)
         var count: Int64 = 0
         if sqlite3_step(lineage) == SQLITE_ROW { count = sqlite3_column_int64(lineage, 2) }
         sqlite3_reset(lineage)
-        bind(latestJSON, 1, id)
-        sqlite3_bind_int64(latestJSON, 2, 0)
-        sqlite3_bind_int64(latestJSON, 3, count)
-        sqlite3_bind_int64(latestJSON, 4, 100)
+        bind(statement, 1, id)
+        sqlite3_bind_int64(statement, 2, 0)
+        sqlite3_bind_int64(statement, 3, count)
+        sqlite3_bind_int64(statement, 4, 100)
+    }
+
+    /// What a service on SQLite does for "the latest 100 turns as JSON": the session's row, then
+    /// one JSON object per row from SQLite, joined into one array.
+    func latestTurnsJSON(_ id: UUID) -> Int {
+        bindLatestPage(latestJSON, id)
         var json: [UInt8] = [UInt8(ascii: "[")]
         while sqlite3_step(latestJSON) == SQLITE_ROW {
             if json.count > 1 { json.append(UInt8(ascii: ",")) }
@@ -152,14 +157,7 @@ final class SQLitePeer {
 
     /// What the tuned backend's `latestTurns` does: the session's row, then the rows.
     func latestTurns(_ id: UUID) -> Int {
-        bind(lineage, 1, id)
-        var count: Int64 = 0
-        if sqlite3_step(lineage) == SQLITE_ROW { count = sqlite3_column_int64(lineage, 2) }
-        sqlite3_reset(lineage)
-        bind(latest, 1, id)
-        sqlite3_bind_int64(latest, 2, 0)
-        sqlite3_bind_int64(latest, 3, count)
-        sqlite3_bind_int64(latest, 4, 100)
+        bindLatestPage(latest, id)
         var bytes = 0
         while sqlite3_step(latest) == SQLITE_ROW {
             _ = sqlite3_column_text(latest, 0)
