@@ -170,7 +170,7 @@ extension TimelineTransaction {
         let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
         // Each record is written into `record`, then copied onto the page, whose room is reserved
         // after the first record: a page written into one growing buffer and made an array at
-        // the end copied the page two and three times.
+        // the end was copied two and three times.
         var json: [UInt8] = [UInt8(ascii: "[")]
         var record = JSONOutput(capacity: 4_096)
         var count = 0
@@ -195,7 +195,15 @@ extension TimelineTransaction {
             } catch {
                 throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner, sequence.keyPart), underlying: error)
             }
-            if count == 0 { json.reserveCapacity(min(limit, 1_000) * max(record.count + 1, 2_048) + 2) } else { json.append(UInt8(ascii: ",")) }
+            if count == 0 {
+                // Room for the page as if every record took as much as the first, and at least 2 KiB
+                // (at most 1 MiB in all; past that the array grows as arrays do): reserving only the
+                // first record's size meant copying the page as it grew, 814 k → 944 k instructions
+                // for a page of 100 turns.
+                json.reserveCapacity(min(min(limit, plan.wanted.count) * max(record.count + 1, 2_048), 1 << 20) + 2)
+            } else {
+                json.append(UInt8(ascii: ","))
+            }
             record.withBytes { json.append(contentsOf: $0) }
             count += 1
         }
