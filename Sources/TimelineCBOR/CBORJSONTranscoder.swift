@@ -273,7 +273,7 @@ public enum CBORJSONTranscoder {
             var index = 0, runStart = 0
             while index < count {
                 // Plain ASCII is skipped sixteen bytes a step by SSE2 or NEON (`CTimelineText`):
-                // ~0.6 instructions a byte of content, where a byte at a time took 18, a 64-bit
+                // ~1.5 instructions a byte of content, where a byte at a time took 18, a 64-bit
                 // word at a time 4 and two words 2.9 (`SIMD16<UInt8>` compares compiled to ~20).
                 index += timeline_json_plain_prefix(base + index, count - index)
                 guard index < count else { break }

@@ -428,7 +428,8 @@ enum Base64 {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     static func encode(_ bytes: [UInt8]) -> String {
-        String(unsafeUninitializedCapacity: encodedCount(bytes.count)) { text in
+        guard !bytes.isEmpty else { return "" }
+        return String(unsafeUninitializedCapacity: encodedCount(bytes.count)) { text in
             bytes.withUnsafeBytes { write($0, to: text.baseAddress!) }
         }
     }
