@@ -12,12 +12,14 @@ cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh TARGET [SECONDS] (targets: cbor, records, dump-line)}
 seconds=${2:-600}
 bash scripts/deps.sh
-# Coverage counters and AddressSanitizer in every module; libFuzzer's driver without its own
+# Coverage counters and AddressSanitizer in every module, the C ones (CTimelineText) included
+# through -Xcc; libFuzzer's driver without its own
 # `main` (SwiftPM gives the executable its entry point; it calls LLVMFuzzerRunDriver).
 runtime=$(ls "$(dirname "$(readlink -f "$(command -v swiftc)")")"/../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a | head -n 1)
 swift build -c release --product timelinestore-fuzz --scratch-path .build-fuzz \
     -Xswiftc -sanitize=address -Xswiftc -sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp \
     -Xswiftc -DFUZZING -Xswiftc -parse-as-library \
+    -Xcc -fsanitize=address -Xcc -fsanitize-coverage=inline-8bit-counters,pc-table,trace-cmp \
     -Xlinker --whole-archive -Xlinker "$runtime" -Xlinker --no-whole-archive -Xlinker -lstdc++
 corpus=.build-fuzz/corpus/$target
 mkdir -p "$corpus"
