@@ -356,6 +356,7 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// The checkpoint thread's loop: completes each checkpoint handed over, until ``stopCheckpoints()``.
     private func runCheckpoints() {
+        nameCurrentThread("timeline-ckpt")
         pthread_mutex_lock(appendMutex)
         while true {
             while queuedCheckpoint == nil && !stopping { pthread_cond_wait(checkpointCondition, appendMutex) }

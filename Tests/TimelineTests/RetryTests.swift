@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 import Timeline
+import TimelineLMDB
 
 @Suite("Retry-safe appends and turn ids")
 struct RetryTests {
@@ -68,6 +69,24 @@ struct RetryTests {
             #expect(try timeline.check().isEmpty)
         }
     }
+
+    #if os(Linux)
+    @Test("the writer thread and the log's checkpoint thread carry names the operating system shows (top -H, perf, gdb)")
+    func threadNames() async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = Environment.Configuration(durability: .writeAheadLog)
+            configuration.checkpointCommits = 2
+            let timeline = try TimelineStore(path: dir + "/store", configuration: configuration)
+            let session = try await timeline.createSession(NewSession(title: "names"))
+            for index in 0..<6 { try await timeline.append(NewTurn(role: .user, content: "turn \(index)"), to: session.id) }
+            let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+            let names = Set(tasks.compactMap { try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8) }
+                .map { $0.trimmingCharacters(in: .newlines) })
+            #expect(names.contains("timeline-writer") && names.contains("timeline-ckpt"), "\(names.sorted())")
+            await timeline.close()
+        }
+    }
+    #endif
 
     @Test("a fork's inherited turn is found by its id; ids are per session history")
     func idsAcrossSessions() async throws {

@@ -60,7 +60,10 @@ final class GroupCommitter: @unchecked Sendable {
     private func startThread() {
         started = true
         // The thread keeps the committer alive until its loop ends (`thread` is cleared then).
-        let thread = Thread { self.loop() }
+        let thread = Thread {
+            nameCurrentThread("timeline-writer")   // for top -H, perf and gdb
+            self.loop()
+        }
         thread.name = "TimelineStore.writer"
         self.thread = thread
         thread.start()
