@@ -254,14 +254,23 @@ extension Turn: CBORRecordEncodable {
 extension Turn: CBORRecordDecodable {
     /// Reads a turn straight from CBOR (the fast path ``TimelineStore`` reads with).
     public init(cbor reader: inout CBORItemReader) throws {
-        var sessionID: UUID?, sequence: Int?, id: UUID?, role: String?, content: String?, created: Date?
+        var sessionID: UUID?, sequence: Int?, id: UUID?, role: Role?, content: String?, created: Date?
         var turn = Turn(sessionID: .zero, sequence: 0, id: .zero, role: .user, content: "", created: Date(timeIntervalSince1970: 0))
         let compact = try reader.readMap(Self.fields) { field, value in
             switch field {
             case .sessionID: sessionID = try value.decode(UUID.self)
             case .sequence: sequence = try value.decodeCount()
             case .id: id = try value.decode(UUID.self)
-            case .role: role = try value.decode(String.self)
+            case .role:
+                // The four common roles from their bytes, without a `String` to compare (as views
+                // read them); any other name as a checked `String`.
+                var bytes = value
+                if let common = try Role(commonUTF8: bytes.decodeTextBytes()) {
+                    role = common
+                    value = bytes
+                } else {
+                    role = Role(try value.decode(String.self))
+                }
             case .content: content = try value.decode(String.self)
             case .created: created = try value.decode(Date.self)
             case .duration: turn.duration = value.decodeNil() ? nil : try value.decode(Double.self)
@@ -282,7 +291,7 @@ extension Turn: CBORRecordDecodable {
         turn.sessionID = sessionID
         turn.sequence = sequence
         turn.id = id
-        turn.role = Role(role)
+        turn.role = role
         turn.content = content
         turn.created = created
         self = turn
