@@ -5,17 +5,7 @@ package enum UTCText {
     /// Microseconds since 1970 as UTC text with six fraction digits. Callers keep `micros` within
     /// the years 1678–2261 (±9.2e15), so no arithmetic here can overflow.
     package static func format(microsSince1970 micros: Int64) -> String {
-        var out: [UInt8] = []
-        append(microsSince1970: micros, to: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    /// Appends the text of ``format(microsSince1970:)`` to `out`: no `String` is made.
-    package static func append(microsSince1970 micros: Int64, to out: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: maximumLength) { text in
-            let count = write(microsSince1970: micros, to: text.baseAddress!)
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: text[..<count]))
-        }
+        String(unsafeUninitializedCapacity: maximumLength) { write(microsSince1970: micros, to: $0.baseAddress!) }
     }
 
     /// The most bytes ``write(microsSince1970:to:)`` writes (27 for the years 0–9999).
