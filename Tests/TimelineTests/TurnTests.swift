@@ -150,6 +150,49 @@ struct TurnTests {
         }
     }
 
+    @Test("work that writes and then throws inside a shared batch leaves nothing behind; the batch's other work commits", arguments: [Environment.Durability.noSync, .writeAheadLog])
+    func failureAfterWritesInABatch(durability: Environment.Durability) async throws {
+        struct Refused: Error {}
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir, durability: durability)
+            let session = try await timeline.createSession()
+            let before = try timeline.store.environment.info().lastTransactionID
+            // Every third caller appends, creates a session, and then throws: a batch's first run,
+            // the jobs sharing the transaction, must be undone whole and run again.
+            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+                for index in 0..<96 {
+                    group.addTask {
+                        do {
+                            try await timeline.write { tx in
+                                _ = try tx.append(NewTurn(role: .user, content: "\(index)"), to: session.id)
+                                _ = try tx.createSession(NewSession(title: "by \(index)"))
+                                if index % 3 == 0 { throw Refused() }
+                            }
+                            return (index, true)
+                        } catch {
+                            return (index, error is Refused ? false : true)
+                        }
+                    }
+                }
+                return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+            }
+            #expect(outcomes.count == 96 && outcomes.allSatisfy { $0.value == ($0.key % 3 != 0) })
+            let turns = try timeline.turns(of: session.id).items
+            #expect(turns.map(\.sequence) == Array(0..<64))
+            #expect(Set(turns.compactMap { Int($0.content) }) == Set((0..<96).filter { $0 % 3 != 0 }))
+            let titles = try timeline.listSessions(limit: 200).items.compactMap(\.title).filter { $0.hasPrefix("by ") }
+            #expect(Set(titles) == Set((0..<96).filter { $0 % 3 != 0 }.map { "by \($0)" }))
+            #expect(try #require(try timeline.session(session.id)).turnCount == 64)
+            // The callers shared transactions (else there was no batch to undo).
+            #expect(try timeline.store.environment.info().lastTransactionID - before < 64)
+            #expect(try timeline.check().isEmpty)
+            await timeline.close()
+            let reopened = try openTimeline(dir, durability: durability)
+            #expect(try reopened.turns(of: session.id).items.count == 64)
+            #expect(try reopened.check().isEmpty)
+        }
+    }
+
     @Test("a fork of a fork of a fork reads its whole history; parents stay as they were")
     func forkChains() async throws {
         try await withTemporaryDirectory { dir in

@@ -19,6 +19,8 @@
 //     views-1, sessions-views-1   a page of one: what a call costs besides its records
 //     append            one turn appended per write transaction, round 150 sessions (per append,
 //                       not per page)
+//     burst             bursts of 64 concurrent async appends through the group committer: one
+//                       write transaction a burst, a nested one an append (per append)
 import BenchFixtures
 import CSQLite
 import Foundation
@@ -41,7 +43,13 @@ let turns = (0..<1_000).map { index in
             toolCalls: index % 4 == 0 ? [Turn.ToolCall(id: "c\(index)", name: "search", arguments: #"{"q":"lisbon"}"#, result: "ok")] : [])
 }
 let compression: ValueCompression = ProcessInfo.processInfo.environment["TIMELINE_INSTRUCTIONS_LZ4"] == "1" ? .lz4 : .none
-let timeline = try TimelineStore(path: path + "/store", configuration: .init(mapSize: 64 << 20, durability: .noSync), compression: compression)
+// TIMELINE_INSTRUCTIONS_DURABILITY=log or durable: for timing a burst's syncs (strace), not counting.
+let durability: Environment.Durability = switch ProcessInfo.processInfo.environment["TIMELINE_INSTRUCTIONS_DURABILITY"] {
+    case "log": .writeAheadLog
+    case "durable": .durable
+    default: .noSync
+}
+let timeline = try TimelineStore(path: path + "/store", configuration: .init(mapSize: 64 << 20, durability: durability), compression: compression)
 let session = try timeline.write { tx in try tx.createSession(NewSession(title: "instructions", project: "p")) }
 try timeline.write { tx in _ = try tx.append(turns, to: session.id) }
 let listed = try timeline.write { tx in
@@ -275,4 +283,31 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
     return total
 }
 
-print(try run(mode, iterations, session.id))
+/// Appends `count` turns in bursts of 64 concurrent async appends.
+func bursts(_ count: Int, _ timeline: TimelineStore, _ sessions: [UUID], _ news: [NewTurn]) async throws -> Int {
+    var appended = 0
+    for round in 0..<(count + 63) / 64 {
+        let size = min(64, count - round * 64)
+        appended += try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<size {
+                let turn = news[(round * 64 + index) % news.count], session = sessions[index]
+                group.addTask { try await timeline.append(turn, to: session).sequence }
+            }
+            return try await group.reduce(0, +)
+        }
+    }
+    return appended
+}
+
+if mode == "burst" {
+    // Bursts of 64 concurrent async appends, each to its own session of the project, through the
+    // group committer (one write transaction a burst, each append in a nested transaction): per
+    // append, as `append` (the store is `.noSync`).
+    let news = turns.map { turn in
+        NewTurn(role: turn.role, content: turn.content, inputTokens: turn.inputTokens, outputTokens: turn.outputTokens,
+                cost: turn.cost, toolCalls: turn.toolCalls)
+    }
+    print(try await bursts(iterations, timeline, listed.map(\.id), news))
+} else {
+    print(try run(mode, iterations, session.id))
+}
