@@ -9,8 +9,8 @@ internal import TimelineDocumentStore
 extension TimelineTransaction where Access == WriteAccess {
     /// Appends an entry to the change log, at the position after the last one, in this
     /// transaction: the entry commits with the change or not at all. In a group-committed batch
-    /// each job runs in a nested transaction that sees the entries of the jobs before it, so
-    /// positions stay gapless whichever jobs fail.
+    /// each job sees the entries of the jobs before it, and a batch in which a job fails runs
+    /// again with each job in a nested transaction, so positions stay gapless whichever jobs fail.
     func logChange(_ kind: Change.Kind, session: UUID, parent: UUID? = nil, sequences: Range<Int>? = nil,
                    checkpoint: UUID? = nil, number: Int? = nil) throws {
         // A writable open always creates the log; only a read-only one can lack it, and it cannot write.

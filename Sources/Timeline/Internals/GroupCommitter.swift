@@ -159,9 +159,9 @@ final class GroupCommitter: @unchecked Sendable {
     /// aborted and the batch run again, each job in a nested transaction of its own, so that the
     /// failure is rolled back alone (a job's writes before its error must not stay). A nested
     /// transaction costs LMDB a child's begin and commit, and a copy of each page the job touches
-    /// that the batch already changed: measured in bursts of 64 appends, the writer's CPU time
-    /// an append fell from ~32 µs to ~25 µs without it (`Docs/benchmarks.md`, "Batches without
-    /// nested transactions").
+    /// that the batch already changed: in bursts of 64 appends (`TimelineInstructions burst`),
+    /// the CPU time an append takes fell from ~60 µs to ~49 µs without it (`Docs/benchmarks.md`,
+    /// "Batches without nested transactions").
     private func commit(_ batch: [Job]) -> [Result<Void, any Error>] {
         if batch.count == 1, let job = batch.first {
             // Alone in its batch: no nested transaction needed to keep a failure to itself.
