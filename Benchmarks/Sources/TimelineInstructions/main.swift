@@ -285,14 +285,15 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
 }
 
 /// Appends `count` turns in bursts of 64 concurrent async appends, each a new turn (a turn id of
-/// its own) with the content and fields of `turns` in turn.
-func bursts(_ count: Int, _ timeline: TimelineStore, _ sessions: [UUID], _ turns: [NewTurn]) async throws -> Int {
+/// its own) with the content and fields of `turns` in turn, append `index` of burst `round` to
+/// session `target(round, index)`.
+func bursts(_ count: Int, _ timeline: TimelineStore, _ turns: [NewTurn], _ target: (Int, Int) -> UUID) async throws -> Int {
     var appended = 0
     for round in 0..<(count + 63) / 64 {
         let size = min(64, count - round * 64)
         appended += try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<size {
-                let turn = turns[(round * 64 + index) % turns.count], session = sessions[index]
+                let turn = turns[(round * 64 + index) % turns.count], session = target(round, index)
                 group.addTask {
                     let new = NewTurn(role: turn.role, content: turn.content, inputTokens: turn.inputTokens, outputTokens: turn.outputTokens,
                                       cost: turn.cost, toolCalls: turn.toolCalls)
@@ -308,8 +309,24 @@ func bursts(_ count: Int, _ timeline: TimelineStore, _ sessions: [UUID], _ turns
 if mode == "burst" {
     // Bursts of 64 concurrent async appends, each to its own session of the project, through the
     // group committer (one write transaction a burst): per append, as `append` (the store is
-    // `.noSync` unless TIMELINE_INSTRUCTIONS_DURABILITY says otherwise).
-    print(try await bursts(iterations, timeline, listed.map(\.id), turns))
+    // `.noSync` unless TIMELINE_INSTRUCTIONS_DURABILITY says otherwise). With
+    // TIMELINE_INSTRUCTIONS_BURST_STORE=PATH, into that store instead (a copy of a timeline-bench
+    // store, say), each append to one of its first 10,000 sessions, picked at random.
+    if let other = ProcessInfo.processInfo.environment["TIMELINE_INSTRUCTIONS_BURST_STORE"] {
+        let store = try TimelineStore(path: other, configuration: .init(durability: durability))
+        let ids = try store.listSessions(limit: 10_000).items.map(\.id)
+        let picks = (0..<(iterations + 63) / 64 * 64).map { _ in ids.randomElement()! }
+        let start = DispatchTime.now().uptimeNanoseconds, before = try store.environment.info().lastTransactionID
+        let appended = try await bursts(iterations, store, turns) { round, index in picks[round * 64 + index] }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let commits = try store.environment.info().lastTransactionID - before
+        print(appended, "appends in \(seconds) s: \(Int(Double(iterations) / seconds)) a second, \(commits) commits")
+        await store.close()
+    } else {
+        let sessions = listed.map(\.id), before = try timeline.environment.info().lastTransactionID
+        let appended = try await bursts(iterations, timeline, turns) { _, index in sessions[index] }
+        print(appended, "appended in \(try timeline.environment.info().lastTransactionID - before) commits")
+    }
 } else {
     print(try run(mode, iterations, session.id))
 }
