@@ -38,7 +38,7 @@ final class GroupCommitter: @unchecked Sendable {
     /// Until 2026-11-30 the wait was a fixed 0.2 ms, ended as soon as the last batch's size was
     /// queued. 64 tasks on two cores take longer than that to queue, and a burst split in two then
     /// stayed split, as the second part set the size the next burst waited for: bursts of 64 took
-    /// ~1.9 commits each (`TimelineInstructions burst`), ~1.15 with this rule.
+    /// ~1.9 commits each (`TimelineInstructions burst`), ~1.0 with this rule.
     static let linger = 0.001
     static let lingerGap = 0.000_2
     static let settleGap = 0.000_05
