@@ -48,9 +48,14 @@ let package = Package(
             name: "CTimelineText",
             path: "Sources/CTimelineText"
         ),
+        // CRC-32C by the CPU's instructions, for the write-ahead log (`CRC32C`).
+        .target(
+            name: "CTimelineChecksum",
+            path: "Sources/CTimelineChecksum"
+        ),
         .target(
             name: "TimelineLMDB",
-            dependencies: ["CTimelineLMDB"],
+            dependencies: ["CTimelineLMDB", "CTimelineChecksum"],
             swiftSettings: strictSettings
         ),
         .target(

@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh TARGET [SECONDS] (targets: cbor, records, dump-line)}
 seconds=${2:-600}
 bash scripts/deps.sh
-# Coverage counters and AddressSanitizer in every module, the C ones (CTimelineText) included
+# Coverage counters and AddressSanitizer in every module, the C ones (CTimelineText,
+# CTimelineChecksum) included
 # through -Xcc; libFuzzer's driver without its own
 # `main` (SwiftPM gives the executable its entry point; it calls LLVMFuzzerRunDriver).
 runtime=$(ls "$(dirname "$(readlink -f "$(command -v swiftc)")")"/../lib/clang/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a | head -n 1)

@@ -189,7 +189,7 @@ extension TimelineTransaction {
             leading.appendDecimal(sequence)
             record.truncate(to: 0)
             do {
-                try leading.withBytes { leading throws(CBORError) in
+                _ = try leading.withBytes { leading throws(CBORError) in
                     try CBORJSONTranscoder.append(item, to: &record, names: names, leading: UnsafeRawBufferPointer(leading))
                 }
             } catch {

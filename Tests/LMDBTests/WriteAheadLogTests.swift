@@ -18,6 +18,31 @@ struct WriteAheadLogTests {
     /// 4 KiB meta pages each).
     static let emptyLogSize = 2 * (4096 + 2 * 4096)
 
+    @Test("the log's CRC-32C: the known check value, and the CPU's instructions agree with the table at every length and alignment")
+    func checksum() {
+        let check = Array("123456789".utf8)
+        #expect(check.withUnsafeBytes { CRC32C.checksum($0) } == 0xE306_9283)
+        #expect(check.withUnsafeBytes { CRC32C.updateByTable(0, $0) } == 0xE306_9283)
+        #expect([UInt8]().withUnsafeBytes { CRC32C.checksum($0) } == 0)
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<4_200).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes.withUnsafeBytes { raw in
+            for start in 0..<9 {
+                for count in Array(0..<300) + [1_000, 4_096, 4_191 - start] {
+                    let piece = UnsafeRawBufferPointer(rebasing: raw[start..<start + count])
+                    #expect(CRC32C.checksum(piece) == CRC32C.updateByTable(0, piece), "\(start), \(count)")
+                }
+            }
+            // Continued in two parts, the same as in one.
+            let whole = CRC32C.checksum(raw)
+            #expect(CRC32C.update(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[..<1_001])),
+                                  UnsafeRawBufferPointer(rebasing: raw[1_001...])) == whole)
+        }
+        #if arch(x86_64)
+        #expect(CRC32C.inHardware)   // SSE 4.2: every x86-64 machine this runs on since 2008
+        #endif
+    }
+
     @Test("every kind of write goes through the log; a clean close leaves it empty and the data in data.mdb")
     func lifeCycle() throws {
         try withTemporaryDirectory { dir in

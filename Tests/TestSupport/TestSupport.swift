@@ -99,7 +99,7 @@ public func compilerDiagnostics(_ source: String) throws -> String? {
         try source.write(toFile: file, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swiftc", "-typecheck", "-I", modules, "-I", root + "/Sources/CTimelineLMDB", "-I", root + "/Sources/CTimelineLZ4", "-I", root + "/Sources/CTimelineText/include", file]
+        process.arguments = ["swiftc", "-typecheck", "-I", modules, "-I", root + "/Sources/CTimelineLMDB", "-I", root + "/Sources/CTimelineLZ4", "-I", root + "/Sources/CTimelineText/include", "-I", root + "/Sources/CTimelineChecksum/include", file]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
