@@ -297,7 +297,8 @@ func bursts(_ count: Int, _ timeline: TimelineStore, _ turns: [NewTurn], _ targe
                 group.addTask {
                     let new = NewTurn(role: turn.role, content: turn.content, inputTokens: turn.inputTokens, outputTokens: turn.outputTokens,
                                       cost: turn.cost, toolCalls: turn.toolCalls)
-                    return try await timeline.append(new, to: session).sequence
+                    _ = try await timeline.append(new, to: session)
+                    return 1
                 }
             }
             return try await group.reduce(0, +)
@@ -320,12 +321,12 @@ if mode == "burst" {
         let appended = try await bursts(iterations, store, turns) { round, index in picks[round * 64 + index] }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let commits = try store.environment.info().lastTransactionID - before
-        print(appended, "appends in \(seconds) s: \(Int(Double(iterations) / seconds)) a second, \(commits) commits")
+        print(appended, "appends in \(seconds) s: \(Int(Double(appended) / seconds)) a second, \(commits) commits")
         await store.close()
     } else {
         let sessions = listed.map(\.id), before = try timeline.environment.info().lastTransactionID
         let appended = try await bursts(iterations, timeline, turns) { _, index in sessions[index] }
-        print(appended, "appended in \(try timeline.environment.info().lastTransactionID - before) commits")
+        print(appended, "appends in \(try timeline.environment.info().lastTransactionID - before) commits")
     }
 } else {
     print(try run(mode, iterations, session.id))
