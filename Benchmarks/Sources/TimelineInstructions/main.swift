@@ -289,8 +289,17 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
 /// session `target(round, index)`.
 func bursts(_ count: Int, _ timeline: TimelineStore, _ turns: [NewTurn], _ target: (Int, Int) -> UUID) async throws -> Int {
     var appended = 0
+    var times: [UInt64] = []
+    defer {
+        times.sort()
+        if !times.isEmpty {
+            print("a burst: p50 \(times[times.count / 2] / 1_000) µs, p90 \(times[times.count * 9 / 10] / 1_000) µs, mean \(times.reduce(0, +) / UInt64(times.count) / 1_000) µs")
+        }
+    }
     for round in 0..<(count + 63) / 64 {
         let size = min(64, count - round * 64)
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { times.append(DispatchTime.now().uptimeNanoseconds - start) }
         appended += try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<size {
                 let turn = turns[(round * 64 + index) % turns.count], session = target(round, index)
