@@ -130,7 +130,9 @@ public struct Database: Sendable, Hashable {
     ///
     /// `fill` must write every byte. If it throws, the transaction can no longer commit: the
     /// error propagates and ``Environment/write(_:)`` aborts it (a caught error still makes the
-    /// commit fail with ``LMDBError/Code/poisoned``).
+    /// commit fail with ``LMDBError/Code/poisoned``). In a nested transaction
+    /// (``Transaction/nested(_:)``) that the error ends, the unfilled value goes with the nested
+    /// transaction's abort, and its parent can still commit.
     /// - Complexity: O(log n) plus `fill`.
     public func put<R>(
         reserving count: Int, for key: UnsafeRawBufferPointer, flags: PutFlags = [],

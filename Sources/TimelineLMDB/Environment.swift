@@ -397,6 +397,20 @@ extension Environment {
     }
 }
 
+extension Environment {
+    /// What the current write transaction has recorded so far (a ``WriteFailure``'s raw value, 0
+    /// for none): taken when a nested transaction begins.
+    var recordedWriteFailure: UInt8 { writeFailure.load(ordering: .relaxed) }
+
+    /// After a nested transaction aborted: forgets a poisoning it recorded (its unfilled reserved
+    /// value went with it), when nothing was recorded before it began (`before`). A full map stays.
+    func forgetPoisoning(since before: UInt8) {
+        if before == 0, writeFailure.load(ordering: .relaxed) == WriteFailure.poisoned.rawValue {
+            writeFailure.store(0, ordering: .relaxed)
+        }
+    }
+}
+
 /// What went wrong inside the current write transaction, beyond what the closure may have caught.
 enum WriteFailure: UInt8 {
     /// A write hit `MDB_MAP_FULL`: the transaction is retried after the map grows.

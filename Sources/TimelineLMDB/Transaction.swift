@@ -145,12 +145,16 @@ extension Transaction where Access == WriteAccess {
         let txn = WriteTransaction(handle: child, environment: environment)
         let wal = self.wal
         let savepoint = wal?.savepoint
+        // A reserved value the child left unfilled goes with the child's abort: the parent is
+        // not poisoned by it (a full map still is, since it is retried as a whole).
+        let failureBefore = environment.recordedWriteFailure
         let result: R
         do {
             result = try body(txn)
         } catch {
             txn.abort()
             if let wal, let savepoint { wal.rollBack(to: savepoint) }
+            environment.forgetPoisoning(since: failureBefore)
             throw error
         }
         do throws(LMDBError) {

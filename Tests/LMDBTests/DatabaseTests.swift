@@ -172,6 +172,36 @@ struct DatabaseTests {
                 #expect(copy(try db.get(bytes("key"), in: txn)) == [1, 2, 3, 4])
                 #expect(try db.get(bytes("other"), in: txn) == nil)
             }
+            // Inside a nested transaction that aborts, the unfilled value goes with it: the parent
+            // commits what it wrote (as group commit relies on, a failed job being rolled back alone).
+            try env.write { txn throws in
+                try db.put(bytes("parent"), for: bytes("parent"), in: txn)
+                #expect(throws: FillFailed.self) {
+                    try txn.nested { child throws in
+                        try db.put(bytes("child"), for: bytes("child"), in: child)
+                        try bytes("key").withUnsafeBytes { key in
+                            try db.put(reserving: 8, for: key, in: child) { _ in throw FillFailed() }
+                        }
+                    }
+                }
+            }
+            try env.read { txn throws in
+                #expect(copy(try db.get(bytes("key"), in: txn)) == [1, 2, 3, 4])
+                #expect(copy(try db.get(bytes("parent"), in: txn)) == bytes("parent"))
+                #expect(try db.get(bytes("child"), in: txn) == nil)
+            }
+            // A child that swallows its own fill's error and commits still poisons the parent.
+            let swallowed = #expect(throws: LMDBError.self) {
+                try env.write { txn throws in
+                    try txn.nested { child throws in
+                        try? bytes("key").withUnsafeBytes { key in
+                            try db.put(reserving: 8, for: key, in: child) { _ in throw FillFailed() }
+                        }
+                    }
+                }
+            }
+            #expect(swallowed?.code == .poisoned)
+            try env.read { txn throws in #expect(copy(try db.get(bytes("key"), in: txn)) == [1, 2, 3, 4]) }
         }
     }
 
