@@ -395,9 +395,7 @@ extension Environment {
             writeFailure.store(failure.rawValue, ordering: .relaxed)
         }
     }
-}
 
-extension Environment {
     /// What the current write transaction has recorded so far (a ``WriteFailure``'s raw value, 0
     /// for none): taken when a nested transaction begins.
     var recordedWriteFailure: UInt8 { writeFailure.load(ordering: .relaxed) }
