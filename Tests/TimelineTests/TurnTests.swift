@@ -3,7 +3,8 @@ import TimelineDocumentStore
 import Foundation
 import TimelineLMDB
 import Testing
-import Timeline
+@testable import Timeline
+import Synchronization
 
 @Suite("Turns: append, read, fork, rewind")
 struct TurnTests {
@@ -157,8 +158,13 @@ struct TurnTests {
             let timeline = try openTimeline(dir, durability: durability)
             let session = try await timeline.createSession()
             let before = try timeline.store.environment.info().lastTransactionID
-            // Every third caller appends, creates a session, and then throws: a batch's first run,
-            // the jobs sharing the transaction, must be undone whole and run again.
+            // A first job holds the writer thread until all 96 callers have queued, so that they
+            // make one batch whatever the scheduling: its first run, the jobs sharing the
+            // transaction, must be undone whole and run again.
+            let hold = WriterHold()
+            let holder = Task { try await timeline.write { _ in hold.block() } }
+            try await hold.waitUntilEntered()
+            // Every third caller appends, creates a session, and then throws.
             let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
                 for index in 0..<96 {
                     group.addTask {
@@ -174,8 +180,11 @@ struct TurnTests {
                         }
                     }
                 }
+                let gathered = await hold.release(whenQueued: 96, in: timeline)
+                #expect(gathered, "the 96 callers did not all queue within the time allowed")
                 return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
             }
+            try await holder.value
             #expect(outcomes.count == 96 && outcomes.allSatisfy { $0.value == ($0.key % 3 != 0) })
             let turns = try timeline.turns(of: session.id).items
             #expect(turns.map(\.sequence) == Array(0..<64))
@@ -183,8 +192,10 @@ struct TurnTests {
             let titles = try timeline.listSessions(limit: 200).items.compactMap(\.title).filter { $0.hasPrefix("by ") }
             #expect(Set(titles) == Set((0..<96).filter { $0 % 3 != 0 }.map { "by \($0)" }))
             #expect(try #require(try timeline.session(session.id)).turnCount == 64)
-            // The callers shared transactions (else there was no batch to undo).
-            #expect(try timeline.store.environment.info().lastTransactionID - before < 64)
+            // One commit, the batch's second run: the first run was undone, and the holder wrote
+            // nothing (LMDB does not count a transaction that changed no page).
+            let commits = try timeline.store.environment.info().lastTransactionID - before
+            #expect(commits == 1, "\(commits) commits")
             #expect(try timeline.check().isEmpty)
             await timeline.close()
             let reopened = try openTimeline(dir, durability: durability)
@@ -363,5 +374,43 @@ struct TurnTests {
             #expect(statistics.sessions == 2 && statistics.turns == 32 && statistics.checkpoints == 1 && statistics.crystals == 1)
             #expect(statistics.usedBytes > 0 && statistics.usedBytes <= statistics.mapSize && statistics.fileSize > 0)
         }
+    }
+}
+
+/// Holds the writer thread inside one job until the test lets it go. The hold is released for
+/// good: were the job to run again, it would not wait a second time. Every wait is bounded, so a
+/// mistake fails the test rather than hanging it.
+private final class WriterHold: Sendable {
+    private let entered = DispatchSemaphore(value: 0)
+    private let gate = DispatchSemaphore(value: 0)
+    private let released = Mutex(false)
+
+    /// Called by the held job, on the writer thread.
+    func block() {
+        if released.withLock({ $0 }) { return }
+        entered.signal()
+        _ = gate.wait(timeout: .now() + 60)
+    }
+
+    /// Returns once the held job runs on the writer thread.
+    func waitUntilEntered() async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while entered.wait(timeout: .now()) == .timedOut {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Lets the held job go once `count` jobs wait behind it (or after 60 s); says whether they did.
+    func release(whenQueued count: Int, in timeline: TimelineStore) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(60)
+        var gathered = false
+        while ContinuousClock.now < deadline {
+            if timeline.committer.queuedJobs >= count { gathered = true; break }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+        released.withLock { $0 = true }
+        gate.signal()
+        return gathered
     }
 }

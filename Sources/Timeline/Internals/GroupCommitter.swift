@@ -85,6 +85,13 @@ final class GroupCommitter: @unchecked Sendable {
         return started && !stopped
     }
 
+    /// How many jobs wait for the writer thread. Tests read it to gather a batch on purpose.
+    var queuedJobs: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return queue.count
+    }
+
     /// Runs `work` in the next batch and returns its result once that batch is committed.
     func submit<T: Sendable>(_ work: @escaping @Sendable (borrowing WriteTransaction) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
