@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Long fuzz runs with libFuzzer (Docs/reliability.md, "Fuzzing"):
-#   bash scripts/fuzz.sh TARGET [SECONDS]      targets: cbor, records, dump-line
+#   bash scripts/fuzz.sh TARGET [SECONDS]      targets: cbor, records, dump-line, wal
 # Builds the fuzz executable with -sanitize=fuzzer,address into .build-fuzz, then fuzzes TARGET
 # for SECONDS (600 by default), starting from the checked-in seeds in Tests/Fuzz/Corpus/TARGET
 # and keeping what it learns in .build-fuzz/corpus/TARGET. A finding is written to
@@ -9,7 +9,7 @@
 # and add the file to Tests/Fuzz/Corpus/TARGET once fixed, so every test run replays it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: scripts/fuzz.sh TARGET [SECONDS] (targets: cbor, records, dump-line)}
+target=${1:?usage: scripts/fuzz.sh TARGET [SECONDS] (targets: cbor, records, dump-line, wal)}
 seconds=${2:-600}
 bash scripts/deps.sh
 # Coverage counters and AddressSanitizer in every module, the C ones (CTimelineText,

@@ -26,6 +26,8 @@ public struct Database: Sendable, Hashable {
         public static let dupSort = Flags(rawValue: UInt32(MDB_DUPSORT))
         /// Keys are native `UInt32` or `Int`-sized unsigned integers (`MDB_INTEGERKEY`).
         public static let integerKey = Flags(rawValue: UInt32(MDB_INTEGERKEY))
+        /// Every flag above: what a database can be created with through this wrapper.
+        static let known: Flags = [.reverseKey, .dupSort, .integerKey, .dupFixed, .integerDup, .reverseDup]
         /// With ``dupSort``: all values of a key have one size (`MDB_DUPFIXED`).
         public static let dupFixed = Flags(rawValue: UInt32(MDB_DUPFIXED))
         /// With ``dupSort``: values are native unsigned integers (`MDB_INTEGERDUP`).
@@ -51,6 +53,8 @@ public struct Database: Sendable, Hashable {
         public static let append = PutFlags(rawValue: UInt32(MDB_APPEND))
         /// With ``Flags/dupSort``: the value sorts after the key's other values (`MDB_APPENDDUP`).
         public static let appendDup = PutFlags(rawValue: UInt32(MDB_APPENDDUP))
+        /// Every flag above: what a put through this wrapper can pass to LMDB.
+        static let known: PutFlags = [.noOverwrite, .noDupData, .append, .appendDup]
     }
 
     let dbi: UInt32
@@ -217,8 +221,7 @@ public struct Database: Sendable, Hashable {
     public func storedFlags(in txn: borrowing Transaction<some TransactionAccess>) throws -> Flags {
         var raw: UInt32 = 0
         try check(mdb_dbi_flags(txn.handle, dbi, &raw), "read the flags of \(describe(database: name))")
-        let known: Flags = [.reverseKey, .dupSort, .integerKey, .dupFixed, .integerDup, .reverseDup]
-        return Flags(rawValue: raw & known.rawValue)
+        return Flags(rawValue: raw & Flags.known.rawValue)
     }
 
     // MARK: Size

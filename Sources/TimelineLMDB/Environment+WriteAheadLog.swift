@@ -312,6 +312,7 @@ extension WriteAheadLog {
                 }
                 records.append((transaction, payload..<payload + length))
                 at = payload + length
+                guard expected < .max else { break }
                 expected += 1
             }
             return Scan(header: header, pageSize: pageSize, records: records, bytes: bytes, fileSize: bytes.count,
@@ -322,7 +323,9 @@ extension WriteAheadLog {
     }
 
     /// Applies one record's operations inside `txn`. Returns an LMDB code: `MDB_CORRUPTED` when
-    /// the operations cannot be read.
+    /// the operations cannot be read, or ask for what this wrapper never writes — a flag it does
+    /// not know, or a key or value that is not the 4 or 8 bytes an integer-keyed database holds
+    /// (LMDB would read past it) — since a record whose checksum holds may still be forged.
     static func apply(_ payload: ArraySlice<UInt8>, to txn: OpaquePointer) -> Int32 {
         var reader = payload.startIndex
         func take(_ count: Int) -> ArraySlice<UInt8>? {
@@ -343,9 +346,10 @@ extension WriteAheadLog {
                 guard let utf8 = take(Int(nameLength)) else { return MDB_CORRUPTED }
                 name = String(decoding: utf8, as: UTF8.self)
             }
-            guard let flags = integer(UInt32.self) else { return MDB_CORRUPTED }
+            guard let flags = integer(UInt32.self), flags & ~Database.Flags.known.rawValue == 0 else { return MDB_CORRUPTED }
             let cacheKey = name.map { "n" + $0 } ?? "main"
             var dbi: MDB_dbi
+            var stored: UInt32 = 0
             if let known = databases[cacheKey] {
                 dbi = known
             } else {
@@ -354,16 +358,23 @@ extension WriteAheadLog {
                 if rc != 0 { return rc }
                 databases[cacheKey] = dbi
             }
+            if mdb_dbi_flags(txn, dbi, &stored) != 0 { return MDB_CORRUPTED }
+            func fits(_ piece: ArraySlice<UInt8>, integer flag: Int32) -> Bool {
+                stored & UInt32(flag) == 0 || piece.count == 4 || piece.count == 8
+            }
             var rc: Int32 = 0
             switch kind {
             case .put:
-                guard let putFlags = integer(UInt32.self), let key = bytes(), let value = bytes() else { return MDB_CORRUPTED }
+                guard let putFlags = integer(UInt32.self), putFlags & ~Database.PutFlags.known.rawValue == 0,
+                      let key = bytes(), let value = bytes(), fits(key, integer: MDB_INTEGERKEY), fits(value, integer: MDB_INTEGERDUP)
+                else { return MDB_CORRUPTED }
                 rc = withValues(key, value) { k, v in mdb_put(txn, dbi, &k, &v, putFlags) }
             case .delete:
-                guard let key = bytes() else { return MDB_CORRUPTED }
+                guard let key = bytes(), fits(key, integer: MDB_INTEGERKEY) else { return MDB_CORRUPTED }
                 rc = withValues(key, nil) { k, _ in mdb_del(txn, dbi, &k, nil) }
             case .deleteValue:
-                guard let key = bytes(), let value = bytes() else { return MDB_CORRUPTED }
+                guard let key = bytes(), let value = bytes(), fits(key, integer: MDB_INTEGERKEY), fits(value, integer: MDB_INTEGERDUP)
+                else { return MDB_CORRUPTED }
                 rc = withValues(key, value) { k, v in mdb_del(txn, dbi, &k, &v) }
             case .clear:
                 rc = mdb_drop(txn, dbi, 0)

@@ -413,14 +413,16 @@ final class WriteAheadLog: @unchecked Sendable {
     /// header's start. A clean close followed by an open then syncs nothing.
     /// - Returns: whether it did; if not, the opener makes a checkpoint.
     func resume(_ scan: Scan?, handle: OpaquePointer) throws(LMDBError) -> Bool {
+        // A chain starts in the record area and within the file (a checkpoint's start is where
+        // the next record was to go, in space already allocated): any other start is not taken up.
+        let start = scan.map { $0.header.start == 0 ? recordsStart : Int(clamping: $0.header.start) } ?? 0
         guard let scan, !scan.isDirty, !scan.hasVersion1Slot, scan.header.salt != 0, !scan.header.metas.isEmpty,
-              scan.header.bootID == Self.currentBootID() else { return false }
+              scan.header.bootID == Self.currentBootID(), start >= recordsStart, start <= scan.fileSize else { return false }
         let capture = try capture(handle: handle)
         guard capture.transaction == scan.header.checkpointTransaction, capture.metas == scan.header.metas else {
             mdb_txn_abort(capture.pin)
             return false
         }
-        let start = scan.header.start == 0 ? recordsStart : Int(clamping: scan.header.start)
         segments = [start..<start]
         pins = [capture.pin]
         lastPageAtCheckpoint = capture.lastPage
@@ -569,6 +571,9 @@ final class WriteAheadLog: @unchecked Sendable {
                   word(96, UInt32.self) == checksum(slot) else { return nil }
             let metaCount = Int(word(100, UInt32.self))
             guard metaCount == 0 || metaCount == 2 * pageSize else { return nil }
+            // Counters that cannot go on (the next checkpoint's generation, the first record's
+            // transaction id) are never written: such a slot is not one of ours.
+            guard word(16, UInt64.self) < .max, word(24, UInt64.self) < .max else { return nil }
             let boot = slot[56..<96].prefix { $0 != 0 }
             return Header(generation: word(16, UInt64.self), checkpointTransaction: word(24, UInt64.self),
                           salt: word(32, UInt64.self),

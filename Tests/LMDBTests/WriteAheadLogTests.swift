@@ -356,6 +356,58 @@ struct WriteAheadLogTests {
         }
     }
 
+    @Test("a forged header — counters that cannot go on, a chain start outside the record area — gives an error or is not taken up; never a trap or a write over the header", arguments: ["generation", "transaction", "start in the header", "start past the end"])
+    func forgedHeader(_ forgery: String) throws {
+        useTestProcessBootID()
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            let configuration = Environment.Configuration(durability: .writeAheadLog)
+            do {
+                let env = try Environment(path: path, configuration: configuration)
+                let db = try env.openDatabase("data")
+                try env.write { txn in for index in 0..<5 { try db.put(bytes("v\(index)"), for: bytes("k\(index)"), in: txn) } }
+                try env.close()
+            }
+            // Both slots rewritten with the forged field and sealed again (Docs/format.md), so
+            // that the checksums hold, as a forger would make them.
+            let slotSize = 4096 + 2 * 4096
+            var log = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/data.wal")))
+            #expect(log.count == Self.emptyLogSize)
+            for slot in [0, slotSize] {
+                let (offset, value): (Int, UInt64) = switch forgery {
+                case "generation": (16, .max)
+                case "transaction": (24, .max)
+                case "start in the header": (40, 100)
+                default: (40, 1 << 40)
+                }
+                log.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: slot + offset, as: UInt64.self) }
+                let crc = log.withUnsafeBytes { raw in
+                    var crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[slot..<slot + 96]))
+                    crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: raw[slot + 100..<slot + 4096]))
+                    return CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: raw[slot + 4096..<slot + slotSize]))
+                }
+                log.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: slot + 96, as: UInt32.self) }
+            }
+            try Data(log).write(to: URL(fileURLWithPath: path + "/data.wal"))
+            if forgery == "generation" || forgery == "transaction" {
+                let error = #expect(throws: LMDBError.self) { try Environment(path: path, configuration: configuration) }
+                #expect(error?.code == .corrupted && error?.description.contains("data.wal") == true, "\(String(describing: error))")
+                return
+            }
+            // The forged start is not taken up: the open makes a checkpoint of its own, which
+            // starts the chain afresh at the head of the record area.
+            let env = try Environment(path: path, configuration: configuration)
+            let db = try env.openDatabase("data")
+            try env.write { txn in try db.put(bytes("v5"), for: bytes("k5"), in: txn) }
+            let size = try FileManager.default.attributesOfItem(atPath: path + "/data.wal")[.size] as? Int ?? .max
+            #expect(size < 16 << 20, "the log grew to \(size) bytes towards a forged start")
+            try env.close()
+            let reopened = try Environment(path: path, configuration: configuration)
+            let again = try reopened.openDatabase("data")
+            #expect(try reopened.read { txn in try again.count(in: txn) } == 6)
+        }
+    }
+
     @Test("while a process writes through the log, other processes may read but not write")
     func oneWriterAtATime() throws {
         try withTemporaryDirectory { dir in

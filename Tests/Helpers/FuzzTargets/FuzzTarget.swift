@@ -3,6 +3,7 @@ internal import TimelineCBOR
 internal import TimelineDocumentStore
 internal import KVToolCore
 internal import Timeline
+internal import TimelineLMDB
 
 /// The fuzz targets: each takes arbitrary bytes and may throw (inside) but must never trap, hang
 /// or leak memory; where it can, it also checks a property (round trips, two decoders agreeing)
@@ -15,6 +16,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case records
     /// A line of `kvtool dump`: the parser, and re-rendering what it accepts.
     case dumpLine = "dump-line"
+    /// A `data.wal` beside a small store, opened as after a restart (roll back, replay) or in the
+    /// same boot (take up its checkpoint); see ``wal(_:)`` for how the bytes become a log.
+    case wal
 
     /// Runs the target on `data`.
     public func run(_ data: UnsafeRawBufferPointer) {
@@ -22,6 +26,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .cbor: Self.cbor(data)
         case .records: Self.records(data)
         case .dumpLine: Self.dumpLine(data)
+        case .wal: Self.wal(data)
         }
     }
 
