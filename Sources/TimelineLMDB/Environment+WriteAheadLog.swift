@@ -43,7 +43,7 @@ extension Environment {
         defer { if !keepDescriptor { _ = closeDescriptor(fd) } }
         // A reader only asks whether a writer holds the lock (a shared lock, dropped at once), so
         // readers never stand in each other's way.
-        if flock(fd, (configuration.readOnly ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
+        if configuration.readOnly ? flock(fd, LOCK_SH | LOCK_NB) != 0 : !lockBriefly(fd) {
             // Another process writes through the log. Its commits are in the page cache this
             // process maps too, so reading is safe; writing beside it is not.
             if configuration.readOnly { return nil }
@@ -66,6 +66,20 @@ extension Environment {
         }
         keepDescriptor = true
         return LogOpening(fd: fd, scan: scan, replay: replay, keep: logged)
+    }
+
+    /// Takes the exclusive lock on `fd`, trying for up to 0.2 s: a lock its
+    /// holder has just let go of may still be held for a moment by a child that the holder's
+    /// process is starting — a new process holds a copy of every descriptor, and so every
+    /// `flock`, until it runs its program, which closes them. A writer that keeps the store open
+    /// holds the lock for longer and still makes this fail.
+    private static func lockBriefly(_ fd: Int32) -> Bool {
+        for attempt in 0..<40 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK || errno == EINTR, attempt < 39 else { return false }
+            usleep(5_000)
+        }
+        return false
     }
 
     /// Writes the checkpoint's meta pages back into `data.mdb`: LMDB then opens the checkpoint's

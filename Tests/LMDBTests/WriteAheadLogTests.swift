@@ -408,6 +408,34 @@ struct WriteAheadLogTests {
         }
     }
 
+    @Test("closing and reopening at once succeeds while the process starts children, which hold a copy of the log's lock until they run their program")
+    func reopenWhileSpawning() throws {
+        let stop = Atomic<Bool>(false)
+        let spawner = Thread {
+            while !stop.load(ordering: .relaxed) {
+                let child = Process()
+                child.executableURL = URL(fileURLWithPath: "/bin/true")
+                try? child.run()
+                child.waitUntilExit()
+            }
+        }
+        spawner.start()
+        defer { stop.store(true, ordering: .relaxed) }
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            for round in 0..<100 {
+                let env = try Environment(path: path, configuration: .init(durability: round % 2 == 0 ? .writeAheadLog : .durable))
+                let db = try env.openDatabase("data")
+                try env.write { txn in try db.put(bytes("v\(round)"), for: bytes("k\(round)"), in: txn) }
+                try env.close()
+            }
+            let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+            let db = try env.openDatabase("data")
+            #expect(try env.read { txn in try db.count(in: txn) } == 100)
+            try env.close()
+        }
+    }
+
     @Test("while a process writes through the log, other processes may read but not write")
     func oneWriterAtATime() throws {
         try withTemporaryDirectory { dir in
