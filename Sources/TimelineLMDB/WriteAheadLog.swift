@@ -571,9 +571,10 @@ final class WriteAheadLog: @unchecked Sendable {
                   word(96, UInt32.self) == checksum(slot) else { return nil }
             let metaCount = Int(word(100, UInt32.self))
             guard metaCount == 0 || metaCount == 2 * pageSize else { return nil }
-            // Counters that cannot go on (the next checkpoint's generation, the first record's
-            // transaction id) are never written: such a slot is not one of ours.
-            guard word(16, UInt64.self) < .max, word(24, UInt64.self) < .max else { return nil }
+            // A generation or checkpoint id of 2^63 or more is never written (one checkpoint a
+            // microsecond would take 290,000 years to get there): such a slot is not one of ours,
+            // and refusing it keeps every later checkpoint's `generation + 1` from overflowing.
+            guard word(16, UInt64.self) < 1 << 63, word(24, UInt64.self) < 1 << 63 else { return nil }
             let boot = slot[56..<96].prefix { $0 != 0 }
             return Header(generation: word(16, UInt64.self), checkpointTransaction: word(24, UInt64.self),
                           salt: word(32, UInt64.self),
