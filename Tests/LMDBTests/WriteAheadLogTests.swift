@@ -200,6 +200,15 @@ struct WriteAheadLogTests {
     }
 
     /// `lmdb-child`'s key and `wal-churn` value of transaction `index`.
+    /// Opens `path` with the log, puts `k0`… → `v0`… into a `data` database, one commit each,
+    /// and closes it cleanly (the log is then its two header slots).
+    static func writeAndClose(_ path: String, entries: Int) throws {
+        let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+        let db = try env.openDatabase("data")
+        for index in 0..<entries { try env.write { txn in try db.put(bytes("v\(index)"), for: bytes("k\(index)"), in: txn) } }
+        try env.close()
+    }
+
     static func key(_ index: Int) -> [UInt8] { bytes(String(format: "k%08d", index)) }
     static func churnValue(_ index: Int) -> [UInt8] {
         [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: index &* 7_919 % 30_000 + 1)
@@ -271,12 +280,7 @@ struct WriteAheadLogTests {
         try withTemporaryDirectory { dir in
             let path = storePath(dir)
             let configuration = Environment.Configuration(durability: .writeAheadLog)
-            do {
-                let env = try Environment(path: path, configuration: configuration)
-                let db = try env.openDatabase("data")
-                for index in 0..<20 { try env.write { txn in try db.put(bytes("v\(index)"), for: bytes("k\(index)"), in: txn) } }
-                try env.close()
-            }
+            try Self.writeAndClose(path, entries: 20)
             let files = { () throws -> [Data] in
                 try ["data.wal", "data.mdb"].map { try Data(contentsOf: URL(fileURLWithPath: path + "/" + $0)) }
             }
@@ -362,12 +366,7 @@ struct WriteAheadLogTests {
         try withTemporaryDirectory { dir in
             let path = storePath(dir)
             let configuration = Environment.Configuration(durability: .writeAheadLog)
-            do {
-                let env = try Environment(path: path, configuration: configuration)
-                let db = try env.openDatabase("data")
-                try env.write { txn in for index in 0..<5 { try db.put(bytes("v\(index)"), for: bytes("k\(index)"), in: txn) } }
-                try env.close()
-            }
+            try Self.writeAndClose(path, entries: 5)
             // Both slots rewritten with the forged field and sealed again (Docs/format.md), so
             // that the checksums hold, as a forger would make them.
             let slotSize = 4096 + 2 * 4096
