@@ -12,7 +12,9 @@ internal import TimelineLMDB
 ///   the log into `data.mdb` and removes it);
 /// - bytes 1–32: the header's generation, checkpoint transaction, salt and start (`u64`s);
 /// - then records: a `u16` payload length and the payload (operations), back to back from the
-///   record area's head, with the header's salt and transaction ids `T + 1`, `T + 2`, ….
+///   record area's head, with the header's salt and transaction ids `T + 1`, `T + 2`, …; a length
+///   of `0xFFFF` followed by a `u64` is a jump instead: to that many bytes (modulo 4,096) past the
+///   jump, where the next record goes — or, with flag 16, to the `u64` itself, wherever it points.
 ///
 /// The header saves the meta pages of the small store the log sits beside. Whatever the log
 /// says, opening must end in a store or an error, never a trap.
@@ -78,7 +80,24 @@ extension FuzzTarget {
         // The records, sealed one after another.
         var records: [UInt8] = []
         var at = 33, transaction = checkpoint &+ 1
+        let recordsStart = 2 * walSlotSize
         while at + 2 <= input.count {
+            if input[at] == 0xFF, input[at + 1] == 0xFF, at + 10 <= input.count {
+                let raw = input.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at + 2, as: UInt64.self)) }
+                let next = recordsStart + records.count + 32 + Int(raw % 4096)
+                var jump = [UInt8](repeating: 0, count: 32)
+                jump.withUnsafeMutableBytes { bytes in
+                    bytes.storeBytes(of: UInt32.max.littleEndian, toByteOffset: 0, as: UInt32.self)
+                    bytes.storeBytes(of: salt.littleEndian, toByteOffset: 8, as: UInt64.self)
+                    bytes.storeBytes(of: transaction.littleEndian, toByteOffset: 16, as: UInt64.self)
+                    bytes.storeBytes(of: (flags & 16 != 0 ? raw : UInt64(next)).littleEndian, toByteOffset: 24, as: UInt64.self)
+                }
+                let crc = jump.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[8...])) }
+                jump.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self) }
+                records += jump + [UInt8](repeating: 0, count: next - recordsStart - records.count - 32)
+                at += 10
+                continue
+            }
             let length = min(Int(input[at]) | Int(input[at + 1]) << 8, input.count - at - 2)
             var record = [UInt8](repeating: 0, count: 24)
             record.withUnsafeMutableBytes { raw in
