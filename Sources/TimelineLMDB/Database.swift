@@ -26,14 +26,14 @@ public struct Database: Sendable, Hashable {
         public static let dupSort = Flags(rawValue: UInt32(MDB_DUPSORT))
         /// Keys are native `UInt32` or `Int`-sized unsigned integers (`MDB_INTEGERKEY`).
         public static let integerKey = Flags(rawValue: UInt32(MDB_INTEGERKEY))
-        /// Every flag above: what a database can be created with through this wrapper.
-        static let known: Flags = [.reverseKey, .dupSort, .integerKey, .dupFixed, .integerDup, .reverseDup]
         /// With ``dupSort``: all values of a key have one size (`MDB_DUPFIXED`).
         public static let dupFixed = Flags(rawValue: UInt32(MDB_DUPFIXED))
         /// With ``dupSort``: values are native unsigned integers (`MDB_INTEGERDUP`).
         public static let integerDup = Flags(rawValue: UInt32(MDB_INTEGERDUP))
         /// With ``dupSort``: values compare as strings read backwards (`MDB_REVERSEDUP`).
         public static let reverseDup = Flags(rawValue: UInt32(MDB_REVERSEDUP))
+        /// Every flag above: what a database can be created with through this wrapper.
+        static let known: Flags = [.reverseKey, .dupSort, .integerKey, .dupFixed, .integerDup, .reverseDup]
     }
 
     /// Options for one write (`mdb_put` flags).
