@@ -281,6 +281,13 @@ extension WriteAheadLog {
     static func scan(fd: Int32, path: String) throws(LMDBError) -> Scan {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: "read the write-ahead log \(path)") }
+        // The log is read whole. One larger than half the machine's memory cannot be (a log
+        // stays a few checkpoint intervals long; a sparse file can claim any size).
+        let memory = Int(clamping: sysconf(Int32(_SC_PHYS_PAGES))) &* Int(clamping: sysconf(Int32(_SC_PAGESIZE)))
+        guard memory <= 0 || Int(info.st_size) <= memory / 2 else {
+            throw LMDBError(.corrupted, operation: "read the write-ahead log \(path)",
+                            detail: "it is \(info.st_size) bytes, more than half this machine's memory (\(memory) bytes); if data.mdb opens without it, remove \(fileName) (commits only the log held are then lost)")
+        }
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         var done = 0
         while done < bytes.count {

@@ -407,6 +407,30 @@ struct WriteAheadLogTests {
         }
     }
 
+    @Test("a data.wal that claims more than half the machine's memory (a sparse file) is refused at once with an error that names it, not read")
+    func hugeSparseLog() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            try Self.writeAndClose(path, entries: 3)
+            let dataBefore = try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb"))
+            let memory = sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE))
+            #expect(truncate(path + "/data.wal", off_t(memory)) == 0)
+            let started = Date()
+            for configuration in [Environment.Configuration(durability: .writeAheadLog), .init(), .init(readOnly: true)] {
+                let error = #expect(throws: LMDBError.self) { try Environment(path: path, configuration: configuration) }
+                #expect(error?.code == .corrupted && error?.description.contains("data.wal") == true, "\(String(describing: error))")
+            }
+            #expect(Date().timeIntervalSince(started) < 10)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")) == dataBefore)
+            // Without the log, data.mdb opens as the clean close left it.
+            try FileManager.default.removeItem(atPath: path + "/data.wal")
+            let env = try Environment(path: path)
+            let db = try env.openDatabase("data")
+            #expect(try env.read { txn in try db.count(in: txn) } == 3)
+            try env.close()
+        }
+    }
+
     @Test("closing and reopening at once succeeds while the process starts children, which hold a copy of the log's lock until they run their program")
     func reopenWhileSpawning() throws {
         let stop = Atomic<Bool>(false)
