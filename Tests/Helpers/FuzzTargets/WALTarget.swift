@@ -39,9 +39,10 @@ extension FuzzTarget {
         }
     }()
 
-    /// A fresh directory, in memory where the machine has `/dev/shm` (each input syncs files).
+    /// A fresh directory, in memory where the machine has a writable `/dev/shm` (each input syncs
+    /// files).
     static func walScratch(_ name: String) -> String {
-        let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : NSTemporaryDirectory()
         let directory = "\(base)/timelinestore-fuzz-wal-\(getpid())-\(name)"
         try? FileManager.default.removeItem(atPath: directory)
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
