@@ -32,7 +32,8 @@ extension Environment {
         let logPath = path + "/" + WriteAheadLog.fileName
         let operation = "open the write-ahead log \(logPath)"
         let logged = configuration.durability == .writeAheadLog && !configuration.readOnly
-        let fd = open(logPath, (configuration.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC)
+        // Non-blocking, so that a named pipe in its place cannot keep the open waiting for a writer.
+        let fd = open(logPath, (configuration.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             let code = errno
             if code == ENOENT || code == ENOTDIR { return logged ? LogOpening(fd: -1, scan: nil, replay: false, keep: true) : nil }
@@ -41,6 +42,13 @@ extension Environment {
         }
         var keepDescriptor = false
         defer { if !keepDescriptor { _ = closeDescriptor(fd) } }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw LMDBError(.invalid, operation: operation,
+                            detail: "\(logPath) is not a regular file; it must be the store's write-ahead log (remove it if the store never used one)")
+        }
+        // Back to blocking reads and writes, as the log's code expects of a regular file.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         // A reader only asks whether a writer holds the lock (a shared lock, dropped at once), so
         // readers never stand in each other's way.
         if configuration.readOnly ? flock(fd, LOCK_SH | LOCK_NB) != 0 : !lockBriefly(fd) {

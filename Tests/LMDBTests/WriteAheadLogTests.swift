@@ -431,6 +431,24 @@ struct WriteAheadLogTests {
         }
     }
 
+    @Test("a data.wal that is not a regular file (a named pipe, a directory) gives an error that names it; no open waits on it", arguments: ["pipe", "directory"])
+    func logNotAFile(_ kind: String) throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            try Self.writeAndClose(path, entries: 3)
+            try FileManager.default.removeItem(atPath: path + "/data.wal")
+            if kind == "pipe" {
+                #expect(mkfifo(path + "/data.wal", 0o600) == 0)
+            } else {
+                try FileManager.default.createDirectory(atPath: path + "/data.wal", withIntermediateDirectories: false)
+            }
+            for configuration in [Environment.Configuration(durability: .writeAheadLog), .init(), .init(readOnly: true)] {
+                let error = #expect(throws: LMDBError.self) { try Environment(path: path, configuration: configuration) }
+                #expect(error?.description.contains("data.wal") == true, "\(String(describing: error))")
+            }
+        }
+    }
+
     @Test("closing and reopening at once succeeds while the process starts children, which hold a copy of the log's lock until they run their program")
     func reopenWhileSpawning() throws {
         let stop = Atomic<Bool>(false)
