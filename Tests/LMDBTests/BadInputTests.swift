@@ -19,6 +19,31 @@ struct BadInputTests {
         }
     }
 
+    @Test("a lock.mdb that is not a regular file (a named pipe, a directory): invalid, naming it, in every mode; data.mdb untouched", arguments: ["pipe", "directory"])
+    func lockNotAFile(_ kind: String) throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            do {
+                let env = try Environment(path: path)
+                let db = try env.openDatabase("d")
+                try env.write { txn in try db.put(bytes("v"), for: bytes("k"), in: txn) }
+                try env.close()
+            }
+            let data = try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb"))
+            try FileManager.default.removeItem(atPath: path + "/lock.mdb")
+            if kind == "pipe" {
+                #expect(mkfifo(path + "/lock.mdb", 0o600) == 0)
+            } else {
+                try FileManager.default.createDirectory(atPath: path + "/lock.mdb", withIntermediateDirectories: false)
+            }
+            for configuration in [Environment.Configuration(), .init(durability: .writeAheadLog), .init(readOnly: true)] {
+                let error = #expect(throws: LMDBError.self) { try Environment(path: path, configuration: configuration) }
+                #expect(error?.code == .invalid && error?.description.contains("lock.mdb is not a regular file") == true, "\(String(describing: error))")
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")) == data)
+        }
+    }
+
     @Test("a store already open in this process is refused under any spelling, and the open one keeps working")
     func alreadyOpen() throws {
         try withTemporaryDirectory { dir in

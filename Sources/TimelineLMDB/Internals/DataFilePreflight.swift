@@ -39,6 +39,13 @@ enum DataFilePreflight {
         guard info.st_mode & S_IFMT == S_IFDIR else {
             throw LMDBError(.notADirectory, operation: operation, detail: "\(path) is a file; a store is a directory holding data.mdb and lock.mdb")
         }
+        // LMDB opens lock.mdb itself; anything but a regular file there (a named pipe, a
+        // directory) would fail inside it with a bare errno ("Illegal seek").
+        let lockPath = path + "/lock.mdb"
+        if stat(lockPath, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw LMDBError(.invalid, operation: operation,
+                            detail: "\(lockPath) is not a regular file; remove it (LMDB makes a new one: it holds no data)")
+        }
         let dataPath = path + "/data.mdb"
         if stat(dataPath, &info) != 0 {
             let code = errno
