@@ -14,10 +14,13 @@ internal import TimelineLMDB
 /// - then records: a `u16` payload length and the payload (operations), back to back from the
 ///   record area's head, with the header's salt and transaction ids `T + 1`, `T + 2`, …; a length
 ///   of `0xFFFF` followed by a `u64` is a jump instead: to that many bytes (modulo 4,096) past the
-///   jump, where the next record goes — or, with flag 16, to the `u64` itself, wherever it points.
+///   jump, where the next record goes — or, with flag 16, to the `u64` itself, wherever it points;
+/// - with flag 32, the 48 bytes after the header's fields first forge the saved meta pages: 16
+///   triples of an offset (`u16`, modulo the two pages) and a byte XORed in there; the records
+///   follow them.
 ///
-/// The header saves the meta pages of the small store the log sits beside. Whatever the log
-/// says, opening must end in a store or an error, never a trap.
+/// The header saves the meta pages of the small store the log sits beside (forged or not). Whatever
+/// the log says, opening must end in a store or an error, never a trap.
 extension FuzzTarget {
     static let walPageSize = 4096
     static let walSlotSize = 4096 + 2 * walPageSize
@@ -72,6 +75,13 @@ extension FuzzTarget {
         let boot = Array((flags & 1 != 0 ? currentBoot : "another boot").utf8.prefix(40))
         slot.replaceSubrange(56..<56 + boot.count, with: boot)
         slot.replaceSubrange(4096..<walSlotSize, with: template[0..<2 * walPageSize])
+        var at = 33
+        if flags & 32 != 0 {
+            while at + 3 <= min(input.count, 33 + 48) {
+                slot[4096 + (Int(input[at]) | Int(input[at + 1]) << 8) % (2 * walPageSize)] ^= input[at + 2]
+                at += 3
+            }
+        }
         let headerCRC = slot.withUnsafeBytes { raw in
             var crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<96]))
             crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: raw[100..<4096]))
@@ -80,7 +90,7 @@ extension FuzzTarget {
         slot.withUnsafeMutableBytes { $0.storeBytes(of: headerCRC.littleEndian, toByteOffset: 96, as: UInt32.self) }
         // The records, sealed one after another.
         var records: [UInt8] = []
-        var at = 33, transaction = checkpoint &+ 1
+        var transaction = checkpoint &+ 1
         let recordsStart = 2 * walSlotSize
         while at + 2 <= input.count {
             if input[at] == 0xFF, input[at + 1] == 0xFF, at + 10 <= input.count {
