@@ -82,13 +82,17 @@ extension Environment {
     /// `flock`, until it runs its program, which closes them. A writer that keeps the store open
     /// holds the lock for longer and still makes this fail.
     private static func lockBriefly(_ fd: Int32) -> Bool {
-        for attempt in 0..<40 {
+        for _ in 0..<40 {
             if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
-            guard errno == EWOULDBLOCK || errno == EINTR, attempt < 39 else { return false }
+            guard errno == EWOULDBLOCK || errno == EINTR else { return false }
             usleep(5_000)
         }
         return false
     }
+
+    /// This boot of the machine, as the write-ahead log's header keeps it
+    /// (`TIMELINESTORE_BOOT_ID` stands in for it): for tools that forge or inspect a log.
+    package static var currentBootID: String { WriteAheadLog.currentBootID() }
 
     /// Writes the checkpoint's meta pages back into `data.mdb`: LMDB then opens the checkpoint's
     /// snapshot, whose pages the pinned reader kept from reuse.
@@ -366,7 +370,8 @@ extension WriteAheadLog {
             take(MemoryLayout<T>.size).map { piece in piece.reversed().reduce(T.zero) { $0 << 8 | T($1) } }
         }
         func bytes() -> ArraySlice<UInt8>? { integer(UInt32.self).flatMap { take(Int($0)) } }
-        var databases: [String: MDB_dbi] = [:]
+        // Each database's handle and stored flags, looked up once per replay.
+        var databases: [String: (dbi: MDB_dbi, flags: UInt32)] = [:]
         while reader < payload.endIndex {
             guard let kind = integer(UInt8.self).flatMap(Operation.init(rawValue:)),
                   let nameLength = integer(UInt16.self) else { return MDB_CORRUPTED }
@@ -377,17 +382,15 @@ extension WriteAheadLog {
             }
             guard let flags = integer(UInt32.self), flags & ~Database.Flags.known.rawValue == 0 else { return MDB_CORRUPTED }
             let cacheKey = name.map { "n" + $0 } ?? "main"
-            var dbi: MDB_dbi
-            var stored: UInt32 = 0
+            var dbi: MDB_dbi = 0, stored: UInt32 = 0
             if let known = databases[cacheKey] {
-                dbi = known
+                (dbi, stored) = known
             } else {
-                dbi = 0
                 let rc = mdb_dbi_open(txn, name, flags | UInt32(MDB_CREATE), &dbi)
                 if rc != 0 { return rc }
-                databases[cacheKey] = dbi
+                if mdb_dbi_flags(txn, dbi, &stored) != 0 { return MDB_CORRUPTED }
+                databases[cacheKey] = (dbi, stored)
             }
-            if mdb_dbi_flags(txn, dbi, &stored) != 0 { return MDB_CORRUPTED }
             func fits(_ piece: ArraySlice<UInt8>, integer flag: Int32) -> Bool {
                 stored & UInt32(flag) == 0 || piece.count == 4 || piece.count == 8
             }

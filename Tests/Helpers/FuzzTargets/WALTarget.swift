@@ -72,7 +72,7 @@ extension FuzzTarget {
             raw.storeBytes(of: start.littleEndian, toByteOffset: 40, as: UInt64.self)
             raw.storeBytes(of: UInt32(2 * walPageSize).littleEndian, toByteOffset: 100, as: UInt32.self)
         }
-        let boot = Array((flags & 1 != 0 ? currentBoot : "another boot").utf8.prefix(40))
+        let boot = Array((flags & 1 != 0 ? Environment.currentBootID : "another boot").utf8.prefix(40))
         slot.replaceSubrange(56..<56 + boot.count, with: boot)
         slot.replaceSubrange(4096..<walSlotSize, with: template[0..<2 * walPageSize])
         var at = 33
@@ -143,12 +143,5 @@ extension FuzzTarget {
             }
             try? environment.close()
         }
-    }
-
-    /// This boot's id, as the log's header keeps it (`TIMELINESTORE_BOOT_ID` stands in for it).
-    static var currentBoot: String {
-        if let forced = getenv("TIMELINESTORE_BOOT_ID") { return String(cString: forced) }
-        return (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
-            .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
 }
