@@ -19,9 +19,9 @@
 //     views-1, sessions-views-1   a page of one: what a call costs besides its records
 //     append            one turn appended per write transaction, round 150 sessions (per append,
 //                       not per page)
-//     burst             bursts of 64 concurrent async appends through the group committer: one
-//                       write transaction a burst (per append; valgrind 3.19 cannot run it:
-//                       time it with `perf stat -e task-clock`)
+//     burst             bursts of 64 (TIMELINE_INSTRUCTIONS_BURST_SIZE) concurrent async appends
+//                       through the group committer: one write transaction a burst (per append;
+//                       valgrind 3.19 cannot run it: time it with `perf stat -e task-clock`)
 import BenchFixtures
 import CSQLite
 import Foundation
@@ -284,9 +284,12 @@ func run(_ mode: String, _ iterations: Int, _ id: UUID) throws -> Int {
     return total
 }
 
-/// Appends `count` turns in bursts of 64 concurrent async appends, each a new turn (a turn id of
-/// its own) with the content and fields of `turns` in turn, append `index` of burst `round` to
-/// session `target(round, index)`.
+/// How many concurrent appends make a burst: 64, or TIMELINE_INSTRUCTIONS_BURST_SIZE.
+let burstSize = max(1, Int(ProcessInfo.processInfo.environment["TIMELINE_INSTRUCTIONS_BURST_SIZE"] ?? "") ?? 64)
+
+/// Appends `count` turns in bursts of `burstSize` concurrent async appends, each a new turn (a turn
+/// id of its own) with the content and fields of `turns` in turn, append `index` of burst `round`
+/// to session `target(round, index)`.
 func bursts(_ count: Int, _ timeline: TimelineStore, _ turns: [NewTurn], _ target: (Int, Int) -> UUID) async throws -> Int {
     var appended = 0
     var times: [UInt64] = []
@@ -296,13 +299,13 @@ func bursts(_ count: Int, _ timeline: TimelineStore, _ turns: [NewTurn], _ targe
             print("a burst: p50 \(times[times.count / 2] / 1_000) µs, p90 \(times[times.count * 9 / 10] / 1_000) µs, mean \(times.reduce(0, +) / UInt64(times.count) / 1_000) µs")
         }
     }
-    for round in 0..<(count + 63) / 64 {
-        let size = min(64, count - round * 64)
+    for round in 0..<(count + burstSize - 1) / burstSize {
+        let size = min(burstSize, count - round * burstSize)
         let start = DispatchTime.now().uptimeNanoseconds
         defer { times.append(DispatchTime.now().uptimeNanoseconds - start) }
         appended += try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<size {
-                let turn = turns[(round * 64 + index) % turns.count], session = target(round, index)
+                let turn = turns[(round * burstSize + index) % turns.count], session = target(round, index)
                 group.addTask {
                     let new = NewTurn(role: turn.role, content: turn.content, inputTokens: turn.inputTokens, outputTokens: turn.outputTokens,
                                       cost: turn.cost, toolCalls: turn.toolCalls)
@@ -317,24 +320,39 @@ func bursts(_ count: Int, _ timeline: TimelineStore, _ turns: [NewTurn], _ targe
 }
 
 if mode == "burst" {
-    // Bursts of 64 concurrent async appends, each to its own session of the project, through the
-    // group committer (one write transaction a burst): per append, as `append` (the store is
-    // `.noSync` unless TIMELINE_INSTRUCTIONS_DURABILITY says otherwise). With
+    // Bursts of `burstSize` concurrent async appends, each to its own session of the project,
+    // through the group committer (one write transaction a burst): per append, as `append` (the
+    // store is `.noSync` unless TIMELINE_INSTRUCTIONS_DURABILITY says otherwise). With
     // TIMELINE_INSTRUCTIONS_BURST_STORE=PATH, into that store instead (a copy of a timeline-bench
-    // store, say), each append to one of its first 10,000 sessions, picked at random.
+    // store, say), each append to one of its first 10,000 sessions by id, picked at random (read
+    // from the `sessions` database, so that a build without the listing indexes can run it too);
+    // then it prints appends a second, commits, and the bytes written an append.
     if let other = ProcessInfo.processInfo.environment["TIMELINE_INSTRUCTIONS_BURST_STORE"] {
         let store = try TimelineStore(path: other, configuration: .init(durability: durability))
-        let ids = try store.listSessions(limit: 10_000).items.map(\.id)
-        let picks = (0..<(iterations + 63) / 64 * 64).map { _ in ids.randomElement()! }
+        let sessionsDB = try store.environment.openDatabase("sessions", create: false)
+        let ids: [UUID] = try store.environment.read { txn in
+            var ids: [UUID] = []
+            try sessionsDB.forEachEntry(.all, reverse: false, in: txn) { entry in
+                if ids.count < 10_000, entry.key.count == 16 { ids.append(UUID(uuid: entry.key.loadUnaligned(as: uuid_t.self))) }
+            }
+            return ids
+        }
+        let picks = (0..<(iterations + burstSize - 1) / burstSize * burstSize).map { _ in ids.randomElement()! }
+        // The bytes this process's write calls handed the kernel (`wchar`, as timeline-bench counts).
+        func wchar() -> Int {
+            let io = (try? String(contentsOfFile: "/proc/self/io", encoding: .utf8)) ?? ""
+            return io.split(separator: "\n").first { $0.hasPrefix("wchar:") }.flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces)) } ?? 0
+        }
+        let written = wchar()
         let start = DispatchTime.now().uptimeNanoseconds, before = try store.environment.info().lastTransactionID
-        let appended = try await bursts(iterations, store, turns) { round, index in picks[round * 64 + index] }
+        let appended = try await bursts(iterations, store, turns) { round, index in picks[round * burstSize + index] }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let commits = try store.environment.info().lastTransactionID - before
-        print(appended, "appends in \(seconds) s: \(Int(Double(appended) / seconds)) a second, \(commits) commits")
+        print(appended, "appends in \(seconds) s: \(Int(Double(appended) / seconds)) a second, \(commits) commits, \((wchar() - written) / appended) bytes written an append")
         await store.close()
     } else {
         let sessions = listed.map(\.id), before = try timeline.environment.info().lastTransactionID
-        let appended = try await bursts(iterations, timeline, turns) { _, index in sessions[index] }
+        let appended = try await bursts(iterations, timeline, turns) { _, index in sessions[index % sessions.count] }
         print(appended, "appends in \(try timeline.environment.info().lastTransactionID - before) commits")
     }
 } else {
