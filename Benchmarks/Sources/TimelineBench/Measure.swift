@@ -64,6 +64,16 @@ struct IOCounters {
     }
 }
 
+/// The CPU time this process has used so far, user and system, every thread (`getrusage`), in
+/// seconds: what a workload costs in CPU, the backend's own threads (a writer, a checkpoint
+/// thread) included.
+func processCPUSeconds() -> Double {
+    var usage = rusage()
+    guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return .nan }
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 /// Peak resident memory since the last ``resetPeakRSS()``, in bytes (`VmHWM`), on Linux.
 func peakRSS() -> Int? {
     guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),

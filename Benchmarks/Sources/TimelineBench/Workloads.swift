@@ -132,7 +132,7 @@ struct Workloads {
             let rounds = options.iterations(128)
             var elapsed: UInt64 = 0
             var roundTimes: [Double] = []
-            let commitsBefore = try backend.commits(), ioBefore = IOCounters.read()
+            let commitsBefore = try backend.commits(), ioBefore = IOCounters.read(), cpuBefore = processCPUSeconds()
             for round in 0..<rounds {
                 let jobs = (0..<writers).map { index -> (UUID, TurnData) in
                     let session = fixture.skewedLongSession(&random)
@@ -144,12 +144,18 @@ struct Workloads {
                 elapsed += time
                 roundTimes.append(Double(time) / 1_000)
             }
+            let cpu = processCPUSeconds() - cpuBefore
             let sorted = roundTimes.sorted()
             results.append(Measurement(size: size, workload: "concurrent durable appends, \(writers) writers", backend: backend.name,
                                        p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), operations: rounds * writers,
                                        perSecond: Double(rounds * writers) / (Double(elapsed) / 1e9), unit: "appends/s"))
             results.append(Measurement(size: size, workload: "commits per append, \(writers) writers", backend: backend.name, operations: rounds * writers,
                                        value: Double(try backend.commits() - commitsBefore) / Double(rounds * writers), unit: "commits"))
+            // What an append costs in CPU, every thread of the process (the backend's writer and
+            // checkpoint threads, the calling tasks): on a machine of few cores, what bounds the
+            // appends a second once the syncs are shared.
+            results.append(Measurement(size: size, workload: "CPU time per append, \(writers) writers", backend: backend.name,
+                                       operations: rounds * writers, value: cpu * 1e6 / Double(rounds * writers), unit: "µs"))
             // What group commit saves in writes: appends of one batch share the pages near the
             // root and the hot leaves (the change log's end, the listings' newest entries).
             if let ioBefore, let ioAfter = IOCounters.read() {
