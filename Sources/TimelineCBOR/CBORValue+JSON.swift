@@ -230,9 +230,7 @@ struct JSONParser {
             skipWhitespace()
             try expect(":")
             skipWhitespace()
-            // A `$map`'s pairs are structure, not nesting: its keys and values sit one level
-            // below the map, as in CBOR, so every value within the decoder's depth limit reads back.
-            let value = entries.isEmpty && key == "$map" ? try parsePairs(depth: depth) : try parseValue(depth: depth + 1)
+            let value = entries.isEmpty && CBORValue.markers.contains(key) ? try parseMarkerPayload(key, depth: depth) : try parseValue(depth: depth + 1)
             entries.append(CBORValue.MapEntry(.text(key), value))
             skipWhitespace()
             guard offset < bytes.count else { throw error("unterminated object") }
@@ -242,6 +240,21 @@ struct JSONParser {
         }
         guard let first = entries.first?.key.textValue, CBORValue.markers.contains(first) else { return .map(entries) }
         return try marker(first, entries, start: start)
+    }
+
+    /// The first entry's value of a marker object at `depth`, read at the depth the item it stands
+    /// for has in CBOR, so that every value within the decoder's depth limit reads back and one
+    /// level more is refused, as the decoder refuses it:
+    /// - a `$map`'s pairs are structure: their keys and values sit one level below the map;
+    /// - a leaf's payload (a simple value's number, a byte string's base64, a float's name, a
+    ///   tag's number, a date's text) is the item itself, read at `depth`;
+    /// - a `$uuid`'s text stands for the byte string inside tag 37, one level down.
+    /// A payload that is an object or an array (malformed but for `$map`) is read one level down,
+    /// so that nested markers cannot recurse without the depth growing.
+    mutating func parseMarkerPayload(_ marker: String, depth: Int) throws(CBORJSONError) -> CBORValue {
+        if marker == "$map" { return try parsePairs(depth: depth) }
+        let container = offset < bytes.count && (bytes[offset] == UInt8(ascii: "{") || bytes[offset] == UInt8(ascii: "["))
+        return try parseValue(depth: container || marker == "$uuid" ? depth + 1 : depth)
     }
 
     /// The value of a `$map` entry, `[[key, value], …]`, with keys and values read at `depth + 1`;

@@ -112,17 +112,31 @@ struct HostileInputTests {
         }
     }
 
-    @Test("a value as deep as the decoder allows round-trips through its JSON form, maps with non-text keys included (a fuzz finding)")
+    @Test("a value as deep as the decoder allows round-trips through its JSON form, maps with non-text keys and leaves written as markers included (two fuzz findings)")
     func deepJSONRoundTrip() throws {
+        // Each leaf with the levels it takes in CBOR: a UUID and a date are a tag and an item.
+        let leaves: [(CBORValue, levels: Int)] = [
+            (.unsigned(0), 1), (.negative(5), 1), (.text("x"), 1), (.null, 1), (.bool(true), 1),
+            (.simple(1), 1), (.undefined, 1), (.bytes([1, 2, 3]), 1), (.float(1.5), 1), (.float(.nan), 1), (.float(-.infinity), 1),
+            (.tagged(37, .bytes(Array(repeating: 7, count: 16))), 2), (.tagged(1, .unsigned(1_800_000_000)), 2),
+        ]
         for wrap in [{ CBORValue.map([.init(.unsigned(1), $0)]) }, { CBORValue.tagged(7, $0) }, { CBORValue.array([$0]) }] {
-            var value = CBORValue.unsigned(0)
-            for _ in 0..<255 { value = wrap(value) }
-            let decoded = try CBORValue(decoding: value.encoded())
-            #expect(try CBORValue(json: decoded.jsonText()) == decoded)
-            // One level more is refused by both, alike.
-            let deeper = wrap(value)
-            #expect(throws: CBORError.self) { try CBORValue(decoding: deeper.encoded()) }
-            #expect(throws: CBORJSONError.self) { try CBORValue(json: deeper.jsonText()) }
+            for (leaf, levels) in leaves {
+                var value = leaf
+                for _ in 0..<(256 - levels) { value = wrap(value) }
+                let decoded = try CBORValue(decoding: value.encoded())
+                #expect(try CBORValue(json: decoded.jsonText()).encoded() == decoded.encoded(), "\(leaf)")
+                // One level more is refused by both, alike.
+                let deeper = wrap(value)
+                #expect(throws: CBORError.self, "\(leaf)") { try CBORValue(decoding: deeper.encoded()) }
+                #expect(throws: CBORJSONError.self, "\(leaf)") { try CBORValue(json: deeper.jsonText()) }
+            }
+        }
+        // A leaf's marker is read at the leaf's own depth, but markers nested in markers (which
+        // no value writes) still count a level each: refused, not a stack overflow.
+        for marker in ["$simple", "$bytes", "$float", "$undefined", "$tag", "$date", "$uuid", "$map"] {
+            let nested = String(repeating: "{\"\(marker)\":", count: 100_000) + "1" + String(repeating: "}", count: 100_000)
+            #expect(throws: CBORJSONError.self, "\(marker)") { try CBORValue(json: nested) }
         }
     }
 

@@ -1,5 +1,7 @@
 import TestSupport
 import TimelineCBOR
+import KVToolCore
+import TimelineDocumentStore
 import Foundation
 import TimelineLMDB
 import Synchronization
@@ -170,6 +172,23 @@ struct KVToolTests {
             #expect(try turnLines() == plain)
             #expect(try kvtool(["compress", path, "--minimum-size", "8"]).status == 64)
             #expect(try kvtool(["compress", path, "--none", "--minimum-size", "4000"]).status == 64)
+        }
+    }
+
+    @Test("a record as deep as the decoder allows is dumped in the record form and its line reads back (a fuzz finding)")
+    func deepRecordLine() throws {
+        for leaf in [CBORValue.simple(1), .bytes([1, 2]), .unsigned(0)] {
+            var record = leaf
+            for _ in 0..<255 { record = .array([record]) }
+            let value = Envelope.header(recordVersion: 3) + record.encoded()
+            let key = [UInt8](repeating: 1, count: 24)
+            let line = DumpFormat.line(database: "turns", key: key, value: value)
+            #expect(line.contains(#""record":"#), "\(leaf)")
+            guard case .entry(let database, let readKey, let readValue) = try DumpFormat.parse(line, databases: ["turns"]) else {
+                Issue.record("not an entry")
+                continue
+            }
+            #expect(database == "turns" && readKey == key && readValue == value, "\(leaf)")
         }
     }
 

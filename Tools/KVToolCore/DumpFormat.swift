@@ -113,7 +113,10 @@ package enum DumpFormat {
     package static func parse(_ text: String, databases: [String]) throws -> Line {
         let value: CBORValue
         do {
-            value = try CBORValue(json: text)
+            // A record sits two levels down in its line (the line's object, then `value`'s), so
+            // the line is read two levels deeper than the decoder's limit (256): every record
+            // `show(value:)` wrote in the record form reads back.
+            value = try CBORValue(json: text, maxDepth: 256 + 2)
         } catch {
             throw DumpError("malformed JSON: \(error)")
         }
