@@ -107,8 +107,14 @@ struct PageWalker {
 
     /// The free list, then the main database and every named database in it.
     mutating func walkAll(metaPage: UInt64) {
-        // Both trees' headers sit in the meta page: free database at byte 40, main at 88.
         guard let page = read(page: metaPage) else { return report(metaPage, "(meta)", "cannot be read") }
+        walkAll(meta: page)
+    }
+
+    /// The same, from the meta page's bytes `page` (one not in the file: a checkpoint's saved meta
+    /// page, say).
+    mutating func walkAll(meta page: [UInt8]) {
+        // Both trees' headers sit in the meta page: free database at byte 40, main at 88.
         walk(tree: Self.database(page, at: 40), name: Self.freeList)
         walk(tree: Self.database(page, at: 88), name: "(main)", namedDatabases: true)
         // A page the free list offers must be in no tree: a writer would reuse it while it is in

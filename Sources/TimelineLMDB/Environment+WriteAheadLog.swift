@@ -108,6 +108,14 @@ extension Environment {
             throw LMDBError(.invalid, operation: operation,
                             detail: "the checkpoint in \(WriteAheadLog.fileName) does not match this data.mdb (was the file replaced?); remove \(WriteAheadLog.fileName) to open data.mdb as it is, without the commits only the log holds")
         }
+        // LMDB trusts the tree a meta page names: one whose pages overlap (two trees sharing a
+        // page, a page the free list offers while a tree uses it) makes a write assert and abort
+        // the process. A log's checksums can be forged, so the checkpoint's tree is walked —
+        // every page it reaches, read once — before its meta pages go into data.mdb.
+        if let problem = checkpointTreeProblem(header.metas, dataFD: fd) {
+            throw LMDBError(.corrupted, operation: operation,
+                            detail: "the checkpoint in \(WriteAheadLog.fileName) names pages of data.mdb that are not a sound tree (\(problem)); data.mdb was not changed. Remove \(WriteAheadLog.fileName) to open data.mdb as it is, without the commits only the log holds, then run kvtool check")
+        }
         let written = header.metas.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
         guard written == header.metas.count, fdatasync(fd) == 0 else {
             throw LMDBError(LMDBError.Code(rawValue: written < 0 ? errno : EIO), operation: operation, detail: "writing the saved meta pages back failed")
@@ -137,6 +145,27 @@ extension Environment {
             guard word(header, 0) == root, flags & 0x03 != 0 else { return false }  // P_BRANCH or P_LEAF
         }
         return true
+    }
+
+    /// The first structural fault of the tree the newer of the checkpoint's saved meta pages
+    /// names (the one LMDB opens once they are written back), read from `data.mdb` as
+    /// ``Environment/verifyPages(limit:)`` reads a snapshot; `nil` when it is sound.
+    private static func checkpointTreeProblem(_ metas: [UInt8], dataFD: Int32) -> PageProblem? {
+        let pageSize = metas.count / 2
+        let saved = [Array(metas[0..<pageSize]), Array(metas[pageSize...])]
+        guard let newest = saved.compactMap({ page in DataFilePreflight.meta(page).map { (page, $0) } })
+            .max(by: { $0.1.transactionID < $1.1.transactionID })
+        else { return PageProblem(page: 0, database: "(meta)", detail: "neither saved meta page is one") }
+        // The walk keeps a bit per page up to the last one; that page must be in the file.
+        var info = stat()
+        let meta = newest.1
+        let (pages, overflow) = meta.lastPage.addingReportingOverflow(1)
+        guard meta.pageSize == pageSize, !overflow, fstat(dataFD, &info) == 0,
+              pages <= UInt64(max(0, info.st_size)) / UInt64(pageSize)
+        else { return PageProblem(page: meta.lastPage, database: "(meta)", detail: "the saved meta page's last page lies past the end of data.mdb") }
+        var walker = PageWalker(fd: dataFD, meta: meta, limit: 1)
+        walker.walkAll(meta: newest.0)
+        return walker.problems.first
     }
 
     /// Finishes what ``prepareLog(_:_:)`` started, on the opened C environment: replays the

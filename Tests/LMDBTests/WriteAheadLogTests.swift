@@ -246,9 +246,8 @@ struct WriteAheadLogTests {
             // the head of the record area (offset 40 of a slot, the version 2 start field).
             let log = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/data.wal")))
             func word(_ at: Int) -> UInt64 { log.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) } }
-            let slotSize = 4096 + 2 * 4096
-            let newest = word(16) >= word(slotSize + 16) ? 0 : slotSize
-            #expect(word(newest + 40) > UInt64(2 * slotSize))
+            let newest = word(16) >= word(Self.slotSize + 16) ? 0 : Self.slotSize
+            #expect(word(newest + 40) > UInt64(2 * Self.slotSize))
             // Opened here, on another boot: data.mdb is rolled back to that checkpoint and the
             // chain is replayed; then again without the log, which folds it into data.mdb.
             for durability in [Environment.Durability.writeAheadLog, .durable] {
@@ -369,10 +368,9 @@ struct WriteAheadLogTests {
             try Self.writeAndClose(path, entries: 5)
             // Both slots rewritten with the forged field and sealed again (Docs/format.md), so
             // that the checksums hold, as a forger would make them.
-            let slotSize = 4096 + 2 * 4096
             var log = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/data.wal")))
             #expect(log.count == Self.emptyLogSize)
-            for slot in [0, slotSize] {
+            for slot in [0, Self.slotSize] {
                 let (offset, value): (Int, UInt64) = switch forgery {
                 case "generation": (16, .max)
                 case "transaction": (24, .max)
@@ -380,12 +378,7 @@ struct WriteAheadLogTests {
                 default: (40, 1 << 40)
                 }
                 log.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: slot + offset, as: UInt64.self) }
-                let crc = log.withUnsafeBytes { raw in
-                    var crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[slot..<slot + 96]))
-                    crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: raw[slot + 100..<slot + 4096]))
-                    return CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: raw[slot + 4096..<slot + slotSize]))
-                }
-                log.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: slot + 96, as: UInt32.self) }
+                Self.seal(&log, slot: slot)
             }
             try Data(log).write(to: URL(fileURLWithPath: path + "/data.wal"))
             if forgery == "generation" || forgery == "transaction" {
@@ -404,6 +397,57 @@ struct WriteAheadLogTests {
             let reopened = try Environment(path: path, configuration: configuration)
             let again = try reopened.openDatabase("data")
             #expect(try reopened.read { txn in try again.count(in: txn) } == 6)
+        }
+    }
+
+    /// The size of a header slot: 4 KiB of fields, then the two saved meta pages.
+    static let slotSize = 4096 + 2 * 4096
+
+    /// Seals the header slot at `slot` again after a forgery, as a checkpoint seals it
+    /// (`Docs/format.md`): the CRC-32C at 96 covers bytes 0–95, 100–4095 and the saved meta pages.
+    static func seal(_ log: inout [UInt8], slot: Int) {
+        let crc = log.withUnsafeBytes { raw in
+            var crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[slot..<slot + 96]))
+            crc = CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: raw[slot + 100..<slot + 4096]))
+            return CRC32C.update(crc, UnsafeRawBufferPointer(rebasing: raw[slot + 4096..<slot + slotSize]))
+        }
+        log.withUnsafeMutableBytes { $0.storeBytes(of: crc.littleEndian, toByteOffset: slot + 96, as: UInt32.self) }
+    }
+
+    @Test("a checkpoint whose saved meta page names an unsound tree (the free list's root made the main database's) is refused before data.mdb is touched, not left to LMDB's assertions (a wal fuzz finding); without the log, data.mdb opens")
+    func forgedCheckpointTree() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            // Commits and checkpoints beside them, left by a writer of another boot: opening it
+            // here rolls data.mdb back to the newest checkpoint the log names.
+            let writer = try Child(["wal-churn", path, "400"], environment: Self.writerBoot).finish()
+            #expect(writer.status == 0, "\(writer.errors)")
+            var log = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path + "/data.wal")))
+            // In each slot's newer saved meta page (transaction id at 144), the free list's root
+            // (u64 at 80) becomes the main database's (at 128): a page that names itself, so the
+            // checks before the walk pass, and LMDB would read the main database's entries as
+            // lists of free pages and hand them out.
+            for slot in [0, Self.slotSize] {
+                func word(_ at: Int) -> UInt64 { log.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) } }
+                let newer = [slot + 4096, slot + 8192].max { word($0 + 144) < word($1 + 144) }!
+                let mainRoot = word(newer + 128)
+                #expect(mainRoot != .max, "the checkpoint's main database is empty")
+                log.withUnsafeMutableBytes { $0.storeBytes(of: mainRoot, toByteOffset: newer + 80, as: UInt64.self) }
+                Self.seal(&log, slot: slot)
+            }
+            try Data(log).write(to: URL(fileURLWithPath: path + "/data.wal"))
+            let before = try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb"))
+            for durability in [Environment.Durability.writeAheadLog, .durable] {
+                let error = #expect(throws: LMDBError.self) { try Environment(path: path, configuration: .init(durability: durability)) }
+                #expect(error?.code == .corrupted && error?.description.contains("not a sound tree") == true, "\(String(describing: error))")
+            }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path + "/data.mdb")) == before)
+            try FileManager.default.removeItem(atPath: path + "/data.wal")
+            let env = try Environment(path: path)
+            let db = try env.openDatabase("data")
+            #expect(try env.read { txn in try db.count(in: txn) } > 0)
+            #expect(try env.verifyPages().isEmpty)
+            try env.close()
         }
     }
 

@@ -107,6 +107,14 @@ enum DataFilePreflight {
         var page = [UInt8](repeating: 0, count: 152)
         let count = page.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
         guard count == page.count else { return nil }
+        return meta(page)
+    }
+
+    /// What the meta page whose bytes `page` starts with says, or `nil` when it lacks LMDB's magic
+    /// or is too short.
+    static func meta(_ page: some Collection<UInt8>) -> Meta? {
+        let page = Array(page.prefix(152))
+        guard page.count == 152 else { return nil }
         func word<T: FixedWidthInteger>(_ at: Int, as: T.Type) -> T {
             page.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }
         }
