@@ -163,6 +163,21 @@ extension Environment {
         guard meta.pageSize == pageSize, !overflow, fstat(dataFD, &info) == 0,
               pages <= UInt64(max(0, info.st_size)) / UInt64(pageSize)
         else { return PageProblem(page: meta.lastPage, database: "(meta)", detail: "the saved meta page's last page lies past the end of data.mdb") }
+        // The walk reads pages in tree order, one `pread` each: after a restart the file is not
+        // cached, and those reads are random. Reading the file through first, in large pieces,
+        // makes them sequential — when it fits in half the memory, so that it stays cached.
+        // Measured on the 1,000,000-turn store (2.3 GB), caches dropped: recovery took 4.6–6.5 s
+        // with the walk against 3.6–5.3 s without it; 15–17.5 s with the walk alone (and with
+        // `POSIX_FADV_WILLNEED` instead of the reads).
+        let bytes = pages * UInt64(pageSize)
+        let memory = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) &* UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
+        if bytes <= memory / 2 {
+            let piece = 8 << 20
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: piece, alignment: 4096)
+            defer { buffer.deallocate() }
+            var offset: UInt64 = 0
+            while offset < bytes, pread(dataFD, buffer, piece, off_t(offset)) > 0 { offset += UInt64(piece) }
+        }
         var walker = PageWalker(fd: dataFD, meta: meta, limit: 1)
         walker.walkAll(meta: newest.0)
         return walker.problems.first
