@@ -104,7 +104,8 @@ extension Environment {
         let fd = open(dataPath, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: operation) }
         defer { _ = closeDescriptor(fd) }
-        guard checkpointMatches(header.metas, dataFD: fd) else {
+        let checkpoint = newestSavedMeta(header.metas)
+        guard checkpointMatches(checkpoint, dataFD: fd) else {
             throw LMDBError(.invalid, operation: operation,
                             detail: "the checkpoint in \(WriteAheadLog.fileName) does not match this data.mdb (was the file replaced?); remove \(WriteAheadLog.fileName) to open data.mdb as it is, without the commits only the log holds")
         }
@@ -112,7 +113,7 @@ extension Environment {
         // page, a page the free list offers while a tree uses it) makes a write assert and abort
         // the process. A log's checksums can be forged, so the checkpoint's tree is walked —
         // every page it reaches, read once — before its meta pages go into data.mdb.
-        if let problem = checkpointTreeProblem(header.metas, dataFD: fd) {
+        if let problem = checkpointTreeProblem(checkpoint, dataFD: fd) {
             throw LMDBError(.corrupted, operation: operation,
                             detail: "the checkpoint in \(WriteAheadLog.fileName) names pages of data.mdb that are not a sound tree (\(problem)); data.mdb was not changed. Remove \(WriteAheadLog.fileName) to open data.mdb as it is, without the commits only the log holds, then run kvtool check")
         }
@@ -127,11 +128,9 @@ extension Environment {
     /// pages of the right kind that name themselves. Offsets as in ``DataFilePreflight``: in a
     /// meta page, the free database's root is the u64 at 80, the main database's at 128, the
     /// transaction id at 144; a page starts with its own number (u64) and, at 10, its flags (u16).
-    private static func checkpointMatches(_ metas: [UInt8], dataFD: Int32) -> Bool {
-        let pageSize = metas.count / 2
+    private static func checkpointMatches(_ checkpoint: [UInt8], dataFD: Int32) -> Bool {
+        let pageSize = checkpoint.count
         func word(_ bytes: [UInt8], _ at: Int) -> UInt64 { bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: UInt64.self) } }
-        let saved = [0, 1].map { Array(metas[$0 * pageSize..<($0 + 1) * pageSize]) }
-        guard let checkpoint = saved.max(by: { word($0, 144) < word($1, 144) }) else { return false }
         let newest = [0, pageSize].compactMap { DataFilePreflight.readMeta(dataFD, offset: $0)?.transactionID }.max()
         guard let newest, newest >= word(checkpoint, 144) else { return false }
         for rootOffset in [80, 128] {
@@ -147,18 +146,24 @@ extension Environment {
         return true
     }
 
-    /// The first structural fault of the tree the newer of the checkpoint's saved meta pages
-    /// names (the one LMDB opens once they are written back), read from `data.mdb` as
-    /// ``Environment/verifyPages(limit:)`` reads a snapshot; `nil` when it is sound.
-    private static func checkpointTreeProblem(_ metas: [UInt8], dataFD: Int32) -> PageProblem? {
+    /// The newer of a checkpoint's two saved meta pages (the higher transaction id, at byte 144):
+    /// the one LMDB opens once they are written back.
+    private static func newestSavedMeta(_ metas: [UInt8]) -> [UInt8] {
         let pageSize = metas.count / 2
-        let saved = [Array(metas[0..<pageSize]), Array(metas[pageSize...])]
-        guard let newest = saved.compactMap({ page in DataFilePreflight.meta(page).map { (page, $0) } })
-            .max(by: { $0.1.transactionID < $1.1.transactionID })
-        else { return PageProblem(page: 0, database: "(meta)", detail: "neither saved meta page is one") }
+        let saved = [Array(metas[..<pageSize]), Array(metas[pageSize...])]
+        func transaction(_ page: [UInt8]) -> UInt64 { page.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 144, as: UInt64.self) } }
+        return transaction(saved[1]) > transaction(saved[0]) ? saved[1] : saved[0]
+    }
+
+    /// The first structural fault of the tree the saved meta page `checkpoint` names, read from
+    /// `data.mdb` as ``Environment/verifyPages(limit:)`` reads a snapshot; `nil` when it is sound.
+    private static func checkpointTreeProblem(_ checkpoint: [UInt8], dataFD: Int32) -> PageProblem? {
+        let pageSize = checkpoint.count
+        guard let meta = DataFilePreflight.meta(checkpoint) else {
+            return PageProblem(page: 0, database: "(meta)", detail: "the saved meta page is not one")
+        }
         // The walk keeps a bit per page up to the last one; that page must be in the file.
         var info = stat()
-        let meta = newest.1
         let (pages, overflow) = meta.lastPage.addingReportingOverflow(1)
         guard meta.pageSize == pageSize, !overflow, fstat(dataFD, &info) == 0,
               pages <= UInt64(max(0, info.st_size)) / UInt64(pageSize)
@@ -170,8 +175,7 @@ extension Environment {
         // with the walk against 3.6–5.3 s without it; 15–17.5 s with the walk alone (and with
         // `POSIX_FADV_WILLNEED` instead of the reads).
         let bytes = pages * UInt64(pageSize)
-        let memory = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) &* UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
-        if bytes <= memory / 2 {
+        if bytes <= UInt64(WriteAheadLog.physicalMemory / 2) {
             let piece = 8 << 20
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: piece, alignment: 4096)
             defer { buffer.deallocate() }
@@ -179,7 +183,7 @@ extension Environment {
             while offset < bytes, pread(dataFD, buffer, piece, off_t(offset)) > 0 { offset += UInt64(piece) }
         }
         var walker = PageWalker(fd: dataFD, meta: meta, limit: 1)
-        walker.walkAll(meta: newest.0)
+        walker.walkAll(meta: checkpoint)
         return walker.problems.first
     }
 
@@ -329,6 +333,12 @@ extension WriteAheadLog {
         var isDirty: Bool { !records.isEmpty }
     }
 
+    /// The machine's memory in bytes (0 when the system does not say): what a whole read of a
+    /// file may take at most half of.
+    static var physicalMemory: Int {
+        max(0, Int(clamping: sysconf(Int32(_SC_PHYS_PAGES)))) &* max(0, Int(clamping: sysconf(Int32(_SC_PAGESIZE))))
+    }
+
     /// Reads the log at `fd`: the header slot with the highest generation whose checksum holds,
     /// then every record of the chain that starts where the header says, in sequence (right salt,
     /// next transaction id, checksum), following jumps. The first record that fails ends the log:
@@ -339,7 +349,7 @@ extension WriteAheadLog {
         guard fstat(fd, &info) == 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: "read the write-ahead log \(path)") }
         // The log is read whole. One larger than half the machine's memory cannot be (a log
         // stays a few checkpoint intervals long; a sparse file can claim any size).
-        let memory = Int(clamping: sysconf(Int32(_SC_PHYS_PAGES))) &* Int(clamping: sysconf(Int32(_SC_PAGESIZE)))
+        let memory = physicalMemory
         guard memory <= 0 || Int(info.st_size) <= memory / 2 else {
             throw LMDBError(.corrupted, operation: "read the write-ahead log \(path)",
                             detail: "it is \(info.st_size) bytes, more than half this machine's memory (\(memory) bytes); if data.mdb opens without it, remove \(fileName) (commits only the log held are then lost)")

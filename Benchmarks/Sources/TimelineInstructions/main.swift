@@ -338,17 +338,12 @@ if mode == "burst" {
             return ids
         }
         let picks = (0..<(iterations + burstSize - 1) / burstSize * burstSize).map { _ in ids.randomElement()! }
-        // The bytes this process's write calls handed the kernel (`wchar`, as timeline-bench counts).
-        func wchar() -> Int {
-            let io = (try? String(contentsOfFile: "/proc/self/io", encoding: .utf8)) ?? ""
-            return io.split(separator: "\n").first { $0.hasPrefix("wchar:") }.flatMap { Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces)) } ?? 0
-        }
-        let written = wchar()
+        let written = IOCounters.read()?.writeBytes ?? 0
         let start = DispatchTime.now().uptimeNanoseconds, before = try store.environment.info().lastTransactionID
         let appended = try await bursts(iterations, store, turns) { round, index in picks[round * burstSize + index] }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let commits = try store.environment.info().lastTransactionID - before
-        print(appended, "appends in \(seconds) s: \(Int(Double(appended) / seconds)) a second, \(commits) commits, \((wchar() - written) / appended) bytes written an append")
+        print(appended, "appends in \(seconds) s: \(Int(Double(appended) / seconds)) a second, \(commits) commits, \(((IOCounters.read()?.writeBytes ?? 0) - written) / appended) bytes written an append")
         await store.close()
     } else {
         let sessions = listed.map(\.id), before = try timeline.environment.info().lastTransactionID
