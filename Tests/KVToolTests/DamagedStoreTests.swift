@@ -89,6 +89,34 @@ struct DamagedStoreTests {
         }
     }
 
+    @Test("D5b: dump and export --output never write over a store's own files, even with --force, by any name")
+    func outputNeverAStoreFile() throws {
+        try withTemporaryDirectory { dir in
+            let (path, session) = try Self.demoStore(dir, sessions: 3)
+            let other = dir + "/other"
+            #expect(try kvtool(["backup", path, other]).status == 0)
+            #expect(symlink(path + "/data.mdb", dir + "/link") == 0)
+            #expect(link(path + "/lock.mdb", dir + "/hard") == 0)
+            let before = try contents(path + "/data.mdb"), otherBefore = try contents(other + "/data.mdb")
+            let targets = [path + "/data.mdb", path + "/lock.mdb", path + "/data.wal", path + "/../store/data.mdb",
+                           dir + "/link", dir + "/hard", other + "/data.mdb", other + "/data.wal"]
+            for target in targets {
+                for command in [["dump", path], ["export", path, session]] {
+                    let refused = try kvtool(command + ["--output", target, "--force"])
+                    #expect(refused.status == 1, "\(command[0]) --output \(target)")
+                    #expect(refused.errors.contains("is a file of the store at"), "\(refused.errors)")
+                }
+            }
+            #expect(try contents(path + "/data.mdb") == before)
+            #expect(try contents(other + "/data.mdb") == otherBefore)
+            #expect(!FileManager.default.fileExists(atPath: path + "/data.wal") && !FileManager.default.fileExists(atPath: other + "/data.wal"))
+            #expect(try kvtool(["check", path]).status == 0)
+            #expect(try kvtool(["check", other]).status == 0)
+            // Any other file in a store's directory is an ordinary output.
+            #expect(try kvtool(["dump", path, "--output", path + "/dump.jsonl"]).status == 0)
+        }
+    }
+
     @Test("D7: dump and check name a damaged entry and exit 1")
     func damagedEntry() throws {
         try withTemporaryDirectory { dir in

@@ -46,7 +46,7 @@ struct Dump: ParsableCommand {
         let names = databases.isEmpty ? all : all.filter(databases.contains)
         let handles = try names.map { try env.openDatabase($0, create: false) }
         let meta = all.contains("meta") ? try env.openDatabase("meta", create: false) : nil
-        let out = try OutputStream(path: output, replace: force)
+        let out = try OutputStream(path: output, replace: force, store: store.path)
         var damaged = 0
         let entries = try env.read { txn in
             let versions = try meta.map { try StoreFiles.versions($0, in: txn) } ?? (format: nil, records: [])
