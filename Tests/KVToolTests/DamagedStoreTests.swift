@@ -324,6 +324,11 @@ struct DamagedStoreTests {
             try FileManager.default.createSymbolicLink(atPath: dir + "/loop-a", withDestinationPath: dir + "/loop-b")
             try FileManager.default.createSymbolicLink(atPath: dir + "/loop-b", withDestinationPath: dir + "/loop-a")
             #expect(try kvtool(["stat", dir + "/loop-a"]).errors.contains("loop of symbolic links"))
+            // A store's file given where the store's directory is wanted.
+            for command in ["stat", "check", "dump", "sessions"] {
+                let file = try kvtool([command, path + "/data.mdb"])
+                #expect(file.status == 64 && file.errors.contains("is a file, not a store") && file.errors.contains("here, \(path)"), "\(file)")
+            }
             let loop = #expect(throws: LMDBError.self) { _ = try Environment(path: dir + "/loop-a") }
             #expect(loop?.code == .symbolicLinkLoop && loop?.description.contains("loop of symbolic links") == true)
             // Another user on a 0700 store: permission denied, not "no data.mdb".

@@ -16,6 +16,12 @@ enum StoreFiles {
     static func requireStore(_ path: String) throws {
         if let problem = FileProbe.problem(reaching: path + "/data.mdb") {
             let missing = FileProbe.problem(reaching: path)
+            var info = stat()
+            if problem == ENOTDIR, missing == nil, stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFDIR {
+                let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+                let hint = holdsStore(parent) ? " — here, \(parent)" : ""
+                throw ValidationError("\(path) is a file, not a store: a store is the directory that holds data.mdb\(hint)")
+            }
             throw ValidationError(problem == ENOENT && missing == nil ? "\(path) does not hold a store (no data.mdb in it)"
                                   : FileProbe.describe(missing ?? problem, path: missing != nil ? path : path + "/data.mdb"))
         }
