@@ -52,9 +52,11 @@ extension TimelineTransaction where Access == WriteAccess {
     /// - Parameters:
     ///   - maxEntries: keep at most this many entries, whoever has not read them.
     ///   - maxAge: remove entries committed longer ago than this, whoever has not read them.
+    /// - Throws: ``TimelineError/invalidRange(_:)`` for `maxEntries` below 1 or a negative `maxAge`.
     public func trimChanges(keepingAtMost maxEntries: Int? = nil, olderThan maxAge: Duration? = nil) throws -> ChangeTrim {
         guard let changeRecords, let consumerRecords else { throw LMDBError(.readOnly, operation: "trim the change log") }
         if let maxEntries, maxEntries < 1 { throw TimelineError.invalidRange("keep at least 1 entry, not \(maxEntries)") }
+        if let maxAge, maxAge < .zero { throw TimelineError.invalidRange("an age of \(maxAge) is negative") }
         let current = try currentPosition()
         let consumers = try changeConsumers()
         var floor = consumers.map(\.position).min() ?? current      // acknowledged by all: may go
@@ -120,7 +122,8 @@ extension TimelineTransaction {
     /// Refuses to read or acknowledge from `position` when the entries after it were trimmed.
     private func requireKept(after position: Int) throws {
         let oldest = try oldestPosition()
-        if oldest > position + 1, position < (try currentPosition()) {
+        // `oldest - 1`, not `position + 1`: a position may be `Int.max` (oldest is at least 1).
+        if oldest - 1 > position, position < (try currentPosition()) {
             throw TimelineError.changesTrimmed(after: position, oldestKept: oldest)
         }
     }
@@ -137,6 +140,11 @@ extension TimelineStore {
         try read { tx in try tx.currentPosition() }
     }
 
+    /// The oldest position the log still holds (see ``TimelineTransaction/oldestPosition()``).
+    public func oldestPosition() throws -> Int {
+        try read { tx in try tx.oldestPosition() }
+    }
+
     /// Acknowledges `position` for consumer `name` (see ``TimelineTransaction/acknowledge(_:consumer:)``).
     public func acknowledge(_ position: Int, consumer name: String) async throws {
         try await write { tx in try tx.acknowledge(position, consumer: name) }
@@ -146,6 +154,13 @@ extension TimelineStore {
     @discardableResult
     public func trimChanges(keepingAtMost maxEntries: Int? = nil, olderThan maxAge: Duration? = nil) async throws -> ChangeTrim {
         try await write { tx in try tx.trimChanges(keepingAtMost: maxEntries, olderThan: maxAge) }
+    }
+
+    /// Forgets consumer `name`; returns whether it was registered (see
+    /// ``TimelineTransaction/removeChangeConsumer(_:)``).
+    @discardableResult
+    public func removeChangeConsumer(_ name: String) async throws -> Bool {
+        try await write { tx in try tx.removeChangeConsumer(name) }
     }
 
     /// The registered consumers (see ``TimelineTransaction/changeConsumers()``).

@@ -109,6 +109,10 @@ public final class Environment: @unchecked Sendable {
     /// Opens the C environment: the handle, the stale readers cleared and the map size.
     private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError) -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int, wal: WriteAheadLog?) {
         let operation = "open environment at \(path)"
+        // LMDB names the files `path + "/data.mdb"`: an empty path would put them in `/`.
+        guard !path.isEmpty else {
+            throw LMDBError(.invalidArgument, operation: "open environment", detail: "the path is empty; give the directory that holds (or is to hold) the store")
+        }
         // Before the preflight: after a power cut, the newest meta page may name pages that never
         // reached the disk, until the log's recovery writes the checkpoint's meta pages back.
         let log = try prepareLog(path, configuration)

@@ -81,6 +81,16 @@ struct BadInputTests {
         }
     }
 
+    @Test("an empty path is refused in every mode, and no store appears in / (LMDB would put its files there)")
+    func emptyPath() throws {
+        let before = ["/data.mdb", "/lock.mdb"].map { FileManager.default.fileExists(atPath: $0) }
+        for configuration in [Environment.Configuration(), .init(readOnly: true), .init(durability: .writeAheadLog)] {
+            let refused = #expect(throws: LMDBError.self) { try Environment(path: "", configuration: configuration) }
+            #expect(refused?.code == .invalidArgument && refused?.description.contains("the path is empty") == true, "\(String(describing: refused))")
+        }
+        #expect(["/data.mdb", "/lock.mdb"].map { FileManager.default.fileExists(atPath: $0) } == before)
+    }
+
     @Test("read-only environments: no writes, no new databases")
     func readOnly() throws {
         try withTemporaryDirectory { dir in

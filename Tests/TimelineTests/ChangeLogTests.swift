@@ -129,6 +129,10 @@ struct ChangeLogTests {
             try await timeline.acknowledge(7, consumer: "replica")
             try await timeline.acknowledge(4, consumer: "search")
             #expect(try timeline.changeConsumers().map(\.name) == ["replica", "search"])
+            try await timeline.acknowledge(1, consumer: "gone")
+            let removed = try await timeline.removeChangeConsumer("gone"), again = try await timeline.removeChangeConsumer("gone")
+            #expect(removed && !again)
+            #expect(try timeline.changeConsumers().map(\.name) == ["replica", "search"])
 
             // Only what both acknowledged goes.
             var trim = try await timeline.trimChanges()
@@ -160,6 +164,12 @@ struct ChangeLogTests {
             #expect(trim.removed == 2 && trim.oldestKept == 12 && trim.droppedConsumers.isEmpty)
             trim = try await timeline.trimChanges(olderThan: .zero)
             #expect(trim.removed == 1 && trim.oldestKept == 13 && trim.droppedConsumers == ["slow"])
+
+            // Bad caps are refused, removing nothing; a position past the newest has nothing after it.
+            await #expect(throws: TimelineError.invalidRange("keep at least 1 entry, not 0")) { try await timeline.trimChanges(keepingAtMost: 0) }
+            await #expect(throws: TimelineError.self) { try await timeline.trimChanges(olderThan: .seconds(-1)) }
+            #expect(try timeline.oldestPosition() == 13)
+            #expect(try timeline.changes(after: .max).isEmpty && timeline.changes(after: 14, limit: .max).isEmpty)
 
             // A follower whose position was trimmed ends with the same error.
             var follower = timeline.followChanges(after: 2).makeAsyncIterator()
