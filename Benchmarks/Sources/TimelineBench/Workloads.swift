@@ -198,7 +198,10 @@ extension Workloads {
     /// A service's traffic: 16 concurrent clients, each doing 90 % reads (a session's latest 20
     /// turns) and 10 % durable appends, on sessions chosen with a Zipf-like skew.
     mutating func runMixed(_ random: inout SplitMix64) async throws {
-        let clients = 16, perClient = options.iterations(100)
+        // 1,000 operations a client (100 before 2026-11-30, evening): 1,600 appends, several of
+        // the write-ahead log's checkpoint intervals, where 160 took ~0.1 s and whether a
+        // checkpoint's write-back fell inside swung the figure 0.8–3.1× from run to run.
+        let clients = 16, perClient = options.iterations(1_000)
         let plans: [[(read: Bool, session: UUID, turn: TurnData)]] = (0..<clients).map { client in
             (0..<perClient).map { step in
                 let index = fixture.skewedLongSession(&random)
