@@ -106,6 +106,7 @@ extension Environment {
     /// or a directory that already holds a store — and returns the mode the copy's data file gets
     /// (the source's).
     private func prepareCopy(to destination: String, _ operation: String) throws -> mode_t {
+        try Environment.checkDirectoryPath(destination, operation)
         var info = stat()
         if lstat(destination, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, stat(destination, &info) != 0 {
             throw LMDBError(.noSuchFile, operation: operation, detail: "\(destination) is a symbolic link to something that does not exist; create its target directory or choose another path")

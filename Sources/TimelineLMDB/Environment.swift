@@ -109,9 +109,9 @@ public final class Environment: @unchecked Sendable {
     /// Opens the C environment: the handle, the stale readers cleared and the map size.
     private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError) -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int, wal: WriteAheadLog?) {
         let operation = "open environment at \(path)"
-        // LMDB names the files `path + "/data.mdb"`: an empty path would put them in `/`.
-        guard !path.isEmpty else {
-            throw LMDBError(.invalidArgument, operation: "open environment", detail: "the path is empty; give the directory that holds (or is to hold) the store")
+        try checkDirectoryPath(path, operation)
+        guard configuration.maxReaders >= 1 else {
+            throw LMDBError(.invalidArgument, operation: operation, detail: "Configuration.maxReaders is \(configuration.maxReaders); it must be at least 1")
         }
         // Before the preflight: after a power cut, the newest meta page may name pages that never
         // reached the disk, until the log's recovery writes the checkpoint's meta pages back.
@@ -369,6 +369,18 @@ public final class Environment: @unchecked Sendable {
     }
 
     // MARK: Opening
+
+    /// Refuses a store directory's path that would name another place: LMDB names the files
+    /// `path + "/data.mdb"`, so an empty path would put them in `/`, and a path with a NUL in it
+    /// would name the directory before the NUL (C strings end there).
+    static func checkDirectoryPath(_ path: String, _ operation: String) throws(LMDBError) {
+        guard !path.isEmpty else {
+            throw LMDBError(.invalidArgument, operation: operation, detail: "the path is empty; give the directory that holds (or is to hold) the store")
+        }
+        guard !path.utf8.contains(0) else {
+            throw LMDBError(.invalidArgument, operation: operation, detail: "the path contains a NUL character, which no file name may hold")
+        }
+    }
 
     /// Creates the store's directory (and its parents) with `fileMode` plus execute where read is set.
     private static func createDirectory(_ path: String, fileMode: UInt32) throws(LMDBError) {

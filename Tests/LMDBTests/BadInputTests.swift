@@ -91,6 +91,29 @@ struct BadInputTests {
         #expect(["/data.mdb", "/lock.mdb"].map { FileManager.default.fileExists(atPath: $0) } == before)
     }
 
+    @Test("a path with a NUL in it and a reader limit below 1 are refused, naming the problem; nothing is created")
+    func nulAndReaders() throws {
+        try withTemporaryDirectory { dir in
+            let nul = #expect(throws: LMDBError.self) { try Environment(path: dir + "/a\u{0}b") }
+            #expect(nul?.code == .invalidArgument && nul?.description.contains("NUL") == true, "\(String(describing: nul))")
+            var configuration = Environment.Configuration()
+            configuration.maxReaders = 0
+            let readers = #expect(throws: LMDBError.self) { try Environment(path: dir + "/r", configuration: configuration) }
+            #expect(readers?.code == .invalidArgument && readers?.description.contains("maxReaders") == true, "\(String(describing: readers))")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+            // Copies: the same refusals for the destination.
+            let env = try Environment(path: dir + "/store")
+            defer { try? env.close() }
+            for destination in ["", dir + "/copy\u{0}x"] {
+                for repack in [false, true] {
+                    let copy = #expect(throws: LMDBError.self) { repack ? try env.copyRepacked(to: destination) : try env.copy(to: destination) }
+                    #expect(copy?.code == .invalidArgument, "\(String(describing: copy))")
+                }
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["store"])
+        }
+    }
+
     @Test("read-only environments: no writes, no new databases")
     func readOnly() throws {
         try withTemporaryDirectory { dir in
