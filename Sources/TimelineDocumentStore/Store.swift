@@ -126,7 +126,9 @@ public final class Store: Sendable {
     ///   holds records of a newer version (nothing is written);
     ///   ``DocumentStoreError/Kind/migrationNeeded(stored:current:)`` under ``MigrationPolicy/failIfNeeded``;
     ///   what ``MigrationRunner/run(collection:)`` throws under ``MigrationPolicy/migrateNow(backup:)``;
-    ///   `LMDBError`.
+    ///   `LMDBError` — ``LMDBError/Code/invalidArgument`` for a name that would share another's
+    ///   database: `meta`, one starting with `idx.`, an empty one or one with a NUL; an index name
+    ///   that is empty or holds a dot or a NUL; two indexes of one name.
     public func collection<Record: Codable & SendableMetatype>(
         _ name: String,
         version: Int = 1,
@@ -137,6 +139,7 @@ public final class Store: Sendable {
         compactForm: CompactForm<Record>? = nil,
         compression: ValueCompression = .none
     ) throws -> DocumentCollection<Record> {
+        try Store.checkNames(collection: name, indexes: indexes.map(\.name))
         let readOnly = environment.configuration.readOnly
         let database = try environment.openDatabase(name, create: !readOnly)
         let rule = try compression.minimumSize == nil ? nil
@@ -185,6 +188,25 @@ public final class Store: Sendable {
             }
         }
         return collection
+    }
+
+    /// Refuses names whose databases would be another's: the store's own `meta`, a name in the
+    /// `idx.` space of index databases (`idx.<collection>.<index>`), an index name with a dot
+    /// (collection `a` index `b.c` and collection `a.b` index `c` would share `idx.a.b.c`), an
+    /// empty name, a NUL character, or two indexes of one name.
+    static func checkNames(collection name: String, indexes: [String]) throws {
+        func refuse(_ detail: String) -> LMDBError { LMDBError(.invalidArgument, operation: "open collection \"\(name)\"", detail: detail) }
+        if name == "meta" || name.hasPrefix("idx.") {
+            throw refuse("\"meta\" and names starting with \"idx.\" are the store's own databases; choose another name")
+        }
+        if name.isEmpty || name.utf8.contains(0) { throw refuse("a collection's name is at least one byte, without NUL characters") }
+        var seen = Set<String>()
+        for index in indexes {
+            if index.isEmpty || index.contains(".") || index.utf8.contains(0) {
+                throw refuse("index name \"\(index)\": an index's name is at least one byte, without dots or NUL characters")
+            }
+            if !seen.insert(index).inserted { throw refuse("two indexes are named \"\(index)\"") }
+        }
     }
 
     /// The store format recorded in `meta`: 1 while every record is plain, 2 once a collection

@@ -15,8 +15,14 @@ extension Environment {
     /// - Throws: ``LMDBError/Code/notFound`` when it does not exist and cannot be created,
     ///   ``LMDBError/Code/incompatible`` when `flags` differ from the stored ones,
     ///   ``LMDBError/Code/databasesFull`` past ``Configuration/maxDatabases``,
-    ///   ``LMDBError/Code/misuse`` when called inside a transaction for a database not yet open.
+    ///   ``LMDBError/Code/misuse`` when called inside a transaction for a database not yet open,
+    ///   ``LMDBError/Code/invalidArgument`` for an empty name or one with a NUL character (LMDB
+    ///   would take the main database, or the name up to the NUL, instead).
     public func openDatabase(_ name: String? = nil, flags: Database.Flags = [], create: Bool = true) throws -> Database {
+        if let name, name.isEmpty || name.utf8.contains(0) {
+            throw LMDBError(.invalidArgument, operation: "open database \"\(name)\"",
+                            detail: "a database's name is at least one byte, without NUL characters; nil names the main database")
+        }
         let cacheKey = name ?? ""
         if let cached = databases.withLock({ $0[cacheKey] }) {
             guard cached.flags == flags else {

@@ -430,6 +430,34 @@ struct MultiCollectionTests {
     struct Stop: Error {}
     struct Tag: Codable, Equatable { var name: String; var count: Int }
 
+    @Test("names that would share another's database are refused, and nothing is created for them")
+    func clashingNames() throws {
+        try withTemporaryDirectory { dir in
+            let (store, _) = try openNotes(dir + "/s")
+            let before = try store.environment.databaseNames()
+            let key: @Sendable (Note) -> KeyBytes = { KeyBytes($0.id) }
+            let refused: [(String, [Index<Note>])] = [
+                ("meta", []), ("idx.notes.byAuthor", []), ("idx.", []), ("", []), ("a\u{0}b", []),
+                ("a", [Index("b.c") { KeyBytes($0.author) }]), ("a", [Index("") { KeyBytes($0.author) }]),
+                ("a", [Index("x") { KeyBytes($0.author) }, Index("x", unique: true) { KeyBytes($0.text) }]),
+            ]
+            for (name, indexes) in refused {
+                let error = #expect(throws: LMDBError.self) { try store.collection(name, primaryKey: key, indexes: indexes) }
+                #expect(error?.code == .invalidArgument, "\(name.debugDescription): \(String(describing: error))")
+            }
+            #expect(try store.environment.databaseNames() == before)
+            // Dots in a collection's name are fine: its indexes cannot meet another's.
+            let dotted = try store.collection("app.notes", primaryKey: key, indexes: [Index("byAuthor") { KeyBytes($0.author) }])
+            try store.write { txn in try dotted.put(Note(id: 1, author: "ann", email: nil, score: 1, text: "a"), in: txn) }
+            #expect(try store.read { txn in try dotted.count(in: txn) } == 1)
+            // The layer below: an empty name would have been LMDB's main database, a NUL cut the name.
+            for name in ["", "x\u{0}y"] {
+                let error = #expect(throws: LMDBError.self) { try store.environment.openDatabase(name) }
+                #expect(error?.code == .invalidArgument)
+            }
+        }
+    }
+
     @Test("one write spans several collections: all of it lands, or none of it")
     func atomicAcrossCollections() throws {
         try withTemporaryDirectory { dir in
