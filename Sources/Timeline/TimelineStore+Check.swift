@@ -1,8 +1,9 @@
 #if canImport(FoundationEssentials)
-internal import FoundationEssentials
+public import FoundationEssentials
 #else
-internal import Foundation
+public import Foundation
 #endif
+public import TimelineLMDB
 internal import TimelineDocumentStore
 
 /// Something wrong in a timeline, found by ``TimelineStore/check(progress:)``.
@@ -32,7 +33,8 @@ extension TimelineStore {
     /// entries; turn sequences with gaps, or outside a session's own range; forks whose parent
     /// is missing or shorter than the branch point; turns, checkpoints and crystals of sessions
     /// that do not exist; checkpoint and crystal numbers the session never handed out; records
-    /// stored under another key than their fields give; chains of parents that form a cycle. Writes
+    /// stored under another key than their fields give; chains of parents that form a cycle;
+    /// session token and cost totals that are not the sums of the session's own turns. Writes
     /// nothing; an empty result means the store is consistent.
     /// - Parameter progress: called now and then with what is being read and how many records so far.
     public func check(progress: ((String, Int) -> Void)? = nil) throws -> [TimelineProblem] {
@@ -85,14 +87,29 @@ extension TimelineStore {
                     next = parent.parentID
                 }
             }
-            // Turns: each session's own sequences must be exactly firstOwnSequence..<turnCount.
+            // Turns: each session's own sequences must be exactly firstOwnSequence..<turnCount, and
+            // its token and cost totals the sums of those turns'.
             var seen: [UUID: [Int]] = [:]
-            try walkKeys(turnRecords.database, in: txn) { key, _ in
+            var sums: [UUID: (input: Int, output: Int, cost: Cost)] = [:]
+            // Sessions whose totals are not compared: a turn did not read (`undecodable`), a sum
+            // overflowed, or turns are missing or misplaced (`turnGap`, `unexpectedTurn`) — problems
+            // reported as such, of which a mismatch would only be a consequence.
+            var unsummed: Set<UUID> = []
+            try walkKeys(turnRecords.database, in: txn) { key, value in
                 guard let (id, number) = Self.sessionAndNumber(key) else {
                     add("badKey", "turns \(KeyBytes(raw: key))", "a turn key is a session id and a sequence (24 bytes)")
                     return
                 }
                 seen[id, default: []].append(number)
+                guard known[id] != nil, !unsummed.contains(id) else { return }
+                do {
+                    try turnRecords.withItem(value, key: KeyBytes(raw: key)) { item in
+                        var turn = try TurnView(item, sessionID: id, sequence: number)
+                        sums[id] = try Session.adding(&turn, to: sums[id] ?? (0, 0, .zero))
+                    }
+                } catch {
+                    unsummed.insert(id)
+                }
             }
             for (id, sequences) in seen.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
                 guard let session = known[id] else {
@@ -103,18 +120,29 @@ extension TimelineStore {
                 for sequence in sequences {
                     if sequence > expected && expected < session.turnCount {
                         add("turnGap", "sessions \(id)", "turns \(expected)..<\(min(sequence, session.turnCount)) are missing")
+                        unsummed.insert(id)
                     }
                     if sequence < session.firstOwnSequence || sequence >= session.turnCount {
                         add("unexpectedTurn", "turns \(id) \(sequence)", "outside the session's own turns \(session.firstOwnSequence)..<\(session.turnCount)")
+                        unsummed.insert(id)
                     }
                     expected = max(expected, sequence < .max ? sequence + 1 : sequence)
                 }
                 if expected < session.turnCount {
                     add("turnGap", "sessions \(id)", "turns \(expected)..<\(session.turnCount) are missing")
+                    unsummed.insert(id)
                 }
             }
             for (id, session) in known where seen[id] == nil && session.turnCount > session.firstOwnSequence {
                 add("turnGap", "sessions \(id)", "turns \(session.firstOwnSequence)..<\(session.turnCount) are missing")
+                unsummed.insert(id)
+            }
+            for (id, session) in known.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where !unsummed.contains(id) {
+                let sum = sums[id] ?? (0, 0, .zero)
+                if (session.inputTokens, session.outputTokens, session.cost) != sum {
+                    add("totalsMismatch", "sessions \(id)",
+                        "its totals are \(session.inputTokens) input tokens, \(session.outputTokens) output tokens and a cost of \(session.cost); its own turns add up to \(sum.input), \(sum.output) and \(sum.cost)")
+                }
             }
             // Checkpoints and crystals: their session exists and handed out their number.
             for (database, name, counter) in [(checkpointRecords.database, "checkpoints", \Session.checkpointCount),
@@ -151,6 +179,14 @@ extension TimelineStore {
         }
     }
 
+    /// Sets each session's token and cost totals to the sums of its own turns where they differ —
+    /// what ``check(progress:)`` reports as `totalsMismatch` — in one transaction (see
+    /// ``TimelineTransaction/repairTotals()``).
+    @discardableResult
+    public func repairTotals() async throws -> [UUID] {
+        try await write { tx in try tx.repairTotals() }
+    }
+
     /// Calls `body` with every key and value of `database`, in order.
     private func walkKeys(_ database: Database, in txn: borrowing Transaction<some TransactionAccess>, _ body: ([UInt8], UnsafeRawBufferPointer) throws -> Void) throws {
         try database.forEachEntry(in: txn) { entry in try body(Array(entry.key), entry.value) }
@@ -167,5 +203,58 @@ extension TimelineStore {
         guard let id = reader.read(UUID.self), let raw = reader.read(UInt64.self), reader.isAtEnd,
               let number = Int(exactly: raw) else { return nil }
         return (id, number)
+    }
+}
+
+extension TimelineTransaction where Access == WriteAccess {
+    /// Sets each session's token and cost totals (`inputTokens`, `outputTokens`, `cost`) to the
+    /// sums of its own turns where they differ, and returns the sessions it changed, by id.
+    ///
+    /// What ``TimelineStore/check(progress:)`` reports as `totalsMismatch`: for a session of a
+    /// store written before 2026-11-30, a fork whose parent was deleted (the turns it was handed
+    /// were not added to its totals) or a session imported from an export of a fork with its
+    /// inherited turns. Each change is logged (`sessionUpdated`), so backups brought up to date
+    /// from the change log follow. A session with a turn that does not read is left as it is —
+    /// `check` names that turn. Reads every turn of the store once.
+    public func repairTotals() throws -> [UUID] {
+        var repaired: [UUID] = []
+        var page = try sessions.scan(limit: 1_000, in: txn)
+        while true {
+            for old in page.items {
+                let sums: (input: Int, output: Int, cost: Cost)
+                do {
+                    var sum = (input: 0, output: 0, cost: Cost.zero)
+                    try turnRecords.forEachRecordEntry(.prefix(KeyBytes(old.id).bytes), reverse: false, in: txn) { _, item in
+                        var turn = try TurnView(item, sessionID: old.id, sequence: 0)
+                        sum = try Session.adding(&turn, to: sum)
+                        return true
+                    }
+                    sums = sum
+                } catch {
+                    continue
+                }
+                guard (old.inputTokens, old.outputTokens, old.cost) != sums else { continue }
+                var new = old
+                (new.inputTokens, new.outputTokens, new.cost) = sums
+                new.updated = clock()
+                try sessions.replace(old, with: new, in: txn)
+                try logChange(.sessionUpdated, session: old.id)
+                repaired.append(old.id)
+            }
+            guard let next = page.next else { break }
+            page = try sessions.scan(limit: 1_000, after: next, in: txn)
+        }
+        return repaired
+    }
+}
+
+extension Session {
+    /// `sum` with `turn`'s tokens and cost added, as an append adds them.
+    /// - Throws: ``TimelineError/invalidValue(field:reason:)`` when a sum does not fit; what
+    ///   reading the turn's fields throws.
+    static func adding(_ turn: inout TurnView, to sum: (input: Int, output: Int, cost: Cost)) throws -> (input: Int, output: Int, cost: Cost) {
+        (try Validation.add(turn.inputTokens, to: sum.input, "inputTokens"),
+         try Validation.add(turn.outputTokens, to: sum.output, "outputTokens"),
+         try Validation.add(turn.cost, to: sum.cost, "cost"))
     }
 }

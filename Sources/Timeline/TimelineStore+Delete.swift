@@ -34,10 +34,11 @@ extension TimelineTransaction where Access == WriteAccess {
         return children.map(\.id)
     }
     /// Moves `child` from `parent` (about to be deleted) to `parent`'s parent, first copying the
-    /// turns of `parent`'s own that `child` inherits.
+    /// turns of `parent`'s own that `child` inherits — which become its own, tokens and costs too.
     private func adopt(_ child: Session, from parent: Session) throws {
         let inherited = child.branchPoint ?? 0
         let own = parent.firstOwnSequence..<max(parent.firstOwnSequence, min(inherited, parent.turnCount))
+        var adopted = child
         if !own.isEmpty {
             let keys = KeyRange.halfOpen(KeyBytes(parent.id, own.lowerBound.keyPart).bytes, KeyBytes(parent.id, own.upperBound.keyPart).bytes)
             var page = try turnRecords.scan(keys, limit: 1_000, in: txn)
@@ -46,11 +47,14 @@ extension TimelineTransaction where Access == WriteAccess {
                     turn.sessionID = child.id
                     try turnRecords.insert(turn, in: txn)
                 }
+                let copied = try Session.totals(of: page.items)
+                adopted.inputTokens = try Validation.add(copied.input, to: adopted.inputTokens, "inputTokens")
+                adopted.outputTokens = try Validation.add(copied.output, to: adopted.outputTokens, "outputTokens")
+                adopted.cost = try Validation.add(copied.cost, to: adopted.cost, "cost")
                 guard let next = page.next else { break }
                 page = try turnRecords.scan(keys, limit: 1_000, after: next, in: txn)
             }
         }
-        var adopted = child
         adopted.parentID = parent.parentID
         adopted.branchPoint = parent.parentID == nil ? nil : min(inherited, parent.firstOwnSequence)
         adopted.updated = clock()

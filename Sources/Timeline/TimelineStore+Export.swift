@@ -69,7 +69,13 @@ extension TimelineTransaction where Access == WriteAccess {
     @discardableResult
     public func importSession(_ document: SessionExport, options: ImportOptions = ImportOptions()) throws -> Session {
         try TimelineStore.validate(document)
-        let document = options.newIDs ? TimelineStore.reminted(document) : document
+        var document = options.newIDs ? TimelineStore.reminted(document) : document
+        // The totals are the store's to keep: taken from the document's turns, not its session —
+        // which may be wrong (exports of a fork with its inherited turns carried only the fork's
+        // own totals until 2026-11-30).
+        do {
+            (document.session.inputTokens, document.session.outputTokens, document.session.cost) = try Session.totals(of: document.turns)
+        } catch { throw TimelineError.invalidExport("the turns' totals: \(error)") }
         let session = document.session
         if let parent = session.parentID, try sessions.get(KeyBytes(parent), in: txn) == nil {
             throw TimelineError.parentNotFound(session: session.id, parent: parent)
@@ -107,6 +113,8 @@ extension TimelineTransaction {
             for index in turns.indices { turns[index].sessionID = id }
             session.parentID = nil
             session.branchPoint = nil
+            // Its inherited turns become its own: so do their tokens and costs.
+            (session.inputTokens, session.outputTokens, session.cost) = try Session.totals(of: turns)
         } else {
             turns = try turnRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items
         }
@@ -243,5 +251,20 @@ extension TimelineStore {
             return date
         }
         return decoder
+    }
+}
+
+extension Session {
+    /// The input tokens, output tokens and cost of `turns`, added up as appends add them: what
+    /// a session whose own turns they are holds as its totals.
+    /// - Throws: ``TimelineError/invalidValue(field:reason:)`` when a sum does not fit.
+    static func totals(of turns: some Sequence<Turn>) throws -> (input: Int, output: Int, cost: Cost) {
+        var totals = (input: 0, output: 0, cost: Cost.zero)
+        for turn in turns {
+            totals.input = try Validation.add(turn.inputTokens, to: totals.input, "inputTokens")
+            totals.output = try Validation.add(turn.outputTokens, to: totals.output, "outputTokens")
+            totals.cost = try Validation.add(turn.cost, to: totals.cost, "cost")
+        }
+        return totals
     }
 }

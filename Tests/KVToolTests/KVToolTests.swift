@@ -80,7 +80,7 @@ func mdbDump(_ path: String) throws -> String {
 
 @Suite("kvtool")
 struct KVToolTests {
-    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "changes", "export", "import", "backup", "migrate", "compress"]
+    static let commands = ["", "demo", "stat", "check", "dump", "load", "get", "sessions", "turns", "changes", "export", "import", "backup", "migrate", "compress", "repair-totals"]
 
     @Test("--help of every command matches its golden file", arguments: commands)
     func help(_ command: String) throws {
@@ -258,6 +258,19 @@ struct KVToolTests {
             #expect(kinds == ["missingIndexEntry", "undecodable", "turnGap", "danglingIndexEntry"], "\(problems)")
             let text = try kvtool(["check", path])
             #expect(text.status == 1 && text.output.contains("\(problems.count) problems found"), "\(text.output)")
+        }
+    }
+
+    @Test("repair-totals on a consistent store changes nothing and says so")
+    func repairTotalsNothing() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/store"
+            #expect(try kvtool(["demo", path, "--sessions", "4", "--turns-per-session", "10"]).status == 0)
+            let before = try kvtool(["dump", path]).output
+            let repair = try kvtool(["repair-totals", path])
+            #expect(repair.status == 0 && repair.output.contains("0 sessions repaired"), "\(repair)")
+            #expect(try kvtool(["dump", path]).output == before)
+            #expect(try kvtool(["check", path]).status == 0)
         }
     }
 

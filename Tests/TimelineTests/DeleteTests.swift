@@ -58,6 +58,10 @@ struct DeleteTests {
             #expect(try await timeline.session(late.id)?.branchPoint == 7)
             #expect(try await timeline.session(early.id)?.branchPoint == 4)
             #expect(Set(try await timeline.children(of: root.id).map(\.id)) == [early.id, late.id])
+            // The turns handed to late are its own now, tokens and cost too (sampleTurns: 10 in, 20 out, 0.5 each).
+            let lateTotals: [Int]? = try timeline.session(late.id).map { [$0.inputTokens, $0.outputTokens, Int($0.cost.nanos)] }
+            let earlyTotals: [Int]? = try timeline.session(early.id).map { [$0.inputTokens, $0.outputTokens] }
+            #expect(lateTotals == [50, 100, 2_500_000_000] && earlyTotals == [20, 40])
 
             // Delete the root: its children become roots holding what they inherited.
             try await timeline.deleteSession(root.id)
@@ -67,6 +71,9 @@ struct DeleteTests {
             #expect(try await timeline.session(late.id)?.parentID == nil)
             #expect(try await timeline.session(late.id)?.branchPoint == nil)
             #expect(try await timeline.session(deep.id)?.parentID == late.id)
+            #expect(try timeline.session(late.id)?.inputTokens == 120 && timeline.session(early.id)?.inputTokens == 60)
+            #expect(try timeline.session(deep.id)?.inputTokens == 0)
+            #expect(try timeline.check().isEmpty)
             // Appending to an adopted fork continues its sequence.
             try await timeline.append(NewTurn(role: .user, content: "after"), to: deep.id)
             #expect(try await history(timeline, deep.id) == before[deep.id]! + ["after"])

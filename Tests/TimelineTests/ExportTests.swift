@@ -65,6 +65,53 @@ struct ExportTests {
         }
     }
 
+    @Test("totals follow the turns: a fork exported with its inherited turns carries theirs, an import adds up the document's turns, check finds a session whose totals do not")
+    func totalsFollowTurns() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir + "/a")
+            let parent = try await timeline.createSession(NewSession(title: "p"))
+            try await timeline.append(sampleTurns(4), to: parent.id)                  // 10 in, 20 out, 0.5 each
+            let fork = try await timeline.fork(session: parent.id, at: 3)
+            try await timeline.append(NewTurn(role: .user, content: "own", inputTokens: 7, cost: 0.25), to: fork.id)
+            #expect(try timeline.session(fork.id)?.inputTokens == 7)                   // own turns only
+            let whole = try timeline.read { txn in try txn.exportSession(fork.id) }
+            #expect(whole.session.parentID == nil)
+            let totals: [Int] = [whole.session.inputTokens, whole.session.outputTokens, Int(whole.session.cost.nanos)]
+            #expect(totals == [37, 60, 1_750_000_000])
+            let elsewhere = try openTimeline(dir + "/b")
+            let copy = try await elsewhere.importJSON(try timeline.exportJSON(fork.id))
+            #expect(copy.inputTokens == 37 && copy.cost == whole.session.cost)
+            #expect(try elsewhere.check().isEmpty)
+
+            // A document whose session totals are not its turns' sums (as exports of forks were
+            // before): the import takes the sums.
+            var wrong = whole
+            wrong.session.inputTokens = 7
+            wrong.session.outputTokens = 0
+            let wrongTotals = wrong
+            let healed = try await elsewhere.write { txn in try txn.importSession(wrongTotals, options: ImportOptions(replace: true)) }
+            #expect(healed.inputTokens == 37 && healed.outputTokens == 60)
+            #expect(try elsewhere.session(fork.id)?.inputTokens == 37)
+            #expect(try elsewhere.check().isEmpty)
+
+            // A stored session whose totals were changed behind the store's back.
+            try elsewhere.store.write { txn in
+                var damaged = try #require(try elsewhere.sessions.get(KeyBytes(fork.id), in: txn))
+                damaged.inputTokens += 1
+                try elsewhere.sessions.put(damaged, in: txn)
+            }
+            let problems = try elsewhere.check()
+            #expect(problems.map(\.kind) == ["totalsMismatch"] && problems.first?.location == "sessions \(fork.id)", "\(problems)")
+            #expect(problems.first?.detail.contains("38 input tokens") == true && problems.first?.detail.contains("add up to 37, 60") == true)
+            // repairTotals sets them back, logged so that backups follow; nothing else changes.
+            let position = try elsewhere.currentPosition()
+            #expect(try await elsewhere.repairTotals() == [fork.id])
+            #expect(try elsewhere.session(fork.id)?.inputTokens == 37 && elsewhere.check().isEmpty)
+            #expect(try elsewhere.changes(after: position).map(\.kind) == [.sessionUpdated])
+            #expect(try await elsewhere.repairTotals().isEmpty)
+        }
+    }
+
     @Test("inconsistent documents are refused and leave the store as it was")
     func badDocuments() async throws {
         try await withTemporaryDirectory { dir in

@@ -122,11 +122,13 @@ struct FormatMigrationTests {
                    {"sessionID": "\(id)", "sequence": 0, "id": "\(UUID())", "role": "user", "content": "a",
                     "created": "2027-01-15T08:00:01.000000Z", "cost": 0.0817, "toolCalls": [], "blocks": [], "metadata": {}},
                    {"sessionID": "\(id)", "sequence": 1, "id": "\(UUID())", "role": "assistant", "content": "b",
-                    "created": "2027-01-15T08:00:02.000000Z", "toolCalls": [], "blocks": [], "metadata": {}}]}
+                    "created": "2027-01-15T08:00:02.000000Z", "cost": 0.3001, "toolCalls": [], "blocks": [], "metadata": {}}]}
                 """
             let imported = try await timeline.importJSON(Data(document.utf8))
             #expect(imported.cost == Cost(nanos: 381_800_000))
-            #expect(try timeline.turns(of: id).items.map(\.cost) == [Cost(nanos: 81_700_000), nil])
+            // (0.0817 + 0.3001 in floating point is the session's 0.38180000000000003; the import adds
+            // up the exact turn costs.)
+            #expect(try timeline.turns(of: id).items.map(\.cost) == [Cost(nanos: 81_700_000), Cost(nanos: 300_100_000)])
             let exported = String(decoding: try timeline.exportJSON(id), as: UTF8.self)
             #expect(exported.contains("\"costNanos\" : 381800000") && exported.contains("\"version\" : 2") && !exported.contains("\"cost\""))
             let bad = document.replacingOccurrences(of: "\"cost\": 0.0817", with: "\"cost\": \"lots\"")

@@ -12,7 +12,7 @@ struct KVTool: AsyncParsableCommand {
             only reads opens the store read-only and is safe next to a running service.
             """,
         version: "0.1.0",
-        subcommands: [Demo.self, Stat.self, Check.self, Dump.self, Load.self, Get.self, Sessions.self, Turns.self, Changes.self, Export.self, Import.self, Backup.self, Migrate.self, Compress.self]
+        subcommands: [Demo.self, Stat.self, Check.self, Dump.self, Load.self, Get.self, Sessions.self, Turns.self, Changes.self, Export.self, Import.self, Backup.self, Migrate.self, Compress.self, RepairTotals.self]
     )
 
     /// Runs the command, with damaged-page faults reported in words (see ``FaultReport``).

@@ -40,11 +40,16 @@ public struct Session: Codable, Sendable, Hashable, Identifiable {
     public internal(set) var lastActivity: Date
     /// The number of turns in the session's history, inherited ones included: the next turn's sequence.
     public internal(set) var turnCount: Int
-    /// Input tokens of the session's own turns.
+    /// Input tokens of the session's own turns (see ``cost``).
     public internal(set) var inputTokens: Int
-    /// Output tokens of the session's own turns.
+    /// Output tokens of the session's own turns (see ``cost``).
     public internal(set) var outputTokens: Int
-    /// Cost of the session's own turns, in the caller's currency unit.
+    /// Cost of the session's own turns, in the caller's currency unit. A fork's own turns are
+    /// those stored under it: not the ones it inherits — until they become its own, when its
+    /// parent is deleted (``TimelineTransaction/deleteSession(_:)`` copies them to it) or in an
+    /// export that carries them (``TimelineTransaction/exportSession(_:includeInherited:)``); the
+    /// totals then take them in. `check()` reports totals that are not these sums
+    /// (`totalsMismatch`).
     public internal(set) var cost: Cost
     /// Whether the session is archived (hidden from listings unless asked for).
     public var archived: Bool
