@@ -90,7 +90,7 @@ extension TimelineStore {
             // Turns: each session's own sequences must be exactly firstOwnSequence..<turnCount, and
             // its token and cost totals the sums of those turns'.
             var seen: [UUID: [Int]] = [:]
-            var sums: [UUID: (input: Int, output: Int, cost: Cost)] = [:]
+            var sums: [UUID: SessionTotals] = [:]
             // Sessions whose totals are not compared: a turn did not read (`undecodable`), a sum
             // overflowed, or turns are missing or misplaced (`turnGap`, `unexpectedTurn`) — problems
             // reported as such, of which a mismatch would only be a consequence.
@@ -104,8 +104,7 @@ extension TimelineStore {
                 guard known[id] != nil, !unsummed.contains(id) else { return }
                 do {
                     try turnRecords.withItem(value, key: KeyBytes(raw: key)) { item in
-                        var turn = try TurnView(item, sessionID: id, sequence: number)
-                        sums[id] = try Session.adding(&turn, to: sums[id] ?? (0, 0, .zero))
+                        try sums[id, default: SessionTotals()].add(item, of: id)
                     }
                 } catch {
                     unsummed.insert(id)
@@ -138,8 +137,8 @@ extension TimelineStore {
                 unsummed.insert(id)
             }
             for (id, session) in known.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where !unsummed.contains(id) {
-                let sum = sums[id] ?? (0, 0, .zero)
-                if (session.inputTokens, session.outputTokens, session.cost) != sum {
+                let sum = sums[id] ?? SessionTotals()
+                if SessionTotals(of: session) != sum {
                     add("totalsMismatch", "sessions \(id)",
                         "its totals are \(session.inputTokens) input tokens, \(session.outputTokens) output tokens and a cost of \(session.cost); its own turns add up to \(sum.input), \(sum.output) and \(sum.cost)")
                 }
@@ -221,21 +220,18 @@ extension TimelineTransaction where Access == WriteAccess {
         var page = try sessions.scan(limit: 1_000, in: txn)
         while true {
             for old in page.items {
-                let sums: (input: Int, output: Int, cost: Cost)
+                var sums = SessionTotals()
                 do {
-                    var sum = (input: 0, output: 0, cost: Cost.zero)
                     try turnRecords.forEachRecordEntry(.prefix(KeyBytes(old.id).bytes), reverse: false, in: txn) { _, item in
-                        var turn = try TurnView(item, sessionID: old.id, sequence: 0)
-                        sum = try Session.adding(&turn, to: sum)
+                        try sums.add(item, of: old.id)
                         return true
                     }
-                    sums = sum
                 } catch {
                     continue
                 }
-                guard (old.inputTokens, old.outputTokens, old.cost) != sums else { continue }
+                guard SessionTotals(of: old) != sums else { continue }
                 var new = old
-                (new.inputTokens, new.outputTokens, new.cost) = sums
+                sums.apply(to: &new)
                 new.updated = clock()
                 try sessions.replace(old, with: new, in: txn)
                 try logChange(.sessionUpdated, session: old.id)
@@ -248,13 +244,12 @@ extension TimelineTransaction where Access == WriteAccess {
     }
 }
 
-extension Session {
-    /// `sum` with `turn`'s tokens and cost added, as an append adds them.
-    /// - Throws: ``TimelineError/invalidValue(field:reason:)`` when a sum does not fit; what
-    ///   reading the turn's fields throws.
-    static func adding(_ turn: inout TurnView, to sum: (input: Int, output: Int, cost: Cost)) throws -> (input: Int, output: Int, cost: Cost) {
-        (try Validation.add(turn.inputTokens, to: sum.input, "inputTokens"),
-         try Validation.add(turn.outputTokens, to: sum.output, "outputTokens"),
-         try Validation.add(turn.cost, to: sum.cost, "cost"))
+extension SessionTotals {
+    /// Adds the tokens and cost of the stored turn `item` (a record of session `id`'s).
+    /// - Throws: what reading its fields throws; ``TimelineError/invalidValue(field:reason:)``
+    ///   when a sum does not fit.
+    mutating func add(_ item: UnsafeRawBufferPointer, of id: UUID) throws {
+        var turn = try TurnView(item, sessionID: id, sequence: 0)   // the sequence is not read
+        try add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost)
     }
 }

@@ -39,6 +39,7 @@ extension TimelineTransaction where Access == WriteAccess {
         let inherited = child.branchPoint ?? 0
         let own = parent.firstOwnSequence..<max(parent.firstOwnSequence, min(inherited, parent.turnCount))
         var adopted = child
+        var totals = SessionTotals(of: child)
         if !own.isEmpty {
             let keys = KeyRange.halfOpen(KeyBytes(parent.id, own.lowerBound.keyPart).bytes, KeyBytes(parent.id, own.upperBound.keyPart).bytes)
             var page = try turnRecords.scan(keys, limit: 1_000, in: txn)
@@ -46,15 +47,13 @@ extension TimelineTransaction where Access == WriteAccess {
                 for var turn in page.items {
                     turn.sessionID = child.id
                     try turnRecords.insert(turn, in: txn)
+                    try totals.add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost)
                 }
-                let copied = try Session.totals(of: page.items)
-                adopted.inputTokens = try Validation.add(copied.input, to: adopted.inputTokens, "inputTokens")
-                adopted.outputTokens = try Validation.add(copied.output, to: adopted.outputTokens, "outputTokens")
-                adopted.cost = try Validation.add(copied.cost, to: adopted.cost, "cost")
                 guard let next = page.next else { break }
                 page = try turnRecords.scan(keys, limit: 1_000, after: next, in: txn)
             }
         }
+        totals.apply(to: &adopted)
         adopted.parentID = parent.parentID
         adopted.branchPoint = parent.parentID == nil ? nil : min(inherited, parent.firstOwnSequence)
         adopted.updated = clock()

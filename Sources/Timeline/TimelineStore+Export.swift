@@ -74,7 +74,7 @@ extension TimelineTransaction where Access == WriteAccess {
         // which may be wrong (exports of a fork with its inherited turns carried only the fork's
         // own totals until 2026-11-30).
         do {
-            (document.session.inputTokens, document.session.outputTokens, document.session.cost) = try Session.totals(of: document.turns)
+            try SessionTotals(of: document.turns).apply(to: &document.session)
         } catch { throw TimelineError.invalidExport("the turns' totals: \(error)") }
         let session = document.session
         if let parent = session.parentID, try sessions.get(KeyBytes(parent), in: txn) == nil {
@@ -114,7 +114,7 @@ extension TimelineTransaction {
             session.parentID = nil
             session.branchPoint = nil
             // Its inherited turns become its own: so do their tokens and costs.
-            (session.inputTokens, session.outputTokens, session.cost) = try Session.totals(of: turns)
+            try SessionTotals(of: turns).apply(to: &session)
         } else {
             turns = try turnRecords.scan(.prefix(KeyBytes(id).bytes), in: txn).items
         }
@@ -254,17 +254,34 @@ extension TimelineStore {
     }
 }
 
-extension Session {
-    /// The input tokens, output tokens and cost of `turns`, added up as appends add them: what
-    /// a session whose own turns they are holds as its totals.
+/// A session's token and cost totals (`inputTokens`, `outputTokens`, `cost`), added up turn by
+/// turn as appends add them: the sums of a session's own turns are what it must hold.
+struct SessionTotals: Equatable {
+    var input = 0, output = 0, cost = Cost.zero
+
+    init() {}
+
+    /// The totals `session` holds.
+    init(of session: Session) {
+        (input, output, cost) = (session.inputTokens, session.outputTokens, session.cost)
+    }
+
+    /// The sums of `turns`.
     /// - Throws: ``TimelineError/invalidValue(field:reason:)`` when a sum does not fit.
-    static func totals(of turns: some Sequence<Turn>) throws -> (input: Int, output: Int, cost: Cost) {
-        var totals = (input: 0, output: 0, cost: Cost.zero)
-        for turn in turns {
-            totals.input = try Validation.add(turn.inputTokens, to: totals.input, "inputTokens")
-            totals.output = try Validation.add(turn.outputTokens, to: totals.output, "outputTokens")
-            totals.cost = try Validation.add(turn.cost, to: totals.cost, "cost")
-        }
-        return totals
+    init(of turns: some Sequence<Turn>) throws {
+        for turn in turns { try add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost) }
+    }
+
+    /// Adds one turn's tokens and cost.
+    /// - Throws: ``TimelineError/invalidValue(field:reason:)`` when a sum does not fit.
+    mutating func add(input: Int?, output: Int?, cost: Cost?) throws {
+        self.input = try Validation.add(input, to: self.input, "inputTokens")
+        self.output = try Validation.add(output, to: self.output, "outputTokens")
+        self.cost = try Validation.add(cost, to: self.cost, "cost")
+    }
+
+    /// Sets `session`'s totals to these.
+    func apply(to session: inout Session) {
+        (session.inputTokens, session.outputTokens, session.cost) = (input, output, cost)
     }
 }
