@@ -20,7 +20,7 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
     case sessionNotFound(UUID)
     /// A session with this id already exists.
     case sessionExists(UUID)
-    /// A turn sequence past the end of the session's history (`count` turns).
+    /// A turn sequence past the end of the session's history (`count` turns), or negative.
     case sequenceOutOfRange(sequence: Int, count: Int)
     /// A range of turn sequences whose start is after its end, or a negative limit.
     case invalidRange(String)
@@ -57,6 +57,8 @@ public enum TimelineError: Error, Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .sessionNotFound(let id): "no session \(id) in the timeline (never created, or deleted)"
         case .sessionExists(let id): "a session \(id) already exists; use another id (or import with replace)"
+        case .sequenceOutOfRange(let sequence, let count) where sequence < 0:
+            "turn sequence \(sequence) is negative; the session's history is 0..<\(count)"
         case .sequenceOutOfRange(let sequence, let count):
             "turn sequence \(sequence) is past the end of the session's history (\(count) turns: 0..<\(count))"
         case .invalidRange(let detail): "invalid range: \(detail)"

@@ -11,12 +11,13 @@ extension TimelineTransaction where Access == WriteAccess {
     /// the earlier versions stay readable with ``TimelineTransaction/crystal(of:version:)``.
     /// - Throws: ``TimelineError/sessionNotFound(_:)``,
     ///   ``TimelineError/sequenceOutOfRange(sequence:count:)`` when the covered turns run past
-    ///   the history.
+    ///   the history or start below 0.
     @discardableResult
     public func saveCrystal(_ new: NewCrystal, for id: UUID) throws -> Crystal {
         try new.validate()
         let old = try existingSession(id)
         let covered = new.coveredTurns ?? 0..<old.turnCount
+        guard covered.lowerBound >= 0 else { throw TimelineError.sequenceOutOfRange(sequence: covered.lowerBound, count: old.turnCount) }
         guard covered.upperBound <= old.turnCount else {
             throw TimelineError.sequenceOutOfRange(sequence: covered.upperBound, count: old.turnCount)
         }

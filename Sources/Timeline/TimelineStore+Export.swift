@@ -180,6 +180,9 @@ extension TimelineStore {
             guard crystal.version >= 0, crystal.version < session.crystalCount, index == 0 || document.crystals[index - 1].version < crystal.version else {
                 throw refuse("crystal versions must be increasing and below the session's crystalCount \(session.crystalCount)")
             }
+            guard crystal.firstSequence >= 0, crystal.firstSequence <= crystal.endSequence, crystal.endSequence <= session.turnCount else {
+                throw refuse("crystal \(crystal.version) covers turns \(crystal.firstSequence)..<\(crystal.endSequence), not within the session's 0..<\(session.turnCount)")
+            }
             do {
                 try Validation.count(crystal.tokens, "tokens")
                 try Validation.date(crystal.created, "created")

@@ -87,6 +87,9 @@ struct CheckpointCrystalTests {
             #expect(try await timeline.crystals(of: session.id) == [first, second])
             let past = await #expect(throws: TimelineError.self) { try await timeline.saveCrystal(NewCrystal(text: "x", coveredTurns: 0..<16), for: session.id) }
             #expect(past == .sequenceOutOfRange(sequence: 16, count: 15))
+            let negative = await #expect(throws: TimelineError.self) { try await timeline.saveCrystal(NewCrystal(text: "x", coveredTurns: -1..<2), for: session.id) }
+            #expect(negative == .sequenceOutOfRange(sequence: -1, count: 15) && negative?.description.contains("is negative") == true)
+            #expect(try await timeline.crystals(of: session.id) == [first, second])
             let missing = UUID()
             await #expect(throws: TimelineError.self) { try await timeline.crystal(of: missing) }
         }

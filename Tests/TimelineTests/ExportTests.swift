@@ -127,6 +127,10 @@ struct ExportTests {
             var extra = good; extra.session.turnCount = 9; cases.append(("count", extra))
             var badCheckpoint = good; badCheckpoint.checkpoints[0].number = 5; cases.append(("checkpoint number", badCheckpoint))
             var badCrystal = good; badCrystal.crystals[0].sessionID = UUID(); cases.append(("crystal owner", badCrystal))
+            var crystalPast = good; crystalPast.crystals[0].endSequence = 99; cases.append(("crystal past the end", crystalPast))
+            var crystalBackwards = good; crystalBackwards.crystals[0].firstSequence = 3; crystalBackwards.crystals[0].endSequence = 1
+            cases.append(("crystal backwards", crystalBackwards))
+            var crystalNegative = good; crystalNegative.crystals[0].firstSequence = -1; cases.append(("crystal negative", crystalNegative))
             for (name, document) in cases {
                 let error = #expect(throws: TimelineError.self, "\(name)") { try target.write { txn in try txn.importSession(document) } }
                 if case .invalidExport = error {} else { Issue.record("\(name): \(String(describing: error))") }
