@@ -128,7 +128,7 @@ public final class Store: Sendable {
     ///   what ``MigrationRunner/run(collection:)`` throws under ``MigrationPolicy/migrateNow(backup:)``;
     ///   `LMDBError` — ``LMDBError/Code/invalidArgument`` for a name that would share another's
     ///   database: `meta`, one starting with `idx.`, an empty one or one with a NUL; an index name
-    ///   that is empty or holds a dot or a NUL; two indexes of one name.
+    ///   that is empty or holds a NUL; two indexes of one name.
     public func collection<Record: Codable & SendableMetatype>(
         _ name: String,
         version: Int = 1,
@@ -191,9 +191,10 @@ public final class Store: Sendable {
     }
 
     /// Refuses names whose databases would be another's: the store's own `meta`, a name in the
-    /// `idx.` space of index databases (`idx.<collection>.<index>`), an index name with a dot
-    /// (collection `a` index `b.c` and collection `a.b` index `c` would share `idx.a.b.c`), an
-    /// empty name, a NUL character, or two indexes of one name.
+    /// `idx.` space of index databases (`idx.<collection>.<index>`), an empty name, a NUL
+    /// character, or two indexes of one name. (Dots in names stay allowed, as stores may have
+    /// them: collection `a` with index `b.c` and collection `a.b` with index `c` would share
+    /// `idx.a.b.c`, which `Docs/format.md` tells users to avoid.)
     static func checkNames(collection name: String, indexes: [String]) throws {
         func refuse(_ detail: String) -> LMDBError { LMDBError(.invalidArgument, operation: "open collection \"\(name)\"", detail: detail) }
         if name == "meta" || name.hasPrefix("idx.") {
@@ -202,8 +203,8 @@ public final class Store: Sendable {
         if name.isEmpty || name.utf8.contains(0) { throw refuse("a collection's name is at least one byte, without NUL characters") }
         var seen = Set<String>()
         for index in indexes {
-            if index.isEmpty || index.contains(".") || index.utf8.contains(0) {
-                throw refuse("index name \"\(index)\": an index's name is at least one byte, without dots or NUL characters")
+            if index.isEmpty || index.utf8.contains(0) {
+                throw refuse("index name \"\(index)\": an index's name is at least one byte, without NUL characters")
             }
             if !seen.insert(index).inserted { throw refuse("two indexes are named \"\(index)\"") }
         }
