@@ -126,9 +126,9 @@ public final class Store: Sendable {
     ///   holds records of a newer version (nothing is written);
     ///   ``DocumentStoreError/Kind/migrationNeeded(stored:current:)`` under ``MigrationPolicy/failIfNeeded``;
     ///   what ``MigrationRunner/run(collection:)`` throws under ``MigrationPolicy/migrateNow(backup:)``;
-    ///   `LMDBError` — ``LMDBError/Code/invalidArgument`` for a name that would share another's
+    ///   `LMDBError` — `.invalidArgument` for a name that would share another's
     ///   database: `meta`, one starting with `idx.`, an empty one or one with a NUL; an index name
-    ///   that is empty or holds a NUL; two indexes of one name.
+    ///   that is empty or holds a NUL; two indexes of one name; a `version` outside 0…2³²−1.
     public func collection<Record: Codable & SendableMetatype>(
         _ name: String,
         version: Int = 1,
@@ -140,6 +140,12 @@ public final class Store: Sendable {
         compression: ValueCompression = .none
     ) throws -> DocumentCollection<Record> {
         try Store.checkNames(collection: name, indexes: indexes.map(\.name))
+        // An envelope holds a version of up to four bytes (`Docs/format.md`): one outside could
+        // be written but never read back.
+        guard version >= 0, version <= Int(UInt32.max) else {
+            throw LMDBError(.invalidArgument, operation: "open collection \"\(name)\"",
+                            detail: "record version \(version) is outside 0…\(UInt32.max), which an envelope holds")
+        }
         let readOnly = environment.configuration.readOnly
         let database = try environment.openDatabase(name, create: !readOnly)
         let rule = try compression.minimumSize == nil ? nil

@@ -445,7 +445,23 @@ struct MultiCollectionTests {
                 let error = #expect(throws: LMDBError.self) { try store.collection(name, primaryKey: key, indexes: indexes) }
                 #expect(error?.code == .invalidArgument, "\(name.debugDescription): \(String(describing: error))")
             }
+            for version in [-1, Int(UInt32.max) + 1, Int.max] {
+                let error = #expect(throws: LMDBError.self) { try store.collection("v", version: version, primaryKey: key) }
+                #expect(error?.code == .invalidArgument && error?.description.contains("record version") == true)
+            }
             #expect(try store.environment.databaseNames() == before)
+            // The largest version an envelope holds reads back, and a record far below it is
+            // upgraded through its few steps (the walk goes step by step, not number by number).
+            let top = Int(UInt32.max)
+            let wide = try store.collection("wide", version: top, primaryKey: key)
+            let note = Note(id: 1, author: "ann", email: nil, score: 1, text: "a")
+            try store.write { txn in try wide.put(note, in: txn) }
+            #expect(try store.read { txn in try wide.get(KeyBytes(Int64(1)), in: txn) } == note)
+            try store.write { txn in
+                try store.environment.openDatabase("wide").put(Envelope.header(recordVersion: 0) + CBOREncoder().encode(note), for: KeyBytes(Int64(2)).bytes, in: txn)
+            }
+            let stepped = try store.collection("wide", version: top, primaryKey: key, migrations: [.update(from: 7) { $0["text"] = .text("stepped") }])
+            #expect(try store.read { txn in try stepped.get(KeyBytes(Int64(2)), in: txn) }?.text == "stepped")
             // Dots stay allowed (stores may have them).
             let dotted = try store.collection("app.notes", primaryKey: key, indexes: [Index("by.author") { KeyBytes($0.author) }])
             try store.write { txn in try dotted.put(Note(id: 1, author: "ann", email: nil, score: 1, text: "a"), in: txn) }

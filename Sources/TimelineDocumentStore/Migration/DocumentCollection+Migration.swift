@@ -12,8 +12,8 @@ extension DocumentCollection {
         } catch {
             throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
         }
-        for from in storedVersion..<version {
-            guard let step = migrations[from] else { continue }
+        // The steps in order, not every version number in between: a version may be large.
+        for (from, step) in migrations.sorted(by: { $0.key < $1.key }) where from >= storedVersion && from < version {
             do {
                 values = try values.flatMap(step.apply)
             } catch {
