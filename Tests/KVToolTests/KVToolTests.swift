@@ -261,6 +261,23 @@ struct KVToolTests {
         }
     }
 
+    @Test("a negative number reaches the command's own check instead of reading as a missing value")
+    func negativeNumbers() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/store"
+            #expect(try kvtool(["demo", path, "--sessions", "2", "--turns-per-session", "4"]).status == 0)
+            let session = UUID().uuidString
+            for (arguments, message) in [(["sessions", path, "--limit", "-1"], "--limit must not be negative"),
+                                         (["turns", path, session, "--from", "-3"], "--from must not be negative"),
+                                         (["changes", path, "--after", "-2"], "--after must not be negative"),
+                                         (["demo", dir + "/other", "--sessions", "-4"], "--sessions must be between"),
+                                         (["compress", path, "--batch-size", "-5"], "--batch-size must be at least 1")] {
+                let refused = try kvtool(arguments)
+                #expect(refused.status == 64 && refused.errors.contains(message), "\(arguments): \(refused)")
+            }
+        }
+    }
+
     @Test("repair-totals on a consistent store changes nothing and says so")
     func repairTotalsNothing() throws {
         try withTemporaryDirectory { dir in

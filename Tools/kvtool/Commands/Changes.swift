@@ -21,10 +21,10 @@ struct Changes: AsyncParsableCommand {
 
     @OptionGroup var store: ExistingStore
 
-    @Option(help: ArgumentHelp("Start after this position (0: from the beginning).", valueName: "position"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Start after this position (0: from the beginning).", valueName: "position"))
     var after = 0
 
-    @Option(help: ArgumentHelp("At most this many changes (without --follow).", valueName: "count"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many changes (without --follow).", valueName: "count"))
     var limit = 100
 
     @Flag(help: "Keep printing changes as they commit, until interrupted.")

@@ -30,10 +30,10 @@ struct Compress: ParsableCommand {
     @Flag(help: "Store every compressed record plain again.")
     var none = false
 
-    @Option(help: "Compress records of at least this many bytes (at least 16).")
+    @Option(parsing: .unconditional, help: "Compress records of at least this many bytes (at least 16).")
     var minimumSize = 2_000
 
-    @Option(help: "Records per write transaction (at least 1).")
+    @Option(parsing: .unconditional, help: "Records per write transaction (at least 1).")
     var batchSize = 500
 
     func validate() throws {

@@ -26,10 +26,10 @@ struct Demo: AsyncParsableCommand {
     @Argument(help: "The store directory to create; it must not already hold a store.")
     var path: String
 
-    @Option(help: ArgumentHelp("How many sessions to write.", valueName: "count"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("How many sessions to write.", valueName: "count"))
     var sessions = 40
 
-    @Option(help: ArgumentHelp("The most turns a session gets (each gets between half and all of them).", valueName: "count"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The most turns a session gets (each gets between half and all of them).", valueName: "count"))
     var turnsPerSession = 150
 
     @Option(help: ArgumentHelp("Seed for the generated content, so runs are repeatable.", valueName: "number"))

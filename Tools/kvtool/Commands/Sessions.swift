@@ -21,7 +21,7 @@ struct Sessions: ParsableCommand {
     @Flag(help: "List archived sessions instead.")
     var archived = false
 
-    @Option(help: ArgumentHelp("At most this many sessions.", valueName: "count"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many sessions.", valueName: "count"))
     var limit = 50
 
     @OptionGroup var output: OutputFormat

@@ -18,10 +18,10 @@ struct Turns: ParsableCommand {
     @Argument(help: "The session id.")
     var session: String
 
-    @Option(help: ArgumentHelp("The first turn sequence to show.", valueName: "sequence"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("The first turn sequence to show.", valueName: "sequence"))
     var from = 0
 
-    @Option(help: ArgumentHelp("At most this many turns.", valueName: "count"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("At most this many turns.", valueName: "count"))
     var limit = 50
 
     @OptionGroup var output: OutputFormat
