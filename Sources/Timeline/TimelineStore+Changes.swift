@@ -189,12 +189,14 @@ extension TimelineStore {
     /// - Parameters:
     ///   - position: the position to follow from: the changes after it are yielded.
     ///   - pollInterval: how often to read the log again when nothing woke the sequence: by
-    ///     default 1 s where the data file is watched (a safety net only) and 20 ms where it is not.
+    ///     default 1 s where the data file is watched (a safety net only) and 20 ms where it is not;
+    ///     at least 1 ms (a shorter one, zero or negative, is taken as 1 ms, so that an idle
+    ///     follower never spins).
     public func followChanges(after position: Int = 0, pollInterval: Duration? = nil) -> AsyncThrowingStream<Change, any Error> {
         let signal = changeSignal
         let id = signal.subscribe()
         let watched = watchOtherProcesses()
-        let pollInterval = pollInterval ?? (watched ? .seconds(1) : .milliseconds(20))
+        let pollInterval = max(pollInterval ?? (watched ? .seconds(1) : .milliseconds(20)), .milliseconds(1))
         return AsyncThrowingStream { continuation in
             let reader = Task {
                 var last = position

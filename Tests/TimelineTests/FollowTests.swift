@@ -54,6 +54,28 @@ struct FollowTests {
         }
     }
 
+    @Test("a poll interval of zero or below is taken as 1 ms: the follower still sees every change")
+    func shortPollIntervals() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession())
+            for interval in [Duration.zero, .seconds(-1)] {
+                let start = try timeline.currentPosition()
+                let follower = timeline.followChanges(after: start, pollInterval: interval)
+                let consumer = Task {
+                    var positions: [Int] = []
+                    for try await change in follower {
+                        positions.append(change.position)
+                        if positions.count == 3 { break }
+                    }
+                    return positions
+                }
+                for index in 0..<3 { try await timeline.append(NewTurn(role: .user, content: "\(index)"), to: session.id) }
+                #expect(try await consumer.value == [start + 1, start + 2, start + 3])
+            }
+        }
+    }
+
     @Test("ending the loop or cancelling its task ends the follower promptly")
     func cancellation() async throws {
         try await withTemporaryDirectory { dir in

@@ -76,8 +76,16 @@ final class ChangeSignal: Sendable {
         }
     }
 
-    /// Resumes follower `id` if it waits.
+    /// Resumes follower `id` if it waits; if it is not waiting yet — its timer (or its task's
+    /// cancellation) came before `wait` stored the continuation — its next wait returns at once,
+    /// so the wake-up is not lost. (Lost, a follower whose timer fired first waited on for the
+    /// next commit of this process: with a zero poll interval, every time.)
     private func wake(_ id: Int) {
-        followers.withLock { $0[id]?.takeWaiting() }?.resume()
+        followers.withLock { followers -> CheckedContinuation<Void, Never>? in
+            guard followers[id] != nil else { return nil }
+            if let waiting = followers[id]?.takeWaiting() { return waiting }
+            followers[id]?.pending = true
+            return nil
+        }?.resume()
     }
 }
