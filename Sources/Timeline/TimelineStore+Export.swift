@@ -61,7 +61,8 @@ extension TimelineTransaction where Access == WriteAccess {
     /// Writes an exported session into this store, after checking the whole document.
     ///
     /// - Throws: ``TimelineError/invalidExport(_:)`` for a document that is not consistent
-    ///   (wrong format, records of another session, sequences with gaps…);
+    ///   (wrong format, records of another session, sequences with gaps…) or a fork whose parent
+    ///   here has fewer turns than its branch point;
     ///   ``TimelineError/sessionExists(_:)`` unless `options.replace`;
     ///   ``TimelineError/parentNotFound(session:parent:)`` for a fork without its parent;
     ///   ``TimelineError/checkpointExists(_:)``. Nothing is written in any of these cases.
@@ -77,8 +78,14 @@ extension TimelineTransaction where Access == WriteAccess {
             try SessionTotals(of: document.turns).apply(to: &document.session)
         } catch { throw TimelineError.invalidExport("the turns' totals: \(error)") }
         let session = document.session
-        if let parent = session.parentID, try sessions.get(KeyBytes(parent), in: txn) == nil {
-            throw TimelineError.parentNotFound(session: session.id, parent: parent)
+        if let parentID = session.parentID {
+            guard let parent = try sessions.get(KeyBytes(parentID), in: txn) else {
+                throw TimelineError.parentNotFound(session: session.id, parent: parentID)
+            }
+            // The fork reads its first turns from this parent: it must have them.
+            if let point = session.branchPoint, point > parent.turnCount {
+                throw TimelineError.invalidExport("the fork branches at turn \(point), but its parent \(parentID) here has \(parent.turnCount) turns")
+            }
         }
         if try sessions.contains(KeyBytes(session.id), in: txn) {
             guard options.replace else { throw TimelineError.sessionExists(session.id) }
@@ -153,6 +160,7 @@ extension TimelineStore {
         }
         let session = document.session
         if (session.parentID == nil) != (session.branchPoint == nil) { throw refuse("parentID and branchPoint must be given together") }
+        if session.parentID == session.id { throw refuse("the session names itself as its parent") }
         guard session.turnCount >= 0, session.firstOwnSequence >= 0, session.checkpointCount >= 0, session.crystalCount >= 0 else {
             throw refuse("turnCount, branchPoint, checkpointCount and crystalCount must not be negative")
         }

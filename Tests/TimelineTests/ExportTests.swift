@@ -60,6 +60,18 @@ struct ExportTests {
             let orphan = #expect(throws: TimelineError.self) { try elsewhere.write { txn in try txn.importSession(document) } }
             #expect(orphan == .parentNotFound(session: fork.id, parent: parent.id))
 
+            // A parent here that is shorter than the branch point cannot give the fork its turns.
+            let shortParent = try openTimeline(dir + "/c")
+            let short = try await shortParent.createSession(NewSession(id: parent.id, title: "short"))
+            try await shortParent.append(NewTurn(role: .user, content: "only"), to: short.id)
+            let tooShort = #expect(throws: TimelineError.self) { try shortParent.write { txn in try txn.importSession(document) } }
+            if case .invalidExport(let why) = tooShort { #expect(why.contains("has 1 turns")) } else { Issue.record("\(String(describing: tooShort))") }
+            #expect(try shortParent.session(fork.id) == nil && shortParent.check().isEmpty)
+            var selfParent = document
+            selfParent.session.parentID = fork.id
+            let ownParent = #expect(throws: TimelineError.self) { try shortParent.write { txn in try txn.importSession(selfParent) } }
+            if case .invalidExport = ownParent {} else { Issue.record("\(String(describing: ownParent))") }
+
             try await timeline.write { txn in try txn.importSession(document, options: ImportOptions(replace: true)) }
             #expect(try await history(timeline, fork.id) == ["p 0", "p 1", "p 2", "with a tool", ""])
         }
