@@ -90,25 +90,16 @@ extension TimelineStore {
             // Turns: each session's own sequences must be exactly firstOwnSequence..<turnCount, and
             // its token and cost totals the sums of those turns'.
             var seen: [UUID: [Int]] = [:]
-            var sums: [UUID: SessionTotals] = [:]
-            // Sessions whose totals are not compared: a turn did not read (`undecodable`), a sum
-            // overflowed, or turns are missing or misplaced (`turnGap`, `unexpectedTurn`) — problems
-            // reported as such, of which a mismatch would only be a consequence.
+            // Sessions whose totals are not compared: turns are missing or misplaced (`turnGap`,
+            // `unexpectedTurn`), problems reported as such, of which a mismatch would only be a
+            // consequence.
             var unsummed: Set<UUID> = []
-            try walkKeys(turnRecords.database, in: txn) { key, value in
+            try walkKeys(turnRecords.database, in: txn) { key, _ in
                 guard let (id, number) = Self.sessionAndNumber(key) else {
                     add("badKey", "turns \(KeyBytes(raw: key))", "a turn key is a session id and a sequence (24 bytes)")
                     return
                 }
                 seen[id, default: []].append(number)
-                guard known[id] != nil, !unsummed.contains(id) else { return }
-                do {
-                    try turnRecords.withItem(value, key: KeyBytes(raw: key)) { item in
-                        try sums[id, default: SessionTotals()].add(item, of: id)
-                    }
-                } catch {
-                    unsummed.insert(id)
-                }
             }
             for (id, sequences) in seen.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
                 guard let session = known[id] else {
@@ -137,7 +128,9 @@ extension TimelineStore {
                 unsummed.insert(id)
             }
             for (id, session) in known.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where !unsummed.contains(id) {
-                let sum = sums[id] ?? SessionTotals()
+                // Not compared: a session with a turn that does not read (reported as
+                // `undecodable` above), or whose turns' sums do not fit in the totals.
+                guard let sum = try? SessionTotals(ownTurnsOf: id, turnRecords, in: txn) else { continue }
                 if SessionTotals(of: session) != sum {
                     add("totalsMismatch", "sessions \(id)",
                         "its totals are \(session.inputTokens) input tokens, \(session.outputTokens) output tokens and a cost of \(session.cost); its own turns add up to \(sum.input), \(sum.output) and \(sum.cost)")
@@ -220,16 +213,8 @@ extension TimelineTransaction where Access == WriteAccess {
         var page = try sessions.scan(limit: 1_000, in: txn)
         while true {
             for old in page.items {
-                var sums = SessionTotals()
-                do {
-                    try turnRecords.forEachRecordEntry(.prefix(KeyBytes(old.id).bytes), reverse: false, in: txn) { _, item in
-                        try sums.add(item, of: old.id)
-                        return true
-                    }
-                } catch {
-                    continue
-                }
-                guard SessionTotals(of: old) != sums else { continue }
+                guard let sums = try? SessionTotals(ownTurnsOf: old.id, turnRecords, in: txn),
+                      SessionTotals(of: old) != sums else { continue }
                 var new = old
                 sums.apply(to: &new)
                 new.updated = clock()
@@ -245,11 +230,14 @@ extension TimelineTransaction where Access == WriteAccess {
 }
 
 extension SessionTotals {
-    /// Adds the tokens and cost of the stored turn `item` (a record of session `id`'s).
-    /// - Throws: what reading its fields throws; ``TimelineError/invalidValue(field:reason:)``
-    ///   when a sum does not fit.
-    mutating func add(_ item: UnsafeRawBufferPointer, of id: UUID) throws {
-        var turn = try TurnView(item, sessionID: id, sequence: 0)   // the sequence is not read
-        try add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost)
+    /// The sums of session `id`'s own turns, as stored (the turns it inherits are its ancestors').
+    /// - Throws: what reading a turn throws (`DocumentStoreError` `.corrupted`);
+    ///   ``TimelineError/invalidValue(field:reason:)`` when a sum does not fit.
+    init(ownTurnsOf id: UUID, _ turns: DocumentCollection<Turn>, in txn: borrowing Transaction<some TransactionAccess>) throws {
+        try turns.forEachRecordEntry(.prefix(KeyBytes(id).bytes), reverse: false, in: txn) { _, item in
+            var turn = try TurnView(item, sessionID: id, sequence: 0)   // the sequence is not read
+            try add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost)
+            return true
+        }
     }
 }

@@ -138,7 +138,7 @@ extension DocumentCollection {
     /// is of an older version. A `DecodingError` from `body` (a damaged map, a field of the wrong
     /// type) becomes ``DocumentStoreError/Kind/corrupted`` naming the record.
     @usableFromInline
-    package func withItem(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    func withItem(_ value: UnsafeRawBufferPointer, key: @autoclosure () -> KeyBytes, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try withStored(value, key: key()) { record in
             do {
                 switch record {

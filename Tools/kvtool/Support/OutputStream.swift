@@ -34,7 +34,7 @@ final class OutputStream {
     }
 
     /// The names of a store's own files, which an output never replaces.
-    static let storeFileNames = ["data.mdb", "lock.mdb", "data.wal"]
+    private static let storeFileNames = ["data.mdb", "lock.mdb", "data.wal"]
 
     /// The store directory that `path` (followed through links) is one of the files of, or nil.
     private static func storeOwning(_ path: String, store: String) -> String? {
