@@ -114,6 +114,30 @@ struct KVToolTests {
         }
     }
 
+    @Test("load --input and import read a pipe (`<(gunzip -c …)`) to its end; a directory or a missing file is named")
+    func inputFromPipe() throws {
+        try withTemporaryDirectory { dir in
+            #expect(try kvtool(["demo", dir + "/a", "--sessions", "3", "--turns-per-session", "5"]).status == 0)
+            let dump = try kvtool(["dump", dir + "/a"]).output
+            let fifo = dir + "/dump.fifo"
+            #expect(mkfifo(fifo, 0o600) == 0)
+            // The writer opens the pipe once kvtool opens it for reading, as a shell's `<(…)` does.
+            let writer = Thread {
+                if let handle = FileHandle(forWritingAtPath: fifo) { handle.write(Data(dump.utf8)); try? handle.close() }
+            }
+            writer.start()
+            let loaded = try kvtool(["load", dir + "/b", "--input", fifo])
+            #expect(loaded.status == 0, "\(loaded)")
+            #expect(try kvtool(["dump", dir + "/b"]).output == dump)
+
+            let directory = try kvtool(["load", dir + "/c", "--input", dir])
+            #expect(directory.status == 1 && directory.errors.contains("\(dir) is a directory, not a file"), "\(directory)")
+            let missing = try kvtool(["import", dir + "/a", dir + "/none.json"])
+            #expect(missing.status == 1 && missing.errors.contains("\(dir)/none.json does not exist"), "\(missing)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/c"))
+        }
+    }
+
     /// The text of a turn LZ4 shrinks, over 2,000 bytes.
     static let long = String(repeating: "a long answer that repeats itself, as long answers do; ", count: 60)
 

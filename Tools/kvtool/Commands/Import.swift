@@ -33,8 +33,7 @@ struct Import: AsyncParsableCommand {
         if file == "-" {
             json = FileHandle.standardInput.readDataToEndOfFile()
         } else {
-            guard let contents = FileManager.default.contents(atPath: file) else { throw Refusal("cannot read \(file)") }
-            json = contents
+            json = try FileProbe.contents(of: file)
         }
         let timeline = try TimelineStore(path: store.path)
         do {

@@ -42,8 +42,7 @@ struct Load: ParsableCommand {
     func run() throws {
         let data: Data
         if let input {
-            guard let contents = FileManager.default.contents(atPath: input) else { throw ValidationError("cannot read \(input)") }
-            data = contents
+            data = try FileProbe.contents(of: input)
         } else {
             data = FileHandle.standardInput.readDataToEndOfFile()
         }

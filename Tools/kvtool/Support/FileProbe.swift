@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -22,7 +23,29 @@ enum FileProbe {
         case EACCES, EPERM: "permission denied on \(path) (or a directory above it): check its owner and mode, or run as the store's owner"
         case ELOOP: "\(path) goes through a loop of symbolic links"
         case ENOTDIR: "a part of \(path) is not a directory"
+        case EISDIR: "\(path) is a directory, not a file"
         default: "\(path): \(String(cString: strerror(code)))"
         }
     }
+
+    /// The whole contents of the file at `path`, read to its end — a regular file, a pipe
+    /// (`<(gunzip -c dump.gz)`), a character device such as `/dev/null` — or a `Refusal` that
+    /// says why it cannot be read (missing, a directory, permissions).
+    static func contents(of path: String) throws -> Data {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Refusal(describe(errno, path: path)) }
+        defer { close(descriptor) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { return data }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw Refusal(describe(errno, path: path))
+            }
+            data.append(contentsOf: buffer[0..<count])
+        }
+    }
 }
+
