@@ -111,6 +111,9 @@ struct KVToolTests {
             // A partial dump holds only the databases asked for.
             let part = try kvtool(["dump", dir + "/a", "--db", "sessions", "--db", "meta"])
             #expect(part.output.split(separator: "\n").dropFirst().dropLast().allSatisfy { $0.hasPrefix(#"{"db":"meta""#) || $0.hasPrefix(#"{"db":"sessions""#) })
+            // A database the store lacks is a usage mistake of that command, not of kvtool.
+            let unknown = try kvtool(["dump", dir + "/a", "--db", "nosuch"])
+            #expect(unknown.status == 64 && unknown.errors.contains(#"has no database "nosuch""#) && unknown.errors.contains("kvtool dump --help"), "\(unknown)")
         }
     }
 

@@ -41,7 +41,7 @@ struct Dump: ParsableCommand {
         let env = try StoreFiles.openReadOnly(store.path)
         let all = try env.databaseNames().sorted()
         for name in databases where !all.contains(name) {
-            throw ValidationError("\(store.path) has no database \"\(name)\" (it has: \(all.joined(separator: ", ")))")
+            throw usageMistake("\(store.path) has no database \"\(name)\" (it has: \(all.joined(separator: ", ")))", command: "dump")
         }
         let names = databases.isEmpty ? all : all.filter(databases.contains)
         let handles = try names.map { try env.openDatabase($0, create: false) }

@@ -47,7 +47,7 @@ struct Get: ParsableCommand {
 
     func run() throws {
         let env = try StoreFiles.openReadOnly(store.path)
-        guard try env.databaseNames().contains(database) else { throw ValidationError("\(store.path) has no database \"\(database)\"") }
+        guard try env.databaseNames().contains(database) else { throw usageMistake("\(store.path) has no database \"\(database)\"", command: "get") }
         let bytes = try keyBytes()
         if names {
             try env.close()

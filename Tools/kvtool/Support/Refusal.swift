@@ -1,4 +1,5 @@
 import Foundation
+import ArgumentParser
 
 /// A refusal found while a command runs (not a usage mistake, so no usage text follows it).
 struct Refusal: Error, CustomStringConvertible {
@@ -9,4 +10,13 @@ struct Refusal: Error, CustomStringConvertible {
 /// Prints `message` to standard error.
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// A usage mistake that only the opened store reveals (a database it does not have), reported as
+/// one found while parsing the arguments is — the message and where to read more, exit status 64 —
+/// but naming the command it was given to (a `ValidationError` thrown from `run()` would print
+/// kvtool's own usage instead).
+func usageMistake(_ message: String, command: String) -> ExitCode {
+    printError("Error: \(message)\n  See 'kvtool \(command) --help' for more information.")
+    return .validationFailure
 }
