@@ -104,7 +104,8 @@ public final class Store: Sendable {
     }
 
     /// Registers a collection: opens its database and its indexes' databases, records its version
-    /// in `meta`, back-fills any index that is new to an existing collection, and — when its
+    /// in `meta`, back-fills any index that is new to an existing collection (or declared again
+    /// after a registration that left it out, whose writes did not keep its entries), and — when its
     /// records are older than `version` — migrates them, refuses, or reads them lazily, as the
     /// store's ``migrationPolicy`` says.
     ///
@@ -173,7 +174,13 @@ public final class Store: Sendable {
         }
         register(collection)
         if readOnly { return collection }
+        // Indexes an earlier registration declared and this one does not: from now on writes may
+        // leave their entries behind, so their markers go — declared again, such an index is
+        // back-filled rather than read stale. Its entries stay until then: a process that still
+        // declares it (an older version of the code) keeps reading them meanwhile.
+        let dropped = try read { txn in try undeclaredIndexes(of: name, declared: indexes.map(\.name), in: txn) }
         try write { txn in
+            for index in dropped { _ = try meta.delete(Array(MetaKey.index(name, index).utf8), in: txn) }
             if storedVersion == nil { try Store.setMetaInt(meta, MetaKey.collectionVersion(name), version, in: txn) }
             if rule != nil, try Store.metaInt(meta, MetaKey.format, in: txn) ?? 0 < Store.formatVersion {
                 try Store.setMetaInt(meta, MetaKey.format, Store.formatVersion, in: txn)
@@ -260,6 +267,29 @@ public final class Store: Sendable {
     }
 
     // MARK: meta
+
+    /// The indexes of collection `name` that `meta` marks as built (or being rebuilt) but
+    /// `declared` lacks. A marker `index.<name>.<rest>` whose `rest` has dots may be another
+    /// collection's — `index.a.b.c` is collection `a.b`'s index `c` when a collection `a.b` is
+    /// recorded in `meta` — and is then left alone.
+    private func undeclaredIndexes(of name: String, declared: [String], in txn: borrowing ReadTransaction) throws -> [String] {
+        let markerPrefix = "index.\(name).", collectionPrefix = "collection.\(name)."
+        var undeclared: [String] = [], nested = Set<String>()
+        try meta.withCursor(in: txn) { cursor in
+            var markers = cursor.entries(in: .prefix(Array(markerPrefix.utf8)))
+            while let (key, _) = try markers.next() {
+                let index = String(decoding: key.dropFirst(markerPrefix.utf8.count), as: UTF8.self)
+                if !declared.contains(index) { undeclared.append(index) }
+            }
+            var collections = cursor.entries(in: .prefix(Array(collectionPrefix.utf8)))
+            while let (key, _) = try collections.next() {
+                if let other = MetaKey.collection(ofVersionKey: String(decoding: key, as: UTF8.self)), other != name { nested.insert(other) }
+            }
+        }
+        return undeclared.filter { index in
+            !nested.contains { other in MetaKey.index(name, index).hasPrefix("index.\(other).") }
+        }
+    }
 
     static func metaInt(_ meta: Database, _ name: String, in txn: borrowing Transaction<some TransactionAccess>) throws -> Int? {
         guard let value = try meta.get(Array(name.utf8), in: txn) else { return nil }

@@ -258,6 +258,41 @@ struct CollectionTests {
         }
     }
 
+    @Test("an index left out of a registration and declared again is back-filled, not read stale; another collection's index with a dotted name is left alone")
+    func indexDeclaredAgain() throws {
+        try withTemporaryDirectory { dir in
+            do {
+                let (store, notes) = try openNotes(dir + "/s")
+                try store.write { txn throws in try notes.put(Note(id: 1, author: "ann", email: "a@x", score: 1, text: ""), in: txn) }
+                // Collection "notes.by" with index "x" has its entries in `idx.notes.by.x`, as
+                // "notes" with an index "by.x" would: it is not one "notes" left out.
+                let other = try store.collection("notes.by", primaryKey: { (note: Note) in KeyBytes(note.id) }, indexes: [Index("x") { KeyBytes($0.author) }])
+                try store.write { txn throws in try other.put(Note(id: 9, author: "zed", email: nil, score: 0, text: ""), in: txn) }
+            }
+            do {   // The code of a later version declares no index: writes leave the entries behind.
+                let (store, notes) = try openNotes(dir + "/s", indexes: false)
+                try store.write { txn throws in
+                    try notes.put(Note(id: 2, author: "ann", email: "b@x", score: 2, text: ""), in: txn)
+                    #expect(try notes.delete(KeyBytes(Int64(1)), in: txn))
+                }
+                let meta = try store.environment.openDatabase("meta", create: false)
+                try store.read { txn throws in
+                    #expect(try meta.get(Array("index.notes.byAuthor".utf8), in: txn) == nil)
+                    #expect(try meta.get(Array("index.notes.by.x".utf8), in: txn) != nil)   // "notes.by"'s: kept
+                }
+            }
+            let (store, notes) = try openNotes(dir + "/s")
+            let other = try store.collection("notes.by", primaryKey: { (note: Note) in KeyBytes(note.id) }, indexes: [Index("x") { KeyBytes($0.author) }])
+            try store.read { txn throws in
+                #expect(try notes.scan(index: "byAuthor", matching: KeyBytes("ann"), in: txn).items.map(\.id) == [2])
+                #expect(try notes.scan(index: "byEmail", matching: KeyBytes("a@x"), in: txn).items.isEmpty)
+                #expect(try notes.check(in: txn).isEmpty)
+                #expect(try other.scan(index: "x", matching: KeyBytes("zed"), in: txn).items.map(\.id) == [9])
+                #expect(try other.check(in: txn).isEmpty)
+            }
+        }
+    }
+
     @Test("damaged values and newer versions give DocumentStoreErrors, never a crash")
     func damagedValues() throws {
         try withTemporaryDirectory { dir in
