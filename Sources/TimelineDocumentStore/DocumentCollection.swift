@@ -103,6 +103,8 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// while let next = page.next { page = try turns.scan(.prefix(…), limit: 100, after: next, in: txn) }
     /// ```
     /// - Returns: the records and, when more remain, the cursor to continue from.
+    /// - Throws: ``DocumentStoreError/Kind/invalidPageCursor`` for a cursor of another scan;
+    ///   `LMDBError` `.invalidArgument` for a negative `limit`.
     public func scan(
         _ range: KeyRange = .all, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
@@ -311,7 +313,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     ///
     /// For records with exactly one value use ``scan(index:matching:reverse:limit:after:in:)``.
     /// - Throws: ``DocumentStoreError/Kind/danglingIndexEntry(index:)`` when an entry points at a
-    ///   missing record.
+    ///   missing record; what ``scan(_:reverse:limit:after:in:)`` throws.
     public func scan(
         index name: String, _ range: KeyRange, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil, in txn: borrowing Transaction<some TransactionAccess>
@@ -450,6 +452,9 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         in txn: borrowing Transaction<Access>,
         _ item: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, borrowing Transaction<Access>) throws -> Item
     ) throws -> Page<Item> {
+        guard limit >= 0 else {
+            throw LMDBError(.invalidArgument, operation: "scan collection \"\(name)\"", detail: "limit \(limit) is negative")
+        }
         var fingerprint = PageCursor.Fingerprint()
         fingerprint.addPiece(name)
         fingerprint.addPiece(db.name ?? "")

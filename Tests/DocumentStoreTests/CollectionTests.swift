@@ -177,6 +177,10 @@ struct CollectionTests {
                     }
                 }
                 #expect(refused == 3)
+                // A negative limit is a mistake, not an empty page.
+                #expect(throws: LMDBError.self) { try notes.scan(limit: -1, in: txn) }
+                #expect(throws: LMDBError.self) { try notes.scan(index: "byAuthor", matching: KeyBytes("ann"), limit: -1, in: txn) }
+                #expect(try notes.scan(limit: 0, in: txn).items.isEmpty)
             }
             var duplicate = false
             do {
