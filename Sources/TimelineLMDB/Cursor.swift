@@ -249,10 +249,11 @@ extension Cursor {
             return (key.buffer, value.buffer)
         }
 
-        /// Positions at the first entry ≥ (or >) the lower bound.
+        /// Positions at the first entry ≥ (or >) the lower bound. Every key is longer than the
+        /// empty key, so an empty lower bound is no bound (LMDB refuses to seek an empty key).
         private func positionAtLowerEnd(_ key: inout MDB_val, _ value: inout MDB_val) -> Int32 {
             switch range.lower {
-            case .unbounded:
+            case .unbounded, .included([]), .excluded([]):
                 return mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
             case .included(let bound):
                 return bound.withUnsafeBytes { b in
@@ -271,11 +272,12 @@ extension Cursor {
             }
         }
 
-        /// Positions at the last entry ≤ (or <) the upper bound.
+        /// Positions at the last entry ≤ (or <) the upper bound; no entry is ≤ the empty key.
         private func positionAtUpperEnd(_ key: inout MDB_val, _ value: inout MDB_val) -> Int32 {
             guard let bound = range.upper.key else {
                 return mdb_cursor_get(cursor, &key, &value, MDB_LAST)
             }
+            if bound.isEmpty { return MDB_NOTFOUND }
             let included = if case .included = range.upper { true } else { false }
             return bound.withUnsafeBytes { b in
                 key = MDB_val(b)

@@ -1,5 +1,6 @@
 /// A range of keys for a cursor scan: a lower and an upper bound, each included, excluded or
-/// absent. Bounds compare with the database's own key order.
+/// absent. Bounds compare with the database's own key order. A bound may be the empty key, which
+/// every key sorts after: `.from([])` is every key, `.upTo([])` none.
 ///
 /// ```swift
 /// KeyRange.all
