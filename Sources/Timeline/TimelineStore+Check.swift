@@ -62,7 +62,7 @@ extension TimelineStore {
                 guard key.count == 16, let session = try? sessions.get(KeyBytes(raw: key), in: txn) else { return }
                 known[session.id] = session
             }
-            for session in known.values.sorted(by: { $0.id.uuidString < $1.id.uuidString }) {
+            for session in known.values.sorted(by: { $0.id.precedes($1.id) }) {
                 let location = "sessions \(session.id)"
                 if (session.parentID == nil) != (session.branchPoint == nil) {
                     add("badForkPoint", location, "parentID and branchPoint must be set together")
@@ -101,7 +101,7 @@ extension TimelineStore {
                 }
                 seen[id, default: []].append(number)
             }
-            for (id, sequences) in seen.sorted(by: { $0.key.uuidString < $1.key.uuidString }) {
+            for (id, sequences) in seen.sorted(by: { $0.key.precedes($1.key) }) {
                 guard let session = known[id] else {
                     add("orphan", "turns \(id)", "\(sequences.count) turns of a session that does not exist")
                     continue
@@ -127,7 +127,7 @@ extension TimelineStore {
                 add("turnGap", "sessions \(id)", "turns \(session.firstOwnSequence)..<\(session.turnCount) are missing")
                 unsummed.insert(id)
             }
-            for (id, session) in known.sorted(by: { $0.key.uuidString < $1.key.uuidString }) where !unsummed.contains(id) {
+            for (id, session) in known.sorted(by: { $0.key.precedes($1.key) }) where !unsummed.contains(id) {
                 // Not compared: a session with a turn that does not read (reported as
                 // `undecodable` above), or whose turns' sums do not fit in the totals.
                 guard let sum = try? SessionTotals(ownTurnsOf: id, turnRecords, in: txn) else { continue }
@@ -239,5 +239,13 @@ extension SessionTotals {
             try add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost)
             return true
         }
+    }
+}
+
+extension UUID {
+    /// Whether this id sorts before `other` in its bytes' order — the order of their
+    /// `uuidString`s (fixed-width hex), without making two strings per comparison.
+    fileprivate func precedes(_ other: UUID) -> Bool {
+        withUnsafeBytes(of: uuid) { a in withUnsafeBytes(of: other.uuid) { b in a.lexicographicallyPrecedes(b) } }
     }
 }
