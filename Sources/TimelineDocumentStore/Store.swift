@@ -129,7 +129,8 @@ public final class Store: Sendable {
     ///   what ``MigrationRunner/run(collection:)`` throws under ``MigrationPolicy/migrateNow(backup:)``;
     ///   `LMDBError` — `.invalidArgument` for a name that would share another's
     ///   database: `meta`, one starting with `idx.`, an empty one or one with a NUL; an index name
-    ///   that is empty or holds a NUL; two indexes of one name; a `version` outside 0…2³²−1.
+    ///   that is empty or holds a NUL; two indexes of one name; a `version` outside 0…2³²−1; a
+    ///   migration step from a version outside 0…`version`−1, or two steps from one version.
     public func collection<Record: Codable & SendableMetatype>(
         _ name: String,
         version: Int = 1,
@@ -147,6 +148,19 @@ public final class Store: Sendable {
             throw LMDBError(.invalidArgument, operation: "open collection \"\(name)\"",
                             detail: "record version \(version) is outside 0…\(UInt32.max), which an envelope holds")
         }
+        // A step the runner would never apply, or one that hides another, is a mistake in the
+        // declaration, not something to find out from records that were not migrated.
+        var stepVersions = Set<Int>()
+        for step in migrations {
+            guard step.from >= 0, step.from < version else {
+                throw LMDBError(.invalidArgument, operation: "open collection \"\(name)\"",
+                                detail: "a migration step from version \(step.from) would never run: steps go from 0…\(version - 1) to the next version, up to the collection's version \(version)")
+            }
+            guard stepVersions.insert(step.from).inserted else {
+                throw LMDBError(.invalidArgument, operation: "open collection \"\(name)\"",
+                                detail: "two migration steps are from version \(step.from); give each version one step")
+            }
+        }
         let readOnly = environment.configuration.readOnly
         let database = try environment.openDatabase(name, create: !readOnly)
         let rule = try compression.minimumSize == nil ? nil
@@ -162,7 +176,7 @@ public final class Store: Sendable {
             }
             bound.append(index)
         }
-        let steps = Dictionary(migrations.map { ($0.from, $0) }, uniquingKeysWith: { _, last in last })
+        let steps = Dictionary(uniqueKeysWithValues: migrations.map { ($0.from, $0) })
         let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey,
                                             indexes: bound, migrations: steps, merge: merge, compactForm: compactForm,
                                             compression: rule)

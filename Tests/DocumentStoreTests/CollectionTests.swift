@@ -488,6 +488,13 @@ struct MultiCollectionTests {
                 let error = #expect(throws: LMDBError.self) { try store.collection("v", version: version, primaryKey: key) }
                 #expect(error?.code == .invalidArgument && error?.description.contains("record version") == true)
             }
+            // Migration steps the runner would never apply, or two from one version.
+            let touch: @Sendable (inout CBORValue) throws -> Void = { $0["text"] = .text("x") }
+            for (version, steps) in [(2, [MigrationStep.update(from: 2, touch)]), (2, [.update(from: -1, touch)]),
+                                     (3, [.update(from: 1, touch), .update(from: 1, touch)])] {
+                let error = #expect(throws: LMDBError.self) { try store.collection("m", version: version, primaryKey: key, migrations: steps) }
+                #expect(error?.code == .invalidArgument && error?.description.contains("step") == true, "\(String(describing: error))")
+            }
             #expect(try store.environment.databaseNames() == before)
             // The largest version an envelope holds reads back, and a record far below it is
             // upgraded through its few steps (the walk goes step by step, not number by number).
