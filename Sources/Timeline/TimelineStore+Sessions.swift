@@ -278,6 +278,9 @@ extension TimelineTransaction {
         after cursor: PageCursor? = nil, _ body: (inout SessionView) throws -> Void) throws -> PageCursor? {
         try checkLimit(limit)
         let plan = try SessionScan(filter: filter, order: order, cursor: cursor, sessions: sessions)
+        // A page of none reads nothing and continues nothing, as every listing's does (a cursor
+        // made here would have held no listed session's place).
+        if limit == 0 { return nil }
         var count = 0
         var more = false
         // The suffix of the last session listed, copied into one buffer (a page cursor's key).

@@ -163,6 +163,15 @@ struct SessionTests {
             let timeline = try openTimeline(dir)
             await #expect(throws: TimelineError.self) { try await timeline.listSessions(limit: -1) }
             await #expect(throws: TimelineError.self) { try await timeline.listSessions(after: PageCursor(key: [1, 2, 3], listing: 0)) }
+            // A page of none has no cursor in either order (oldest first, its cursor skipped every session).
+            for _ in 0..<3 { _ = try await timeline.createSession(NewSession(title: "s")) }
+            for order in [SessionOrder.newestFirst, .oldestFirst] {
+                let empty = try timeline.listSessions(order: order, limit: 0)
+                #expect(empty.items.isEmpty && empty.next == nil, "\(order)")
+                #expect(try timeline.forEachSession(order: order, limit: 0) { _ in Issue.record("read a session") } == nil)
+                #expect(try timeline.listSessions(order: order, limit: 3).items.count == 3)
+            }
+            await #expect(throws: TimelineError.self) { try await timeline.listSessions(limit: 0, after: PageCursor(key: [1, 2, 3], listing: 0)) }
         }
     }
 
