@@ -67,9 +67,11 @@ extension TimelineTransaction where Access == WriteAccess {
     /// Deletes the checkpoints created before `date`, except starred ones unless `keepStarred`
     /// is `false` — the retention policy (e.g. `olderThan: now − 30 days`).
     /// - Returns: how many were deleted.
+    /// - Throws: ``TimelineError/invalidValue(field:reason:)`` for a NaN date (nothing deleted).
     /// - Complexity: O(checkpoints older than `date`), through the `created` index.
     @discardableResult
     public func pruneCheckpoints(olderThan date: Date, keepStarred: Bool = true) throws -> Int {
+        try Validation.bound(date, "olderThan")
         let keys = try checkpointRecords.primaryKeys(index: "created", .upTo(KeyBytes(date).bytes), in: txn).items
         var deleted = 0
         for key in keys {

@@ -57,6 +57,8 @@ struct SessionScan {
     static let suffixLength = 8 + 16
 
     init(filter: SessionFilter, order: SessionOrder, cursor: PageCursor?, sessions: DocumentCollection<Session>) throws {
+        try Validation.bound(filter.activeSince, "activeSince")
+        try Validation.bound(filter.activeBefore, "activeBefore")
         var group: [UInt8] = []
         if let project = filter.project {
             indexName = "project"
@@ -245,7 +247,8 @@ extension TimelineTransaction {
     /// - Returns: the sessions and, when more may remain, the cursor for the next page.
     /// - Throws: ``TimelineError/invalidRange(_:)`` for a negative limit;
     ///   ``TimelineError/invalidPageCursor(_:)`` for a cursor from another listing (another filter
-    ///   or order).
+    ///   or order); ``TimelineError/invalidValue(field:reason:)`` for a NaN `activeSince` or
+    ///   `activeBefore` (other dates outside the years the store keeps bound as its ends do).
     /// - Complexity: O(log n + limit) at any depth.
     public func listSessions(
         filter: SessionFilter = SessionFilter(), order: SessionOrder = .newestFirst, limit: Int = 100,

@@ -172,6 +172,14 @@ struct SessionTests {
                 #expect(try timeline.listSessions(order: order, limit: 3).items.count == 3)
             }
             await #expect(throws: TimelineError.self) { try await timeline.listSessions(limit: 0, after: PageCursor(key: [1, 2, 3], listing: 0)) }
+            // A NaN bound is a mistake, not "since the beginning"; the far ends still bound.
+            let nan = Date(timeIntervalSince1970: .nan)
+            for filter in [SessionFilter(activeSince: nan), SessionFilter(activeBefore: nan)] {
+                await #expect(throws: TimelineError.self) { try await timeline.listSessions(filter: filter) }
+                await #expect(throws: TimelineError.self) { try await timeline.countSessions(filter: filter) }
+            }
+            await #expect(throws: TimelineError.self) { try await timeline.pruneCheckpoints(olderThan: nan) }
+            #expect(try timeline.countSessions(filter: SessionFilter(activeSince: .distantPast, activeBefore: .distantFuture)) == 3)
         }
     }
 

@@ -46,6 +46,14 @@ enum Validation {
         }
     }
 
+    /// Refuses a NaN date given as a bound (a listing's activity window, a retention cutoff):
+    /// any other date bounds as it is, clamped to the years the store keeps.
+    static func bound(_ value: Date?, _ field: String) throws {
+        if let value, value.timeIntervalSince1970.isNaN {
+            throw TimelineError.invalidValue(field: field, reason: "NaN is not a time")
+        }
+    }
+
     /// Refuses a project name too long for its index key.
     static func project(_ value: String?) throws {
         if let value, value.utf8.count > maxProjectBytes {
