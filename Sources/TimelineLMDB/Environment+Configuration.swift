@@ -39,8 +39,10 @@ extension Environment {
         public var mapSize: Int = 16 << 20
 
         /// The largest the map may grow to, in bytes; a write that needs more fails with
-        /// ``LMDBError/Code/mapFull``. Default 1 TiB: address space, not disk, since the data file
-        /// grows only as pages are written.
+        /// ``LMDBError/Code/mapFull``. The map also starts at no more than this (a larger
+        /// ``mapSize`` is lowered to it), and grows to exactly this when the next step would pass
+        /// it. At least 1. Default 1 TiB: address space, not disk, since the data file grows only
+        /// as pages are written.
         public var maxMapSize: Int = 1 << 40
 
         /// How many named databases the environment can hold (`mdb_env_set_maxdbs`). Default 64.

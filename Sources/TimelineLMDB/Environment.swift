@@ -113,6 +113,9 @@ public final class Environment: @unchecked Sendable {
         guard configuration.maxReaders >= 1 else {
             throw LMDBError(.invalidArgument, operation: operation, detail: "Configuration.maxReaders is \(configuration.maxReaders); it must be at least 1")
         }
+        guard configuration.maxMapSize >= 1 else {
+            throw LMDBError(.invalidArgument, operation: operation, detail: "Configuration.maxMapSize is \(configuration.maxMapSize); it must be at least 1 byte")
+        }
         // Before the preflight: after a power cut, the newest meta page may name pages that never
         // reached the disk, until the log's recovery writes the checkpoint's meta pages back.
         let log = try prepareLog(path, configuration)
@@ -139,10 +142,14 @@ public final class Environment: @unchecked Sendable {
             // raise it to the configured one below if that is larger.
             try Environment.checkOpen(
                 mdb_env_open(handle, path, flags, mdb_mode_t(configuration.fileMode)), path: path)
+            // The first size never passes `maxMapSize`; nor does LMDB's own 1 MiB for a new file,
+            // or the size a file records, where `maxMapSize` is smaller (LMDB keeps the map at
+            // least as large as the pages in use).
             var info = MDB_envinfo()
             mdb_env_info(handle, &info)
-            if info.me_mapsize < configuration.mapSize && !configuration.readOnly {
-                try check(mdb_env_set_mapsize(handle, configuration.mapSize), operation)
+            let start = Swift.min(configuration.mapSize, configuration.maxMapSize)
+            if !configuration.readOnly && (info.me_mapsize < start || info.me_mapsize > configuration.maxMapSize) {
+                try check(mdb_env_set_mapsize(handle, start), operation)
                 mdb_env_info(handle, &info)
             }
             var dead: Int32 = 0
@@ -332,9 +339,15 @@ public final class Environment: @unchecked Sendable {
         try gate.exclusive(operation: operation) { _ throws(LMDBError) in
             if currentMapSize.load(ordering: .relaxed) > observed { return }
             try check(mdb_env_set_mapsize(handle, 0), operation)
+            // The size the file records may pass this environment's cap (LMDB's first 1 MiB of a
+            // new file, or another process's larger cap): keep to the cap.
+            if refreshMapSize() > configuration.maxMapSize {
+                try check(mdb_env_set_mapsize(handle, configuration.maxMapSize), operation)
+            }
             if refreshMapSize() > observed { return }
-            let target = Environment.nextMapSize(after: observed)
-            guard target <= configuration.maxMapSize else {
+            // Up to the cap exactly, when the next step would pass it.
+            let target = Swift.min(Environment.nextMapSize(after: observed), configuration.maxMapSize)
+            guard target > observed else {
                 throw LMDBError(.mapFull, operation: operation,
                                 detail: "needs more than maxMapSize (\(configuration.maxMapSize) bytes)")
             }

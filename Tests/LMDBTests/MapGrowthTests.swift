@@ -92,6 +92,28 @@ struct MapGrowthTests {
         }
     }
 
+    @Test("maxMapSize below mapSize, or below LMDB's first 1 MiB, caps the map from the start; a cap between two steps is reached exactly")
+    func capBelowStart() throws {
+        try withTemporaryDirectory { dir in
+            // The default first size (16 MiB) and a new file's recorded 1 MiB both pass a 64 KiB cap.
+            let small = try Environment(path: storePath(dir) + "-small", configuration: .init(maxMapSize: 64 << 10))
+            #expect(small.mapSize == 64 << 10)
+            let db = try small.openDatabase("d")
+            let error = #expect(throws: LMDBError.self) {
+                try small.write { txn throws in try db.put([UInt8](repeating: 1, count: 100_000), for: bytes("big"), in: txn) }
+            }
+            #expect(error?.code == .mapFull && small.mapSize == 64 << 10, "\(String(describing: error)), map \(small.mapSize)")
+            // From 1 MiB the next step is 2 MiB; a 1.5 MiB cap is still reached, not refused at 1 MiB.
+            let odd = try Environment(path: storePath(dir) + "-odd", configuration: .init(mapSize: 1 << 20, maxMapSize: 3 << 19))
+            let other = try odd.openDatabase("d")
+            var written = 0
+            do { while true { try odd.write { txn throws in try other.put(Self.value(written), for: Self.key(written), in: txn) }; written += 1 } }
+            catch LMDBError.Code.mapFull {}
+            #expect(odd.mapSize == 3 << 19 && written > 0)
+            #expect(try odd.read { txn in try other.count(in: txn) } == written)
+        }
+    }
+
     @Test("growth needed while this thread holds a read transaction is an error, not a deadlock")
     func growthBlockedByOwnReader() throws {
         try withTemporaryDirectory { dir in
