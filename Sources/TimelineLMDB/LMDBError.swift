@@ -193,7 +193,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .badDatabase: return "the database handle was dropped; open it again"
         case .badTransaction: return "an earlier error in this transaction made it unusable; let the closure throw and retry"
         case .permissionDenied: return "check the owner and mode of the directory and its files (data.mdb, lock.mdb)"
-        case .noSuchFile: return "the directory does not exist; create it, or open without readOnly so it is created"
+        case .noSuchFile: return "check the path; opened without readOnly, a missing directory or store is created"
         case .notADirectory: return "the path must be a directory holding data.mdb and lock.mdb"
         case .noSpace, .quotaExceeded: return "free disk space and retry; every write acknowledged before is kept"
         case .ioError: return "the disk reported an error: check the system log and the disk; if it is full, free space and retry"
