@@ -139,12 +139,12 @@ public final class Environment: @unchecked Sendable {
             }
             if configuration.readOnly { flags |= UInt32(MDB_RDONLY) }
             // No map size before opening: LMDB then adopts the size recorded in the file, and we
-            // raise it to the configured one below if that is larger.
+            // raise it to the configured one below if that is larger, or lower it to the cap.
             try Environment.checkOpen(
                 mdb_env_open(handle, path, flags, mdb_mode_t(configuration.fileMode)), path: path)
-            // The first size never passes `maxMapSize`; nor does LMDB's own 1 MiB for a new file,
-            // or the size a file records, where `maxMapSize` is smaller (LMDB keeps the map at
-            // least as large as the pages in use).
+            // Neither the configured first size nor one LMDB took (its own 1 MiB for a new file,
+            // the size the file records) passes `maxMapSize` (LMDB keeps the map at least as
+            // large as the pages in use).
             var info = MDB_envinfo()
             mdb_env_info(handle, &info)
             let start = Swift.min(configuration.mapSize, configuration.maxMapSize)
