@@ -76,18 +76,42 @@ extension Environment {
         return LogOpening(fd: fd, scan: scan, replay: replay, keep: logged)
     }
 
-    /// Takes the exclusive lock on `fd`, trying for up to 0.2 s: a lock its
+    /// Takes the exclusive (or shared) lock on `fd`, trying for up to 0.2 s: a lock its
     /// holder has just let go of may still be held for a moment by a child that the holder's
     /// process is starting — a new process holds a copy of every descriptor, and so every
     /// `flock`, until it runs its program, which closes them. A writer that keeps the store open
     /// holds the lock for longer and still makes this fail.
-    private static func lockBriefly(_ fd: Int32) -> Bool {
+    private static func lockBriefly(_ fd: Int32, shared: Bool = false) -> Bool {
         for _ in 0..<40 {
-            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            if flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0 { return true }
             guard errno == EWOULDBLOCK || errno == EINTR else { return false }
             usleep(5_000)
         }
         return false
+    }
+
+    /// Takes this read-write open's part of the writers' lock, a `flock` on `data.mdb` held until
+    /// the environment closes: exclusive for a ``Durability/writeAheadLog`` open, shared for any
+    /// other. So a writer through the log never runs beside a process that writes `data.mdb`
+    /// around it — whichever opened first, the other's open throws `.busy` — since commits
+    /// missing from the log would be rolled back by a recovery after a power cut. (LMDB takes no
+    /// lock on `data.mdb`: its own are `fcntl` locks on `lock.mdb`, which `flock` does not touch.)
+    /// - Returns: the locked descriptor.
+    static func lockWriters(_ path: String, logged: Bool) throws(LMDBError) -> Int32 {
+        let dataPath = path + "/data.mdb"
+        let operation = "lock \(dataPath) for writing"
+        let fd = open(dataPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            throw LMDBError(LMDBError.Code(rawValue: code), operation: operation, detail: DataFilePreflight.describe(code, dataPath, isDirectory: false))
+        }
+        guard lockBriefly(fd, shared: !logged) else {
+            _ = closeDescriptor(fd)
+            throw LMDBError(.busy, operation: operation, detail: logged
+                ? "another process has this store open for writing without the write-ahead log; its commits would not be in the log"
+                : "another process has this store open for writing with a write-ahead log (\(WriteAheadLog.fileName))")
+        }
+        return fd
     }
 
     /// This boot of the machine, as the write-ahead log's header keeps it

@@ -55,6 +55,9 @@ public final class Environment: @unchecked Sendable {
     let fileID: FileID?
     /// The write-ahead log, with ``Durability/writeAheadLog``.
     let wal: WriteAheadLog?
+    /// The descriptor holding this read-write open's `flock` on `data.mdb` (see
+    /// `lockWriters(_:logged:)`); -1 for a read-only one.
+    let writersLock: Int32
 
     /// Where a data file lives on disk: the same file under any path spelling.
     struct FileID: Hashable {
@@ -98,6 +101,7 @@ public final class Environment: @unchecked Sendable {
         let (handle, id) = try opened.get()
         self.handle = handle.handle
         self.wal = handle.wal
+        self.writersLock = handle.writersLock
         self.staleReadersClearedAtOpen = handle.staleReaders
         self.currentMapSize = Atomic(handle.mapSize)
         self.fileID = id
@@ -107,7 +111,8 @@ public final class Environment: @unchecked Sendable {
     }
 
     /// Opens the C environment: the handle, the stale readers cleared and the map size.
-    private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError) -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int, wal: WriteAheadLog?) {
+    private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError)
+        -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int, wal: WriteAheadLog?, writersLock: Int32) {
         let operation = "open environment at \(path)"
         try checkDirectoryPath(path, operation)
         guard configuration.maxReaders >= 1 else {
@@ -124,6 +129,7 @@ public final class Environment: @unchecked Sendable {
         try DataFilePreflight.check(path, readOnly: configuration.readOnly)
         if !configuration.readOnly { try Environment.createDirectory(path, fileMode: configuration.fileMode) }
 
+        var writersLock: Int32 = -1
         var created: OpaquePointer?
         try check(mdb_env_create(&created), operation)
         guard let handle = created else { throw LMDBError(.outOfMemory, operation: operation) }
@@ -154,12 +160,16 @@ public final class Environment: @unchecked Sendable {
             }
             var dead: Int32 = 0
             try check(mdb_reader_check(handle, &dead), "clear stale readers of \(path)")
+            if !configuration.readOnly {
+                writersLock = try lockWriters(path, logged: configuration.durability == .writeAheadLog)
+            }
             logOwned = false
             let wal = try finishLog(log, handle: handle, path: path, configuration: configuration)
             mdb_env_info(handle, &info)
-            return (handle, Int(dead), info.me_mapsize, wal)
+            return (handle, Int(dead), info.me_mapsize, wal, writersLock)
         } catch {
             mdb_env_close(handle)
+            if writersLock >= 0 { _ = closeDescriptor(writersLock) }
             throw error
         }
     }
@@ -185,6 +195,7 @@ public final class Environment: @unchecked Sendable {
                 wal?.pins.forEach { mdb_txn_abort($0) }
                 mdb_env_close(handle)
                 wal?.close()
+                if writersLock >= 0 { _ = closeDescriptor(writersLock) }
                 if let fileID { _ = Environment.openFiles.withLock { $0.remove(fileID) } }
             }
         }

@@ -541,4 +541,29 @@ struct WriteAheadLogTests {
             #expect(reader.output.contains("saw 1"), "\(reader)")
         }
     }
+
+    @Test("a writer through the log is refused while another process has the store open for writing without it, whose commits the log would not hold")
+    func noLogBesideAWriterWithout() throws {
+        try withTemporaryDirectory { dir in
+            let path = storePath(dir)
+            _ = try Child(["write", path, "1"]).finish()
+            let holder = try Child(["hold-write", path])
+            var line = Data()
+            while !String(decoding: line, as: UTF8.self).contains("holding") {
+                let chunk = holder.output.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                line += chunk
+            }
+            let error = #expect(throws: LMDBError.self) { try Environment(path: path, configuration: .init(durability: .writeAheadLog)) }
+            #expect(error?.code == .busy && error?.description.contains("without the write-ahead log") == true, "\(String(describing: error))")
+            #expect(!FileManager.default.fileExists(atPath: path + "/data.wal"))
+            // Writers without the log share the store as before.
+            let other = try Child(["open", path]).finish()
+            #expect(other.output.contains("opened"), "\(other)")
+            kill(holder.process.processIdentifier, SIGKILL)
+            _ = holder.finish()
+            let env = try Environment(path: path, configuration: .init(durability: .writeAheadLog))
+            try env.close()
+        }
+    }
 }

@@ -7,6 +7,8 @@
 //   lmdb-child write-forever PATH      writes batches of 100 keys per transaction until killed,
 //                                      printing each committed batch number on stdout
 //   lmdb-child hold-read PATH          opens a read transaction, prints "holding", sleeps until killed
+//   lmdb-child hold-write PATH         opens the store read-write without the log, prints "holding",
+//                                      sleeps until killed
 //   lmdb-child open PATH               opens the store and writes one key; prints "opened" or
 //                                      "error CODE" (the LMDBError's Swift code name)
 //   lmdb-child read-only PATH          opens the store read-only and prints "saw N" (contiguous
@@ -22,7 +24,8 @@
 //   lmdb-child wal-churn PATH COUNT    opens with a write-ahead log that grows in 16 KiB steps and
 //                                      checkpoints every 3 commits (on its own thread, beside the
 //                                      commits), writes COUNT transactions of `churnValue`s (each
-//                                      third also deletes an earlier key), prints "wrote COUNT log
+//                                      third also deletes an earlier key) and two that put and
+//                                      delete a scratch key, prints "wrote COUNT log
 //                                      BYTES" (the log's size) and exits without closing (with a
 //                                      fourth argument `close`: closes first)
 import TimelineLMDB
@@ -152,6 +155,14 @@ if command == "wal-churn" {
                 if index % 3 == 0 && index >= 10 { try db.delete(key(index - 10), in: txn) }
             }
         }
+        // Two more commits, after any checkpoint the last ones began has had time to end: at most
+        // the first can begin another, so the second is always in the log after the newest
+        // checkpoint. (Under load, the loop's last commit could begin a checkpoint that ended
+        // before the exit, leaving no record for a test's recovery to replay.) They leave the
+        // entries as they were.
+        usleep(100_000)
+        try env.write { txn in try db.put(value(0), for: Array("scratch".utf8), in: txn) }
+        try env.write { txn in _ = try db.delete(Array("scratch".utf8), in: txn) }
         var info = stat()
         stat(path + "/data.wal", &info)
         if arguments.count > 4 && arguments[4] == "close" { try env.close() }
@@ -214,6 +225,10 @@ do {
             fflush(nil)
             batch += 1
         }
+    case "hold-write":
+        print("holding")
+        fflush(nil)
+        while true { sleep(60) }
     case "hold-read":
         try env.read { _ in
             print("holding")
