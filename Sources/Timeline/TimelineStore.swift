@@ -48,6 +48,10 @@ public final class TimelineStore: Sendable {
     package let sessions: DocumentCollection<Session>
     /// Turns, by session id ‖ sequence; index `id` (session id ‖ turn id, unique).
     package let turnRecords: DocumentCollection<Turn>
+    /// The database of `turnRecords`' `id` index, looked up once (a look-up by name costs more
+    /// than the get a fork's append makes with it for each ancestor); `nil` in a read-only open
+    /// of a store that has not built it.
+    let turnIDs: Database?
     /// Checkpoints, by session id ‖ number; indexes `id` (unique) and `created`.
     package let checkpointRecords: DocumentCollection<Checkpoint>
     /// Crystals, by session id ‖ version.
@@ -133,6 +137,7 @@ public final class TimelineStore: Sendable {
                                                Turn.restoreKeyFields(&turn, sessionID: session, sequence: sequence)
                                            },
                                            compression: compression)
+        turnIDs = try turnRecords.index("id").database
         checkpointRecords = try store.collection(
             "checkpoints", version: Checkpoint.recordVersion, primaryKey: { KeyBytes($0.sessionID, $0.number.keyPart) },
             indexes: [
