@@ -23,12 +23,22 @@ extension Environment {
         public var readerSlotsUsed: Int
     }
 
+    /// Runs `body` registered with the transaction gate as a reader, for LMDB calls outside a
+    /// transaction that read through the map (the meta pages, a copy's pages): another thread's
+    /// growth of the map, which unmaps it, waits until `body` returns. (Unregistered, a copy made
+    /// while another thread grew the map failed with `EFAULT`, came out damaged or crashed.)
+    func whileMapped<R>(_ body: () throws(LMDBError) -> R) throws(LMDBError) -> R {
+        let idle = try gate.enter(write: false)
+        defer { if let rejected = gate.exit(idleReader: idle) { mdb_txn_abort(rejected) } }
+        return try body()
+    }
+
     /// Map size, last page, last transaction and reader counts.
     /// - Throws: ``LMDBError/Code/closed``.
     public func info() throws -> Info {
         try ensureOpen("read environment info")
         var info = MDB_envinfo()
-        try check(mdb_env_info(handle, &info), "read environment info of \(path)")
+        try whileMapped { () throws(LMDBError) in try check(mdb_env_info(handle, &info), "read environment info of \(path)") }
         return Info(mapSize: info.me_mapsize, lastPage: info.me_last_pgno, lastTransactionID: info.me_last_txnid,
                     maxReaders: Int(info.me_maxreaders), readerSlotsUsed: Int(info.me_numreaders))
     }
@@ -38,7 +48,7 @@ extension Environment {
     public func statistics() throws -> Database.Statistics {
         try ensureOpen("read environment statistics")
         var stat = MDB_stat()
-        try check(mdb_env_stat(handle, &stat), "read environment statistics of \(path)")
+        try whileMapped { () throws(LMDBError) in try check(mdb_env_stat(handle, &stat), "read environment statistics of \(path)") }
         return Database.Statistics(stat)
     }
 
@@ -78,16 +88,23 @@ extension Environment {
     /// - Throws: ``LMDBError`` with ``LMDBError/Code/fileExists`` when `destination/data.mdb` (or a
     ///   symbolic link of that name) is already there, ``LMDBError/Code/noSuchFile`` when
     ///   `destination` is a symbolic link to nothing, ``LMDBError/Code/notADirectory``,
-    ///   ``LMDBError/Code/noSpace``.
+    ///   ``LMDBError/Code/noSpace``; ``LMDBError/Code/nestedWrite`` for a copy without `compact`
+    ///   from inside a write transaction (it needs the writer lock the transaction holds).
     public func copy(to destination: String, compact: Bool = false) throws {
         try ensureOpen("copy the environment")
         let operation = "copy \(path) to \(destination)"
+        // A plain copy takes LMDB's writer lock for a moment: from the thread that holds it, it
+        // would wait for itself forever.
+        if !compact && gate.currentThreadHoldsWrite {
+            throw LMDBError(.nestedWrite, operation: operation, detail: "a copy waits for the writer lock, which this thread holds; copy after the write closure returns")
+        }
         let mode = try prepareCopy(to: destination, operation)
         let target = destination + "/data.mdb"
         let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw LMDBError(LMDBError.Code(rawValue: errno), operation: operation, detail: "cannot create \(target)") }
         var failure: LMDBError?
-        let rc = mdb_env_copyfd2(handle, fd, compact ? UInt32(MDB_CP_COMPACT) : 0)
+        // LMDB's copy reads the map in a read transaction of its own.
+        let rc = try whileMapped { mdb_env_copyfd2(handle, fd, compact ? UInt32(MDB_CP_COMPACT) : 0) }
         if rc != 0 {
             failure = LMDBError(LMDBError.Code(rawValue: rc), operation: operation)
         } else if fsync(fd) != 0 {

@@ -203,7 +203,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .notPermitted: return "check the owner and mode of the files, and any immutable or append-only attribute"
         case .outOfMemory: return "lower the map size or free address space"
         case .readOnly: return "open the environment without readOnly to write"
-        case .nestedWrite: return "use txn.nested { } inside a write closure instead of calling write again"
+        case .nestedWrite: return "inside a write closure, use txn.nested { } instead of calling write again, and copy the environment after the closure returns"
         case .growthBlocked: return "end the outer read transaction before writing, or open with a larger mapSize"
         case .poisoned: return "let the closure throw so the transaction is retried from the start"
         case .closed: return "open the environment again"

@@ -1,6 +1,7 @@
 import TestSupport
 import Foundation
 import TimelineLMDB
+import Synchronization
 import Testing
 
 @Suite("Backups, sync and the stock LMDB tools")
@@ -36,6 +37,48 @@ struct MaintenanceTests {
             }
             let error = #expect(throws: LMDBError.self) { try env.copy(to: dir + "/plain") }
             #expect(error?.description.contains("already holds a store") == true)
+        }
+    }
+
+    @Test("a copy from inside a write transaction is refused instead of waiting for itself; copies, info and statistics while another thread grows the map are whole")
+    func copyBesideWriters() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: storePath(dir), configuration: .init(mapSize: 1 << 20))
+            let db = try env.openDatabase("items")
+            try Self.fill(env, db, count: 1_000)
+            // A plain copy takes LMDB's writer lock: from the thread that holds it, it never returned.
+            let error = #expect(throws: LMDBError.self) { try env.write { _ in try env.copy(to: dir + "/inside") } }
+            #expect(error?.code == .nestedWrite, "\(String(describing: error))")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/inside/data.mdb"))
+            try env.write { _ in try env.copy(to: dir + "/inside-compact", compact: true) }   // a compacting copy needs no writer lock
+            // Copies while another thread writes enough to grow the map several times: the copy
+            // reads the map, which must not be moved under it.
+            let writer = Thread {
+                let big = [UInt8](repeating: 7, count: 64 << 10)
+                for i in 0..<400 { try? env.write { txn in try db.put(big, for: bytes("big \(i)"), in: txn) } }
+            }
+            writer.start()
+            // So do the calls that read the meta pages outside a transaction.
+            let writing = Atomic<Bool>(true)
+            let prober = Thread {
+                while writing.load(ordering: .relaxed) { _ = try? env.info(); _ = try? env.statistics() }
+            }
+            prober.start()
+            var copies = 0
+            while !writer.isFinished || copies < 2 {
+                let target = dir + "/copy-\(copies)"
+                try env.copy(to: target, compact: copies % 2 == 1)
+                let copy = try Environment(path: target, configuration: .init(readOnly: true))
+                #expect(try copy.verifyPages().isEmpty)
+                let items = try copy.openDatabase("items")
+                #expect(try copy.read { txn in try items.count(in: txn) } >= 1_000)
+                try copy.close()
+                try FileManager.default.removeItem(atPath: target)
+                copies += 1
+            }
+            writing.store(false, ordering: .relaxed)
+            while !prober.isFinished { usleep(1_000) }
+            #expect(env.mapSize > 16 << 20)
         }
     }
 

@@ -97,6 +97,14 @@ final class TransactionGate: @unchecked Sendable {
         return rejected
     }
 
+    /// Whether the calling thread holds a write transaction of this environment.
+    var currentThreadHoldsWrite: Bool {
+        let me = pthread_self()
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return holders.contains { $0.isWrite && pthread_equal($0.thread, me) != 0 }
+    }
+
     /// Whether the calling thread holds any transaction of this environment.
     var currentThreadHoldsTransaction: Bool {
         pthread_mutex_lock(mutex)
