@@ -47,6 +47,16 @@ final class Child: @unchecked Sendable {
         try process.run()
     }
 
+    /// Reads the child's output until it has printed `text` (or closed its output).
+    func waitFor(_ text: String) {
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains(text) {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { return }
+            seen += chunk
+        }
+    }
+
     /// Waits for the exit and returns (status, stdout, stderr).
     func finish() -> (status: Int32, output: String, errors: String) {
         let out = output.fileHandleForReading.readDataToEndOfFile()

@@ -528,12 +528,7 @@ struct WriteAheadLogTests {
             _ = try Child(["wal-write", path, "1"]).finish()
             let holder = try Child(["wal-hold", path])
             defer { kill(holder.process.processIdentifier, SIGKILL); _ = holder.finish() }
-            var line = Data()
-            while !String(decoding: line, as: UTF8.self).contains("holding") {
-                let chunk = holder.output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line += chunk
-            }
+            holder.waitFor("holding")
             let writer = try Child(["open", path]).finish()
             #expect(writer.output.contains("error busy"), "\(writer)")
             #expect(throws: LMDBError.self) { try Environment(path: path, configuration: .init(durability: .writeAheadLog)) }
@@ -548,12 +543,7 @@ struct WriteAheadLogTests {
             let path = storePath(dir)
             _ = try Child(["write", path, "1"]).finish()
             let holder = try Child(["hold-write", path])
-            var line = Data()
-            while !String(decoding: line, as: UTF8.self).contains("holding") {
-                let chunk = holder.output.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                line += chunk
-            }
+            holder.waitFor("holding")
             let error = #expect(throws: LMDBError.self) { try Environment(path: path, configuration: .init(durability: .writeAheadLog)) }
             #expect(error?.code == .busy && error?.description.contains("without the write-ahead log") == true, "\(String(describing: error))")
             #expect(!FileManager.default.fileExists(atPath: path + "/data.wal"))
