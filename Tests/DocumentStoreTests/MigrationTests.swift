@@ -53,8 +53,11 @@ struct MigrationTests {
                 #expect(try backup.read { txn in try people.get(KeyBytes(Int64(5)), in: txn) } == People.v1(5))
                 #expect(try backup.read { txn in try people.count(in: txn) } == Self.count)
             }
-            do { _ = try People.openV3(Store(path: path)) }
+            // Opened through a path with a trailing slash, the backup still goes next to the store,
+            // not inside it as `.backup-…`.
+            do { _ = try People.openV3(Store(path: path + "/")) }
             #expect(FileManager.default.fileExists(atPath: path + ".backup-people-v2/data.mdb"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: path).sorted() == ["data.mdb", "lock.mdb"])
             try verifyV3(path)
         }
     }

@@ -120,8 +120,13 @@ public struct MigrationRunner: Sendable {
     }
 
     /// A compact copy of the whole store next to it, named after the collection and its version.
+    /// Next to it whatever the path's spelling: a store opened as `dir/store/` put its backup
+    /// inside itself, as `dir/store/.backup-…`, and a `/` in a collection's name made a
+    /// directory of its own.
     private func makeBackup(of collection: String, version: Int) throws -> String {
-        let base = "\(store.environment.path).backup-\(collection)-v\(version)"
+        var storePath = store.environment.path
+        while storePath.count > 1 && storePath.hasSuffix("/") { storePath.removeLast() }
+        let base = "\(storePath).backup-\(String(collection.map { $0 == "/" ? "_" : $0 }))-v\(version)"
         var path = base
         var attempt = 1
         while FileManager.default.fileExists(atPath: path + "/data.mdb") {
