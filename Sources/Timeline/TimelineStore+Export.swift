@@ -180,7 +180,9 @@ extension TimelineStore {
             guard checkpoint.number >= 0, checkpoint.number < session.checkpointCount, index == 0 || document.checkpoints[index - 1].number < checkpoint.number else {
                 throw refuse("checkpoint numbers must be increasing and below the session's checkpointCount \(session.checkpointCount)")
             }
-            guard checkpoint.turnSequence >= 0, checkpoint.turnSequence <= session.turnCount else { throw refuse("checkpoint \(checkpoint.id) is past the last turn") }
+            guard checkpoint.turnSequence >= 0, checkpoint.turnSequence <= session.turnCount else {
+                throw refuse("checkpoint \(checkpoint.id) is at turn \(checkpoint.turnSequence), outside the session's 0…\(session.turnCount)")
+            }
             do { try Validation.date(checkpoint.created, "created") } catch { throw refuse("checkpoint \(checkpoint.id): \(error)") }
         }
         for (index, crystal) in document.crystals.enumerated() {
@@ -197,6 +199,8 @@ extension TimelineStore {
             } catch { throw refuse("crystal \(crystal.version): \(error)") }
         }
         if Set(document.checkpoints.map(\.id)).count != document.checkpoints.count { throw refuse("two checkpoints share an id") }
+        // A session's turn ids are unique (its `id` index, and retry-safe appends, rely on it).
+        if Set(document.turns.map(\.id)).count != document.turns.count { throw refuse("two turns share an id") }
     }
     /// The document with fresh session, turn and checkpoint ids.
     static func reminted(_ document: SessionExport) -> SessionExport {

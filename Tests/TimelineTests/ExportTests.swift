@@ -143,6 +143,8 @@ struct ExportTests {
             var crystalBackwards = good; crystalBackwards.crystals[0].firstSequence = 3; crystalBackwards.crystals[0].endSequence = 1
             cases.append(("crystal backwards", crystalBackwards))
             var crystalNegative = good; crystalNegative.crystals[0].firstSequence = -1; cases.append(("crystal negative", crystalNegative))
+            var sameTurnID = good; sameTurnID.turns[1].id = sameTurnID.turns[0].id; cases.append(("two turns, one id", sameTurnID))
+            var checkpointBefore = good; checkpointBefore.checkpoints[0].turnSequence = -1; cases.append(("checkpoint at -1", checkpointBefore))
             for (name, document) in cases {
                 let error = #expect(throws: TimelineError.self, "\(name)") { try target.write { txn in try txn.importSession(document) } }
                 if case .invalidExport = error {} else { Issue.record("\(name): \(String(describing: error))") }
