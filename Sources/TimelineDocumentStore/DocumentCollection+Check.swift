@@ -47,11 +47,39 @@ extension DocumentCollection {
     /// - Complexity: O(n log n) for n records and index entries.
     public func check(in txn: borrowing Transaction<some TransactionAccess>, progress: ((Int) -> Void)? = nil) throws -> [CollectionProblem] {
         var problems: [CollectionProblem] = []
-        var expected: [[[UInt8]: [UInt8]]] = Array(repeating: [:], count: indexes.count)
+        // Per index: how many entries the records call for, and whether each of them was found
+        // in place. Both right and the index no larger, it holds exactly those entries (a unique
+        // index's entries called for twice cannot both be found in place): one look-up a
+        // record, where keeping every expected entry in a dictionary took ~100 bytes of memory
+        // and a byte-by-byte hash for each.
+        var called = Array(repeating: 0, count: indexes.count)
+        var allInPlace = Array(repeating: true, count: indexes.count)
         var read = 0
+        try forEachDecodedRecord(in: txn, problems: &problems, progress: { read += 1; if read % 1_000 == 0 { progress?(read) } }) { key, record in
+            for (position, index) in indexes.enumerated() {
+                guard let value = index.key(record) else { continue }
+                called[position] += 1
+                guard allInPlace[position], let db = index.database else { continue }
+                let found = try db.get(index.entryKey(value: value, primaryKey: key), in: txn)
+                if found.map({ !$0.elementsEqual(key.bytes) }) ?? true { allInPlace[position] = false }
+            }
+        }
+        for (position, index) in indexes.enumerated() {
+            guard let db = index.database else { continue }
+            if allInPlace[position], try db.count(in: txn) == called[position] { continue }
+            try problems.append(contentsOf: indexProblems(index, db, in: txn))
+        }
+        return problems
+    }
+
+    /// Calls `body` with each record that decodes and its key; records that do not, or that are
+    /// stored under another key than their fields give, go to `problems`.
+    private func forEachDecodedRecord(
+        in txn: borrowing Transaction<some TransactionAccess>, problems: inout [CollectionProblem], progress: () -> Void,
+        _ body: (KeyBytes, Record) throws -> Void
+    ) throws {
         try database.forEachEntry(in: txn) { entry in
-            read += 1
-            if read % 1_000 == 0 { progress?(read) }
+            progress()
             let key = KeyBytes(raw: Array(entry.key))
             let record: Record
             do {
@@ -64,23 +92,29 @@ extension DocumentCollection {
             if primary != key {
                 problems.append(CollectionProblem(collection: name, key: key.shown, kind: .keyMismatch(expected: primary.shown)))
             }
-            for (position, index) in indexes.enumerated() {
-                if let value = index.key(record) { expected[position][index.entryKey(value: value, primaryKey: key)] = key.bytes }
-            }
+            try body(key, record)
         }
-        for (position, index) in indexes.enumerated() {
-            guard let db = index.database else { continue }
-            var wanted = expected[position]
-            try db.forEachEntry(in: txn) { entry in
-                let entryKey = Array(entry.key)
-                if let primary = wanted.removeValue(forKey: entryKey), entry.value.elementsEqual(primary) { return }
-                problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: Array(entry.value)).shown,
-                                                  kind: .danglingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).shown)))
-            }
-            for (entryKey, primary) in wanted.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-                problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: primary).shown,
-                                                  kind: .missingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).shown)))
-            }
+    }
+
+    /// What is wrong with `index`, entry by entry: every entry the records call for, kept with
+    /// its record's key, against every entry the index holds. Only for an index the quick pass of
+    /// ``check(in:progress:)`` found wrong.
+    private func indexProblems(_ index: Index<Record>, _ db: Database, in txn: borrowing Transaction<some TransactionAccess>) throws -> [CollectionProblem] {
+        var problems: [CollectionProblem] = []
+        var wanted: [[UInt8]: [UInt8]] = [:]
+        var reported: [CollectionProblem] = []   // by the quick pass already
+        try forEachDecodedRecord(in: txn, problems: &reported, progress: {}) { key, record in
+            if let value = index.key(record) { wanted[index.entryKey(value: value, primaryKey: key)] = key.bytes }
+        }
+        try db.forEachEntry(in: txn) { entry in
+            let entryKey = Array(entry.key)
+            if let primary = wanted.removeValue(forKey: entryKey), entry.value.elementsEqual(primary) { return }
+            problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: Array(entry.value)).shown,
+                                              kind: .danglingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).shown)))
+        }
+        for (entryKey, primary) in wanted.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            problems.append(CollectionProblem(collection: name, key: KeyBytes(raw: primary).shown,
+                                              kind: .missingIndexEntry(index: index.name, entry: KeyBytes(raw: entryKey).shown)))
         }
         return problems
     }

@@ -297,6 +297,41 @@ struct CollectionTests {
         }
     }
 
+    @Test("check names each damaged index entry: one gone, one stray, one pointing at another record, a unique value called for twice")
+    func checkIndexDamage() throws {
+        try withTemporaryDirectory { dir in
+            let (store, notes) = try openNotes(dir + "/s")
+            try store.write { txn throws in
+                for id in 0..<50 { try notes.put(Note(id: Int64(id), author: "a\(id % 5)", email: "n\(id)@x", score: id, text: ""), in: txn) }
+            }
+            try store.read { txn throws in #expect(try notes.check(in: txn).isEmpty) }
+            let byAuthor = try #require(try notes.index("byAuthor").database)
+            let byEmail = try #require(try notes.index("byEmail").database)
+            let gone = indexEntry(author: "a1", score: 1, id: 1)
+            let stray = indexEntry(author: "zz", score: 0, id: 99)
+            try store.write { txn throws in
+                #expect(try byAuthor.delete(gone, in: txn))
+                try byAuthor.put(KeyBytes(Int64(99)).bytes, for: stray, in: txn)
+                // byEmail's entry for n3@x now names record 4; record 7 takes n8@x's value too.
+                try byEmail.put(KeyBytes(Int64(4)).bytes, for: KeyBytes("n3@x").bytes, in: txn)
+                // Written around the collection, as only damage or a raw load writes.
+                let twin = Note(id: 7, author: "a2", email: "n8@x", score: 7, text: "")
+                try notes.database.put(Envelope.header(recordVersion: 1) + CBOREncoder().encode(twin), for: KeyBytes(Int64(7)).bytes, in: txn)
+            }
+            let problems = try store.read { txn in try notes.check(in: txn) }.map { "\($0.kind)" }
+            #expect(problems.filter { $0.hasPrefix("missingIndexEntry(index: \"byAuthor\"") }.count == 1, "\(problems)")
+            #expect(problems.filter { $0.hasPrefix("danglingIndexEntry(index: \"byAuthor\"") }.count == 1, "\(problems)")
+            // n3@x names record 4; record 7's old n7@x is no longer called for (its n8@x is record 8's).
+            #expect(problems.filter { $0.hasPrefix("danglingIndexEntry(index: \"byEmail\"") }.count == 2, "\(problems)")
+            #expect(problems.count == 4, "\(problems)")
+        }
+    }
+
+    /// `byAuthor`'s entry for a note: its value (author, score), then its primary key.
+    private func indexEntry(author: String, score: Int, id: Int64) -> [UInt8] {
+        KeyBytes(author, Int64(score)).bytes + KeyBytes(id).bytes
+    }
+
     @Test("damaged values and newer versions give DocumentStoreErrors, never a crash")
     func damagedValues() throws {
         try withTemporaryDirectory { dir in
