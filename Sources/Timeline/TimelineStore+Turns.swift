@@ -136,12 +136,14 @@ extension TimelineTransaction {
     /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidRange(_:)`` for a
     ///   negative limit; ``TimelineError/invalidPageCursor(_:)`` for a cursor from another listing
     ///   (another session, range or direction).
-    /// - Complexity: O(depth of the fork ancestry + limit · log n).
+    /// - Complexity: O(d + limit · log n), where d is the number of ancestors that store the
+    ///   page's turns and those below them down to the page's start: a page of a fork's latest
+    ///   turns read in reverse walks only the nearest ancestors, one from the root walks them all.
     public func turns(
         of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil) throws -> Page<Turn> {
         try checkLimit(limit)
-        let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
+        let plan = try pagePlan(of: id, range: range, reverse: reverse, limit: limit, after: cursor)
         var items: [Turn] = []
         let last = try forEachStoredTurn(plan, limit: limit) { item, owner, sequence in
             items.append(try Turn.stored(item, sessionID: owner, sequence: sequence))
@@ -169,7 +171,7 @@ extension TimelineTransaction {
         of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil) throws -> JSONPage {
         try checkLimit(limit)
-        let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
+        let plan = try pagePlan(of: id, range: range, reverse: reverse, limit: limit, after: cursor)
         // Each record is written into `record`, then copied onto the page, whose room is reserved
         // after the first record: a page written into one growing buffer and made an array at
         // the end was copied two and three times.
@@ -235,7 +237,7 @@ extension TimelineTransaction {
         of id: UUID, range: Range<Int> = 0..<Int.max, reverse: Bool = false, limit: Int = .max,
         after cursor: PageCursor? = nil, _ body: (inout TurnView) throws -> Void) throws -> PageCursor? {
         try checkLimit(limit)
-        let plan = try pagePlan(of: id, range: range, reverse: reverse, after: cursor)
+        let plan = try pagePlan(of: id, range: range, reverse: reverse, limit: limit, after: cursor)
         let last = try forEachStoredTurn(plan, limit: limit) { item, owner, sequence in
             var view = try TurnView(item, sessionID: owner, sequence: sequence)
             try body(&view)
@@ -291,7 +293,7 @@ extension TimelineTransaction {
 
     /// What a page of session `id`'s turns covers: the sequences wanted (after the cursor), where
     /// each part of the history is stored, and the cursor after a sequence.
-    private func pagePlan(of id: UUID, range: Range<Int>, reverse: Bool, after cursor: PageCursor?) throws -> TurnPagePlan {
+    private func pagePlan(of id: UUID, range: Range<Int>, reverse: Bool, limit: Int, after cursor: PageCursor?) throws -> TurnPagePlan {
         let session = try historyShape(id)
         var wanted = range.clamped(to: 0..<session.turnCount)
         var fingerprint = PageCursor.Fingerprint()
@@ -306,7 +308,10 @@ extension TimelineTransaction {
             guard let last = Int(exactly: raw), last < Int.max else { throw TimelineError.invalidPageCursor("its position is not a turn sequence") }
             wanted = reverse ? wanted.clamped(to: 0..<last) : wanted.clamped(to: (last + 1)..<Int.max)
         }
-        return TurnPagePlan(wanted: wanted, segments: try lineage(of: session), reverse: reverse, listing: listing)
+        // Only the ancestors that store the page's turns are read: the latest turns of a deep fork
+        // come from its nearest ancestors (`Docs/benchmarks.md`, "Appends to deep forks").
+        let lowest = reverse ? wanted.upperBound - min(limit, wanted.count) : wanted.lowerBound
+        return TurnPagePlan(wanted: wanted, segments: try lineage(of: session, from: lowest), reverse: reverse, listing: listing)
     }
 
     /// The turn at `sequence` of session `id`'s history (inherited or its own).
@@ -314,7 +319,7 @@ extension TimelineTransaction {
     public func turn(session id: UUID, sequence: Int) throws -> Turn {
         let session = try historyShape(id)
         guard sequence >= 0, sequence < session.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: sequence, count: session.turnCount) }
-        let segment = try lineage(of: session).first { $0.sequences.contains(sequence) }
+        let segment = try lineage(of: session, from: sequence).first { $0.sequences.contains(sequence) }
         let key = KeyBytes(segment?.session ?? id, sequence.keyPart)
         guard let turn = try turnRecords.get(key, in: txn), turn.sequence == sequence else {
             throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: key,
@@ -357,8 +362,9 @@ extension TimelineTransaction {
     }
 
     /// Where each part of `session`'s history is stored: (session, sequences) pairs in sequence
-    /// order, from the root ancestor to the session itself.
-    func lineage(of session: HistoryShape) throws -> [(session: UUID, sequences: Range<Int>)] {
+    /// order, from the root ancestor to the session itself — or, given `from`, only from the
+    /// ancestor that stores sequence `from` on (the walk up the chain stops there).
+    func lineage(of session: HistoryShape, from: Int = 0) throws -> [(session: UUID, sequences: Range<Int>)] {
         var segments: [(session: UUID, sequences: Range<Int>)] = []
         var current = session
         var end = session.turnCount
@@ -369,7 +375,7 @@ extension TimelineTransaction {
             let start = min(current.firstOwnSequence, end)
             if start < end { segments.append((current.id, start..<end)) }
             end = start
-            guard end > 0, let parentID = current.parentID else { break }
+            guard end > max(from, 0), let parentID = current.parentID else { break }
             guard let parent = try historyShapeIfStored(parentID) else {
                 throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(current.id),
                                          underlying: TimelineError.parentNotFound(session: current.id, parent: parentID))

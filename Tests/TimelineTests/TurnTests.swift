@@ -250,6 +250,32 @@ struct TurnTests {
         }
     }
 
+    @Test("a page of a deep fork's latest turns reads only the ancestors that store them")
+    func deepForkLatestPage() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            // A chain of 300 forks, each adding one turn: fork k's history is turns 0…k.
+            let ids: [UUID] = try await timeline.write { tx in
+                var current = try tx.createSession(NewSession(title: "root"))
+                var ids = [current.id]
+                try tx.append(NewTurn(role: .user, content: "0"), to: current.id)
+                for k in 1..<300 {
+                    current = try tx.fork(session: current.id, at: k)
+                    try tx.append(NewTurn(role: .user, content: "\(k)"), to: current.id)
+                    ids.append(current.id)
+                }
+                return ids
+            }
+            let deepest = try #require(ids.last)
+            #expect(try timeline.turns(of: deepest, reverse: true, limit: 5).items.map(\.content) == ["299", "298", "297", "296", "295"])
+            #expect(try timeline.turn(session: deepest, sequence: 290).content == "290")
+            // With an ancestor far below the page gone (damage), the page still reads; the whole history does not.
+            try timeline.store.write { txn in _ = try timeline.sessions.database.delete(KeyBytes(ids[10]).bytes, in: txn) }
+            #expect(try timeline.turns(of: deepest, reverse: true, limit: 5).items.count == 5)
+            #expect(throws: DocumentStoreError.self) { try timeline.turns(of: deepest) }
+        }
+    }
+
     @Test("random fork trees: every range, direction and page size reads what a model says")
     func forkReadsAgainstModel() async throws {
         try await withTemporaryDirectory { dir in
