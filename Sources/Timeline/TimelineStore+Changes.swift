@@ -63,7 +63,9 @@ extension TimelineTransaction where Access == WriteAccess {
         var capped = 0
         if let maxEntries { capped = max(capped, current - maxEntries) }
         if let maxAge {
-            let seconds = Double(maxAge.components.seconds) + Double(maxAge.components.attoseconds) / 1e18
+            // A ratio, not `components`: a `Duration` can hold more seconds than its
+            // `components.seconds` (an `Int64`) does, which trapped.
+            let seconds = maxAge / .seconds(1)
             let cutoff = clock().addingTimeInterval(-seconds)
             // The entries are in commit order, so their times only grow: the last one before the cutoff.
             let older = try changeRecords.scan(in: txn).items.prefix { $0.time < cutoff }
@@ -191,12 +193,13 @@ extension TimelineStore {
     ///   - pollInterval: how often to read the log again when nothing woke the sequence: by
     ///     default 1 s where the data file is watched (a safety net only) and 20 ms where it is not;
     ///     at least 1 ms (a shorter one, zero or negative, is taken as 1 ms, so that an idle
-    ///     follower never spins).
+    ///     follower never spins) and at most a day (a longer one, which would overflow the
+    ///     clock's deadline and trap, is taken as a day).
     public func followChanges(after position: Int = 0, pollInterval: Duration? = nil) -> AsyncThrowingStream<Change, any Error> {
         let signal = changeSignal
         let id = signal.subscribe()
         let watched = watchOtherProcesses()
-        let pollInterval = max(pollInterval ?? (watched ? .seconds(1) : .milliseconds(20)), .milliseconds(1))
+        let pollInterval = min(max(pollInterval ?? (watched ? .seconds(1) : .milliseconds(20)), .milliseconds(1)), .seconds(86_400))
         return AsyncThrowingStream { continuation in
             let reader = Task {
                 var last = position

@@ -162,6 +162,9 @@ struct ChangeLogTests {
             try await timeline.acknowledge(11, consumer: "slow")
             trim = try await timeline.trimChanges(olderThan: .seconds(3_600))
             #expect(trim.removed == 2 && trim.oldestKept == 12 && trim.droppedConsumers.isEmpty)
+            // An age past what `Duration.components` holds (more seconds than an Int64) trapped.
+            trim = try await timeline.trimChanges(olderThan: .seconds(1e20))
+            #expect(trim.removed == 0 && trim.oldestKept == 12)
             trim = try await timeline.trimChanges(olderThan: .zero)
             #expect(trim.removed == 1 && trim.oldestKept == 13 && trim.droppedConsumers == ["slow"])
 
