@@ -19,7 +19,7 @@ extension TimelineStore {
     /// let timeline = try TimelineStore(path: "/var/lib/chat/timeline", compression: .lz4)
     /// let rewritten = try timeline.storeInCurrentForm()
     /// ```
-    /// - Parameter batchSize: records per write transaction (at least 1).
+    /// - Parameter batchSize: records per write transaction; a value below 1 is taken as 1.
     /// - Returns: how many records were rewritten.
     /// - Throws: `LMDBError` from the writes.
     @discardableResult
