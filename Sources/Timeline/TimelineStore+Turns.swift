@@ -331,7 +331,7 @@ extension TimelineTransaction {
     /// if any: one get in the `id` index, whose entry holds the turn's key, and the record read
     /// only when its sequence is in `sequences` (through `scan(index:)` each look-up made a page,
     /// a cursor and a decoded turn: `Docs/benchmarks.md`, "Appends to deep forks").
-    func storedTurn(_ turnID: UUID, storedBy owner: UUID, within sequences: Range<Int> = 0..<Int.max) throws -> Turn? {
+    func storedTurn(_ turnID: UUID, storedBy owner: UUID, within sequences: Range<Int>) throws -> Turn? {
         guard let ids = timeline.turnIDs,
               let primary = try ids.get(KeyBytes(owner, turnID).bytes, in: txn).map(Array.init) else { return nil }
         guard let (session, sequence) = TimelineStore.sessionAndNumber(primary), session == owner else {
