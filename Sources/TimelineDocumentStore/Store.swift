@@ -129,7 +129,8 @@ public final class Store: Sendable {
     ///   what ``MigrationRunner/run(collection:)`` throws under ``MigrationPolicy/migrateNow(backup:)``;
     ///   `LMDBError` — `.invalidArgument` for a name that would share another's
     ///   database: `meta`, one starting with `idx.`, an empty one or one with a NUL; an index name
-    ///   that is empty or holds a NUL; two indexes of one name; a `version` outside 0…2³²−1; a
+    ///   that is empty or holds a NUL; two indexes of one name; an index scoped by a negative
+    ///   number of bytes; a `version` outside 0…2³²−1; a
     ///   migration step from a version outside 0…`version`−1, or two steps from one version.
     public func collection<Record: Codable & SendableMetatype>(
         _ name: String,
@@ -147,6 +148,10 @@ public final class Store: Sendable {
         guard version >= 0, version <= Int(UInt32.max) else {
             throw LMDBError(.invalidArgument, operation: "open collection \"\(name)\"",
                             detail: "record version \(version) is outside 0…\(UInt32.max), which an envelope holds")
+        }
+        for index in indexes where (index.scopePrefixLength ?? 0) < 0 {
+            throw LMDBError(.invalidArgument, operation: "open collection \"\(name)\"",
+                            detail: "index \"\(index.name)\" is scoped by the first \(index.scopePrefixLength ?? 0) bytes of the primary key; a length is not negative")
         }
         // A step the runner would never apply, or one that hides another, is a mistake in the
         // declaration, not something to find out from records that were not migrated.

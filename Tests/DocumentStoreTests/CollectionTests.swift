@@ -514,6 +514,7 @@ struct MultiCollectionTests {
                 ("meta", []), ("idx.notes.byAuthor", []), ("idx.", []), ("", []), ("a\u{0}b", []),
                 ("a", [Index("") { KeyBytes($0.author) }]), ("a", [Index("x\u{0}") { KeyBytes($0.author) }]),
                 ("a", [Index("x") { KeyBytes($0.author) }, Index("x", unique: true) { KeyBytes($0.text) }]),
+                ("a", [Index("x", scopedByPrimaryKeyPrefix: -1) { KeyBytes($0.author) }]),   // its first write trapped
             ]
             for (name, indexes) in refused {
                 let error = #expect(throws: LMDBError.self) { try store.collection(name, primaryKey: key, indexes: indexes) }
