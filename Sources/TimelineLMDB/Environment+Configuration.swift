@@ -45,14 +45,15 @@ extension Environment {
         /// as pages are written.
         public var maxMapSize: Int = 1 << 40
 
-        /// How many named databases the environment can hold (`mdb_env_set_maxdbs`). Default 64.
+        /// How many named databases the environment can hold (`mdb_env_set_maxdbs`): 0 to
+        /// ``Environment/maxDatabasesLimit``. Default 64.
         public var maxDatabases: Int = 64
 
         /// How many read transactions can be open at once across all processes
-        /// (`mdb_env_set_maxreaders`). Default 126, LMDB's own.
+        /// (`mdb_env_set_maxreaders`): 1 to ``Environment/maxReadersLimit``. Default 126, LMDB's own.
         public var maxReaders: Int = 126
 
-        /// The permission bits of the files LMDB creates. Default `0o600`: owner only. The
+        /// The permission bits (0o000…0o777) of the files LMDB creates. Default `0o600`: owner only. The
         /// directory, when this call creates it, gets the same bits plus execute where read is set.
         public var fileMode: UInt32 = 0o600
 

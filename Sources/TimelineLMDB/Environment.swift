@@ -110,13 +110,32 @@ public final class Environment: @unchecked Sendable {
         self.gate = TransactionGate(maxIdleReaders: Swift.min(8, Swift.max(0, configuration.maxReaders / 8)))
     }
 
+    /// The most named databases an environment may be configured for (``Configuration/maxDatabases``).
+    public static let maxDatabasesLimit = 32_767
+
+    /// The most readers an environment may be configured for (``Configuration/maxReaders``): a
+    /// lock file of 64 MiB.
+    public static let maxReadersLimit = 1 << 20
+
     /// Opens the C environment: the handle, the stale readers cleared and the map size.
     private static func open(_ path: String, _ configuration: Configuration) throws(LMDBError)
         -> (handle: OpaquePointer, staleReaders: Int, mapSize: Int, wal: WriteAheadLog?, writersLock: Int32) {
         let operation = "open environment at \(path)"
         try checkDirectoryPath(path, operation)
-        guard configuration.maxReaders >= 1 else {
-            throw LMDBError(.invalidArgument, operation: operation, detail: "Configuration.maxReaders is \(configuration.maxReaders); it must be at least 1")
+        // LMDB sizes the lock file by the reader table: at `Int.max` readers it made a 256 GB one.
+        guard (1...Environment.maxReadersLimit).contains(configuration.maxReaders) else {
+            throw LMDBError(.invalidArgument, operation: operation,
+                            detail: "Configuration.maxReaders is \(configuration.maxReaders); it must be 1…\(Environment.maxReadersLimit)")
+        }
+        guard configuration.fileMode & ~0o777 == 0 else {
+            throw LMDBError(.invalidArgument, operation: operation,
+                            detail: "Configuration.fileMode is 0o\(String(configuration.fileMode, radix: 8)); it holds permission bits only (0o000…0o777)")
+        }
+        // LMDB adds its own two databases to the count in an `unsigned int`: near the top of its
+        // range the sum wrapped, its tables came out too small, and the first open crashed.
+        guard (0...Environment.maxDatabasesLimit).contains(configuration.maxDatabases) else {
+            throw LMDBError(.invalidArgument, operation: operation,
+                            detail: "Configuration.maxDatabases is \(configuration.maxDatabases); it must be 0…\(Environment.maxDatabasesLimit)")
         }
         guard configuration.maxMapSize >= 1 else {
             throw LMDBError(.invalidArgument, operation: operation, detail: "Configuration.maxMapSize is \(configuration.maxMapSize); it must be at least 1 byte")

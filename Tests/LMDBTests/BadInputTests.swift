@@ -91,7 +91,7 @@ struct BadInputTests {
         #expect(["/data.mdb", "/lock.mdb"].map { FileManager.default.fileExists(atPath: $0) } == before)
     }
 
-    @Test("a path with a NUL in it and a reader limit below 1 are refused, naming the problem; nothing is created")
+    @Test("a path with a NUL in it and limits out of range (readers, databases, map size, file mode) are refused, naming the problem; nothing is created")
     func nulAndReaders() throws {
         try withTemporaryDirectory { dir in
             let nul = #expect(throws: LMDBError.self) { try Environment(path: dir + "/a\u{0}b") }
@@ -100,6 +100,16 @@ struct BadInputTests {
             configuration.maxReaders = 0
             let readers = #expect(throws: LMDBError.self) { try Environment(path: dir + "/r", configuration: configuration) }
             #expect(readers?.code == .invalidArgument && readers?.description.contains("maxReaders") == true, "\(String(describing: readers))")
+            // Limits past what LMDB sizes safely: `Int.max` databases wrapped LMDB's count and
+            // crashed the first open of one; `Int.max` readers made a 256 GB lock file.
+            let limits: [(String, Environment.Configuration)] = [
+                ("maxDatabases", .init(maxDatabases: Int.max)), ("maxDatabases", .init(maxDatabases: -1)),
+                ("maxReaders", .init(maxReaders: Int.max)), ("maxMapSize", .init(maxMapSize: 0)), ("fileMode", .init(fileMode: 0o4600)),
+            ]
+            for (field, configuration) in limits {
+                let error = #expect(throws: LMDBError.self) { try Environment(path: dir + "/r", configuration: configuration) }
+                #expect(error?.code == .invalidArgument && error?.description.contains(field) == true, "\(String(describing: error))")
+            }
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
             // Copies: the same refusals for the destination.
             let env = try Environment(path: dir + "/store")
