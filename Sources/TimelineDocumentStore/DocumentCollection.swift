@@ -30,8 +30,10 @@ public struct DocumentCollection<Record: Codable>: Sendable {
     /// `Record` as a `CBORRecordEncodable` type, when it is one: its records are then written
     /// through ``CBORRecordEncodable/encode(cbor:)``. Looked up once, here.
     let fastEncodingType: (any CBORRecordEncodable.Type)?
-    /// The migration steps, by the version they read.
-    let migrations: [Int: MigrationStep]
+    /// The migration steps, in the order of the versions they read (one per version, each below
+    /// ``version``: ``Store/collection(_:version:primaryKey:indexes:migrations:merge:compactForm:compression:)``
+    /// checks).
+    let migrations: [MigrationStep]
     /// Combines a migrated record with the record already at its primary key (see
     /// ``Store/collection(_:version:primaryKey:indexes:migrations:merge:compactForm:compression:)``).
     let merge: (@Sendable (Record, Record) throws -> Record)?
@@ -43,7 +45,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
 
     init(
         name: String, version: Int, database: Database, primaryKey: @escaping @Sendable (Record) -> KeyBytes,
-        indexes: [Index<Record>], migrations: [Int: MigrationStep] = [:], merge: (@Sendable (Record, Record) throws -> Record)? = nil,
+        indexes: [Index<Record>], migrations: [MigrationStep] = [], merge: (@Sendable (Record, Record) throws -> Record)? = nil,
         compactForm: CompactForm<Record>? = nil, compression: CompressionRule? = nil
     ) {
         self.compactForm = compactForm
@@ -54,7 +56,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
         self.primaryKey = primaryKey
         self.indexes = indexes
         self.indexWriters = indexes.map { IndexWriter($0) }
-        self.migrations = migrations
+        self.migrations = migrations.sorted { $0.from < $1.from }
         self.merge = merge
         self.fastRecordType = Record.self as? any CBORRecordDecodable.Type
         self.fastEncodingType = Record.self as? any CBORRecordEncodable.Type

@@ -181,9 +181,8 @@ public final class Store: Sendable {
             }
             bound.append(index)
         }
-        let steps = Dictionary(uniqueKeysWithValues: migrations.map { ($0.from, $0) })
         let collection = DocumentCollection(name: name, version: version, database: database, primaryKey: primaryKey,
-                                            indexes: bound, migrations: steps, merge: merge, compactForm: compactForm,
+                                            indexes: bound, migrations: migrations, merge: merge, compactForm: compactForm,
                                             compression: rule)
         let (storedVersion, state) = try read { txn in
             (try Store.metaInt(meta, MetaKey.collectionVersion(name), in: txn), try Store.migrationState(meta, name, in: txn))

@@ -13,11 +13,11 @@ extension DocumentCollection {
             throw DocumentStoreError(.corrupted, collection: name, key: key(), underlying: error)
         }
         // The steps in order, not every version number in between: a version may be large.
-        for (from, step) in migrations.sorted(by: { $0.key < $1.key }) where from >= storedVersion && from < version {
+        for step in migrations where step.from >= storedVersion {
             do {
                 values = try values.flatMap(step.apply)
             } catch {
-                throw DocumentStoreError(.migrationFailed(version: from), collection: name, key: key(), underlying: error)
+                throw DocumentStoreError(.migrationFailed(version: step.from), collection: name, key: key(), underlying: error)
             }
         }
         return values
