@@ -62,7 +62,8 @@ extension TimelineStore {
                 guard key.count == 16, let session = try? sessions.get(KeyBytes(raw: key), in: txn) else { return }
                 known[session.id] = session
             }
-            for session in known.values.sorted(by: { $0.id.precedes($1.id) }) {
+            let ordered = known.values.sorted { $0.id.precedes($1.id) }
+            for session in ordered {
                 let location = "sessions \(session.id)"
                 if (session.parentID == nil) != (session.branchPoint == nil) {
                     add("badForkPoint", location, "parentID and branchPoint must be set together")
@@ -123,11 +124,12 @@ extension TimelineStore {
                     unsummed.insert(id)
                 }
             }
-            for (id, session) in known where seen[id] == nil && session.turnCount > session.firstOwnSequence {
-                add("turnGap", "sessions \(id)", "turns \(session.firstOwnSequence)..<\(session.turnCount) are missing")
-                unsummed.insert(id)
+            for session in ordered where seen[session.id] == nil && session.turnCount > session.firstOwnSequence {
+                add("turnGap", "sessions \(session.id)", "turns \(session.firstOwnSequence)..<\(session.turnCount) are missing")
+                unsummed.insert(session.id)
             }
-            for (id, session) in known.sorted(by: { $0.key.precedes($1.key) }) where !unsummed.contains(id) {
+            for session in ordered where !unsummed.contains(session.id) {
+                let id = session.id
                 // Not compared: a session with a turn that does not read (reported as
                 // `undecodable` above), or whose turns' sums do not fit in the totals.
                 guard let sum = try? SessionTotals(ownTurnsOf: id, turnRecords, in: txn) else { continue }
