@@ -7,8 +7,8 @@ struct KVTool: AsyncParsableCommand {
         commandName: "kvtool",
         abstract: "Inspect, check, repair and exercise a TimelineStore (an LMDB environment directory).",
         discussion: """
-            Start with 'kvtool demo PATH' to build an example store, then look at it with
-            'kvtool stat PATH', 'kvtool sessions PATH' and 'kvtool dump PATH'. Every command that
+            Start with 'kvtool demo PATH' to build an example store, then look at it with \
+            'kvtool stat PATH', 'kvtool sessions PATH' and 'kvtool dump PATH'. Every command that \
             only reads opens the store read-only and is safe next to a running service.
             """,
         version: "0.1.0",

@@ -7,16 +7,16 @@ struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Copy a store, consistently, while it is in use.",
         discussion: """
-            Writes a copy of the store into DEST (created if missing; it must not already hold a
-            store) from one snapshot, without stopping readers or writers (mdb_env_copy2). With
-            --compact, free pages are left out: smaller, a little slower to make. With --repack,
-            every database is rewritten in key order so that its pages come out nearly full (as
+            Writes a copy of the store into DEST (created if missing; it must not already hold a \
+            store) from one snapshot, without stopping readers or writers (mdb_env_copy2). With \
+            --compact, free pages are left out: smaller, a little slower to make. With --repack, \
+            every database is rewritten in key order so that its pages come out nearly full (as \
             SQLite's VACUUM INTO does): smaller still, slower to make.
 
-            With --update, DEST holds an earlier backup of this store instead, and it is brought up
-            to date from the store's change log: only the changes since it was made are applied,
-            in one transaction on DEST (Docs/changes.md). It is refused — and DEST left as it was —
-            when DEST is not a backup of this store, the store was migrated or loaded into since,
+            With --update, DEST holds an earlier backup of this store instead, and it is brought up \
+            to date from the store's change log: only the changes since it was made are applied, \
+            in one transaction on DEST (Docs/changes.md). It is refused — and DEST left as it was — \
+            when DEST is not a backup of this store, the store was migrated or loaded into since, \
             or the log no longer holds those changes; make a full backup then.
 
             Examples:

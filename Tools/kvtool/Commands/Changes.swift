@@ -7,10 +7,10 @@ struct Changes: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the change log: every committed change, in order (Docs/changes.md).",
         discussion: """
-            One line per change: its position, time, kind and session, and what else it names
-            (turn sequences, a parent, a checkpoint, a crystal version). With --follow, keep
-            printing changes as they commit — also those another process writes, seen at once
-            on Linux (a watch on the data file), else within 20 ms — until interrupted. The
+            One line per change: its position, time, kind and session, and what else it names \
+            (turn sequences, a parent, a checkpoint, a crystal version). With --follow, keep \
+            printing changes as they commit — also those another process writes, seen at once \
+            on Linux (a watch on the data file), else within 20 ms — until interrupted. The \
             store is opened read-only.
 
             Examples:

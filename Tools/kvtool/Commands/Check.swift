@@ -7,12 +7,12 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a timeline: records decode, indexes match, turns are gapless, forks have parents.",
         discussion: """
-            Reads everything from one snapshot (read-only; safe on a live store). First every
-            page of the data file is checked for structural damage, without LMDB; a store with
-            damaged pages is reported page by page and its records are not read. Then every record
-            must decode; every index entry must point at a record with that value and every
-            record must have its entries; each session's turns must run without gaps; a fork's
-            parent must exist; turns, checkpoints and crystals must belong to existing sessions.
+            Reads everything from one snapshot (read-only; safe on a live store). First every \
+            page of the data file is checked for structural damage, without LMDB; a store with \
+            damaged pages is reported page by page and its records are not read. Then every record \
+            must decode; every index entry must point at a record with that value and every \
+            record must have its entries; each session's turns must run without gaps; a fork's \
+            parent must exist; turns, checkpoints and crystals must belong to existing sessions. \
             Exits 0 when clean, 1 with one line per problem (or a JSON array with --json).
 
             Examples:

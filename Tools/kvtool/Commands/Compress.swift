@@ -7,16 +7,16 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Store a timeline's large turns, checkpoints and crystals compressed with LZ4, or plain again.",
         discussion: """
-            Compresses the records a service that opens the store with
-            `compression: .lz4` would store compressed: from 2,000 bytes
-            (--minimum-size), where LZ4 saves at least an eighth of their room in the
-            file. With --none, stores every compressed record plain again. Only the
-            stored form changes: contents, keys, indexes and the change log stay as
-            they are. Works in batches (--batch-size), each its own transaction: a
-            service may write meanwhile, and an interrupted run goes on when started
-            again. The file keeps its size; `kvtool backup STORE DEST --compact` makes
-            a smaller copy. Compressing raises the store to format 2 (it stays there
-            after --none), which TimelineStore versions without compression refuse to
+            Compresses the records a service that opens the store with \
+            `compression: .lz4` would store compressed: from 2,000 bytes \
+            (--minimum-size), where LZ4 saves at least an eighth of their room in the \
+            file. With --none, stores every compressed record plain again. Only the \
+            stored form changes: contents, keys, indexes and the change log stay as \
+            they are. Works in batches (--batch-size), each its own transaction: a \
+            service may write meanwhile, and an interrupted run goes on when started \
+            again. The file keeps its size; `kvtool backup STORE DEST --compact` makes \
+            a smaller copy. Compressing raises the store to format 2 (it stays there \
+            after --none), which TimelineStore versions without compression refuse to \
             open. See Docs/format.md, "Compressed values".
 
             Examples:

@@ -12,10 +12,10 @@ struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Build an example timeline (sessions, turns, forks, checkpoints, crystals) and show it.",
         discussion: """
-            Writes SESSIONS sessions spread over four projects and the last 30 days, each with
-            between half and all of TURNS turns (some with tool calls), forks every fifth session,
-            saves checkpoints every 20 turns and a crystal (summary) per long session. Then reads
-            back the newest sessions of a project and a fork's history, which runs through its
+            Writes SESSIONS sessions spread over four projects and the last 30 days, each with \
+            between half and all of TURNS turns (some with tool calls), forks every fifth session, \
+            saves checkpoints every 20 turns and a crystal (summary) per long session. Then reads \
+            back the newest sessions of a project and a fork's history, which runs through its \
             parent's turns. The content is generated from SEED, so runs are repeatable.
 
             Example:

@@ -8,14 +8,14 @@ struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a store's entries as JSON Lines, from one consistent snapshot.",
         discussion: """
-            The first line describes the dump (store format, record versions, databases); then
-            one line per entry in database and key order: the database, the key (its parts for
-            TimelineStore databases, text in meta, else hex) and the value (a record as
-            {"v": version, "record": …} in CBOR's JSON form, meta values as {"cbor": …}, anything
-            else as base64); the last line counts the entries. `kvtool load` reads it back to
-            the same bytes. Safe on a live store: it reads one snapshot and blocks no writer.
-            Entries that cannot be what their database holds (a key off its layout, a record
-            that is not an envelope: page damage) are named on standard error, and the dump
+            The first line describes the dump (store format, record versions, databases); then \
+            one line per entry in database and key order: the database, the key (its parts for \
+            TimelineStore databases, text in meta, else hex) and the value (a record as \
+            {"v": version, "record": …} in CBOR's JSON form, meta values as {"cbor": …}, anything \
+            else as base64); the last line counts the entries. `kvtool load` reads it back to \
+            the same bytes. Safe on a live store: it reads one snapshot and blocks no writer. \
+            Entries that cannot be what their database holds (a key off its layout, a record \
+            that is not an envelope: page damage) are named on standard error, and the dump \
             then exits 1.
 
             Examples:

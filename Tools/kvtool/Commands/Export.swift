@@ -7,9 +7,9 @@ struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write one session, with its turns, checkpoints and crystals, as a JSON document.",
         discussion: """
-            The document is what TimelineStore.exportJSON writes (version 2): sorted keys, UTC
-            microsecond timestamps, exact costs in nano-units. A fork's inherited turns are included
-            and the session presented as a root, unless --own-turns-only. `kvtool import` (or
+            The document is what TimelineStore.exportJSON writes (version 2): sorted keys, UTC \
+            microsecond timestamps, exact costs in nano-units. A fork's inherited turns are included \
+            and the session presented as a root, unless --own-turns-only. `kvtool import` (or \
             importJSON) reads it back. The store is opened read-only.
 
             Example:

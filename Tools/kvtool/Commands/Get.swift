@@ -11,11 +11,11 @@ struct Get: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show one entry of a database.",
         discussion: """
-            KEY is written as its parts separated by "/" for TimelineStore databases (a session
-            id; a session id and a sequence for turns, checkpoints and crystals), as text in meta,
-            or as hex with --hex. The value is printed as one JSON line, as `kvtool dump` prints it
-            (sessions and turns are stored with field ids for names: Docs/format.md); with --names,
-            a session or turn is printed as the library reads it, by field name, the key's fields
+            KEY is written as its parts separated by "/" for TimelineStore databases (a session \
+            id; a session id and a sequence for turns, checkpoints and crystals), as text in meta, \
+            or as hex with --hex. The value is printed as one JSON line, as `kvtool dump` prints it \
+            (sessions and turns are stored with field ids for names: Docs/format.md); with --names, \
+            a session or turn is printed as the library reads it, by field name, the key's fields \
             included. Exits 1 when there is no such entry.
 
             Examples:

@@ -7,9 +7,9 @@ struct Import: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add one session from a JSON document written by `kvtool export` or exportJSON.",
         discussion: """
-            The whole document is checked before anything is written (one transaction). A session
-            id that already exists is refused unless --replace (which deletes it first, as
-            deleteSession does) or --new-ids (which imports a copy under fresh ids). Version 1
+            The whole document is checked before anything is written (one transaction). A session \
+            id that already exists is refused unless --replace (which deletes it first, as \
+            deleteSession does) or --new-ids (which imports a copy under fresh ids). Version 1 \
             documents (costs as decimal numbers) are read too. Safe next to a running service.
 
             Example:

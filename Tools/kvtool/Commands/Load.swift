@@ -14,14 +14,14 @@ struct Load: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a dump made by `kvtool dump` into a store, in one transaction.",
         discussion: """
-            Reads the whole dump and checks every line first — the header, each database, key
-            and value, the key order, the end line — and stops at the first problem, naming the
-            line, without touching the store. Then loads it into a scratch copy of the store and
-            runs `kvtool check` on the result: store format and record versions this kvtool
-            reads, records that decode, index entries that match, turns without gaps. Only a
-            clean result is written into the store, in one transaction. The store is created if
-            missing; databases it already has that the dump also holds must be empty unless
-            --replace is given, which empties them first. Databases not in the dump are left
+            Reads the whole dump and checks every line first — the header, each database, key \
+            and value, the key order, the end line — and stops at the first problem, naming the \
+            line, without touching the store. Then loads it into a scratch copy of the store and \
+            runs `kvtool check` on the result: store format and record versions this kvtool \
+            reads, records that decode, index entries that match, turns without gaps. Only a \
+            clean result is written into the store, in one transaction. The store is created if \
+            missing; databases it already has that the dump also holds must be empty unless \
+            --replace is given, which empties them first. Databases not in the dump are left \
             alone. A refused load leaves the store byte for byte as it was (or absent).
 
             Examples:

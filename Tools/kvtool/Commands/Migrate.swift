@@ -9,9 +9,9 @@ struct Migrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Migrate a timeline's records to the current record versions.",
         discussion: """
-            Takes a compact backup next to the store first (PATH.backup-<collection>-v<version>)
-            unless --no-backup, then rewrites old records in batches, each its own transaction,
-            so an interrupted run continues where it stopped when started again. --dry-run only
+            Takes a compact backup next to the store first (PATH.backup-<collection>-v<version>) \
+            unless --no-backup, then rewrites old records in batches, each its own transaction, \
+            so an interrupted run continues where it stopped when started again. --dry-run only \
             shows how many records of which versions would change. See Docs/migrations.md.
 
             Examples:

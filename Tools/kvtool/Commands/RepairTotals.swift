@@ -8,12 +8,12 @@ struct RepairTotals: ParsableCommand {
         commandName: "repair-totals",
         abstract: "Set each session's token and cost totals to the sums of its own turns.",
         discussion: """
-            Mends what `kvtool check` reports as totalsMismatch: in a store written
-            before 2026-11-30, a fork whose parent was deleted, or a session imported
-            from an export of a fork with its inherited turns, kept only its earlier
-            totals. Reads every turn once and rewrites the sessions whose totals differ,
-            in one transaction, each change logged as sessionUpdated (backups brought
-            up to date from the change log follow); prints their ids. A session with a
+            Mends what `kvtool check` reports as totalsMismatch: in a store written \
+            before 2026-11-30, a fork whose parent was deleted, or a session imported \
+            from an export of a fork with its inherited turns, kept only its earlier \
+            totals. Reads every turn once and rewrites the sessions whose totals differ, \
+            in one transaction, each change logged as sessionUpdated (backups brought \
+            up to date from the change log follow); prints their ids. A session with a \
             turn that does not read is left as it is: `kvtool check` names the turn.
 
             Example:
