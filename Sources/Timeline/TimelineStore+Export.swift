@@ -146,6 +146,10 @@ extension TimelineStore {
             document = try Self.jsonDecoder().decode(SessionExport.self, from: try Self.upgradedJSON(json))
         } catch let error as TimelineError {
             throw error
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty && (try? JSONSerialization.jsonObject(with: json)) != nil {
+            // Foundation's decoder says "not valid JSON", with no path, for a number that does not
+            // fit its field; the text is JSON, so say what is wrong.
+            throw TimelineError.invalidExport("a number does not fit its field: a fraction, or a value past the integer range, where a whole number is expected (sequences, counts, tokens, costNanos)")
         } catch {
             throw TimelineError.invalidExport("\(error)")
         }
@@ -158,6 +162,7 @@ extension TimelineStore {
         guard document.version <= SessionExport.formatVersion else {
             throw refuse("document version \(document.version) is newer than this code reads (\(SessionExport.formatVersion))")
         }
+        guard document.version >= 1 else { throw refuse("document version \(document.version) is not a version (1…\(SessionExport.formatVersion))") }
         let session = document.session
         if (session.parentID == nil) != (session.branchPoint == nil) { throw refuse("parentID and branchPoint must be given together") }
         if session.parentID == session.id { throw refuse("the session names itself as its parent") }

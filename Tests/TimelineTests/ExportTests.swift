@@ -134,6 +134,7 @@ struct ExportTests {
             var cases: [(String, SessionExport)] = []
             var wrongFormat = good; wrongFormat.format = "other"; cases.append(("format", wrongFormat))
             var newer = good; newer.version = SessionExport.formatVersion + 1; cases.append(("version", newer))
+            var noVersion = good; noVersion.version = 0; cases.append(("version 0", noVersion))
             var gap = good; gap.turns.remove(at: 2); cases.append(("gap", gap))
             var foreign = good; foreign.turns[0].sessionID = UUID(); cases.append(("foreign turn", foreign))
             var extra = good; extra.session.turnCount = 9; cases.append(("count", extra))
@@ -151,6 +152,14 @@ struct ExportTests {
             }
             let notJSON = await #expect(throws: TimelineError.self) { try await target.importJSON(Data("{\"format\": 1".utf8)) }
             if case .invalidExport = notJSON {} else { Issue.record("not JSON: \(String(describing: notJSON))") }
+            // JSON whose number does not fit its field is named so, not "not valid JSON".
+            let exported = String(decoding: try source.exportJSON(fork.id), as: UTF8.self)
+            for number in ["1.5", "1e30"] {
+                let text = exported.replacingOccurrences(of: "\"turnCount\" : ", with: "\"turnCount\" : \(number), \"x\" : ")
+                let error = await #expect(throws: TimelineError.self) { try await target.importJSON(Data(text.utf8)) }
+                guard case .invalidExport(let why) = error else { Issue.record("\(number): \(String(describing: error))"); continue }
+                #expect(why.contains("a number does not fit its field"), "\(why)")
+            }
             #expect(try target.statistics().sessions == 0)
             #expect(try target.statistics().turns == 0)
         }
