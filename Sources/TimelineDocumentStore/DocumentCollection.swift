@@ -279,7 +279,7 @@ public struct DocumentCollection<Record: Codable>: Sendable {
             let remove = oldValue.map { index.entryKey(value: $0, primaryKey: key) }
             let add = newValue.map { index.entryKey(value: $0, primaryKey: key) }
             if let length = index.scopePrefixLength, let add, !add.starts(with: key.bytes.prefix(length)) || key.bytes.count < length {
-                throw DocumentStoreError(.corrupted, collection: name, key: key, underlying: IndexScopeBroken(index: index.name, length: length))
+                throw DocumentStoreError(.encoding, collection: name, key: key, underlying: IndexScopeBroken(index: index.name, length: length))
             }
             guard let db = index.database else { continue }
             if index.unique, let add, let holder = try db.get(add, in: txn), !holder.elementsEqual(key.bytes) {

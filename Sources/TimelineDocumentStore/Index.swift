@@ -39,7 +39,8 @@ public struct Index<Record>: Sendable {
     /// session by turn id (`session id ‖ turn id`). The collection then removes a whole group's
     /// entries as one key range, without reading its records
     /// (``DocumentCollection/deleteRange(_:in:)``); writing an entry that breaks the promise is
-    /// refused with ``DocumentStoreError/Kind/corrupted``, naming the index.
+    /// refused with ``DocumentStoreError/Kind/encoding``, naming the index (a mistake in the
+    /// declaration or the key closure, not damage: nothing was written).
     public init(_ name: String, unique: Bool = false, scopedByPrimaryKeyPrefix length: Int,
                 key: @escaping @Sendable (Record) -> KeyBytes?) {
         self.name = name
