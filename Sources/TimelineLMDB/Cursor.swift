@@ -21,6 +21,7 @@ extension Database {
     /// The cursor, and every entry it returns, is valid only during the call.
     /// - Throws: ``LMDBError``, or what `body` throws.
     public func withCursor<Access, R>(in txn: borrowing Transaction<Access>, _ body: (borrowing Cursor<Access>) throws -> R) throws -> R {
+        let dbi = try self.handle(in: txn)
         var handle: OpaquePointer?
         try check(mdb_cursor_open(txn.handle, dbi, &handle), "open a cursor on \(describe(database: name))")
         guard let handle else { throw LMDBError(.outOfMemory, operation: "open a cursor on \(describe(database: name))") }

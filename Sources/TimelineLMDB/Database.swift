@@ -57,16 +57,36 @@ public struct Database: Sendable, Hashable {
         static let known: PutFlags = [.noOverwrite, .noDupData, .append, .appendDup]
     }
 
+    /// LMDB's handle: the number of a slot of the environment, which LMDB reuses. Read it through
+    /// ``handle(in:)``, which checks that the slot still holds this database.
     let dbi: UInt32
+    /// Which opening of a database this handle is (see `DatabaseHandles`).
+    let token: UInt64
     /// The database's name, or `nil` for the environment's main (unnamed) database.
     public let name: String?
     /// The flags it was opened with.
     public let flags: Flags
 
-    init(dbi: UInt32, name: String?, flags: Flags) {
+    init(dbi: UInt32, name: String?, flags: Flags, token: UInt64) {
         self.dbi = dbi
         self.name = name
         self.flags = flags
+        self.token = token
+    }
+
+    /// LMDB's handle for this database in `txn`'s environment, after checking that its slot
+    /// still holds this database: one relaxed atomic load.
+    /// - Throws: ``LMDBError/Code/misuse`` for a handle of a database dropped since (LMDB gives
+    ///   its slot to the next database opened), of another environment, or opened in a write
+    ///   transaction that rolled back.
+    @inline(__always)
+    func handle(in txn: borrowing Transaction<some TransactionAccess>) throws(LMDBError) -> UInt32 {
+        let (dbi, token) = (dbi, token)
+        guard txn.unmanagedEnvironment._withUnsafeGuaranteedRef({ $0.handles.holds(slot: dbi, token: token) }) else {
+            throw LMDBError(.misuse, operation: "use \(describe(database: name))",
+                            detail: "this handle no longer names a database of this environment: the database was dropped (open it again by name), or the handle comes from another environment or from a write transaction that rolled back")
+        }
+        return dbi
     }
 
     // MARK: Reading
@@ -79,6 +99,7 @@ public struct Database: Sendable, Hashable {
     /// - Throws: ``LMDBError`` (e.g. ``LMDBError/Code/badValueSize`` for an empty or overlong key).
     /// - Complexity: O(log n).
     public func get(_ key: UnsafeRawBufferPointer, in txn: borrowing Transaction<some TransactionAccess>) throws -> UnsafeRawBufferPointer? {
+        let dbi = try handle(in: txn)
         var k = MDB_val(key)
         var v = MDB_val()
         let rc = mdb_get(txn.handle, dbi, &k, &v)
@@ -112,6 +133,7 @@ public struct Database: Sendable, Hashable {
         _ value: UnsafeRawBufferPointer, for key: UnsafeRawBufferPointer,
         flags: PutFlags = [], in txn: borrowing WriteTransaction
     ) throws {
+        let dbi = try handle(in: txn)
         var k = MDB_val(key)
         var v = MDB_val(value)
         try txn.checkWrite(mdb_put(txn.handle, dbi, &k, &v, flags.rawValue), "put into \(describe(database: name))")
@@ -145,6 +167,7 @@ public struct Database: Sendable, Hashable {
         guard count >= 0 else {
             throw LMDBError(.invalidArgument, operation: "reserve a value in \(describe(database: name))", detail: "a negative size (\(count))")
         }
+        let dbi = try handle(in: txn)
         var k = MDB_val(key)
         var v = MDB_val(mv_size: count, mv_data: nil)
         try txn.checkWrite(mdb_put(txn.handle, dbi, &k, &v, flags.rawValue | UInt32(MDB_RESERVE)),
@@ -162,6 +185,7 @@ public struct Database: Sendable, Hashable {
     /// Removes `key` and all of its values. Returns whether it was present.
     /// - Complexity: O(log n).
     public func delete(_ key: UnsafeRawBufferPointer, in txn: borrowing WriteTransaction) throws -> Bool {
+        let dbi = try handle(in: txn)
         var k = MDB_val(key)
         let rc = mdb_del(txn.handle, dbi, &k, nil)
         if rc == MDB_NOTFOUND { return false }
@@ -180,6 +204,7 @@ public struct Database: Sendable, Hashable {
     /// was present.
     /// - Complexity: O(log n).
     public func delete(_ key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, in txn: borrowing WriteTransaction) throws -> Bool {
+        let dbi = try handle(in: txn)
         var k = MDB_val(key)
         var v = MDB_val(value)
         let rc = mdb_del(txn.handle, dbi, &k, &v)
@@ -197,28 +222,51 @@ public struct Database: Sendable, Hashable {
     }
 
     /// Removes every entry; the database stays open (`mdb_drop` with `del = 0`).
+    ///
+    /// The main database holds a record for each named database, and LMDB would clear those
+    /// too — every named database lost, its pages never freed. So clearing the main database is
+    /// refused while it holds a value of 48 bytes, the size of such a record (as
+    /// ``Environment/databaseNames()`` counts them): drop the named databases first.
+    /// - Throws: ``LMDBError/Code/misuse`` for the main database while it holds named ones.
     /// - Complexity: O(number of pages).
     public func clear(in txn: borrowing WriteTransaction) throws {
+        let dbi = try handle(in: txn)
+        if name == nil {
+            let holdsNamed = try withCursor(in: txn) { cursor in
+                var entries = cursor.entries()
+                while let entry = try entries.next() { if entry.value.count == 48 { return true } }
+                return false
+            }
+            if holdsNamed {
+                throw LMDBError(.misuse, operation: "clear the main database",
+                                detail: "it holds the named databases' records, which LMDB would clear with it; drop the named databases first")
+            }
+        }
         try txn.checkWrite(mdb_drop(txn.handle, dbi, 0), "clear \(describe(database: name))")
         txn.wal?.record(.clear, self)
     }
 
-    /// Deletes the database itself (`mdb_drop` with `del = 1`). The handle must not be used
-    /// again; ``Environment/openDatabase(_:flags:create:)`` recreates it by name.
+    /// Deletes the database itself (`mdb_drop` with `del = 1`). The handle is closed — even if
+    /// the transaction rolls back, which keeps the database — and any later use of it throws
+    /// ``LMDBError/Code/misuse``; ``Environment/openDatabase(_:flags:create:)`` opens it again
+    /// by name (recreating it after a committed drop).
     /// - Complexity: O(number of pages).
     public func drop(in txn: borrowing WriteTransaction) throws {
+        let dbi = try handle(in: txn)
         guard name != nil else {
             throw LMDBError(.misuse, operation: "drop the main database", detail: "the main database can only be cleared")
         }
         try txn.checkWrite(mdb_drop(txn.handle, dbi, 1), "drop \(describe(database: name))")
         txn.wal?.record(.drop, self)
         txn.environment.forgetDatabase(named: name)
+        txn.environment.handles.release(slot: dbi)   // LMDB closed the handle: its slot goes to the next open
     }
 
     /// The flags the database was created with, as LMDB keeps them (`mdb_dbi_flags`) — which
     /// may differ from ``flags``, the ones it was opened with: LMDB opens an existing database
     /// with its stored flags whatever the caller passed.
     public func storedFlags(in txn: borrowing Transaction<some TransactionAccess>) throws -> Flags {
+        let dbi = try handle(in: txn)
         var raw: UInt32 = 0
         try check(mdb_dbi_flags(txn.handle, dbi, &raw), "read the flags of \(describe(database: name))")
         return Flags(rawValue: raw & Flags.known.rawValue)
@@ -228,6 +276,7 @@ public struct Database: Sendable, Hashable {
 
     /// Page and entry counts of the database as this transaction sees it (`mdb_stat`).
     public func statistics(in txn: borrowing Transaction<some TransactionAccess>) throws -> Statistics {
+        let dbi = try handle(in: txn)
         var stat = MDB_stat()
         try check(mdb_stat(txn.handle, dbi, &stat), "stat \(describe(database: name))")
         return Statistics(stat)

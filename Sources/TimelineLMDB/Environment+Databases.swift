@@ -43,7 +43,7 @@ extension Environment {
                                 detail: "no database named \"\(cacheKey)\" exists" + (create ? "" : " and it was not to be created"))
             }
             try check(rc, operation)
-            let database = Database(dbi: dbi, name: name, flags: flags)
+            let database = Database(dbi: dbi, name: name, flags: flags, token: handles.token(slot: dbi, name: name))
             if created { wal?.record(.create, database) }
             return database
         }
@@ -104,7 +104,7 @@ extension Transaction where Access == WriteAccess {
         let (rc, dbi, created) = openHandle(handle, name, flags, create: create)
         if rc == MDB_NOTFOUND { throw LMDBError(.notFound, operation: operation, detail: "no database named \"\(name)\" exists") }
         try TimelineLMDB.checkWrite(rc, unmanagedEnvironment, operation)
-        let database = Database(dbi: dbi, name: name, flags: flags)
+        let database = Database(dbi: dbi, name: name, flags: flags, token: environment.handles.token(slot: dbi, name: name))
         if created { wal?.record(.create, database) }
         return database
     }

@@ -49,6 +49,8 @@ public final class Environment: @unchecked Sendable {
     let currentMapSize: Atomic<Int>
     /// Database handles opened so far, by name ("" for the main database).
     let databases = Mutex<[String: Database]>([:])
+    /// Which database each handle slot holds: a ``Database`` is checked against it on every use.
+    let handles: DatabaseHandles
     /// Serializes `mdb_dbi_open` through read transactions (read-only environments).
     let openLock = Mutex<Void>(())
     /// The device and inode of `data.mdb`, registered in ``openFiles`` while the environment is open.
@@ -108,6 +110,7 @@ public final class Environment: @unchecked Sendable {
         self.path = path
         self.configuration = configuration
         self.gate = TransactionGate(maxIdleReaders: Swift.min(8, Swift.max(0, configuration.maxReaders / 8)))
+        self.handles = DatabaseHandles(slots: configuration.maxDatabases + 2)   // LMDB's own two, then the named ones
     }
 
     /// The most named databases an environment may be configured for (``Configuration/maxDatabases``).

@@ -227,6 +227,46 @@ struct DatabaseTests {
         }
     }
 
+    @Test("a handle whose database was dropped, or of another environment, is refused: it never reaches the database that took its slot")
+    func staleHandles() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: storePath(dir))
+            let a = try env.openDatabase("a")
+            try env.write { txn throws in try a.put(bytes("1"), for: bytes("k"), in: txn) }
+            try env.write { txn throws in try a.drop(in: txn) }
+            // LMDB gives the dropped database's slot to the next one opened: a put through the old
+            // handle used to land in "b".
+            let b = try env.openDatabase("b")
+            let stale = #expect(throws: LMDBError.self) { try env.write { txn throws in try a.put(bytes("9"), for: bytes("k"), in: txn) } }
+            #expect(stale?.code == .misuse && "\(stale!)".contains("dropped"))
+            #expect(throws: LMDBError.self) { try env.read { txn throws in try a.count(in: txn) } }
+            #expect(throws: LMDBError.self) { try env.read { txn throws in try a.withCursor(in: txn) { _ in } } }
+            try env.read { txn throws in #expect(try b.count(in: txn) == 0) }
+            // Dropped and used in the same transaction; opened again by name, it works.
+            #expect(throws: LMDBError.self) { try env.write { txn throws in try b.drop(in: txn); try b.put(bytes("1"), for: bytes("k"), in: txn) } }
+            let again = try env.openDatabase("a")
+            try env.write { txn throws in try again.put(bytes("2"), for: bytes("k"), in: txn) }
+            #expect(try env.read { txn throws in try again.get(bytes("k"), in: txn).map(Array.init) } == bytes("2"))
+
+            // A handle of another environment, whose slot there holds another database.
+            let other = try Environment(path: storePath(dir + "/other"))
+            let x = try other.openDatabase("x")
+            #expect(throws: LMDBError.self) { try env.write { txn throws in try x.put(bytes("1"), for: bytes("k"), in: txn) } }
+            #expect(try env.read { txn throws in try again.get(bytes("k"), in: txn).map(Array.init) } == bytes("2"))
+
+            // The main database holds the named ones' records: clearing it is refused while it does.
+            let main = try env.openDatabase(nil)
+            let refused = #expect(throws: LMDBError.self) { try env.write { txn throws in try main.clear(in: txn) } }
+            #expect(refused?.code == .misuse)
+            // The drop of "b" above rolled back with its transaction: "b" is still there, its old
+            // handle closed all the same (LMDB closes it at the drop), and opened again by name.
+            #expect(try env.databaseNames() == ["a", "b"])
+            let b2 = try env.openDatabase("b")
+            try env.write { txn throws in try b2.put(bytes("3"), for: bytes("k"), in: txn) }
+            #expect(try env.read { txn throws in try b2.count(in: txn) } == 1)
+        }
+    }
+
     @Test("data survives closing and reopening")
     func reopen() throws {
         try withTemporaryDirectory { dir in
