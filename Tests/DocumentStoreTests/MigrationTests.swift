@@ -118,7 +118,10 @@ struct MigrationTests {
             do {
                 let store = try Store(path: path, migrationPolicy: .lazy)
                 _ = try People.openV3(store)
-                let report = try #require(try MigrationRunner(store: store, backup: false, batchSize: 100).run().first)
+                // A batch size set to 0 after `init` (which clamps its argument) used to loop forever.
+                var runner = MigrationRunner(store: store, backup: false, batchSize: 100)
+                runner.batchSize = 0
+                let report = try #require(try runner.run().first)
                 #expect(report.fromVersion == 1 && report.toVersion == 3 && report.rewritten == 1_800)
             }
             try verifyV3(path, count: 3_000)

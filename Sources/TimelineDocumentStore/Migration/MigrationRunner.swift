@@ -25,7 +25,8 @@ public struct MigrationRunner: Sendable {
     public let store: Store
     /// Take a compact copy of the store before the first write of a run (`<store>.backup-…`).
     public var backup: Bool
-    /// Records per transaction.
+    /// Records per transaction; a value below 1 is taken as 1 (0 made a run loop forever on
+    /// empty batches).
     public var batchSize: Int
     /// Called after every batch.
     public var progress: (@Sendable (MigrationProgress) -> Void)?
@@ -94,6 +95,7 @@ public struct MigrationRunner: Sendable {
         }
         let total = try store.read { txn in try entry.count(txn) }
         var rewritten = 0
+        let batchSize = max(1, batchSize)   // the property is settable after `init` clamped it
         while true {
             let batch = try store.write { txn in
                 let batch = try entry.batch(position, batchSize, txn)
