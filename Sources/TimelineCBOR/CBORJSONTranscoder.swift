@@ -23,7 +23,7 @@ internal import CTimelineText
 /// | true, false, null | the same; undefined and other simple values: `null` |
 ///
 /// It refuses — throwing ``CBORError``, never trapping — input that is not well-formed, text
-/// that is not UTF-8, nesting deeper than `maxDepth`, indefinite lengths (the record layer never
+/// that is not UTF-8, nesting deeper than `maxDepth` (at most ``CBORDecoder/maxDepthLimit``), indefinite lengths (the record layer never
 /// writes them), and map keys other than text or integers.
 public enum CBORJSONTranscoder {
     /// Appends the JSON form of the one CBOR item at the start of `cbor` to `out` and returns
@@ -62,7 +62,7 @@ public enum CBORJSONTranscoder {
 
         init(input: UnsafeRawBufferPointer, maxDepth: Int) {
             self.input = input
-            self.maxDepth = maxDepth
+            self.maxDepth = min(maxDepth, CBORDecoder.maxDepthLimit)
         }
 
         @inline(__always)

@@ -146,7 +146,8 @@ extension CBORValue {
     }
 
     /// Reads a value from its JSON form (see the mapping above). Plain JSON reads as well:
-    /// numbers without '.' or an exponent become integers, the rest floats.
+    /// numbers without '.' or an exponent become integers, the rest floats. Nesting deeper than
+    /// `maxDepth` is refused (a `maxDepth` past ``CBORDecoder/maxDepthLimit`` is taken as that).
     /// - Throws: ``CBORJSONError`` naming the offset of the problem.
     public init(json: String, maxDepth: Int = 256) throws(CBORJSONError) {
         var text = json
@@ -174,7 +175,7 @@ struct JSONParser {
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
-        self.maxDepth = maxDepth
+        self.maxDepth = min(maxDepth, CBORDecoder.maxDepthLimit)
     }
 
     func error(_ reason: String) -> CBORJSONError { CBORJSONError(reason: reason, offset: offset) }

@@ -108,8 +108,9 @@ public enum CBORValue: Hashable, Sendable {
 
 extension CBORValue {
     /// Decodes exactly one well-formed CBOR item from `bytes`, indefinite lengths included.
-    /// - Throws: ``CBORError`` for anything not well-formed, for nesting deeper than `maxDepth`,
-    ///   and for bytes after the item.
+    /// - Throws: ``CBORError`` for anything not well-formed, for nesting deeper than `maxDepth`
+    ///   (at most ``CBORDecoder/maxDepthLimit``; a larger one is taken as that), and for bytes
+    ///   after the item.
     /// - Complexity: O(n) in the size of the input.
     public init(decoding bytes: UnsafeRawBufferPointer, maxDepth: Int = 256) throws(CBORError) {
         var reader = CBORReader(bytes, maxDepth: maxDepth)

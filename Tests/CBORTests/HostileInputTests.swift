@@ -112,6 +112,23 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a maxDepth past 1,024 is taken as 1,024 by every reader: input 100,000 levels deep is refused, where maxDepth: .max overflowed the stack")
+    func depthLimit() throws {
+        let deep = Array(repeating: UInt8(0x81), count: 100_000) + [0x00]
+        #expect { try CBORValue(decoding: deep, maxDepth: .max) } throws: { ($0 as? CBORError)?.kind == .tooDeep }
+        #expect(throws: DecodingError.self) { try CBORDecoder(maxDepth: .max).decode(CBORValue.self, from: deep) }
+        #expect(throws: CBORJSONError.self) {
+            try CBORValue(json: String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000), maxDepth: .max)
+        }
+        var out: [UInt8] = []
+        #expect { try deep.withUnsafeBytes { try CBORJSONTranscoder.append($0, to: &out, maxDepth: .max) } }
+            throws: { ($0 as? CBORError)?.kind == .tooDeep }
+        // Up to the limit, a deeper maxDepth than the default is honoured.
+        let atLimit = Array(repeating: UInt8(0x81), count: CBORDecoder.maxDepthLimit - 1) + [0x00]
+        _ = try CBORValue(decoding: atLimit, maxDepth: .max)
+        #expect { try CBORValue(decoding: [0x81] + atLimit, maxDepth: .max) } throws: { ($0 as? CBORError)?.kind == .tooDeep }
+    }
+
     @Test("a value as deep as the decoder allows round-trips through its JSON form, maps with non-text keys and leaves written as markers included (two fuzz findings)")
     func deepJSONRoundTrip() throws {
         // Each leaf with the levels it takes in CBOR: a UUID and a date are a tag and an item.

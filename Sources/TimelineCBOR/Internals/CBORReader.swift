@@ -19,7 +19,7 @@ struct CBORReader {
     init(_ base: UnsafeRawBufferPointer, offset: Int = 0, maxDepth: Int) {
         self.base = base
         self.offset = offset
-        self.maxDepth = maxDepth
+        self.maxDepth = min(maxDepth, CBORDecoder.maxDepthLimit)
     }
 
     var remaining: Int { Swift.max(0, base.count - offset) }
