@@ -57,7 +57,11 @@ extension Database {
 ///
 /// Get one from ``Database/withCursor(in:_:)``. It is `~Copyable` and not `Sendable`, closes
 /// itself when the closure ends, and every ``Entry`` it returns is valid only until the
-/// transaction ends. Each move returns the entry it lands on, or `nil` when there is none.
+/// transaction ends. Each move returns the entry it lands on, or `nil` when there is none. A new
+/// cursor is on no entry until it moves: ``next()`` then starts at the first entry, ``previous()``
+/// at the last, ``current()`` and the moves within a key's values return `nil`, and ``delete(allValues:)``
+/// throws ``LMDBError/Code/misuse``. So is a cursor whose last entry was deleted out of an emptied
+/// database.
 public struct Cursor<Access: TransactionAccess>: ~Copyable {
     let handle: OpaquePointer
     let txnHandle: OpaquePointer
@@ -86,8 +90,14 @@ public struct Cursor<Access: TransactionAccess>: ~Copyable {
     public func next() throws -> Entry? { try move(MDB_NEXT) }
     /// The entry before the current one.
     public func previous() throws -> Entry? { try move(MDB_PREV) }
-    /// The entry at the current position.
-    public func current() throws -> Entry? { try move(MDB_GET_CURRENT) }
+    /// The entry at the current position; `nil` when the cursor is on none (it has not moved yet,
+    /// or it is past the end after a delete).
+    public func current() throws -> Entry? {
+        var key = MDB_val(), value = MDB_val()
+        let rc = mdb_cursor_get(handle, &key, &value, MDB_GET_CURRENT)
+        if rc == EINVAL { return nil }   // LMDB's answer for a cursor that is on no entry
+        return try finish(rc, key, value)
+    }
 
     /// Moves to the first key greater than or equal to `key` (`MDB_SET_RANGE`).
     public func seek(_ key: some ContiguousBytes) throws -> Entry? {
@@ -101,14 +111,22 @@ public struct Cursor<Access: TransactionAccess>: ~Copyable {
 
     // MARK: Duplicate values (dupSort databases)
 
-    /// The first value of the current key.
-    public func firstValue() throws -> Entry? { try moveAndReread(MDB_FIRST_DUP) }
-    /// The last value of the current key.
-    public func lastValue() throws -> Entry? { try moveAndReread(MDB_LAST_DUP) }
-    /// The next value of the current key; `nil` after its last.
-    public func nextValue() throws -> Entry? { try move(MDB_NEXT_DUP) }
-    /// The previous value of the current key; `nil` before its first.
-    public func previousValue() throws -> Entry? { try move(MDB_PREV_DUP) }
+    // Outside a dupSort database a key has one value, the current entry: LMDB itself refuses the
+    // first and last moves there (`MDB_INCOMPATIBLE`), and its next and previous moves went on
+    // to the next key, which ``nextValue()`` promised not to do.
+
+    /// The first value of the current key (outside ``Database/Flags/dupSort`` databases, the
+    /// current entry); `nil` when the cursor is on no entry.
+    public func firstValue() throws -> Entry? { try holdsDuplicates() ? moveAndReread(MDB_FIRST_DUP) : current() }
+    /// The last value of the current key (outside ``Database/Flags/dupSort`` databases, the
+    /// current entry); `nil` when the cursor is on no entry.
+    public func lastValue() throws -> Entry? { try holdsDuplicates() ? moveAndReread(MDB_LAST_DUP) : current() }
+    /// The next value of the current key; `nil` after its last (always, outside
+    /// ``Database/Flags/dupSort`` databases).
+    public func nextValue() throws -> Entry? { try holdsDuplicates() ? move(MDB_NEXT_DUP) : nil }
+    /// The previous value of the current key; `nil` before its first (always, outside
+    /// ``Database/Flags/dupSort`` databases).
+    public func previousValue() throws -> Entry? { try holdsDuplicates() ? move(MDB_PREV_DUP) : nil }
     /// The first value of the next key.
     public func nextKey() throws -> Entry? { try move(MDB_NEXT_NODUP) }
     /// The last value of the previous key.
@@ -125,9 +143,16 @@ public struct Cursor<Access: TransactionAccess>: ~Copyable {
     }
 
     /// How many values the current key has (`mdb_cursor_count`); 1 outside dupSort databases.
+    /// - Throws: ``LMDBError/Code/misuse`` when the cursor is on no entry.
     public func valueCount() throws -> Int {
+        guard try holdsDuplicates() else {
+            guard try current() != nil else { throw onNoEntry("count the values of the current key") }
+            return 1
+        }
         var count = 0
-        try check(mdb_cursor_count(handle, &count), "count values in \(describe(database: database.name))")
+        let rc = mdb_cursor_count(handle, &count)
+        if rc == EINVAL { throw onNoEntry("count the values of the current key") }
+        try check(rc, "count values in \(describe(database: database.name))")
         return count
     }
 
@@ -152,6 +177,7 @@ extension Cursor where Access == WriteAccess {
     /// Deletes the entry at the cursor; with `allValues`, every value of its key (`MDB_NODUPDATA`).
     public func delete(allValues: Bool = false) throws {
         // With a write-ahead log, the entry is recorded before it goes (and forgotten if it stays).
+        guard try current() != nil else { throw onNoEntry("delete through a cursor") }
         let wal = unmanagedEnvironment._withUnsafeGuaranteedRef { $0.wal }
         let savepoint = wal?.savepoint
         if let wal {
@@ -338,11 +364,25 @@ extension Cursor {
         return try finish(mdb_cursor_get(handle, &k, &v, op), k, v)
     }
 
+    /// Whether the database keeps several values a key, as LMDB has it (`mdb_dbi_flags`: the
+    /// stored flags, whatever the handle was opened with).
+    private func holdsDuplicates() throws -> Bool {
+        var flags: UInt32 = 0
+        try check(mdb_dbi_flags(txnHandle, database.dbi, &flags), "read the flags of \(describe(database: database.name))")
+        return flags & UInt32(MDB_DUPSORT) != 0
+    }
+
+    /// The error for an operation that needs the cursor on an entry when it is on none.
+    func onNoEntry(_ operation: String) -> LMDBError {
+        LMDBError(.misuse, operation: "\(operation) in \(describe(database: database.name))",
+                  detail: "the cursor is on no entry: move it to one first (first(), seek(_:), find(_:)…)")
+    }
+
     /// For the dup moves that fill in only the value: move, then read the whole current entry.
     private func moveAndReread(_ op: MDB_cursor_op) throws -> Entry? {
         var value = MDB_val()
         let rc = mdb_cursor_get(handle, nil, &value, op)
-        if rc == MDB_NOTFOUND { return nil }
+        if rc == MDB_NOTFOUND || rc == EINVAL { return nil }   // EINVAL: on no entry
         try check(rc, "move a cursor on \(describe(database: database.name))")
         return try move(MDB_GET_CURRENT)
     }

@@ -4,6 +4,9 @@ import Testing
 
 @Suite("Cursor: moves and range scans")
 struct CursorTests {
+    /// An entry's key as text.
+    static func key(_ entry: Entry) -> String { String(decoding: entry.key, as: UTF8.self) }
+
     /// Whether `a` sorts before `b` the way LMDB's default comparator does (memcmp, shorter first).
     static func less(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
 
@@ -140,6 +143,37 @@ struct CursorTests {
             }
             try env.read { txn throws in
                 #expect(try collect(db, in: txn).map { String(decoding: $0.0, as: UTF8.self) } == ["k1", "k3", "k5", "k7", "k9"])
+            }
+        }
+    }
+
+    @Test("a cursor on no entry: current() is nil, delete() is misuse; the moves within a key's values keep to that key in a plain database")
+    func onNoEntryAndPlainValues() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: storePath(dir))
+            let db = try env.openDatabase("plain")
+            try env.write { txn throws in
+                try db.withCursor(in: txn) { cursor throws in
+                    #expect(try cursor.current() == nil)
+                    #expect(try cursor.firstValue() == nil)
+                    let unplaced = #expect(throws: LMDBError.self) { try cursor.delete() }
+                    #expect(unplaced?.code == .misuse)
+                    #expect(throws: LMDBError.self) { try cursor.valueCount() }
+                    for i in 0..<3 { try cursor.put(bytes("v\(i)"), for: bytes("k\(i)")) }
+                    // One value a key: the moves within its values stay on it (LMDB's next-value
+                    // move went on to "k1"; its first- and last-value moves threw incompatible).
+                    #expect(try cursor.first().map { Self.key($0) } == "k0")
+                    #expect(try cursor.nextValue() == nil && cursor.previousValue() == nil)
+                    #expect(try cursor.firstValue().map { Self.key($0) } == "k0" && cursor.lastValue().map { Self.key($0) } == "k0")
+                    #expect(try cursor.valueCount() == 1)
+                    // Deleting every entry through current(): nil once the database is empty, where
+                    // LMDB says EINVAL.
+                    var deleted = 0
+                    _ = try cursor.first()
+                    while try cursor.current() != nil { try cursor.delete(); deleted += 1 }
+                    #expect(deleted == 3)
+                    #expect(throws: LMDBError.self) { try cursor.delete() }
+                }
             }
         }
     }
