@@ -166,6 +166,7 @@ extension Cursor where Access == WriteAccess {
     public func put(_ value: some ContiguousBytes, for key: some ContiguousBytes, flags: Database.PutFlags = []) throws {
         try key.withUnsafeBytes { k in
             try value.withUnsafeBytes { v in
+                try database.checkValueSize(v.count, unmanagedEnvironment)
                 var kv = MDB_val(k), vv = MDB_val(v)
                 try checkWrite(mdb_cursor_put(handle, &kv, &vv, flags.rawValue), unmanagedEnvironment,
                                "put into \(describe(database: database.name)) through a cursor")

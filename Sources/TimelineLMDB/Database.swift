@@ -79,6 +79,16 @@ public struct Database: Sendable, Hashable {
     /// - Throws: ``LMDBError/Code/misuse`` for a handle of a database dropped since (LMDB gives
     ///   its slot to the next database opened), of another environment, or opened in a write
     ///   transaction that rolled back.
+    /// Refuses a value LMDB would take but could not commit (``Environment/maxValueSize``).
+    @inline(__always)
+    func checkValueSize(_ count: Int, _ environment: Unmanaged<Environment>) throws(LMDBError) {
+        let limit = environment._withUnsafeGuaranteedRef { $0.maxValueSize }
+        if count > limit {
+            throw LMDBError(.badValueSize, operation: "put into \(describe(database: name))",
+                            detail: "a value of \(count) bytes is longer than Environment.maxValueSize (\(limit)): LMDB writes it with one write call at commit, which the system cuts short; store it in pieces")
+        }
+    }
+
     @inline(__always)
     func handle(in txn: borrowing Transaction<some TransactionAccess>) throws(LMDBError) -> UInt32 {
         let (dbi, token) = (dbi, token)
@@ -134,6 +144,7 @@ public struct Database: Sendable, Hashable {
         flags: PutFlags = [], in txn: borrowing WriteTransaction
     ) throws {
         let dbi = try handle(in: txn)
+        try checkValueSize(value.count, txn.unmanagedEnvironment)
         var k = MDB_val(key)
         var v = MDB_val(value)
         try txn.checkWrite(mdb_put(txn.handle, dbi, &k, &v, flags.rawValue), "put into \(describe(database: name))")
@@ -168,6 +179,7 @@ public struct Database: Sendable, Hashable {
             throw LMDBError(.invalidArgument, operation: "reserve a value in \(describe(database: name))", detail: "a negative size (\(count))")
         }
         let dbi = try handle(in: txn)
+        try checkValueSize(count, txn.unmanagedEnvironment)
         var k = MDB_val(key)
         var v = MDB_val(mv_size: count, mv_data: nil)
         try txn.checkWrite(mdb_put(txn.handle, dbi, &k, &v, flags.rawValue | UInt32(MDB_RESERVE)),

@@ -69,6 +69,10 @@ extension Environment {
     /// The largest key LMDB accepts (`mdb_env_get_maxkeysize`): 511 bytes in Debian's build.
     public var maxKeySize: Int { Int(mdb_env_get_maxkeysize(handle)) }
 
+    /// ``maxValueSize`` for pages of `pageSize` bytes: the most whole pages one write call moves
+    /// (Linux's `MAX_RW_COUNT`, `0x7FFFF000`), less the page header of 16 bytes.
+    static func maxValueSize(pageSize: Int) -> Int { 0x7FFF_F000 / pageSize * pageSize - 16 }
+
     /// Whether the store in the directory at `path` is this environment's own (the same data
     /// file, by device and inode: through a symbolic link or another spelling of the path too).
     package func isOwnStore(atDirectory path: String) -> Bool {

@@ -49,6 +49,12 @@ public final class Environment: @unchecked Sendable {
     let currentMapSize: Atomic<Int>
     /// Database handles opened so far, by name ("" for the main database).
     let databases = Mutex<[String: Database]>([:])
+    /// The largest value a put takes: 2,147,479,536 bytes (2 GiB − 4 KiB − 16) with 4 KiB pages.
+    /// LMDB writes a large value's pages with one `pwrite` at commit, which Linux cuts short at
+    /// 2 GiB − 4 KiB, and LMDB reports a short write as `EIO`: a larger value was taken by the put
+    /// and then failed the commit as a disk error. A put of a longer value throws
+    /// ``LMDBError/Code/badValueSize`` instead, before anything is written.
+    public let maxValueSize: Int
     /// Which database each handle slot holds: a ``Database`` is checked against it on every use.
     let handles: DatabaseHandles
     /// Serializes `mdb_dbi_open` through read transactions (read-only environments).
@@ -111,6 +117,8 @@ public final class Environment: @unchecked Sendable {
         self.configuration = configuration
         self.gate = TransactionGate(maxIdleReaders: Swift.min(8, Swift.max(0, configuration.maxReaders / 8)))
         self.handles = DatabaseHandles(slots: configuration.maxDatabases + 2)   // LMDB's own two, then the named ones
+        var stat = MDB_stat()   // the page size: the operating system's when the file was made
+        self.maxValueSize = Environment.maxValueSize(pageSize: mdb_env_stat(handle.handle, &stat) == 0 ? Int(stat.ms_psize) : 4_096)
     }
 
     /// The most named databases an environment may be configured for (``Configuration/maxDatabases``).

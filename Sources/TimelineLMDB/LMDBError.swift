@@ -63,7 +63,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let badReaderSlot = Code(rawValue: MDB_BAD_RSLOT)
         /// `MDB_BAD_TXN`: the transaction failed earlier and can only be aborted.
         public static let badTransaction = Code(rawValue: MDB_BAD_TXN)
-        /// `MDB_BAD_VALSIZE`: a key was empty or longer than ``Environment/maxKeySize``.
+        /// `MDB_BAD_VALSIZE`: a key was empty or longer than ``Environment/maxKeySize``, or a
+        /// value longer than ``Environment/maxValueSize``.
         public static let badValueSize = Code(rawValue: MDB_BAD_VALSIZE)
         /// `MDB_BAD_DBI`: the database handle was closed or dropped.
         public static let badDatabase = Code(rawValue: MDB_BAD_DBI)
@@ -189,7 +190,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .readersFull: return "too many open read transactions: raise Configuration.maxReaders or end long reads"
         case .transactionFull: return "split the work into several smaller write transactions"
         case .incompatible: return "open the database with the flags it was created with"
-        case .badValueSize: return "keys must be 1 to Environment.maxKeySize bytes (511 by default)"
+        case .badValueSize: return "keys must be 1 to Environment.maxKeySize bytes (511 by default), values at most Environment.maxValueSize (2 GiB − 4 KiB − 16 bytes with 4 KiB pages)"
         case .badDatabase: return "the database handle was dropped; open it again"
         case .badTransaction: return "an earlier error in this transaction made it unusable; let the closure throw and retry"
         case .permissionDenied: return "check the owner and mode of the directory and its files (data.mdb, lock.mdb)"

@@ -68,6 +68,26 @@ struct DatabaseTests {
                 #expect(copy(try db.get(bytes("empty value"), in: txn)) == [])
                 #expect(try db.count(in: txn) == 1 + 1)
             }
+            // A value past maxValueSize is refused at the put: LMDB took it and then failed the
+            // commit with EIO, its word for the short write Linux makes of a write past 2 GiB − 4 KiB.
+            // (A value of exactly maxValueSize commits and reads back: checked by hand, it writes 2 GiB.)
+            #expect(env.maxValueSize == 2_147_479_536)
+            let tooLong = env.maxValueSize + 1
+            for put in ["reserving", "buffer", "cursor"] {
+                let error = #expect(throws: LMDBError.self, "\(put)") {
+                    try env.write { txn throws in
+                        // Never read: the size is refused before LMDB sees the value.
+                        let huge = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: 0x1000), count: tooLong)
+                        switch put {
+                        case "reserving": _ = try bytes("k").withUnsafeBytes { try db.put(reserving: tooLong, for: $0, in: txn) { _ in } }
+                        case "buffer": try bytes("k").withUnsafeBytes { try db.put(huge, for: $0, in: txn) }
+                        default: try db.withCursor(in: txn) { cursor throws in try cursor.put(huge, for: bytes("k")) }
+                        }
+                    }
+                }
+                #expect(error?.code == .badValueSize && "\(error!)".contains("maxValueSize"), "\(put)")
+            }
+            try env.read { txn throws in #expect(try db.count(in: txn) == 2) }
         }
     }
 
