@@ -268,7 +268,8 @@ public final class TimelineStore: Sendable {
     /// The calling task suspends while it waits; no cooperative thread blocks on LMDB's writer
     /// lock. `body` runs on the writer thread and **may run more than once** (when the map grows, or
     /// when another caller's work in the same group-committed batch threw):
-    /// keep its side effects inside the transaction.
+    /// keep its side effects inside the transaction. Cancelling the calling task does not withdraw
+    /// the work: it runs and commits, and the call returns its result as usual.
     /// - Throws: what `body` throws; ``TimelineError/closed`` after ``close()``;
     ///   `LMDBError` when the commit fails (then nothing of the batch was written).
     @discardableResult

@@ -151,6 +151,30 @@ struct TurnTests {
         }
     }
 
+    @Test("cancelling the calling task does not withdraw a write: it commits and the call returns its result")
+    func cancelledCallers() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession()
+            var tasks: [Task<Int?, Never>] = []
+            for index in 0..<32 {
+                let task = Task { try? await timeline.append(NewTurn(role: .user, content: "\(index)"), to: session.id).sequence }
+                if index % 2 == 0 { task.cancel() }
+                tasks.append(task)
+            }
+            var returned: [Int] = []
+            for task in tasks { if let sequence = await task.value { returned.append(sequence) } }
+            #expect(returned.sorted() == Array(0..<32))
+            // A task cancelled before it calls writes too.
+            let early = Task { () -> Int? in
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try? await timeline.append(NewTurn(role: .user, content: "late"), to: session.id).sequence
+            }
+            #expect(await early.value == 32)
+            #expect(try timeline.turns(of: session.id).items.count == 33)
+        }
+    }
+
     @Test("work that writes and then throws inside a shared batch leaves nothing behind; the batch's other work commits", arguments: [Environment.Durability.noSync, .writeAheadLog])
     func failureAfterWritesInABatch(durability: Environment.Durability) async throws {
         struct Refused: Error {}
