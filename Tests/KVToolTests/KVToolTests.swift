@@ -22,9 +22,11 @@ struct Outcome: CustomStringConvertible {
 }
 
 /// Runs the `kvtool` built next to the test bundle (optionally as another user, with `input` on
-/// its standard input) and kills it after `timeout` seconds: a hang fails a test instead of
-/// stalling the run.
-func kvtool(_ arguments: [String], input: Data? = nil, timeout: Double = 120, asUser uid: Int? = nil) throws -> Outcome {
+/// its standard input, its standard output or error written to the file at `outputPath` or
+/// `errorsPath` instead of read) and kills it after `timeout` seconds: a hang fails a test instead
+/// of stalling the run.
+func kvtool(_ arguments: [String], input: Data? = nil, timeout: Double = 120, asUser uid: Int? = nil,
+            outputPath: String? = nil, errorsPath: String? = nil) throws -> Outcome {
     let process = Process()
     let executable = try helperExecutable("kvtool")
     if let uid {
@@ -37,9 +39,11 @@ func kvtool(_ arguments: [String], input: Data? = nil, timeout: Double = 120, as
     process.environment = ["COLUMNS": "100", "PATH": "/usr/bin:/bin"]
     let output = Pipe(), errors = Pipe()
     let stdin = Pipe()
-    process.standardOutput = output
-    process.standardError = errors
+    process.standardOutput = try outputPath.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) } ?? output
+    process.standardError = try errorsPath.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) } ?? errors
     process.standardInput = stdin
+    if outputPath != nil { try output.fileHandleForWriting.close() }
+    if errorsPath != nil { try errors.fileHandleForWriting.close() }
     try process.run()
     // Read both pipes while the process runs (a full pipe would stall it).
     nonisolated(unsafe) var out = Data(), err = Data()
@@ -90,6 +94,26 @@ struct KVToolTests {
         let result = try kvtool(command.isEmpty ? ["--help"] : [command, "--help"])
         #expect(result.status == 0)
         #expect(result.output == expected, "kvtool \(command) --help differs from \(golden.path); if the change is meant, regenerate it")
+    }
+
+    @Test("output that cannot be written (a full disk) is an error, exit 1, never a crash; an unwritable standard error loses only the message")
+    func unwritableOutput() throws {
+        try withTemporaryDirectory { dir in
+            let path = dir + "/a"
+            #expect(try kvtool(["demo", path, "--sessions", "3", "--turns-per-session", "10"]).status == 0)
+            let session = try #require(try kvtool(["sessions", path]).output.split(separator: "\n").dropFirst().first?.split(separator: " ").first.map(String.init))
+            // dump and export trapped in FileHandle.write; the printing commands exited 0 with nothing written.
+            for arguments in [["dump", path], ["export", path, session], ["sessions", path], ["turns", path, session], ["stat", path, "--json"]] {
+                let result = try kvtool(arguments, outputPath: "/dev/full")
+                #expect(result.status == 1 && !result.signaled && result.errors.contains("No space left on device"), "\(arguments): \(result)")
+            }
+            let toFile = try kvtool(["dump", path, "--output", "/dev/full", "--force"])
+            #expect(toFile.status == 1 && !toFile.signaled && toFile.errors.contains("cannot write to /dev/full"), "\(toFile)")
+            let follow = try kvtool(["changes", path, "--follow"], timeout: 30, outputPath: "/dev/full")
+            #expect(follow.status == 1 && !follow.hung, "\(follow)")
+            let quiet = try kvtool(["check", dir + "/none"], errorsPath: "/dev/full")
+            #expect(quiet.status == 64 && !quiet.signaled, "\(quiet)")
+        }
     }
 
     @Test("dump → load → dump is byte-identical, and mdb_dump sees the same entries")

@@ -19,5 +19,6 @@ struct KVTool: AsyncParsableCommand {
     static func main() async {
         FaultReport.install()
         await main(nil)
+        checkStandardOutput()
     }
 }

@@ -42,7 +42,7 @@ struct Changes: AsyncParsableCommand {
         if follow {
             for try await change in timeline.followChanges(after: after) {
                 try show(change)
-                fflush(nil)   // each line as it comes, also into a pipe
+                checkStandardOutput()   // each line as it comes, also into a pipe; stop on a write error
             }
             return
         }

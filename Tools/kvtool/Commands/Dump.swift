@@ -50,7 +50,7 @@ struct Dump: ParsableCommand {
         var damaged = 0
         let entries = try env.read { txn in
             let versions = try meta.map { try StoreFiles.versions($0, in: txn) } ?? (format: nil, records: [])
-            out.write(line: DumpFormat.line(DumpFormat.Header(storeFormat: versions.format, recordVersions: versions.records, databases: names)))
+            try out.write(line: DumpFormat.line(DumpFormat.Header(storeFormat: versions.format, recordVersions: versions.records, databases: names)))
             let total = try handles.reduce(0) { $0 + (try $1.count(in: txn)) }
             let bar = ProgressBar("dump", total: total)
             defer { bar.finish() }
@@ -64,7 +64,7 @@ struct Dump: ParsableCommand {
                             damaged += 1
                             if damaged <= 100 { printError("damaged entry in \(name) at key \(key.isEmpty ? "(empty)" : DumpFormat.hex(key)): \(why)") }
                         }
-                        out.write(line: DumpFormat.line(database: name, key: key, value: value))
+                        try out.write(line: DumpFormat.line(database: name, key: key, value: value))
                         written += 1
                         if output != nil && written % 1_000 == 0 { bar.update(written) }
                     }
@@ -72,8 +72,8 @@ struct Dump: ParsableCommand {
             }
             return written
         }
-        out.write(line: DumpFormat.endLine(entries: entries))
-        out.flush()
+        try out.write(line: DumpFormat.endLine(entries: entries))
+        try out.flush()
         if damaged > 0 {
             printError("\(damaged) damaged entr\(damaged == 1 ? "y" : "ies") (listed above\(damaged > 100 ? ", the first 100" : "")): the dump holds them as they are; run `kvtool check` and restore from a backup")
             throw ExitCode(1)

@@ -39,7 +39,7 @@ struct Export: ParsableCommand {
         let timeline = try TimelineStore(path: store.path, configuration: .init(readOnly: true), migrationPolicy: .lazy)
         let json = try timeline.exportJSON(UUID(uuidString: session)!, includeInherited: !ownTurnsOnly)
         let out = try OutputStream(path: output, replace: force, store: store.path)
-        out.write(line: String(decoding: json, as: UTF8.self))
-        out.flush()
+        try out.write(line: String(decoding: json, as: UTF8.self))
+        try out.flush()
     }
 }

@@ -9,6 +9,8 @@ import Darwin
 final class OutputStream {
     private let handle: FileHandle
     private var buffer = Data()
+    /// What the output is, for an error: "standard output" or the file's path.
+    private let name: String
 
     /// Standard output, or a new file at `path` with mode 0600 (a dump holds the records): an
     /// existing file is refused unless `replace`, which empties it and sets its mode to 0600.
@@ -28,8 +30,10 @@ final class OutputStream {
             }
             fchmod(fd, 0o600)
             handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            name = path
         } else {
             handle = FileHandle.standardOutput
+            name = "standard output"
         }
     }
 
@@ -55,14 +59,21 @@ final class OutputStream {
         return directory
     }
 
-    func write(line: String) {
+    func write(line: String) throws {
         buffer.append(contentsOf: line.utf8)
         buffer.append(0x0A)
-        if buffer.count >= 1 << 16 { flush() }
+        if buffer.count >= 1 << 16 { try flush() }
     }
 
-    func flush() {
-        handle.write(buffer)
+    /// Writes what is buffered. A failed write (a full disk) is a ``Refusal`` naming the output;
+    /// `FileHandle.write(_:)`, used before, trapped on it.
+    func flush() throws {
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) } ?? "\(error)"
+            throw Refusal("cannot write to \(name): \(reason); what was written is incomplete")
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 }

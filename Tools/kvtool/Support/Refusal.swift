@@ -7,10 +7,25 @@ struct Refusal: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Prints `message` to standard error.
+/// Prints `message` to standard error. A standard error that cannot be written (a full disk, a
+/// closed descriptor) loses the message rather than ending the process: `FileHandle.write(_:)`
+/// traps on any write error.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    writeStandardError(message + "\n")
 }
+
+/// Writes `text` to standard error, ignoring a failure (see ``printError(_:)``).
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in
+        var done = 0
+        while done < bytes.count {
+            let written = write(STDERR_FILENO, bytes.baseAddress! + done, bytes.count - done)
+            if written > 0 { done += written } else if written < 0 && errno == EINTR { continue } else { return }
+        }
+    }
+}
+
 
 /// A usage mistake that only the opened store reveals (a database it does not have), reported as
 /// one found while parsing the arguments is — the message and where to read more, exit status 64 —
