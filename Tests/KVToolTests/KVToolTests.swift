@@ -22,11 +22,11 @@ struct Outcome: CustomStringConvertible {
 }
 
 /// Runs the `kvtool` built next to the test bundle (optionally as another user, with `input` on
-/// its standard input, its standard output or error written to the file at `outputPath` or
-/// `errorsPath` instead of read) and kills it after `timeout` seconds: a hang fails a test instead
-/// of stalling the run.
+/// its standard input, or the file at `inputPath` as it; its standard output or error written to
+/// the file at `outputPath` or `errorsPath` instead of read) and kills it after `timeout` seconds:
+/// a hang fails a test instead of stalling the run.
 func kvtool(_ arguments: [String], input: Data? = nil, timeout: Double = 120, asUser uid: Int? = nil,
-            outputPath: String? = nil, errorsPath: String? = nil) throws -> Outcome {
+            inputPath: String? = nil, outputPath: String? = nil, errorsPath: String? = nil) throws -> Outcome {
     let process = Process()
     let executable = try helperExecutable("kvtool")
     if let uid {
@@ -41,7 +41,7 @@ func kvtool(_ arguments: [String], input: Data? = nil, timeout: Double = 120, as
     let stdin = Pipe()
     process.standardOutput = try outputPath.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) } ?? output
     process.standardError = try errorsPath.map { try FileHandle(forWritingTo: URL(fileURLWithPath: $0)) } ?? errors
-    process.standardInput = stdin
+    process.standardInput = try inputPath.map { FileHandle(fileDescriptor: open($0, O_RDONLY), closeOnDealloc: true) } ?? stdin
     if outputPath != nil { try output.fileHandleForWriting.close() }
     if errorsPath != nil { try errors.fileHandleForWriting.close() }
     try process.run()
@@ -96,7 +96,7 @@ struct KVToolTests {
         #expect(result.output == expected, "kvtool \(command) --help differs from \(golden.path); if the change is meant, regenerate it")
     }
 
-    @Test("output that cannot be written (a full disk) is an error, exit 1, never a crash; an unwritable standard error loses only the message")
+    @Test("output that cannot be written (a full disk) or input that cannot be read is an error, exit 1, never a crash; an unwritable standard error loses only the message")
     func unwritableOutput() throws {
         try withTemporaryDirectory { dir in
             let path = dir + "/a"
@@ -113,6 +113,12 @@ struct KVToolTests {
             #expect(follow.status == 1 && !follow.hung, "\(follow)")
             let quiet = try kvtool(["check", dir + "/none"], errorsPath: "/dev/full")
             #expect(quiet.status == 64 && !quiet.signaled, "\(quiet)")
+            // A standard input that cannot be read (a directory) is refused; readDataToEndOfFile trapped.
+            for arguments in [["import", path, "-"], ["load", dir + "/b"]] {
+                let result = try kvtool(arguments, inputPath: "/")
+                #expect(result.status == 1 && !result.signaled && result.errors.contains("standard input is a directory"), "\(arguments): \(result)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: dir + "/b"))
         }
     }
 

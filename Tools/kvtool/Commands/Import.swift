@@ -31,7 +31,7 @@ struct Import: AsyncParsableCommand {
     func run() async throws {
         let json: Data
         if file == "-" {
-            json = FileHandle.standardInput.readDataToEndOfFile()
+            json = try FileProbe.standardInput()
         } else {
             json = try FileProbe.contents(of: file)
         }

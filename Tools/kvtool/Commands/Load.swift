@@ -44,7 +44,7 @@ struct Load: ParsableCommand {
         if let input {
             data = try FileProbe.contents(of: input)
         } else {
-            data = FileHandle.standardInput.readDataToEndOfFile()
+            data = try FileProbe.standardInput()
         }
         let (header, entries) = try parse(data)
         let limit = Environment.Configuration().maxDatabases

@@ -35,6 +35,18 @@ enum FileProbe {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Refusal(describe(errno, path: path)) }
         defer { close(descriptor) }
+        return try contents(of: descriptor, path: path)
+    }
+
+    /// Everything standard input holds, to its end. A standard input that cannot be read — a
+    /// directory, a closed descriptor — is a ``Refusal`` where `FileHandle.readDataToEndOfFile()`
+    /// trapped.
+    static func standardInput() throws -> Data {
+        try contents(of: STDIN_FILENO, path: "standard input")
+    }
+
+    /// What the open `descriptor` (named `path` in an error) holds from where it stands to its end.
+    private static func contents(of descriptor: Int32, path: String) throws -> Data {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
