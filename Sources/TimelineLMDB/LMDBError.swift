@@ -95,6 +95,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let notPermitted = Code(rawValue: EPERM)
         /// `EDQUOT`: the user's disk quota is used up.
         public static let quotaExceeded = Code(rawValue: EDQUOT)
+        /// `EROFS`: the file system is mounted read-only.
+        public static let readOnlyFileSystem = Code(rawValue: EROFS)
 
         /// The environment was closed with ``Environment/close()``.
         public static let closed = Code(rawValue: -40_001)
@@ -134,7 +136,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             EACCES: "permissionDenied", ENOENT: "noSuchFile", ENOTDIR: "notADirectory",
             ENOSPC: "noSpace", ENOMEM: "outOfMemory", EINVAL: "invalidArgument", EIO: "ioError",
             EEXIST: "fileExists", EISDIR: "isADirectory", EBADF: "badFileDescriptor", ELOOP: "symbolicLinkLoop",
-            EPERM: "notPermitted", EDQUOT: "quotaExceeded",
+            EPERM: "notPermitted", EDQUOT: "quotaExceeded", EROFS: "readOnlyFileSystem",
             -40_001: "closed", -40_002: "readOnly", -40_003: "nestedWrite",
             -40_004: "growthBlocked", -40_005: "poisoned", -40_006: "misuse", -40_007: "alreadyOpen", -40_008: "retry",
             -40_009: "busy", -40_010: "recoveryNeeded",
@@ -203,6 +205,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .symbolicLinkLoop: return "fix the symbolic links on the path"
         case .notPermitted: return "check the owner and mode of the files, and any immutable or append-only attribute"
         case .outOfMemory: return "lower the map size or free address space"
+        case .readOnlyFileSystem:
+            return "the store is on a read-only file system: open it with Configuration(readOnly: true) to read it (kvtool's reading commands do), or remount the file system writable"
         case .readOnly: return "open the environment without readOnly to write"
         case .nestedWrite: return "inside a write closure, use txn.nested { } instead of calling write again, and copy the environment after the closure returns"
         case .growthBlocked: return "end the outer read transaction before writing, or open with a larger mapSize"

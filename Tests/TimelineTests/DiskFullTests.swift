@@ -76,4 +76,30 @@ struct DiskFullTests {
         }
         if let skipped { print("disk-full test not run: \(skipped)") }
     }
+
+    @Test("a store on a read-only file system: a writable open is .readOnlyFileSystem with advice, a read-only open reads")
+    func readOnlyFileSystem() async throws {
+        let skipped = try await Self.withSmallDisk(megabytes: 8) { dir in
+            let path = dir + "/timeline"
+            do {
+                let timeline = try TimelineStore(path: path)
+                let session = try await timeline.createSession(NewSession(title: "kept"))
+                try await timeline.append(NewTurn(role: .user, content: "hello"), to: session.id)
+                await timeline.close()
+            }
+            let remount = Process()
+            remount.executableURL = URL(fileURLWithPath: "/bin/mount")
+            remount.arguments = ["-o", "remount,ro", dir]
+            try remount.run()
+            remount.waitUntilExit()
+            try #require(remount.terminationStatus == 0)
+            // It used to be "LMDB error code(30)", without advice.
+            let error = #expect(throws: LMDBError.self) { try TimelineStore(path: path) }
+            #expect(error?.code == .readOnlyFileSystem && error?.recovery?.contains("readOnly: true") == true, "\(String(describing: error))")
+            let reader = try TimelineStore(path: path, configuration: .init(readOnly: true))
+            #expect(try reader.listSessions(limit: 5).items.map(\.title) == ["kept"])
+            await reader.close()
+        }
+        if let skipped { print("read-only file system test not run: \(skipped)") }
+    }
 }
