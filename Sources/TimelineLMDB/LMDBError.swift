@@ -97,6 +97,10 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let quotaExceeded = Code(rawValue: EDQUOT)
         /// `EROFS`: the file system is mounted read-only.
         public static let readOnlyFileSystem = Code(rawValue: EROFS)
+        /// `ENAMETOOLONG`: a name on the path is longer than 255 bytes, or the path than 4,095.
+        public static let nameTooLong = Code(rawValue: ENAMETOOLONG)
+        /// `EMFILE`: the process has as many files open as its limit allows.
+        public static let tooManyOpenFiles = Code(rawValue: EMFILE)
 
         /// The environment was closed with ``Environment/close()``.
         public static let closed = Code(rawValue: -40_001)
@@ -137,6 +141,7 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
             ENOSPC: "noSpace", ENOMEM: "outOfMemory", EINVAL: "invalidArgument", EIO: "ioError",
             EEXIST: "fileExists", EISDIR: "isADirectory", EBADF: "badFileDescriptor", ELOOP: "symbolicLinkLoop",
             EPERM: "notPermitted", EDQUOT: "quotaExceeded", EROFS: "readOnlyFileSystem",
+            ENAMETOOLONG: "nameTooLong", EMFILE: "tooManyOpenFiles",
             -40_001: "closed", -40_002: "readOnly", -40_003: "nestedWrite",
             -40_004: "growthBlocked", -40_005: "poisoned", -40_006: "misuse", -40_007: "alreadyOpen", -40_008: "retry",
             -40_009: "busy", -40_010: "recoveryNeeded",
@@ -205,6 +210,8 @@ public struct LMDBError: Error, Hashable, Sendable, CustomStringConvertible {
         case .symbolicLinkLoop: return "fix the symbolic links on the path"
         case .notPermitted: return "check the owner and mode of the files, and any immutable or append-only attribute"
         case .outOfMemory: return "lower the map size or free address space"
+        case .nameTooLong: return "shorten the path: each name on it at most 255 bytes, the whole path at most 4,095"
+        case .tooManyOpenFiles: return "the process has too many files open: raise its limit (ulimit -n) or close some (a store takes three or four)"
         case .readOnlyFileSystem:
             return "the store is on a read-only file system: open it with Configuration(readOnly: true) to read it (kvtool's reading commands do), or remount the file system writable"
         case .readOnly: return "open the environment without readOnly to write"

@@ -171,5 +171,18 @@ struct BadInputTests {
         #expect(error.description.contains("maxMapSize"))
         #expect(LMDBError.Code.keyExists.description == "keyExists")
         #expect(LMDBError.Code(rawValue: 12345).description == "code(12345)")
+        // System errors a store's files can meet are named, with advice (they were "code(30)"…).
+        for code in [LMDBError.Code.readOnlyFileSystem, .nameTooLong, .tooManyOpenFiles] {
+            let named = LMDBError(code, operation: "open environment at /x")
+            #expect(!named.description.contains("code(") && named.recovery != nil, "\(named)")
+        }
+    }
+
+    @Test("a path with a name past 255 bytes is nameTooLong")
+    func longName() throws {
+        try withTemporaryDirectory { dir in
+            let error = #expect(throws: LMDBError.self) { try Environment(path: dir + "/" + String(repeating: "n", count: 300)) }
+            #expect(error?.code == .nameTooLong, "\(String(describing: error))")
+        }
     }
 }
