@@ -178,16 +178,14 @@ extension Cursor where Access == WriteAccess {
     /// Deletes the entry at the cursor; with `allValues`, every value of its key (`MDB_NODUPDATA`).
     public func delete(allValues: Bool = false) throws {
         // With a write-ahead log, the entry is recorded before it goes (and forgotten if it stays).
-        guard try current() != nil else { throw onNoEntry("delete through a cursor") }
+        guard let entry = try current() else { throw onNoEntry("delete through a cursor") }
         let wal = unmanagedEnvironment._withUnsafeGuaranteedRef { $0.wal }
         let savepoint = wal?.savepoint
         if let wal {
-            var k = MDB_val(), v = MDB_val()
-            try check(mdb_cursor_get(handle, &k, &v, MDB_GET_CURRENT), "read the entry at a cursor on \(describe(database: database.name))")
             if database.flags.contains(.dupSort) && !allValues {
-                wal.record(.deleteValue, database, key: k.buffer, value: v.buffer)
+                wal.record(.deleteValue, database, key: entry.key, value: entry.value)
             } else {
-                wal.record(.delete, database, key: k.buffer)
+                wal.record(.delete, database, key: entry.key)
             }
         }
         do {

@@ -79,16 +79,6 @@ public struct Database: Sendable, Hashable {
     /// - Throws: ``LMDBError/Code/misuse`` for a handle of a database dropped since (LMDB gives
     ///   its slot to the next database opened), of another environment, or opened in a write
     ///   transaction that rolled back.
-    /// Refuses a value LMDB would take but could not commit (``Environment/maxValueSize``).
-    @inline(__always)
-    func checkValueSize(_ count: Int, _ environment: Unmanaged<Environment>) throws(LMDBError) {
-        let limit = environment._withUnsafeGuaranteedRef { $0.maxValueSize }
-        if count > limit {
-            throw LMDBError(.badValueSize, operation: "put into \(describe(database: name))",
-                            detail: "a value of \(count) bytes is longer than Environment.maxValueSize (\(limit)): LMDB writes it with one write call at commit, which the system cuts short; store it in pieces")
-        }
-    }
-
     @inline(__always)
     func handle(in txn: borrowing Transaction<some TransactionAccess>) throws(LMDBError) -> UInt32 {
         let (dbi, token) = (dbi, token)
@@ -97,6 +87,16 @@ public struct Database: Sendable, Hashable {
                             detail: "this handle no longer names a database of this environment: the database was dropped (open it again by name), or the handle comes from another environment or from a write transaction that rolled back")
         }
         return dbi
+    }
+
+    /// Refuses a value LMDB would take but could not commit (``Environment/maxValueSize``).
+    @inline(__always)
+    func checkValueSize(_ count: Int, _ environment: Unmanaged<Environment>) throws(LMDBError) {
+        let limit = environment._withUnsafeGuaranteedRef { $0.maxValueSize }
+        if count > limit {
+            throw LMDBError(.badValueSize, operation: "put into \(describe(database: name))",
+                            detail: "a value of \(count) bytes is longer than Environment.maxValueSize (\(limit)): LMDB writes it with one write call at commit, which the system cuts short; store it in pieces")
+        }
     }
 
     // MARK: Reading
