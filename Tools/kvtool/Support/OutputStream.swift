@@ -68,11 +68,8 @@ final class OutputStream {
     /// Writes what is buffered. A failed write (a full disk) is a ``Refusal`` naming the output;
     /// `FileHandle.write(_:)`, used before, trapped on it.
     func flush() throws {
-        do {
-            try handle.write(contentsOf: buffer)
-        } catch {
-            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError).map { String(cString: strerror(Int32($0.code))) } ?? "\(error)"
-            throw Refusal("cannot write to \(name): \(reason); what was written is incomplete")
+        if let code = buffer.withUnsafeBytes({ writeAll(handle.fileDescriptor, $0) }) {
+            throw Refusal("cannot write to \(name): \(String(cString: strerror(code))); what was written is incomplete")
         }
         buffer.removeAll(keepingCapacity: true)
     }

@@ -17,13 +17,7 @@ func printError(_ message: String) {
 /// Writes `text` to standard error, ignoring a failure (see ``printError(_:)``).
 func writeStandardError(_ text: String) {
     var text = text
-    text.withUTF8 { bytes in
-        var done = 0
-        while done < bytes.count {
-            let written = write(STDERR_FILENO, bytes.baseAddress! + done, bytes.count - done)
-            if written > 0 { done += written } else if written < 0 && errno == EINTR { continue } else { return }
-        }
-    }
+    _ = text.withUTF8 { writeAll(STDERR_FILENO, UnsafeRawBufferPointer($0)) }
 }
 
 
