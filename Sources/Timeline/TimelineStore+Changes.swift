@@ -185,9 +185,11 @@ extension TimelineStore {
     /// Commits of this process wake the sequence at once. So do commits of another process on
     /// this machine (a service writing while this one shows them) on Linux, where the store
     /// watches its data file with inotify from the first follower on; where it cannot, they are
-    /// seen at the next poll, when it reads the log again. Ending the loop, or cancelling its
-    /// task, ends the sequence and its reader. It ends with an error when the log cannot be read
-    /// (the store was closed, say).
+    /// seen at the next poll, when it reads the log again. The sequence reads the log as its
+    /// consumer asks for changes, a page of up to 1,000 at a time: a consumer that falls behind
+    /// leaves its backlog in the store, not in memory. Ending the loop, or cancelling its task,
+    /// ends the sequence. It ends with an error when the log cannot be read (the store was
+    /// closed, say). Several tasks may iterate one sequence: each change goes to one of them.
     /// - Parameters:
     ///   - position: the position to follow from: the changes after it are yielded.
     ///   - pollInterval: how often to read the log again when nothing woke the sequence: by
@@ -196,32 +198,16 @@ extension TimelineStore {
     ///     follower never spins) and at most a day (a longer one, which would overflow the
     ///     clock's deadline and trap, is taken as a day).
     public func followChanges(after position: Int = 0, pollInterval: Duration? = nil) -> AsyncThrowingStream<Change, any Error> {
-        let signal = changeSignal
-        let id = signal.subscribe()
+        let follower = changeFollower(after: position, pollInterval: pollInterval)
+        return AsyncThrowingStream(unfolding: { try await follower.next() })
+    }
+
+    /// A follower of the log after `position` (see ``followChanges(after:pollInterval:)``), its poll
+    /// interval defaulted and bounded.
+    private func changeFollower(after position: Int, pollInterval: Duration?) -> ChangeFollower {
         let watched = watchOtherProcesses()
         let pollInterval = min(max(pollInterval ?? (watched ? .seconds(1) : .milliseconds(20)), .milliseconds(1)), .seconds(86_400))
-        return AsyncThrowingStream { continuation in
-            let reader = Task {
-                var last = position
-                do {
-                    while !Task.isCancelled {
-                        let page = try self.changes(after: last, limit: 1_000)
-                        for change in page {
-                            continuation.yield(change)
-                            last = change.position
-                        }
-                        if page.count < 1_000 { await signal.wait(id, timeout: pollInterval) }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in
-                reader.cancel()
-                signal.cancel(id)
-            }
-        }
+        return ChangeFollower(self, after: position, pollInterval: pollInterval)
     }
 
     /// The turns appended to session `id` from now on, a batch per append, as they commit: the
@@ -243,24 +229,18 @@ extension TimelineStore {
         } catch {
             return AsyncThrowingStream { $0.finish(throwing: error) }
         }
-        let changes = followChanges(after: start, pollInterval: pollInterval)
-        return AsyncThrowingStream { continuation in
-            let relay = Task {
-                do {
-                    for try await change in changes where change.session == id {
-                        if change.kind == .sessionDeleted { break }
-                        guard change.kind == .turnsAppended, let sequences = change.sequences else { continue }
-                        // Read now, the session may have been deleted since: then the sequence ends.
-                        guard let turns = try? self.turns(of: id, range: sequences).items else { break }
-                        continuation.yield(turns)
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
+        let follower = changeFollower(after: start, pollInterval: pollInterval)
+        // Pulled like followChanges: a stalled consumer leaves the turns in the store.
+        return AsyncThrowingStream(unfolding: {
+            while let change = try await follower.next() {
+                guard change.session == id else { continue }
+                if change.kind == .sessionDeleted { return nil }
+                guard change.kind == .turnsAppended, let sequences = change.sequences else { continue }
+                // Read now, the session may have been deleted since: then the sequence ends.
+                return try? self.turns(of: id, range: sequences).items
             }
-            continuation.onTermination = { _ in relay.cancel() }
-        }
+            return nil
+        })
     }
 
     /// A session listing, live: the first page of `listSessions(filter:limit:)` now, then again
@@ -283,29 +263,41 @@ extension TimelineStore {
         } catch {
             return AsyncThrowingStream { $0.finish(throwing: error) }
         }
-        let changes = followChanges(after: first.position, pollInterval: pollInterval)
-        return AsyncThrowingStream { continuation in
-            continuation.yield(first.page)
-            let relay = Task {
-                do {
-                    var shown = first.page
-                    for try await change in changes {
-                        switch change.kind {
-                        case .checkpointSaved, .checkpointStarred, .checkpointDeleted, .crystalSaved: continue
-                        default: break
-                        }
-                        let page = try self.listSessions(filter: filter, limit: limit).items
-                        if page != shown {
-                            shown = page
-                            continuation.yield(page)
-                        }
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
+        let follower = changeFollower(after: first.position, pollInterval: pollInterval)
+        let shown = ShownPage(first.page)
+        // Pulled like followChanges: a stalled consumer is sent the listing as it is when it asks.
+        return AsyncThrowingStream(unfolding: {
+            if let page = await shown.takeFirst() { return page }
+            while let change = try await follower.next() {
+                switch change.kind {
+                case .checkpointSaved, .checkpointStarred, .checkpointDeleted, .crystalSaved: continue
+                default: break
                 }
+                let page = try self.listSessions(filter: filter, limit: limit).items
+                if await shown.replace(with: page) { return page }
             }
-            continuation.onTermination = { _ in relay.cancel() }
-        }
+            return nil
+        })
+    }
+}
+
+/// The page an ``TimelineStore/observeSessions(filter:limit:pollInterval:)`` sequence showed last.
+private actor ShownPage {
+    private var page: [Session]
+    private var firstTaken = false
+
+    init(_ first: [Session]) { page = first }
+
+    /// The first page, the first time; then `nil`.
+    func takeFirst() -> [Session]? {
+        defer { firstTaken = true }
+        return firstTaken ? nil : page
+    }
+
+    /// Whether `new` differs from the page shown last; if it does, it is the one shown now.
+    func replace(with new: [Session]) -> Bool {
+        guard new != page else { return false }
+        page = new
+        return true
     }
 }

@@ -98,6 +98,49 @@ struct FollowTests {
         }
     }
 
+    @Test("a follower reads the log when asked: a stalled consumer holds nothing back in memory, and several tasks iterating one sequence each get distinct changes")
+    func pulled() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession())
+            // The consumer takes one change, then stalls while 3,000 more commit and the log is
+            // trimmed to its newest 10: its next call finds its backlog gone from the store. A
+            // follower that had read ahead into memory (as before) would go on serving them.
+            let follower = timeline.followChanges(after: 0)
+            var iterator = follower.makeAsyncIterator()
+            #expect(try await iterator.next()?.kind == .sessionCreated)
+            try await timeline.write { tx in for _ in 0..<3_000 { _ = try tx.append(NewTurn(role: .user, content: "x"), to: session.id) } }
+            _ = try await timeline.trimChanges(keepingAtMost: 10)
+            do {
+                _ = try await iterator.next()
+                Issue.record("the stalled follower still had its backlog")
+            } catch TimelineError.changesTrimmed {}
+
+            // Two tasks iterating one sequence share it: every change once, across both.
+            let start = try timeline.currentPosition()
+            let shared = timeline.followChanges(after: start)
+            let readers = (0..<2).map { _ in
+                Task { () -> [Int] in
+                    var seen: [Int] = []
+                    for try await change in shared {
+                        seen.append(change.position)
+                        if change.position >= start + 200 { break }
+                    }
+                    return seen
+                }
+            }
+            for index in 0..<200 { try await timeline.append(NewTurn(role: .user, content: "\(index)"), to: session.id) }
+            // Each reader stops at the last change; the other one may still wait: one more append frees it.
+            var positions: [Int] = []
+            for (number, reader) in readers.enumerated() {
+                if number == 1 { try await timeline.append(NewTurn(role: .user, content: "end"), to: session.id) }
+                positions += try await reader.value
+            }
+            #expect(Set(positions).count == positions.count, "a change went to both readers")
+            #expect(Set(positions).isSuperset(of: Set((start + 1)...(start + 200))))
+        }
+    }
+
     @Test("a follower sees another process's changes — on Linux woken by the data-file watch, with no poll at all")
     func otherProcess() async throws {
         try await withTemporaryDirectory { dir in
