@@ -188,8 +188,9 @@ extension TimelineStore {
     /// seen at the next poll, when it reads the log again. The sequence reads the log as its
     /// consumer asks for changes, a page of up to 1,000 at a time: a consumer that falls behind
     /// leaves its backlog in the store, not in memory. Ending the loop, or cancelling its task,
-    /// ends the sequence. It ends with an error when the log cannot be read (the store was
-    /// closed, say). Several tasks may iterate one sequence: each change goes to one of them.
+    /// ends the sequence. It ends with an error when the log cannot be read: ``close()`` wakes a
+    /// waiting follower, which then ends with `LMDBError.Code.closed` at once, whatever its poll
+    /// interval. Several tasks may iterate one sequence: each change goes to one of them.
     /// - Parameters:
     ///   - position: the position to follow from: the changes after it are yielded.
     ///   - pollInterval: how often to read the log again when nothing woke the sequence: by

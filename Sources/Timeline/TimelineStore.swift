@@ -235,6 +235,9 @@ public final class TimelineStore: Sendable {
         }
         stopWatching()
         if ownsEnvironment { try? store.environment.close() }
+        // Followers read the log once more and end with `.closed`, rather than at their next
+        // poll (an hour later, with an hour's poll interval).
+        changeSignal.signal()
     }
 
     // MARK: Transactions

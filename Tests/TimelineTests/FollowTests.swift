@@ -98,6 +98,25 @@ struct FollowTests {
         }
     }
 
+    @Test("closing the store ends a waiting follower at once with .closed, even with an hour's poll interval")
+    func closeEndsFollowers() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            _ = try await timeline.createSession(NewSession())
+            let follower = timeline.followChanges(after: try timeline.currentPosition(), pollInterval: .seconds(3_600))
+            let consumer = Task { () -> (any Error)? in
+                do { for try await _ in follower {}; return nil } catch { return error }
+            }
+            try await Task.sleep(for: .milliseconds(100))   // waiting by now
+            await timeline.close()
+            // Before, it waited for its poll, an hour on: the watchdog cancelled it after 30 s.
+            let watchdog = Task { try await Task.sleep(for: .seconds(30)); consumer.cancel() }
+            let error = await consumer.value
+            watchdog.cancel()
+            #expect((error as? LMDBError)?.code == .closed, "\(String(describing: error))")
+        }
+    }
+
     @Test("a follower reads the log when asked: a stalled consumer holds nothing back in memory, and several tasks iterating one sequence each get distinct changes")
     func pulled() async throws {
         try await withTemporaryDirectory { dir in
@@ -130,12 +149,10 @@ struct FollowTests {
                 }
             }
             for index in 0..<200 { try await timeline.append(NewTurn(role: .user, content: "\(index)"), to: session.id) }
-            // Each reader stops at the last change; the other one may still wait: one more append frees it.
+            // The reader that takes the 200th change stops; one more append frees the other.
+            try await timeline.append(NewTurn(role: .user, content: "end"), to: session.id)
             var positions: [Int] = []
-            for (number, reader) in readers.enumerated() {
-                if number == 1 { try await timeline.append(NewTurn(role: .user, content: "end"), to: session.id) }
-                positions += try await reader.value
-            }
+            for reader in readers { positions += try await reader.value }
             #expect(Set(positions).count == positions.count, "a change went to both readers")
             #expect(Set(positions).isSuperset(of: Set((start + 1)...(start + 200))))
         }
