@@ -515,6 +515,10 @@ extension KVToolTests {
             let position = try timeline.currentPosition()
             let listed = try kvtool(["changes", path, "--limit", "1000", "--json"])
             #expect(listed.status == 0 && listed.output.split(separator: "\n").count == position)
+            // A page that does not reach the end is still only JSON lines (the "… more" hint broke it).
+            let partial = try kvtool(["changes", path, "--limit", "2", "--json"])
+            #expect(partial.output.split(separator: "\n").count == 2)
+            #expect(partial.output.split(separator: "\n").allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil }, "\(partial.output)")
             let text = try kvtool(["changes", path, "--after", "1", "--limit", "2"])
             #expect(text.output.hasPrefix("#2  ") && text.output.contains("\n#3  ") && text.output.contains("… more: --after 3"), "\(text.output)")
             #expect(try kvtool(["changes", path, "--after", "-1"]).status != 0)

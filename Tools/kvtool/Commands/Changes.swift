@@ -48,7 +48,8 @@ struct Changes: AsyncParsableCommand {
         }
         let page = try timeline.changes(after: after, limit: limit)
         for change in page { try show(change) }
-        if page.count == limit, let last = page.last?.position { print("… more: --after \(last)") }
+        // Not with --json, whose every line is a change (as sessions and turns do).
+        if !output.json, page.count == limit, let last = page.last?.position { print("… more: --after \(last)") }
     }
 
     private func show(_ change: Change) throws {
