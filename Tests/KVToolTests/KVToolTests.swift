@@ -21,13 +21,14 @@ struct Outcome: CustomStringConvertible {
     }
 }
 
-/// Runs the `kvtool` built next to the test bundle (optionally as another user, with `input` on
-/// its standard input, or the file at `inputPath` as it; its standard output or error written to
-/// the file at `outputPath` or `errorsPath` instead of read) and kills it after `timeout` seconds:
-/// a hang fails a test instead of stalling the run.
-func kvtool(_ arguments: [String], input: Data? = nil, timeout: Double = 120, asUser uid: Int? = nil,
+/// Runs the `kvtool` built next to the test bundle (optionally as another user, in `directory`,
+/// with `input` on its standard input, or the file at `inputPath` as it; its standard output or
+/// error written to the file at `outputPath` or `errorsPath` instead of read) and kills it after
+/// `timeout` seconds: a hang fails a test instead of stalling the run.
+func kvtool(_ arguments: [String], input: Data? = nil, timeout: Double = 120, asUser uid: Int? = nil, directory: String? = nil,
             inputPath: String? = nil, outputPath: String? = nil, errorsPath: String? = nil) throws -> Outcome {
     let process = Process()
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let executable = try helperExecutable("kvtool")
     if let uid {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
