@@ -219,7 +219,9 @@ extension TimelineStore {
     /// ```
     /// The sequence ends when the session is deleted — turns appended just before the delete
     /// that it had not read yet went with the session and are not delivered. It ends with
-    /// ``TimelineError/sessionNotFound(_:)`` when there is no such session to begin with.
+    /// ``TimelineError/sessionNotFound(_:)`` when there is no such session to begin with, and
+    /// with the error when the log or the new turns cannot be read (a damaged record, the store
+    /// closed).
     public func observeTurns(of id: UUID, pollInterval: Duration? = nil) -> AsyncThrowingStream<[Turn], any Error> {
         let start: Int
         do {
@@ -237,8 +239,11 @@ extension TimelineStore {
                 guard change.session == id else { continue }
                 if change.kind == .sessionDeleted { return nil }
                 guard change.kind == .turnsAppended, let sequences = change.sequences else { continue }
-                // Read now, the session may have been deleted since: then the sequence ends.
-                return try? self.turns(of: id, range: sequences).items
+                // Read now, the session may have been deleted since: then the sequence ends. Any
+                // other error (a damaged turn, a full reader table) ends it with that error, not
+                // as if the session were gone.
+                do { return try self.turns(of: id, range: sequences).items }
+                catch TimelineError.sessionNotFound { return nil }
             }
             return nil
         })

@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 import Timeline
+import TimelineDocumentStore
 
 @Suite("Following the change log live")
 struct FollowTests {
@@ -218,6 +219,22 @@ struct FollowTests {
             #expect(try await observed.next() == nil)
             var missing = timeline.observeTurns(of: UUID()).makeAsyncIterator()
             await #expect(throws: TimelineError.self) { _ = try await missing.next() }
+        }
+    }
+
+    @Test("observeTurns ends with the error when a new turn cannot be read, not as if its session were deleted")
+    func observeTurnsDamaged() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession())
+            var observed = timeline.observeTurns(of: session.id).makeAsyncIterator()
+            let turn = try await timeline.append(NewTurn(role: .user, content: "a"), to: session.id)
+            try timeline.store.write { txn in   // damaged before the observer reads it
+                try timeline.turnRecords.database.put([0x54, 0x01, 0x03, 0xff], for: KeyBytes(session.id, UInt64(turn.sequence)).bytes, in: txn)
+            }
+            // It ended quietly (nil), as for a deleted session.
+            await #expect { _ = try await observed.next() } throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            await timeline.close()
         }
     }
 
