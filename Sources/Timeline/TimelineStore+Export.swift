@@ -146,10 +146,10 @@ extension TimelineStore {
             document = try Self.jsonDecoder().decode(SessionExport.self, from: try Self.upgradedJSON(json))
         } catch let error as TimelineError {
             throw error
-        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty && (try? JSONSerialization.jsonObject(with: json)) != nil {
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty && Self.isJSONObject(json) {
             // Foundation's decoder says "not valid JSON", with no path, for a number that does not
             // fit its field; the text is JSON, so say what is wrong.
-            throw TimelineError.invalidExport("a number does not fit its field: a fraction, or a value past the integer range, where a whole number is expected (sequences, counts, tokens, costNanos)")
+            throw TimelineError.invalidExport("a number does not fit its field: a fraction, or a value past the integer range, where a whole number is expected (sequences, counts, tokens, costNanos), or one past a 64-bit float's range (such as 1e400)")
         } catch {
             throw TimelineError.invalidExport("\(error)")
         }
@@ -239,8 +239,17 @@ extension TimelineStore {
     /// A version 1 document rewritten as version 2 (each `cost` number becomes `costNanos`);
     /// any other document unchanged.
     static func upgradedJSON(_ json: Data) throws -> Data {
-        guard var document = try? JSONSerialization.jsonObject(with: json) as? [String: Any],
-              (document["version"] as? NSNumber)?.intValue == 1 else { return json }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: json) } catch {
+            // `JSONSerialization` refuses a number past a 64-bit float's range (`1e400`), which
+            // `JSONDecoder` parses: such a version 1 document was reported as missing `costNanos`.
+            struct Version: Decodable { var version: Int }
+            if (try? JSONDecoder().decode(Version.self, from: json))?.version == 1 {
+                throw TimelineError.invalidExport("a number is past the range of a 64-bit float (such as 1e400)")
+            }
+            return json
+        }
+        guard var document = parsed as? [String: Any], (document["version"] as? NSNumber)?.intValue == 1 else { return json }
         func upgrade(_ record: Any?, optional: Bool) throws -> Any? {
             guard var record = record as? [String: Any] else { return record }
             let old = record.removeValue(forKey: "cost")
@@ -258,6 +267,12 @@ extension TimelineStore {
         if let turns = document["turns"] as? [Any] { document["turns"] = try turns.map { try upgrade($0, optional: true) as Any } }
         document["version"] = NSNumber(value: 2)
         return try JSONSerialization.data(withJSONObject: document)
+    }
+    /// Whether `json` is a JSON object as `JSONDecoder` parses it (which, unlike
+    /// `JSONSerialization`, takes numbers past a 64-bit float's range).
+    static func isJSONObject(_ json: Data) -> Bool {
+        struct Object: Decodable {}
+        return (try? JSONDecoder().decode(Object.self, from: json)) != nil
     }
     /// The decoder behind ``importJSON(_:options:)``.
     static func jsonDecoder() -> JSONDecoder {

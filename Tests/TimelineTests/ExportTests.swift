@@ -154,7 +154,7 @@ struct ExportTests {
             if case .invalidExport = notJSON {} else { Issue.record("not JSON: \(String(describing: notJSON))") }
             // JSON whose number does not fit its field is named so, not "not valid JSON".
             let exported = String(decoding: try source.exportJSON(fork.id), as: UTF8.self)
-            for number in ["1.5", "1e30"] {
+            for number in ["1.5", "1e30", "1e400"] {   // 1e400 was "not valid JSON"
                 let text = exported.replacingOccurrences(of: "\"turnCount\" : ", with: "\"turnCount\" : \(number), \"x\" : ")
                 let error = await #expect(throws: TimelineError.self) { try await target.importJSON(Data(text.utf8)) }
                 guard case .invalidExport(let why) = error else { Issue.record("\(number): \(String(describing: error))"); continue }

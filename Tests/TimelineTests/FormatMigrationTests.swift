@@ -131,8 +131,13 @@ struct FormatMigrationTests {
             #expect(try timeline.turns(of: id).items.map(\.cost) == [Cost(nanos: 81_700_000), Cost(nanos: 300_100_000)])
             let exported = String(decoding: try timeline.exportJSON(id), as: UTF8.self)
             #expect(exported.contains("\"costNanos\" : 381800000") && exported.contains("\"version\" : 2") && !exported.contains("\"cost\""))
-            let bad = document.replacingOccurrences(of: "\"cost\": 0.0817", with: "\"cost\": \"lots\"")
-            await #expect(throws: TimelineError.self) { try await timeline.importJSON(Data(bad.utf8), options: ImportOptions(newIDs: true)) }
+            for (cost, reason) in [("\"lots\"", "cost is not a number"), ("1e10", "not an amount in range"),
+                                   ("1e400", "past the range of a 64-bit float")] {   // 1e400 was "Key '[13]' not found"
+                let bad = document.replacingOccurrences(of: "\"cost\": 0.0817", with: "\"cost\": \(cost)")
+                await #expect { try await timeline.importJSON(Data(bad.utf8), options: ImportOptions(newIDs: true)) }
+                    throws: { "\($0)".contains(reason) }
+            }
+            #expect(try timeline.countSessions() == 1)
         }
     }
 
