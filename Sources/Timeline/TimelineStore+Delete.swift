@@ -15,7 +15,9 @@ extension TimelineTransaction where Access == WriteAccess {
     /// sequences and turn ids) and is re-parented to the session's parent — or becomes a root
     /// session. Only that part is copied; what the fork inherits from further up stays shared.
     /// - Returns: the ids of the forks that were re-parented.
-    /// - Throws: ``TimelineError/sessionNotFound(_:)`` (nothing written).
+    /// - Throws: ``TimelineError/sessionNotFound(_:)``; ``TimelineError/invalidValue(field:reason:)``
+    ///   when a fork's token or cost totals would overflow once the turns it inherited are its own
+    ///   (the reason names the fork). Nothing is written in either case.
     /// - Complexity: O(own turns + checkpoints + crystals) of the session, plus the turns copied.
     @discardableResult
     public func deleteSession(_ id: UUID) throws -> [UUID] {
@@ -47,7 +49,10 @@ extension TimelineTransaction where Access == WriteAccess {
                 for var turn in page.items {
                     turn.sessionID = child.id
                     try turnRecords.insert(turn, in: txn)
-                    try totals.add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost)
+                    do { try totals.add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost) }
+                    catch TimelineError.invalidValue(let field, let reason) {
+                        throw TimelineError.invalidValue(field: field, reason: "\(reason), in fork \(child.id), whose turns inherited from \(parent.id) would become its own")
+                    }
                 }
                 guard let next = page.next else { break }
                 page = try turnRecords.scan(keys, limit: 1_000, after: next, in: txn)

@@ -80,6 +80,26 @@ struct DeleteTests {
         }
     }
 
+    @Test("a delete whose forks' totals would overflow once they own their inherited turns is refused, naming the fork, and writes nothing")
+    func deleteOverflowingTotals() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let root = try await timeline.createSession(NewSession(title: "root"))
+            try await timeline.append(NewTurn(role: .user, content: "huge", inputTokens: .max), to: root.id)
+            let fork = try await timeline.fork(session: root.id, at: 1)
+            try await timeline.append(NewTurn(role: .user, content: "one more", inputTokens: 1), to: fork.id)
+            let position = try timeline.currentPosition()
+            await #expect {
+                try await timeline.deleteSession(root.id)
+            } throws: { error in
+                guard case TimelineError.invalidValue(let field, let reason) = error else { return false }
+                return field == "inputTokens" && reason.contains("fork \(fork.id)")
+            }
+            #expect(try timeline.session(root.id) != nil && timeline.session(fork.id)?.parentID == root.id)
+            #expect(try timeline.currentPosition() == position && timeline.check().isEmpty)
+        }
+    }
+
     @Test("random fork trees: deleting sessions in random order never changes a survivor's history")
     func randomForkTrees() async throws {
         try await withTemporaryDirectory { dir in
