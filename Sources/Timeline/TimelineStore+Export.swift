@@ -230,7 +230,8 @@ extension TimelineStore {
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()
             guard let text = Timestamp.format(date) else {
-                throw EncodingError.invalidValue(date, .init(codingPath: encoder.codingPath, debugDescription: "a date outside the years 1678–2261 (a damaged record)"))
+                // The seconds, not the `Date`: describing an error that holds a NaN `Date` traps.
+                throw EncodingError.invalidValue(date.timeIntervalSince1970, .init(codingPath: encoder.codingPath, debugDescription: "a date outside the years 1678–2261 (a damaged record)"))
             }
             try container.encode(text)
         }

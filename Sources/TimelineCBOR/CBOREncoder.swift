@@ -164,6 +164,11 @@ final class EncodingStorage {
     /// Writes one value: primitives and the special types inline, dictionaries sorted, anything
     /// else through its own `encode(to:)`. If that writes nothing, an empty map stands in.
     func encodeValue<T: Encodable>(_ value: T, codingPath: @autoclosure () -> [any CodingKey], slotStart: Int) throws {
+        // Refused as the decoder refuses it (a NaN `Date` traps when described); the error holds
+        // the seconds, not the `Date`, so that describing it is safe.
+        if T.self == Date.self, unsafeBitCast(value, to: Date.self).timeIntervalSince1970.isNaN {
+            throw EncodingError.invalidValue(Double.nan, .init(codingPath: codingPath(), debugDescription: "a date of NaN seconds is no time"))
+        }
         if writePrimitive(value) { return }
         if T.self == [String: String].self {
             writer.stringMap(unsafeBitCast(value, to: [String: String].self))

@@ -183,7 +183,8 @@ extension CBOREncoder {
         if writer.writer.bytes.capacity - writer.writer.bytes.count < 512 { writer.writer.bytes.reserveCapacity(writer.writer.bytes.count + 512) }
         try value.encode(cbor: &writer)
         if writer.misused || writer.openMaps != 0 {
-            throw EncodingError.invalidValue(value, .init(codingPath: [],
+            // The type, not the value: describing a value that holds a NaN `Date` traps.
+            throw EncodingError.invalidValue(T.self, .init(codingPath: [],
                 debugDescription: "encode(cbor:) of \(T.self) left a map open or closed one out of order; close each map, innermost first, with the MapStart its beginMap returned"))
         }
     }

@@ -112,6 +112,31 @@ struct HostileInputTests {
         }
     }
 
+    @Test("a date of NaN seconds is refused both ways, with errors that are safe to describe (a NaN Date traps when described)")
+    func nanDates() throws {
+        struct Stamped: Codable { var at: Date }
+        // Tag 1 over a half, single or double NaN, and a NaN without the tag.
+        let encodings: [[UInt8]] = [[0xC1, 0xF9, 0x7E, 0x00], [0xC1, 0xFA, 0x7F, 0xC0, 0x00, 0x00],
+                                    [0xC1, 0xFB, 0x7F, 0xF8, 0, 0, 0, 0, 0, 0], [0xF9, 0x7E, 0x00]]
+        for date in encodings {
+            let record = [0xA1, 0x62, 0x61, 0x74] + date   // {"at": date}
+            #expect { try CBORDecoder().decode(Stamped.self, from: record) } throws: { error in
+                guard case DecodingError.dataCorrupted(let context) = error else { return false }
+                return "\(error)".contains("NaN") && context.codingPath.map(\.stringValue) == ["at"]
+            }
+            #expect { try CBORDecoder().decode(Date.self, from: date) } throws: { "\($0)".contains("NaN") }
+        }
+        // The same bytes read as a CBORValue: no Date is made, so nothing to refuse.
+        guard case .tagged(1, .float(let seconds)) = try CBORValue(decoding: encodings[0]) else { Issue.record("not a tagged float"); return }
+        #expect(seconds.isNaN)
+        #expect { try CBOREncoder().encode(Stamped(at: Date(timeIntervalSince1970: .nan))) } throws: { "\($0)".contains("NaN") }
+        // Infinite and far-out dates still round-trip: Foundation describes them.
+        for seconds in [Double.infinity, -1e300] {
+            let back = try CBORDecoder().decode(Stamped.self, from: CBOREncoder().encode(Stamped(at: Date(timeIntervalSince1970: seconds))))
+            #expect(back.at.timeIntervalSince1970 == seconds)
+        }
+    }
+
     @Test("a maxDepth past 1,024 is taken as 1,024 by every reader: input 100,000 levels deep is refused, where maxDepth: .max overflowed the stack")
     func depthLimit() throws {
         let deep = Array(repeating: UInt8(0x81), count: 100_000) + [0x00]

@@ -150,6 +150,43 @@ struct HostileInputTests {
         }
     }
 
+    @Test("D7: a damaged date or duration in a stored record never ends the process: NaN is corrupted, and an export's error is safe to describe")
+    func damagedDates() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession(title: "dates"))
+            try await timeline.append(sampleTurns(2), to: session.id)
+            func damage(turnField field: UInt64, _ value: CBORValue) throws {
+                try timeline.store.write { txn in
+                    let key = KeyBytes(session.id, UInt64(1)).bytes
+                    let stored = try #require(try timeline.turnRecords.database.get(key, in: txn))
+                    let header = Envelope.header(recordVersion: Turn.recordVersion)
+                    var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+                    record[fieldID: field] = value
+                    try timeline.turnRecords.database.put(header + record.encoded(), for: key, in: txn)
+                }
+            }
+            // A NaN `created` (field 3) was read as a Date that trapped when described: the error of
+            // exportJSON, logged, ended the process. Now every read refuses the record, and check names it.
+            try damage(turnField: 3, .tagged(1, .float(.nan)))
+            #expect { try timeline.turns(of: session.id) } throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            #expect { try timeline.forEachTurn(of: session.id) { turn in _ = try turn.created } }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            #expect { try timeline.exportJSON(session.id) } throws: { "\($0)".contains("NaN") }
+            #expect(try timeline.check().contains { $0.kind == "undecodable" && $0.location.contains("turns") })
+            // Far out of range (1e300 s) and an infinite duration (field 4): reads go on, an export is
+            // refused with an error that describes.
+            for (field, value) in [(UInt64(3), CBORValue.tagged(1, .float(1e300))), (4, .float(.infinity))] {
+                try damage(turnField: field, value)
+                #expect(try timeline.turns(of: session.id).items.count == 2)
+                let error = #expect(throws: (any Error).self) { try timeline.exportJSON(session.id) }
+                #expect(!"\(String(describing: error))".isEmpty)
+                try damage(turnField: field, field == 3 ? .tagged(1, .unsigned(1_800_000_000)) : .float(1))
+            }
+            await timeline.close()
+        }
+    }
+
     @Test("D3: a cycle of parents gives a corrupted error and a check problem, never a hang")
     func parentCycle() async throws {
         try await withTemporaryDirectory { dir in

@@ -11,7 +11,8 @@ enum JSONOutput {
         encoder.dateEncodingStrategy = .custom { date, encoder in
             // Foundation's formatters trap on a NaN or far-out date, which a damaged record can hold.
             guard let text = Timestamp.format(date) else {
-                throw EncodingError.invalidValue(date, .init(codingPath: encoder.codingPath, debugDescription: "a damaged date (\(date.timeIntervalSince1970) s since 1970)"))
+                // The seconds, not the `Date`: describing an error that holds a NaN `Date` traps.
+                throw EncodingError.invalidValue(date.timeIntervalSince1970, .init(codingPath: encoder.codingPath, debugDescription: "a damaged date (\(date.timeIntervalSince1970) s since 1970)"))
             }
             var container = encoder.singleValueContainer()
             try container.encode(text)
