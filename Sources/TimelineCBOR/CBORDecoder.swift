@@ -368,20 +368,22 @@ struct DecodingContext {
     /// A date: tag 1 (optional) over epoch seconds. NaN seconds are refused: Foundation traps
     /// when such a `Date` is described, so one handed out would end the process that logs it.
     func decodeDate(at offset: inout Int, _ codingPath: @autoclosure () -> [any CodingKey]) throws -> Date {
-        let start = offset
-        let seconds: Double
-        if offset < buffer.count, buffer[offset] == 0xC1, let quick = quickHead(at: offset + 1), quick.major == 0 {
-            // Tag 1 and whole seconds (how the encoder writes a whole date).
-            offset = quick.next
-            return Date(timeIntervalSince1970: Double(quick.argument))
-        } else if offset < buffer.count, buffer[offset] == 0xC1, let quick = quickHead(at: offset + 1), (quick.major, quick.info) == (7, 27) {
-            // Tag 1 and a double (how it writes one with a fraction).
-            offset = quick.next
-            seconds = Double(bitPattern: quick.argument)
-        } else {
-            _ = try consumeTag(1, at: &offset, codingPath())
-            seconds = try decodeDouble(at: &offset, codingPath())
+        if offset < buffer.count, buffer[offset] == 0xC1, let quick = quickHead(at: offset + 1) {
+            // Tag 1 and whole seconds, or a double (how the encoder writes a date with a fraction).
+            switch (quick.major, quick.info) {
+            case (0, _):
+                offset = quick.next
+                return Date(timeIntervalSince1970: Double(quick.argument))
+            case (7, 27) where !Double(bitPattern: quick.argument).isNaN:
+                offset = quick.next
+                return Date(timeIntervalSince1970: Double(bitPattern: quick.argument))
+            default:
+                break
+            }
         }
+        let start = offset
+        _ = try consumeTag(1, at: &offset, codingPath())
+        let seconds = try decodeDouble(at: &offset, codingPath())
         guard !seconds.isNaN else {
             throw DecodingError.dataCorrupted(.init(codingPath: codingPath(), debugDescription: "the date at byte \(start) is NaN seconds, which is no time"))
         }
