@@ -102,8 +102,15 @@ extension TimelineTransaction {
         }
     }
     /// The checkpoint `id`, or `nil`.
+    /// - Throws: `DocumentStoreError` `.corrupted` when the `id` index names a checkpoint of
+    ///   another id (only damage makes one).
     public func checkpoint(_ id: UUID) throws -> Checkpoint? {
-        try checkpointKey(id).flatMap { try checkpointRecords.get($0, in: txn) }
+        guard let key = try checkpointKey(id), let checkpoint = try checkpointRecords.get(key, in: txn) else { return nil }
+        guard checkpoint.id == id else {
+            throw DocumentStoreError(.corrupted, collection: "idx.checkpoints.id", key: KeyBytes(id), underlying: DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "the entry names checkpoint \(checkpoint.number) of \(checkpoint.sessionID), whose id is \(checkpoint.id)")))
+        }
+        return checkpoint
     }
     /// The primary key of checkpoint `id`, from the unique `id` index.
     func checkpointKey(_ id: UUID) throws -> KeyBytes? {

@@ -341,6 +341,12 @@ extension TimelineTransaction {
         guard let turn = try turnRecords.get(KeyBytes(raw: primary), in: txn) else {
             throw DocumentStoreError(.danglingIndexEntry(index: "id"), collection: turnRecords.name, key: KeyBytes(raw: primary))
         }
+        // A stale entry (only damage makes one) would pass another turn off as this one, and an
+        // append of this id would take it for a retry and write nothing.
+        guard turn.id == turnID else {
+            throw DocumentStoreError(.corrupted, collection: "idx.turns.id", key: KeyBytes(owner, turnID), underlying: DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "the entry names turn \(sequence), whose id is \(turn.id)")))
+        }
         return turn
     }
 

@@ -187,6 +187,35 @@ struct HostileInputTests {
         }
     }
 
+    @Test("D8: an id index entry that names a record of another id is corrupted, not that record — and an append of the id is not taken for a retry")
+    func staleIDEntries() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession(title: "ids"))
+            let turns = try await timeline.append(sampleTurns(2), to: session.id)
+            let checkpoint = try await timeline.saveCheckpoint(NewCheckpoint(state: Data()), for: session.id)
+            // Each record rewritten with another id, its index entries left as they were.
+            try timeline.store.write { txn in
+                var turn = turns[1]
+                turn.id = UUID()
+                try timeline.turnRecords.database.put(
+                    Envelope.header(recordVersion: Turn.recordVersion) + CBOREncoder().encode(turn), for: KeyBytes(session.id, UInt64(1)).bytes, in: txn)
+                var renamed = checkpoint
+                renamed.id = UUID()
+                try timeline.checkpointRecords.database.put(
+                    Envelope.header(recordVersion: Checkpoint.recordVersion) + CBOREncoder().encode(renamed), for: KeyBytes(session.id, UInt64(0)).bytes, in: txn)
+            }
+            // Both returned the record of the other id; the append returned it as the stored turn and wrote nothing.
+            #expect { try timeline.turn(id: turns[1].id, in: session.id) } throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            await #expect { try await timeline.append(NewTurn(id: turns[1].id, role: .user, content: "again"), to: session.id) }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            #expect { try timeline.checkpoint(checkpoint.id) } throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            #expect(try timeline.session(session.id)?.turnCount == 2)
+            #expect(try timeline.check().contains { $0.kind == "missingIndexEntry" })
+            await timeline.close()
+        }
+    }
+
     @Test("D3: a cycle of parents gives a corrupted error and a check problem, never a hang")
     func parentCycle() async throws {
         try await withTemporaryDirectory { dir in
