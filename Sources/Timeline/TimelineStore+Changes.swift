@@ -16,7 +16,7 @@ extension TimelineTransaction where Access == WriteAccess {
         // A writable open always creates the log; only a read-only one can lack it, and it cannot write.
         guard let changeRecords else { throw LMDBError(.readOnly, operation: "append to the change log") }
         let position = try currentPosition() + 1
-        try changeRecords.insert(Change(position: position, kind: kind, session: session, time: clock(), parent: parent,
+        try changeRecords.insert(Change(position: position, kind: kind, session: session, time: try clock(), parent: parent,
                                         sequences: sequences, checkpoint: checkpoint, number: number), in: txn)
     }
 }
@@ -36,7 +36,7 @@ extension TimelineTransaction where Access == WriteAccess {
             throw TimelineError.invalidRange("position \(position) is outside the log (0…\(current))")
         }
         try requireKept(after: position)
-        try consumerRecords.put(ChangeConsumer(name: name, position: position, updated: clock()), in: txn)
+        try consumerRecords.put(ChangeConsumer(name: name, position: position, updated: try clock()), in: txn)
     }
 
     /// Forgets consumer `name`; returns whether it was registered.
@@ -66,7 +66,7 @@ extension TimelineTransaction where Access == WriteAccess {
             // A ratio, not `components`: a `Duration` can hold more seconds than its
             // `components.seconds` (an `Int64`) does, which trapped.
             let seconds = maxAge / .seconds(1)
-            let cutoff = clock().addingTimeInterval(-seconds)
+            let cutoff = try clock().addingTimeInterval(-seconds)
             // The entries are in commit order, so their times only grow: the last one before the cutoff.
             let older = try changeRecords.scan(in: txn).items.prefix { $0.time < cutoff }
             capped = max(capped, older.last?.position ?? 0)

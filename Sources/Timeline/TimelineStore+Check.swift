@@ -219,7 +219,7 @@ extension TimelineTransaction where Access == WriteAccess {
                       SessionTotals(of: old) != sums else { continue }
                 var new = old
                 sums.apply(to: &new)
-                new.updated = clock()
+                new.updated = try clock()
                 try sessions.replace(old, with: new, in: txn)
                 try logChange(.sessionUpdated, session: old.id)
                 repaired.append(old.id)

@@ -21,7 +21,7 @@ extension TimelineTransaction where Access == WriteAccess {
             throw TimelineError.sequenceOutOfRange(sequence: turnSequence, count: old.turnCount)
         }
         if try checkpointKey(new.id) != nil { throw TimelineError.checkpointExists(new.id) }
-        let now = clock()
+        let now = try clock()
         let checkpoint = Checkpoint(
             id: new.id, sessionID: id, number: old.checkpointCount, turnSequence: turnSequence, kind: new.kind,
             starred: new.starred, description: new.description, created: new.created?.storable ?? now, state: new.state,

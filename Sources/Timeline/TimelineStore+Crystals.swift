@@ -21,7 +21,7 @@ extension TimelineTransaction where Access == WriteAccess {
         guard covered.upperBound <= old.turnCount else {
             throw TimelineError.sequenceOutOfRange(sequence: covered.upperBound, count: old.turnCount)
         }
-        let now = clock()
+        let now = try clock()
         let crystal = Crystal(
             sessionID: id, version: old.crystalCount, text: new.text, firstSequence: covered.lowerBound,
             endSequence: covered.upperBound, tokens: new.tokens, created: new.created?.storable ?? now, metadata: new.metadata

@@ -61,7 +61,7 @@ extension TimelineTransaction where Access == WriteAccess {
         totals.apply(to: &adopted)
         adopted.parentID = parent.parentID
         adopted.branchPoint = parent.parentID == nil ? nil : min(inherited, parent.firstOwnSequence)
-        adopted.updated = clock()
+        adopted.updated = try clock()
         try sessions.replace(child, with: adopted, in: txn)
         try logChange(.sessionReparented, session: child.id, parent: adopted.parentID, sequences: own)
     }

@@ -180,7 +180,7 @@ extension TimelineTransaction where Access == WriteAccess {
         if try sessions.contains(KeyBytes(new.id), in: txn) { throw TimelineError.sessionExists(new.id) }
         let session = Session(
             id: new.id, title: new.title, project: new.project, model: new.model, provider: new.provider,
-            created: new.created?.storable ?? clock(), metadata: new.metadata
+            created: try new.created?.storable ?? clock(), metadata: new.metadata
         )
         try sessions.insert(session, in: txn)
         try logChange(.sessionCreated, session: session.id)
@@ -216,7 +216,7 @@ extension TimelineTransaction where Access == WriteAccess {
         try change(&new)
         try Validation.project(new.project)
         if new == old { return old }
-        new.updated = clock()
+        new.updated = try clock()
         try sessions.replace(old, with: new, in: txn)
         try logChange(.sessionUpdated, session: id)
         return new

@@ -34,7 +34,7 @@ extension TimelineTransaction where Access == WriteAccess {
         if turns.isEmpty { return [] }
         for new in turns { try new.validate() }
         var session = old
-        let now = clock()
+        let now = try clock()
         var written: [Turn] = []
         written.reserveCapacity(turns.count)
         var history: [(session: UUID, sequences: Range<Int>)]?
@@ -103,7 +103,7 @@ extension TimelineTransaction where Access == WriteAccess {
         let point = sequence ?? parent.turnCount
         guard point >= 0, point <= parent.turnCount else { throw TimelineError.sequenceOutOfRange(sequence: point, count: parent.turnCount) }
         if try sessions.contains(KeyBytes(newID), in: txn) { throw TimelineError.sessionExists(newID) }
-        let now = clock()
+        let now = try clock()
         let child = Session(
             id: newID, title: parent.title, project: parent.project, parentID: parent.id, branchPoint: point,
             branchName: branchName, model: parent.model, provider: parent.provider, created: now,

@@ -85,7 +85,9 @@ public final class TimelineStore: Sendable {
     ///     that starts small and grows by itself.
     ///   - migrationPolicy: what to do when the store's records are older than this code (see
     ///     `MigrationPolicy`; by default they are migrated at open, after a backup).
-    ///   - clock: where times come from (tests pass a fixed clock).
+    ///   - clock: where times come from (tests pass a fixed clock). A write while it gives a time
+    ///     outside the years 1678–2261, or NaN, is refused with
+    ///     ``TimelineError/invalidValue(field:reason:)`` (field `clock`), nothing written.
     ///   - compression: how large turns, checkpoints and crystals are stored: by default plain
     ///     (`.none`); `ValueCompression.lz4` compresses them with LZ4 from 2,000 bytes where that
     ///     saves file space — ~15 % smaller files for English-like text, but reading a compressed

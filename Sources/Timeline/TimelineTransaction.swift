@@ -45,7 +45,14 @@ public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
     var consumerRecords: DocumentCollection<ChangeConsumer>? { timeline.consumerRecords }
     var store: Store { timeline.store }
     /// The current time, as the store keeps it.
-    func clock() -> Date { timeline.clock() }
+    /// - Throws: ``TimelineError/invalidValue(field:reason:)`` (field `clock`) when the store's
+    ///   clock gives a time outside the years 1678–2261 or NaN: written, it would not read back
+    ///   (NaN) or not export.
+    func clock() throws -> Date {
+        let now = timeline.clock()
+        try Validation.date(now, "clock")
+        return now
+    }
 
     /// The session `id`, or ``TimelineError/sessionNotFound(_:)``.
     func existingSession(_ id: UUID) throws -> Session {

@@ -4,6 +4,7 @@ import TimelineDocumentStore
 import Foundation
 import TimelineLMDB
 import Testing
+import Synchronization
 @testable import Timeline
 
 /// Inputs a careless or hostile caller can send, and damaged records: each gets a clear error,
@@ -213,6 +214,37 @@ struct HostileInputTests {
             #expect(try timeline.session(session.id)?.turnCount == 2)
             #expect(try timeline.check().contains { $0.kind == "missingIndexEntry" })
             await timeline.close()
+        }
+    }
+
+    @Test("a clock that gives NaN or a time outside 1678–2261 fails each write with invalidValue(clock), nothing written: its records would not read back or export")
+    func badClocks() async throws {
+        for seconds in [Double.nan, .infinity, 32_503_680_000, -30_610_224_000] {   // NaN, ∞, the years 3000 and 1000
+            try await withTemporaryDirectory { dir in
+                let good = SteppingClock()
+                let bad = Atomic<Bool>(false)
+                let timeline = try TimelineStore(path: dir + "/t", configuration: .init(durability: .noSync),
+                                                 clock: { bad.load(ordering: .relaxed) ? Date(timeIntervalSince1970: seconds) : good.now() })
+                let session = try await timeline.createSession(NewSession(title: "before"))
+                bad.store(true, ordering: .relaxed)
+                let position = try timeline.currentPosition()
+                for write in [{ _ = try await timeline.createSession(NewSession(title: "x")) },
+                              { _ = try await timeline.append(NewTurn(role: .user, content: "x"), to: session.id) },
+                              { _ = try await timeline.updateSession(session.id) { $0.title = "y" } },
+                              { _ = try await timeline.saveCrystal(NewCrystal(text: "s"), for: session.id) }] as [@Sendable () async throws -> Void] {
+                    await #expect {
+                        try await write()
+                    } throws: { error in
+                        guard case TimelineError.invalidValue(let field, _) = error else { return false }
+                        return field == "clock"
+                    }
+                }
+                // (A NaN creation time made records that no read could decode.)
+                #expect(try timeline.currentPosition() == position && timeline.countSessions() == 1 && timeline.check().isEmpty)
+                bad.store(false, ordering: .relaxed)
+                _ = try await timeline.append(NewTurn(role: .user, content: "after"), to: session.id)
+                await timeline.close()
+            }
         }
     }
 
