@@ -34,7 +34,9 @@ extension TimelineStore {
     /// is missing or shorter than the branch point; turns, checkpoints and crystals of sessions
     /// that do not exist; checkpoint and crystal numbers the session never handed out; records
     /// stored under another key than their fields give; chains of parents that form a cycle;
-    /// session token and cost totals that are not the sums of the session's own turns. Writes
+    /// session token and cost totals that are not the sums of the session's own turns; values the
+    /// timeline refuses to write (`invalidValue`: a date outside the years 1678–2261, a negative
+    /// count or cost, a negative or non-finite duration), which an import refuses. Writes
     /// nothing; an empty result means the store is consistent.
     /// - Parameter progress: called now and then with what is being read and how many records so far.
     public func check(progress: ((String, Int) -> Void)? = nil) throws -> [TimelineProblem] {
@@ -63,8 +65,17 @@ extension TimelineStore {
                 known[session.id] = session
             }
             let ordered = known.values.sorted { $0.id.precedes($1.id) }
+            /// Adds an `invalidValue` problem for a value the timeline refuses to write — a date
+            /// outside the years 1678–2261, a negative count or cost, a negative or non-finite
+            /// duration — which only damage or a hand-made load stores, and an import refuses.
+            func checkValues(_ location: @autoclosure () -> String, _ body: () throws -> Void) rethrows {
+                do { try body() } catch TimelineError.invalidValue(let field, let reason) {
+                    add("invalidValue", location(), "\(field): \(reason)")
+                }
+            }
             for session in ordered {
                 let location = "sessions \(session.id)"
+                try checkValues(location) { try Validation.values(of: session) }
                 if (session.parentID == nil) != (session.branchPoint == nil) {
                     add("badForkPoint", location, "parentID and branchPoint must be set together")
                 }
@@ -132,7 +143,12 @@ extension TimelineStore {
                 let id = session.id
                 // Not compared: a session with a turn that does not read (reported as
                 // `undecodable` above), or whose turns' sums do not fit in the totals.
-                guard let sum = try? SessionTotals(ownTurnsOf: id, turnRecords, in: txn) else { continue }
+                guard let sum = try? SessionTotals(ownTurnsOf: id, turnRecords, in: txn, each: { key, turn, input, output, cost in
+                    let (duration, created) = (try turn.duration, try turn.created)
+                    try checkValues("turns \(id) \(Self.sessionAndNumber(Array(key))?.1 ?? -1)") {
+                        try Validation.turnValues(input, output, cost, duration, created)
+                    }
+                }) else { continue }
                 if SessionTotals(of: session) != sum {
                     add("totalsMismatch", "sessions \(id)",
                         "its totals are \(session.inputTokens) input tokens, \(session.outputTokens) output tokens and a cost of \(session.cost); its own turns add up to \(sum.input), \(sum.output) and \(sum.cost)")
@@ -153,6 +169,18 @@ extension TimelineStore {
                     if number >= session[keyPath: counter] {
                         add("unexpectedNumber", "\(name) \(id) \(number)", "the session has handed out only \(session[keyPath: counter])")
                     }
+                }
+            }
+            // Their values are ones the timeline writes (those that do not decode are reported above).
+            try walkKeys(checkpointRecords.database, in: txn) { key, _ in
+                guard let (id, number) = Self.sessionAndNumber(key), let checkpoint = try? checkpointRecords.get(KeyBytes(raw: key), in: txn) else { return }
+                try checkValues("checkpoints \(id) \(number)") { try Validation.date(checkpoint.created, "created") }
+            }
+            try walkKeys(crystalRecords.database, in: txn) { key, _ in
+                guard let (id, number) = Self.sessionAndNumber(key), let crystal = try? crystalRecords.get(KeyBytes(raw: key), in: txn) else { return }
+                try checkValues("crystals \(id) \(number)") {
+                    try Validation.date(crystal.created, "created")
+                    try Validation.count(crystal.tokens, "tokens")
                 }
             }
             // The change log: positions follow one another without a gap.
@@ -235,10 +263,14 @@ extension SessionTotals {
     /// The sums of session `id`'s own turns, as stored (the turns it inherits are its ancestors').
     /// - Throws: what reading a turn throws (`DocumentStoreError` `.corrupted`);
     ///   ``TimelineError/invalidValue(field:reason:)`` when a sum does not fit.
-    init(ownTurnsOf id: UUID, _ turns: DocumentCollection<Turn>, in txn: borrowing Transaction<some TransactionAccess>) throws {
-        try turns.forEachRecordEntry(.prefix(KeyBytes(id).bytes), reverse: false, in: txn) { _, item in
+    /// - Parameter each: called with each turn's key, view and the three values read from it.
+    init(ownTurnsOf id: UUID, _ turns: DocumentCollection<Turn>, in txn: borrowing Transaction<some TransactionAccess>,
+         each: ((UnsafeRawBufferPointer, inout TurnView, _ input: Int?, _ output: Int?, _ cost: Cost?) throws -> Void)? = nil) throws {
+        try turns.forEachRecordEntry(.prefix(KeyBytes(id).bytes), reverse: false, in: txn) { key, item in
             var turn = try TurnView(item, sessionID: id, sequence: 0)   // the sequence is not read
-            try add(input: turn.inputTokens, output: turn.outputTokens, cost: turn.cost)
+            let (input, output, cost) = (try turn.inputTokens, try turn.outputTokens, try turn.cost)
+            try add(input: input, output: output, cost: cost)
+            try each?(key, &turn, input, output, cost)
             return true
         }
     }

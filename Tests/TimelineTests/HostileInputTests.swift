@@ -175,15 +175,34 @@ struct HostileInputTests {
                 throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
             #expect { try timeline.exportJSON(session.id) } throws: { "\($0)".contains("NaN") }
             #expect(try timeline.check().contains { $0.kind == "undecodable" && $0.location.contains("turns") })
-            // Far out of range (1e300 s) and an infinite duration (field 4): reads go on, an export is
-            // refused with an error that describes.
-            for (field, value) in [(UInt64(3), CBORValue.tagged(1, .float(1e300))), (4, .float(.infinity))] {
+            // Far out of range (1e300 s), an infinite or negative duration (field 4): reads go on, an
+            // export refuses the first two with an error that describes, and check names each value
+            // (it said the store was consistent).
+            for (field, value) in [(UInt64(3), CBORValue.tagged(1, .float(1e300))), (4, .float(.infinity)), (4, .float(-1))] {
                 try damage(turnField: field, value)
                 #expect(try timeline.turns(of: session.id).items.count == 2)
-                let error = #expect(throws: (any Error).self) { try timeline.exportJSON(session.id) }
-                #expect(!"\(String(describing: error))".isEmpty)
+                if value != .float(-1) {
+                    let error = #expect(throws: (any Error).self) { try timeline.exportJSON(session.id) }
+                    #expect(!"\(String(describing: error))".isEmpty)
+                }
+                let problems = try timeline.check()
+                #expect(problems.count == 1 && problems.allSatisfy { $0.kind == "invalidValue" && $0.location == "turns \(session.id) 1"
+                    && $0.detail.hasPrefix(field == 3 ? "created: " : "duration: ") }, "\(problems)")
                 try damage(turnField: field, field == 3 ? .tagged(1, .unsigned(1_800_000_000)) : .float(1))
             }
+            #expect(try timeline.check().isEmpty)
+            // A session's and a crystal's dates alike.
+            let crystal = try await timeline.saveCrystal(NewCrystal(text: "s"), for: session.id)
+            try timeline.store.write { txn in
+                var damaged = try #require(try timeline.sessions.get(KeyBytes(session.id), in: txn))
+                damaged.created = Date(timeIntervalSince1970: 1e300)
+                try timeline.sessions.put(damaged, in: txn)
+                var far = crystal
+                far.created = Date(timeIntervalSince1970: -1e12)
+                try timeline.crystalRecords.put(far, in: txn)
+            }
+            #expect(Set(try timeline.check().map { "\($0.kind) \($0.location)" })
+                    == ["invalidValue sessions \(session.id)", "invalidValue crystals \(session.id) 0"])
             await timeline.close()
         }
     }
