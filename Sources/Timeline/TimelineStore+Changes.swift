@@ -93,14 +93,26 @@ extension TimelineTransaction {
 
     /// The changes after `position`, oldest first, at most `limit` of them: continue from the
     /// last one's ``Change/position``. An empty result means the snapshot holds nothing newer.
-    /// - Throws: ``TimelineError/invalidRange(_:)`` for a negative position or limit.
+    /// - Throws: ``TimelineError/invalidRange(_:)`` for a negative position or limit;
+    ///   `DocumentStoreError` `.corrupted` when the entry after `position` is missing or says it
+    ///   is at another position (only damage makes either). The entries before such a one are
+    ///   returned first, so a follower gets everything up to the damage.
     /// - Complexity: O(log n + limit).
     public func changes(after position: Int = 0, limit: Int = 1_000) throws -> [Change] {
         try checkLimit(limit)
         guard position >= 0 else { throw TimelineError.invalidRange("position \(position) is negative") }
         guard let changeRecords else { return [] }
         try requireKept(after: position)
-        return try changeRecords.scan(.after(KeyBytes(position.keyPart).bytes), limit: limit, in: txn).items
+        let changes = try changeRecords.scan(.after(KeyBytes(position.keyPart).bytes), limit: limit, in: txn).items
+        // The log has no gaps, so the entries after `position` are position + 1, + 2, … One that
+        // says otherwise sent a follower (and a backup's update) back — delivering the entries
+        // again, without end when it was a page's last — or ahead, past entries yet to come.
+        for (offset, change) in changes.enumerated() where change.position != position + 1 + offset {
+            if offset > 0 { return Array(changes[..<offset]) }
+            throw DocumentStoreError(.corrupted, collection: changeRecords.name, key: KeyBytes((position + 1 + offset).keyPart), underlying: DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "the change log's entry \(offset + 1) after position \(position) says it is at position \(change.position), where \(position + 1 + offset) was next")))
+        }
+        return changes
     }
 
     /// The oldest position the log still holds (1 until something was trimmed); one past

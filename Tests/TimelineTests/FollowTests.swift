@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 import Timeline
+import TimelineCBOR
 import TimelineDocumentStore
 
 @Suite("Following the change log live")
@@ -219,6 +220,37 @@ struct FollowTests {
             #expect(try await observed.next() == nil)
             var missing = timeline.observeTurns(of: UUID()).makeAsyncIterator()
             await #expect(throws: TimelineError.self) { _ = try await missing.next() }
+        }
+    }
+
+    @Test("an entry that says it is at another position ends a follower with corrupted after the entries before it: it re-delivered the log without end, or skipped the entries to come")
+    func misplacedEntry() async throws {
+        for claimed in [UInt64(0), 9] {
+            try await withTemporaryDirectory { dir in
+                let timeline = try openTimeline(dir)
+                let session = try await timeline.createSession(NewSession())
+                for n in 0..<4 { try await timeline.append(NewTurn(role: .user, content: "\(n)"), to: session.id) }
+                let changes = try #require(timeline.changeRecords)
+                try timeline.store.write { txn in   // the last entry, at 5, damaged
+                    let key = KeyBytes(UInt64(5)).bytes
+                    let stored = try #require(try changes.database.get(key, in: txn))
+                    let header = Envelope.header(recordVersion: Change.recordVersion)
+                    var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+                    record["position"] = .unsigned(claimed)
+                    try changes.database.put(header + record.encoded(), for: key, in: txn)
+                }
+                #expect(try timeline.changes(after: 0).map(\.position) == [1, 2, 3, 4])
+                #expect { try timeline.changes(after: 4) } throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+                var seen: [Int] = []
+                await #expect {
+                    for try await change in timeline.followChanges(after: 0) {
+                        seen.append(change.position)
+                        if seen.count > 10 { break }   // it went round 1, 2, 3, 4, 0, 1, … (claimed 0)
+                    }
+                } throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+                #expect(seen == [1, 2, 3, 4])
+                await timeline.close()
+            }
         }
     }
 
