@@ -244,7 +244,10 @@ extension TimelineTransaction where Access == WriteAccess {
         while true {
             for old in page.items {
                 guard let sums = try? SessionTotals(ownTurnsOf: old.id, turnRecords, in: txn),
-                      SessionTotals(of: old) != sums else { continue }
+                      SessionTotals(of: old) != sums,
+                      // Not a record stored under another session's id (check: keyMismatch), whose
+                      // replacement would be written over that session's own.
+                      (try? storedSession(old.id)) == old else { continue }
                 var new = old
                 sums.apply(to: &new)
                 new.updated = try clock()

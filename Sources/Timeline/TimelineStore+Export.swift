@@ -79,7 +79,7 @@ extension TimelineTransaction where Access == WriteAccess {
         } catch { throw TimelineError.invalidExport("the turns' totals: \(error)") }
         let session = document.session
         if let parentID = session.parentID {
-            guard let parent = try sessions.get(KeyBytes(parentID), in: txn) else {
+            guard let parent = try storedSession(parentID) else {
                 throw TimelineError.parentNotFound(session: session.id, parent: parentID)
             }
             // The fork reads its first turns from this parent: it must have them.

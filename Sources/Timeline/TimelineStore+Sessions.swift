@@ -225,8 +225,10 @@ extension TimelineTransaction where Access == WriteAccess {
 
 extension TimelineTransaction {
     /// The session `id`, or `nil`.
+    /// - Throws: `DocumentStoreError` `.corrupted` for a damaged record, or one stored under `id`
+    ///   that says it is another session.
     public func session(_ id: UUID) throws -> Session? {
-        try sessions.get(KeyBytes(id), in: txn)
+        try storedSession(id)
     }
     // MARK: Listing
 

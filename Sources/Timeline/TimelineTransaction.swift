@@ -56,7 +56,20 @@ public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
 
     /// The session `id`, or ``TimelineError/sessionNotFound(_:)``.
     func existingSession(_ id: UUID) throws -> Session {
-        guard let session = try sessions.get(KeyBytes(id), in: txn) else { throw TimelineError.sessionNotFound(id) }
+        guard let session = try storedSession(id) else { throw TimelineError.sessionNotFound(id) }
+        return session
+    }
+
+    /// The session stored under `id`, or `nil`.
+    /// - Throws: `DocumentStoreError` `.corrupted` for a record that says it is another session
+    ///   (only damage or a hand-made load stores one): read as itself, an append to `id` wrote
+    ///   its turns and record under the other session's id, over that session's own.
+    func storedSession(_ id: UUID) throws -> Session? {
+        guard let session = try sessions.get(KeyBytes(id), in: txn) else { return nil }
+        guard session.id == id else {
+            throw DocumentStoreError(.corrupted, collection: sessions.name, key: KeyBytes(id), underlying: DecodingError.dataCorrupted(
+                .init(codingPath: [], debugDescription: "the session stored as \(id) says it is \(session.id)")))
+        }
         return session
     }
 

@@ -267,6 +267,34 @@ struct HostileInputTests {
         }
     }
 
+    @Test("D9: a session record that says it is another session is corrupted: an append to it wrote its turn and record over the other session")
+    func sessionUnderAnotherID() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let a = try await timeline.createSession(NewSession(title: "A"))
+            let b = try await timeline.createSession(NewSession(title: "B"))
+            try await timeline.append(NewTurn(role: .user, content: "b0", inputTokens: 5), to: b.id)
+            try timeline.store.write { txn in   // A's record given B's id, as a hand-made load could
+                let key = KeyBytes(a.id).bytes
+                let stored = try #require(try timeline.sessions.database.get(key, in: txn))
+                let header = Envelope.header(recordVersion: Session.recordVersion)
+                var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+                record["id"] = .tagged(37, .bytes(withUnsafeBytes(of: b.id.uuid) { Array($0) }))
+                try timeline.sessions.database.put(header + record.encoded(), for: key, in: txn)
+            }
+            let corrupted: @Sendable (any Error) -> Bool = { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            #expect(performing: { try timeline.session(a.id) }, throws: corrupted)
+            await #expect(performing: { try await timeline.append(NewTurn(role: .user, content: "a0"), to: a.id) }, throws: corrupted)
+            await #expect(performing: { try await timeline.updateSession(a.id) { $0.title = "A2" } }, throws: corrupted)
+            #expect(try await timeline.repairTotals().isEmpty)   // A's record, read as B, does not sum to B's turns
+            // B is as it was.
+            #expect(try timeline.session(b.id)?.title == "B")
+            #expect(try timeline.turns(of: b.id).items.map(\.content) == ["b0"])
+            #expect(try timeline.check().contains { $0.kind == "keyMismatch" })
+            await timeline.close()
+        }
+    }
+
     @Test("D3: a cycle of parents gives a corrupted error and a check problem, never a hang")
     func parentCycle() async throws {
         try await withTemporaryDirectory { dir in
