@@ -231,13 +231,8 @@ struct FollowTests {
                 let session = try await timeline.createSession(NewSession())
                 for n in 0..<4 { try await timeline.append(NewTurn(role: .user, content: "\(n)"), to: session.id) }
                 let changes = try #require(timeline.changeRecords)
-                try timeline.store.write { txn in   // the last entry, at 5, damaged
-                    let key = KeyBytes(UInt64(5)).bytes
-                    let stored = try #require(try changes.database.get(key, in: txn))
-                    let header = Envelope.header(recordVersion: Change.recordVersion)
-                    var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
-                    record["position"] = .unsigned(claimed)
-                    try changes.database.put(header + record.encoded(), for: key, in: txn)
+                try editStoredRecord(timeline, changes, key: KeyBytes(UInt64(5)), version: Change.recordVersion) {   // the last entry
+                    $0["position"] = .unsigned(claimed)
                 }
                 #expect(try timeline.changes(after: 0).map(\.position) == [1, 2, 3, 4])
                 #expect { try timeline.changes(after: 4) } throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }

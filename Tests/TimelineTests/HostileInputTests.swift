@@ -132,13 +132,7 @@ struct HostileInputTests {
             #expect(try timeline.check().contains { $0.kind == "turnGap" })
             // Past Int.max (and negative), the stored record no longer decodes: corrupted, naming the session.
             for count in [CBORValue.unsigned(1 << 63), .unsigned(.max), .negative(0)] {
-                try timeline.store.write { txn in
-                    let stored = try #require(try timeline.sessions.database.get(KeyBytes(session.id).bytes, in: txn))
-                    let header = Envelope.header(recordVersion: Session.recordVersion)
-                    var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
-                    record["turnCount"] = count
-                    try timeline.sessions.database.put(header + record.encoded(), for: KeyBytes(session.id).bytes, in: txn)
-                }
+                try editStoredRecord(timeline, timeline.sessions, key: KeyBytes(session.id), version: Session.recordVersion) { $0["turnCount"] = count }
                 for reverse in [false, true] {
                     #expect { try timeline.read { txn in try txn.turns(of: session.id, reverse: reverse) } }
                         throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && ($0 as? DocumentStoreError)?.key == KeyBytes(session.id).description }
@@ -158,13 +152,8 @@ struct HostileInputTests {
             let session = try await timeline.createSession(NewSession(title: "dates"))
             try await timeline.append(sampleTurns(2), to: session.id)
             func damage(turnField field: UInt64, _ value: CBORValue) throws {
-                try timeline.store.write { txn in
-                    let key = KeyBytes(session.id, UInt64(1)).bytes
-                    let stored = try #require(try timeline.turnRecords.database.get(key, in: txn))
-                    let header = Envelope.header(recordVersion: Turn.recordVersion)
-                    var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
-                    record[fieldID: field] = value
-                    try timeline.turnRecords.database.put(header + record.encoded(), for: key, in: txn)
+                try editStoredRecord(timeline, timeline.turnRecords, key: KeyBytes(session.id, UInt64(1)), version: Turn.recordVersion) {
+                    $0[fieldID: field] = value
                 }
             }
             // A NaN `created` (field 3) was read as a Date that trapped when described: the error of
@@ -274,13 +263,8 @@ struct HostileInputTests {
             let a = try await timeline.createSession(NewSession(title: "A"))
             let b = try await timeline.createSession(NewSession(title: "B"))
             try await timeline.append(NewTurn(role: .user, content: "b0", inputTokens: 5), to: b.id)
-            try timeline.store.write { txn in   // A's record given B's id, as a hand-made load could
-                let key = KeyBytes(a.id).bytes
-                let stored = try #require(try timeline.sessions.database.get(key, in: txn))
-                let header = Envelope.header(recordVersion: Session.recordVersion)
-                var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
-                record["id"] = .tagged(37, .bytes(withUnsafeBytes(of: b.id.uuid) { Array($0) }))
-                try timeline.sessions.database.put(header + record.encoded(), for: key, in: txn)
+            try editStoredRecord(timeline, timeline.sessions, key: KeyBytes(a.id), version: Session.recordVersion) {   // A's record given B's id, as a hand-made load could
+                $0["id"] = .tagged(37, .bytes(withUnsafeBytes(of: b.id.uuid) { Array($0) }))
             }
             let corrupted: @Sendable (any Error) -> Bool = { ($0 as? DocumentStoreError)?.kind == .corrupted }
             #expect(performing: { try timeline.session(a.id) }, throws: corrupted)

@@ -4,6 +4,8 @@ import Foundation
 import TimelineLMDB
 import Synchronization
 import Timeline
+import TimelineCBOR
+import Testing
 
 /// A clock that moves one millisecond forward every time it is read: distinct, ordered
 /// activity times without sleeping.
@@ -91,4 +93,17 @@ func changeLogProblems(_ timeline: TimelineStore) throws -> [String] {
         if versions != crystals[session.id] ?? [] { problems.append("session \(session.id): crystals \(versions.sorted()) in the store, \(crystals[session.id]?.sorted() ?? []) by the log") }
     }
     return problems
+}
+
+/// Rewrites the CBOR record stored under `key` in `collection` with `edit`, its envelope kept,
+/// around the collection (no index entry moves): how the tests damage a record.
+func editStoredRecord<Record>(_ timeline: TimelineStore, _ collection: DocumentCollection<Record>, key: KeyBytes, version: Int,
+                              _ edit: (inout CBORValue) -> Void) throws {
+    try timeline.store.write { txn in
+        let header = Envelope.header(recordVersion: version)
+        let stored = try #require(try collection.database.get(key.bytes, in: txn))
+        var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+        edit(&record)
+        try collection.database.put(header + record.encoded(), for: key.bytes, in: txn)
+    }
 }

@@ -143,13 +143,9 @@ struct ViewTests {
             let session = try await timeline.createSession(NewSession(title: "damaged", project: "p"))
             try await timeline.append(sampleTurns(3), to: session.id)
             let turnKey = KeyBytes(session.id, UInt64(1))
-            try timeline.store.write { txn in
-                let header = Envelope.header(recordVersion: Turn.recordVersion)
-                let stored = try #require(try timeline.turnRecords.database.get(turnKey.bytes, in: txn))
-                var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+            try editStoredRecord(timeline, timeline.turnRecords, key: turnKey, version: Turn.recordVersion) { record in
                 record[fieldID: 2] = .unsigned(7)      // content: the wrong type
                 record[fieldID: 3] = nil               // created: missing
-                try timeline.turnRecords.database.put(header + record.encoded(), for: turnKey.bytes, in: txn)
             }
             var roles: [Turn.Role] = []
             try timeline.forEachTurn(of: session.id) { roles.append(try $0.role) }
@@ -169,12 +165,8 @@ struct ViewTests {
                 #expect(throws: DocumentStoreError.self) { try timeline.turnsJSON(of: session.id, reverse: reverse) }
             }
             // A session whose title is missing: the listing's view throws when asked for it.
-            try timeline.store.write { txn in
-                let header = Envelope.header(recordVersion: Session.recordVersion)
-                let stored = try #require(try timeline.sessions.database.get(KeyBytes(session.id).bytes, in: txn))
-                var record = try CBORValue(decoding: Array(stored.dropFirst(header.count)))
+            try editStoredRecord(timeline, timeline.sessions, key: KeyBytes(session.id), version: Session.recordVersion) { record in
                 record[fieldID: 0] = nil               // title
-                try timeline.sessions.database.put(header + record.encoded(), for: KeyBytes(session.id).bytes, in: txn)
             }
             var counts: [Int] = []
             try timeline.forEachSession { counts.append(try $0.turnCount) }
