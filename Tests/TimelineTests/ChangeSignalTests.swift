@@ -8,11 +8,13 @@ struct ChangeSignalTests {
         let signal = ChangeSignal()
         let id = signal.subscribe()
         // A zero timeout lets the timer fire before `wait` stores its continuation, every time or
-        // nearly: a lost wake-up then left the wait for a commit that never came.
+        // nearly: a lost wake-up then left the wait for a commit that never came. The bound is
+        // generous: a lost wake-up never ends, and a machine starved by other work took over 5 s
+        // to end a round once.
         for round in 0..<200 {
             let ended = await withTaskGroup(of: Bool.self) { group in
                 group.addTask { await signal.wait(id, timeout: .zero); return true }
-                group.addTask { try? await Task.sleep(for: .seconds(5)); return false }
+                group.addTask { try? await Task.sleep(for: .seconds(60)); return false }
                 let first = await group.next() ?? false
                 group.cancelAll()
                 return first
