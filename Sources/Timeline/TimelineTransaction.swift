@@ -82,13 +82,13 @@ public struct TimelineTransaction<Access: TransactionAccess>: ~Copyable {
 
     /// Where session `id`'s history lies, or `nil` when there is no such session.
     func historyShapeIfStored(_ id: UUID) throws -> HistoryShape? {
-        try sessions.withView(KeyBytes(id), fields: Session.fields, in: txn) { view in
-            // In the order the fields are stored: one walk over the record.
-            let parentID = try view.decode(.parentID, as: UUID.self)
-            var branchPoint = 0, turnCount = 0
-            if var value = try view.value(.branchPoint), !value.decodeNil() { branchPoint = try value.decodeCount() }
-            if var value = try view.value(.turnCount) { turnCount = try value.decodeCount() }
-            return HistoryShape(id: id, parentID: parentID, firstOwnSequence: branchPoint, turnCount: turnCount)
+        try withUnsafeBytes(of: id.uuid) { key in
+            try sessions.withRecordItem(rawKey: key, in: txn) { item in
+                var view = try SessionView(item, id: id)
+                // In the order the fields are stored: one walk over the record.
+                let turnCount = try view.turnCount, parentID = try view.parentID
+                return HistoryShape(id: id, parentID: parentID, firstOwnSequence: try view.branchPoint ?? 0, turnCount: turnCount)
+            }
         }
     }
 

@@ -176,4 +176,83 @@ struct ViewTests {
             await timeline.close()
         }
     }
+
+    /// Every field a turn view reads, as a comparable value, or the error it threw.
+    static func fields(_ view: inout TurnView) -> [String] {
+        func read(_ body: () throws -> Any) -> String { do { return "\(try body())" } catch { return "error" } }
+        return [read { try view.metadata }, read { try view.inputTokens as Any }, read { try view.id }, read { try view.role },
+                read { try view.content }, read { try view.withContentUTF8 { Array($0) } }, read { try view.created },
+                read { try view.duration as Any }, read { try view.outputTokens as Any }, read { try view.cost as Any },
+                read { try view.toolCalls }, read { try view.blocks }, read { try view.id }]
+    }
+
+    /// The same fields from the whole record.
+    static func fields(_ turn: Turn) -> [String] {
+        ["\(turn.metadata)", "\(turn.inputTokens as Any)", "\(turn.id)", "\(turn.role)", "\(turn.content)", "\(Array(turn.content.utf8))",
+         "\(turn.created)", "\(turn.duration as Any)", "\(turn.outputTokens as Any)", "\(turn.cost as Any)", "\(turn.toolCalls)",
+         "\(turn.blocks)", "\(turn.id)"]
+    }
+
+    @Test("views read records of every form as the whole record does: ids out of order, names, nulls, unknown ids, whole seconds")
+    func unusualForms() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            let session = try await timeline.createSession(NewSession(title: "forms", project: "p", model: "m"))
+            try await timeline.append([NewTurn(role: .assistant, content: "first", duration: 1.5, inputTokens: 3, outputTokens: 4, cost: 0.25,
+                                               toolCalls: [Turn.ToolCall(id: "c", name: "n", arguments: "{}")], metadata: ["k": "v"])], to: session.id)
+            let key = KeyBytes(session.id, UInt64(0))
+            let names = Turn.CodingKeys.allCases.compactMap { field in field.intValue.flatMap { $0 >= 0 ? (UInt64($0), field.stringValue) : nil } }
+            let edits: [(String, (inout CBORValue) -> Void)] = [
+                ("as stored", { _ in }),
+                ("ids in reverse", { if case .map(let entries) = $0 { $0 = .map(entries.reversed()) } }),
+                ("names for ids, as record versions 1 and 2 stored a turn", { record in
+                    guard case .map(let entries) = record else { return }
+                    let keyFields = [CBORValue.MapEntry(.text("sessionID"), .tagged(37, .bytes(withUnsafeBytes(of: session.id.uuid) { Array($0) }))),
+                                     CBORValue.MapEntry(.text("sequence"), .unsigned(0))]
+                    record = .map(keyFields + entries.map { entry in
+                        guard case .unsigned(let id) = entry.key, let name = names.first(where: { $0.0 == id })?.1 else { return entry }
+                        return CBORValue.MapEntry(.text(name), entry.value)
+                    })
+                }),
+                ("nulls", { $0[fieldID: 5] = .null; $0[fieldID: 4] = .null; $0[fieldID: 7] = .null }),
+                ("metadata null", { $0[fieldID: 10] = .null }),
+                ("content null", { $0[fieldID: 2] = .null }),
+                ("unknown ids", { record in
+                    guard case .map(var entries) = record else { return }
+                    entries.insert(CBORValue.MapEntry(.unsigned(20), .array([.unsigned(1)])), at: 0)
+                    entries.append(CBORValue.MapEntry(.unsigned(23), .text("newer")))
+                    record = .map(entries)
+                }),
+                ("absent optionals", { $0[fieldID: 4] = nil; $0[fieldID: 5] = nil; $0[fieldID: 7] = nil }),
+                ("whole seconds", { $0[fieldID: 3] = .tagged(1, .unsigned(1_800_000_000)) }),
+                ("a role of its own", { $0[fieldID: 1] = .text("narrator") }),
+            ]
+            for (name, edit) in edits {
+                let original = try timeline.store.read { txn in try timeline.turnRecords.database.get(key.bytes, in: txn).map(Array.init) }
+                try editStoredRecord(timeline, timeline.turnRecords, key: key, version: Turn.recordVersion, edit)
+                var viewed: [String] = []
+                try timeline.forEachTurn(of: session.id) { viewed = Self.fields(&$0) }
+                if let turn = try? timeline.turns(of: session.id).items.first {
+                    #expect(viewed == Self.fields(turn), "\(name)")
+                } else {
+                    #expect(viewed.contains("error"), "\(name): the record does not read, its view reads every field")
+                }
+                if name == "content null" || name == "metadata null" { #expect(viewed.contains("error"), "\(name)") }
+                try timeline.store.write { txn in try timeline.turnRecords.database.put(try #require(original), for: key.bytes, in: txn) }
+            }
+
+            // A session whose counts are null: the view throws, as the whole record does.
+            try editStoredRecord(timeline, timeline.sessions, key: KeyBytes(session.id), version: Session.recordVersion) { record in
+                record[fieldID: 2] = .null        // turnCount
+                record[fieldID: 11] = .null       // inputTokens
+            }
+            #expect(throws: DocumentStoreError.self) { try timeline.listSessions() }
+            for read in [{ (view: inout SessionView) in _ = try view.turnCount }, { _ = try $0.inputTokens }] {
+                #expect { try timeline.forEachSession { view in try read(&view) } }
+                    throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
+            }
+            #expect(throws: DocumentStoreError.self) { try timeline.turns(of: session.id) }
+            await timeline.close()
+        }
+    }
 }

@@ -19,14 +19,18 @@ internal import TimelineCBOR
 /// }
 /// ```
 ///
-/// The record is walked at most once, as far as the fields read so far lie (they are stored in
-/// the order of ``Turn``'s properties), and a field passed on the way is remembered, so fields
-/// can be read in any order and more than once. A field that a damaged record lacks or holds in
-/// the wrong type throws `DocumentStoreError` (`.corrupted`, naming the record) out of the
-/// listing when it is read; a record whose structure is damaged, when the walk reaches the damage.
+/// Fields are stored in the order of ``Turn``'s properties, and read in that order they cost one
+/// walk over the record in all; a field behind the walk starts it again from the record's first
+/// field (a few entries), so fields can be read in any order and more than once. The common
+/// fields (`id`, `role`, `content`, `created`, the token counts) are read by a quick walk over
+/// the compact form; anything it cannot decide for certain — an older record in the text form,
+/// damaged bytes, a value of an unusual form — and the other fields are read the general way
+/// (`Docs/architecture.md`, "CBORCompactScan"), with the same result. A field that a damaged
+/// record lacks or holds in the wrong type throws `DocumentStoreError` (`.corrupted`, naming the
+/// record) out of the listing when it is read; a record whose structure is damaged, when the
+/// walk reaches the damage.
 public struct TurnView {
-    var map: CBORMapView<Turn.CodingKeys>
-    let item: UnsafeRawBufferPointer
+    var record: QuickRecord
     /// The session whose database entry holds the turn — for a turn a fork inherited, the
     /// ancestor that wrote it (as ``Turn/sessionID``). Known from the record's key: free to read.
     public let sessionID: UUID
@@ -34,63 +38,53 @@ public struct TurnView {
     public let sequence: Int
 
     init(_ item: UnsafeRawBufferPointer, sessionID: UUID, sequence: Int) throws {
-        map = try CBORMapView(item, fields: Turn.fields)
-        self.item = item
+        record = try QuickRecord(item, Turn.fields)
         self.sessionID = sessionID
         self.sequence = sequence
     }
 
     /// The turn's own id.
-    public var id: UUID { mutating get throws { try map.require(.id, as: UUID.self) } }
+    public var id: UUID { mutating get throws { try record.required(.id, Turn.fields) { $0.uuid(at: $1) } } }
     /// Who spoke (the four common roles are read without making a `String`).
     public var role: Turn.Role {
         mutating get throws {
-            guard var value = try map.value(.role) else { throw missing(.role) }
-            return try Turn.Role(commonUTF8: value.decodeTextBytes()) ?? Turn.Role(map.require(.role, as: String.self))
+            if let role = record.quick(Turn.CodingKeys.role, { $0.textBytes(at: $1).flatMap(Turn.Role.init(commonUTF8:)) }) { return role }
+            return try record.general(Turn.fields) { map in
+                guard var value = try map.value(.role) else { throw QuickRecord.missing(Turn.CodingKeys.role, in: Turn.self) }
+                return try Turn.Role(commonUTF8: value.decodeTextBytes()) ?? Turn.Role(map.require(.role, as: String.self))
+            }
         }
     }
     /// The text, as a `String` (its UTF-8 checked).
-    public var content: String { mutating get throws { try map.require(.content, as: String.self) } }
+    public var content: String { mutating get throws { try record.required(.content, Turn.fields) { $0.text(at: $1) } } }
     /// Calls `body` with the text's UTF-8 bytes as stored, in place — no `String` is made, and the
     /// bytes are not checked (``content`` checks them) — and returns its result. The buffer is
     /// valid only during `body`.
     public mutating func withContentUTF8<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
-        guard var value = try map.value(.content) else { throw missing(.content) }
-        return try body(try value.decodeTextBytes())
+        try body(try record.textBytes(.content, Turn.fields, of: Turn.self))
     }
     /// When the turn was written.
-    public var created: Date { mutating get throws { try map.require(.created, as: Date.self) } }
+    public var created: Date { mutating get throws { try record.required(.created, Turn.fields) { $0.date(at: $1) } } }
     /// How long producing the turn took, in seconds, if recorded.
-    public var duration: Double? { mutating get throws { try map.decode(.duration, as: Double.self) } }
+    public var duration: Double? { mutating get throws { try record.optional(.duration, Turn.fields) { _, _ in nil } } }
     /// Input tokens, if recorded.
-    public var inputTokens: Int? { mutating get throws { try map.decode(.inputTokens, as: Int.self) } }
+    public var inputTokens: Int? { mutating get throws { try record.optional(.inputTokens, Turn.fields) { $0.optionalInt(at: $1) } } }
     /// Output tokens, if recorded.
-    public var outputTokens: Int? { mutating get throws { try map.decode(.outputTokens, as: Int.self) } }
+    public var outputTokens: Int? { mutating get throws { try record.optional(.outputTokens, Turn.fields) { $0.optionalInt(at: $1) } } }
     /// Cost, if recorded.
-    public var cost: Cost? { mutating get throws { try map.decode(.cost, as: Int64.self).map(Cost.init(nanos:)) } }
+    public var cost: Cost? {
+        mutating get throws { try record.optional(.cost, Turn.fields) { $0.optionalInt(at: $1).map { $0.map(Int64.init) } }.map(Cost.init(nanos:)) }
+    }
     /// The tool calls the turn made.
-    public var toolCalls: [Turn.ToolCall] { mutating get throws { try array(.toolCalls, of: Turn.ToolCall.self) } }
+    public var toolCalls: [Turn.ToolCall] { mutating get throws { try record.array(.toolCalls, Turn.fields, of: Turn.ToolCall.self) } }
     /// Structured parts besides the text.
-    public var blocks: [Turn.Block] { mutating get throws { try array(.blocks, of: Turn.Block.self) } }
+    public var blocks: [Turn.Block] { mutating get throws { try record.array(.blocks, Turn.fields, of: Turn.Block.self) } }
     /// Free-form string metadata.
-    public var metadata: [String: String] { mutating get throws { try map.decode(.metadata, as: [String: String].self) ?? [:] } }
+    public var metadata: [String: String] { mutating get throws { try record.defaulted(.metadata, Turn.fields, [:]) { _, _ in nil } } }
 
     /// The whole turn, as ``TimelineTransaction/turns(of:range:reverse:limit:after:)`` returns it.
     public func turn() throws -> Turn {
-        try Turn.stored(item, sessionID: sessionID, sequence: sequence)
-    }
-
-    /// An array field of records (empty when absent), read as the whole turn reads it.
-    private mutating func array<Item: CBORRecordDecodable>(_ field: Turn.CodingKeys, of type: Item.Type) throws -> [Item] {
-        var items: [Item] = []
-        if var value = try map.value(field) {
-            try value.readArray { item in items.append(try Item(cbor: &item)) }
-        }
-        return items
-    }
-
-    private func missing(_ field: Turn.CodingKeys) -> DecodingError {
-        CBORItemReader.missingField(field.stringValue, in: Turn.self)
+        try Turn.stored(record.item, sessionID: sessionID, sequence: sequence)
     }
 }
 
@@ -104,75 +98,186 @@ public struct TurnView {
 /// }
 /// ```
 public struct SessionView {
-    var map: CBORMapView<Session.CodingKeys>
-    let item: UnsafeRawBufferPointer
+    var record: QuickRecord
     /// The session's id. Known from the listing: free to read.
     public let id: UUID
 
     init(_ item: UnsafeRawBufferPointer, id: UUID) throws {
-        map = try CBORMapView(item, fields: Session.fields)
-        self.item = item
+        record = try QuickRecord(item, Session.fields)
         self.id = id
     }
 
     /// A human-readable title.
-    public var title: String { mutating get throws { try map.require(.title, as: String.self) } }
+    public var title: String { mutating get throws { try record.required(.title, Session.fields) { $0.text(at: $1) } } }
     /// Calls `body` with the title's UTF-8 bytes as stored, in place — no `String` is made, and
     /// the bytes are not checked (``title`` checks them) — and returns its result. The buffer is
     /// valid only during `body`.
     public mutating func withTitleUTF8<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) throws -> Result {
-        guard var value = try map.value(.title) else { throw CBORItemReader.missingField(Session.CodingKeys.title.stringValue, in: Session.self) }
-        return try body(try value.decodeTextBytes())
+        try body(try record.textBytes(.title, Session.fields, of: Session.self))
     }
     /// The project, if any.
-    public var project: String? { mutating get throws { try map.decode(.project, as: String.self) } }
+    public var project: String? { mutating get throws { try record.optional(.project, Session.fields) { $0.text(at: $1) } } }
     /// The session this one was forked from, if any.
-    public var parentID: UUID? { mutating get throws { try map.decode(.parentID, as: UUID.self) } }
+    public var parentID: UUID? { mutating get throws { try record.optional(.parentID, Session.fields) { $0.uuid(at: $1) } } }
     /// For a fork: how many of the parent's turns it inherits.
-    public var branchPoint: Int? { mutating get throws { try count(.branchPoint) } }
+    public var branchPoint: Int? { mutating get throws { try record.optionalCount(.branchPoint, Session.fields) } }
     /// The branch's name, if any.
-    public var branchName: String? { mutating get throws { try map.decode(.branchName, as: String.self) } }
+    public var branchName: String? { mutating get throws { try record.optional(.branchName, Session.fields) { $0.text(at: $1) } } }
     /// The model, if recorded.
-    public var model: String? { mutating get throws { try map.decode(.model, as: String.self) } }
+    public var model: String? { mutating get throws { try record.optional(.model, Session.fields) { $0.text(at: $1) } } }
     /// The provider, if recorded.
-    public var provider: String? { mutating get throws { try map.decode(.provider, as: String.self) } }
+    public var provider: String? { mutating get throws { try record.optional(.provider, Session.fields) { $0.text(at: $1) } } }
     /// When the session was created.
-    public var created: Date { mutating get throws { try map.require(.created, as: Date.self) } }
+    public var created: Date { mutating get throws { try record.required(.created, Session.fields) { $0.date(at: $1) } } }
     /// When the session record last changed.
-    public var updated: Date { mutating get throws { try map.require(.updated, as: Date.self) } }
+    public var updated: Date { mutating get throws { try record.required(.updated, Session.fields) { $0.date(at: $1) } } }
     /// When the last turn was appended (or the session created): the listing's order.
-    public var lastActivity: Date { mutating get throws { try map.require(.lastActivity, as: Date.self) } }
+    public var lastActivity: Date { mutating get throws { try record.required(.lastActivity, Session.fields) { $0.date(at: $1) } } }
     /// The number of turns in the session's history, inherited ones included.
-    public var turnCount: Int { mutating get throws { try count(.turnCount) ?? 0 } }
+    public var turnCount: Int { mutating get throws { try record.count(.turnCount, Session.fields) } }
     /// Input tokens of the session's own turns.
-    public var inputTokens: Int { mutating get throws { try map.decode(.inputTokens, as: Int.self) ?? 0 } }
+    public var inputTokens: Int { mutating get throws { try record.defaulted(.inputTokens, Session.fields, 0) { $0.optionalInt(at: $1) ?? nil } } }
     /// Output tokens of the session's own turns.
-    public var outputTokens: Int { mutating get throws { try map.decode(.outputTokens, as: Int.self) ?? 0 } }
+    public var outputTokens: Int { mutating get throws { try record.defaulted(.outputTokens, Session.fields, 0) { $0.optionalInt(at: $1) ?? nil } } }
     /// Cost of the session's own turns.
-    public var cost: Cost { mutating get throws { Cost(nanos: try map.decode(.cost, as: Int64.self) ?? 0) } }
-    /// Whether the session is archived.
-    public var archived: Bool { mutating get throws { try map.decode(.archived, as: Bool.self) ?? false } }
-    /// Free-form string metadata.
-    public var metadata: [String: String] { mutating get throws { try map.decode(.metadata, as: [String: String].self) ?? [:] } }
-    /// How many checkpoints were ever saved in the session.
-    public var checkpointCount: Int { mutating get throws { try count(.checkpointCount) ?? 0 } }
-    /// How many crystals were ever saved for the session.
-    public var crystalCount: Int { mutating get throws { try count(.crystalCount) ?? 0 } }
-
-    /// A count field (never negative), or `nil` when absent or `null`.
-    private mutating func count(_ field: Session.CodingKeys) throws -> Int? {
-        guard var value = try map.value(field), !value.decodeNil() else { return nil }
-        return try value.decodeCount()
+    public var cost: Cost {
+        mutating get throws { Cost(nanos: try record.defaulted(.cost, Session.fields, Int64(0)) { ($0.optionalInt(at: $1) ?? nil).map(Int64.init) }) }
     }
+    /// Whether the session is archived.
+    public var archived: Bool { mutating get throws { try record.defaulted(.archived, Session.fields, false) { _, _ in nil } } }
+    /// Free-form string metadata.
+    public var metadata: [String: String] { mutating get throws { try record.defaulted(.metadata, Session.fields, [:]) { _, _ in nil } } }
+    /// How many checkpoints were ever saved in the session.
+    public var checkpointCount: Int { mutating get throws { try record.count(.checkpointCount, Session.fields) } }
+    /// How many crystals were ever saved for the session.
+    public var crystalCount: Int { mutating get throws { try record.count(.crystalCount, Session.fields) } }
 
     /// The whole session, as ``TimelineTransaction/listSessions(filter:order:limit:after:)`` returns it.
     public func session() throws -> Session {
-        var session = try CBORDecoder().decode(Session.self, from: item)
+        var session = try CBORDecoder().decode(Session.self, from: record.item)
         Session.restoreKeyFields(&session, id: id)
         guard session.id == id else {
             throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "the session listed as \(id) says it is \(session.id)"))
         }
         return session
+    }
+}
+
+/// What a record's field enumeration is to the views' readers.
+typealias RecordField = CodingKey & CaseIterable & Equatable
+
+/// A stored record read by a view: the quick walk over the compact form first
+/// (`CBORCompactScan`), the general reader (`CBORMapView`) for a field the walk leaves undecided
+/// — a record in the text form, damaged bytes, a value of an unusual form — or that has no quick
+/// reader. Both give the same answer; the general one throws the errors damaged bytes deserve.
+struct QuickRecord {
+    var scan: CBORCompactScan
+    let item: UnsafeRawBufferPointer
+
+    /// A record that is no map at all is refused here, as the general reader refuses it.
+    @inline(__always)
+    /// (`fields` only then: reaching a type's static table costs a call on every view.)
+    init<Field: RecordField>(_ item: UnsafeRawBufferPointer, _ fields: @autoclosure () -> CBORFields<Field>) throws {
+        let scan = CBORCompactScan(item)
+        if !scan.startsWithMap { _ = try CBORMapView(item, fields: fields()) }
+        self.scan = scan
+        self.item = item
+    }
+
+    /// `read`'s value of `field`, when the quick walk finds the field and `read` reads its value
+    /// (`nil`: it cannot).
+    @inline(__always)
+    mutating func quick<Field: RecordField, Value>(_ field: Field, _ read: (CBORCompactScan, Int) -> Value?) -> Value? {
+        let at = scan.lookup(field.intValue ?? -1)
+        return at >= 0 ? read(scan, at) : nil
+    }
+
+    /// A field the record cannot lack.
+    @inline(__always)
+    mutating func required<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: CBORFields<Field>, _ read: (CBORCompactScan, Int) -> Value?) throws -> Value {
+        if let value = quick(field, read) { return value }
+        return try general(fields) { try $0.require(field, as: Value.self) }
+    }
+
+    /// A field the record may lack, or hold as `null`: `read` gives `.some(nil)` for a `null`.
+    @inline(__always)
+    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: CBORFields<Field>, _ read: (CBORCompactScan, Int) -> Value??) throws -> Value? {
+        let at = scan.lookup(field.intValue ?? -1)
+        if at == CBORCompactScan.absent { return nil }
+        if at >= 0, let value = read(scan, at) { return value }
+        return try general(fields) { try $0.decode(field, as: Value.self) }
+    }
+
+    /// An optional field read by a quick reader of a value that cannot be `null` (a text, a UUID).
+    @inline(__always)
+    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: CBORFields<Field>, _ read: (CBORCompactScan, Int) -> Value?) throws -> Value? {
+        try optional(field, fields) { scan, at in read(scan, at).map { .some($0) } }
+    }
+
+    /// A field the record may lack, whose value is then `fallback`, and may not hold as `null`
+    /// (as the whole record reads it).
+    @inline(__always)
+    mutating func defaulted<Field: RecordField, Value: Decodable>(
+        _ field: Field, _ fields: CBORFields<Field>, _ fallback: Value, _ read: (CBORCompactScan, Int) -> Value?
+    ) throws -> Value {
+        let at = scan.lookup(field.intValue ?? -1)
+        if at == CBORCompactScan.absent { return fallback }
+        if at >= 0, let value = read(scan, at) { return value }
+        return try general(fields) { map in try map.value(field).map { var value = $0; return try value.decode(Value.self) } ?? fallback }
+    }
+
+    /// A count (never negative): 0 when the record lacks it; not `null`.
+    @inline(__always)
+    mutating func count<Field: RecordField>(_ field: Field, _ fields: CBORFields<Field>) throws -> Int {
+        let at = scan.lookup(field.intValue ?? -1)
+        if at == CBORCompactScan.absent { return 0 }
+        if at >= 0, let value = scan.optionalInt(at: at) ?? nil, value >= 0 { return value }
+        return try general(fields) { map in try map.value(field).map { var value = $0; return try value.decodeCount() } ?? 0 }
+    }
+
+    /// A count (never negative) the record may lack or hold as `null`.
+    mutating func optionalCount<Field: RecordField>(_ field: Field, _ fields: CBORFields<Field>) throws -> Int? {
+        let at = scan.lookup(field.intValue ?? -1)
+        if at == CBORCompactScan.absent { return nil }
+        if at >= 0, let value = scan.optionalInt(at: at), (value ?? 0) >= 0 { return value }
+        return try general(fields) { map in
+            guard var value = try map.value(field), !value.decodeNil() else { return nil }
+            return try value.decodeCount()
+        }
+    }
+
+    /// A text field's UTF-8 bytes as stored, for a field the record cannot lack.
+    @inline(__always)
+    mutating func textBytes<Field: RecordField, Record>(_ field: Field, _ fields: CBORFields<Field>, of record: Record.Type) throws -> UnsafeRawBufferPointer {
+        if let bytes = quick(field, { $0.textBytes(at: $1) }) { return bytes }
+        return try general(fields) { map in
+            guard var value = try map.value(field) else { throw Self.missing(field, in: Record.self) }
+            return try value.decodeTextBytes()
+        }
+    }
+
+    /// An array field of records (empty when absent), read as the whole record reads it.
+    func array<Field: RecordField, Item: CBORRecordDecodable>(_ field: Field, _ fields: CBORFields<Field>, of type: Item.Type) throws -> [Item] {
+        var items: [Item] = []
+        try general(fields) { map in
+            if var value = try map.value(field) {
+                try value.readArray { item in items.append(try Item(cbor: &item)) }
+            }
+        }
+        return items
+    }
+
+    /// `body`'s result with the general reader. It is made for each such read and walks the
+    /// record again: keeping one would make every view larger and no longer plain bytes to copy,
+    /// for reads that are rare.
+    func general<Field: RecordField, Result>(_ fields: CBORFields<Field>, _ body: (inout CBORMapView<Field>) throws -> Result) throws -> Result {
+        var map = try CBORMapView(item, fields: fields)
+        return try body(&map)
+    }
+
+    /// The error for a field the record cannot lack.
+    static func missing<Field: RecordField, Record>(_ field: Field, in record: Record.Type) -> DecodingError {
+        CBORItemReader.missingField(field.stringValue, in: Record.self)
     }
 }
 

@@ -93,10 +93,49 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             _ = try? compact.decode(.id, as: UUID.self)
             _ = try? compact.decode(.content, as: String.self)
         }
+        compactScanAgrees(item)
         var json: [UInt8] = []
         if (try? CBORJSONTranscoder.append(item, to: &json, names: compactNames, leading: Array(#""k":1"#.utf8))) != nil {
             precondition((try? JSONSerialization.jsonObject(with: Data(json), options: [.fragmentsAllowed])) != nil,
                          "the transcoder wrote invalid JSON: \(String(decoding: json.prefix(300), as: UTF8.self))")
+        }
+    }
+
+    /// Field ids 0–23, each a field, for the map view to check the quick walk against.
+    enum IDField: Int, CodingKey, CaseIterable {
+        case f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, f12, f13, f14, f15, f16, f17, f18, f19, f20, f21, f22, f23
+    }
+    static let idFields = CBORFields<IDField>()
+
+    /// The quick walk of a compact record against the map view, which reads every form: what the
+    /// walk decides — where a field is, that it is absent, a value its readers read — the view
+    /// must say too. Fields are looked up in order, then again in reverse (which starts the walk
+    /// over each time).
+    public static func compactScanAgrees(_ item: UnsafeRawBufferPointer) {
+        var scan = CBORCompactScan(item)
+        guard (try? CBORMapView(item, fields: idFields)) != nil else {
+            precondition(!scan.startsWithMap, "the quick walk reads a map the map view refuses")
+            return
+        }
+        for field in IDField.allCases + IDField.allCases.reversed() {
+            var view = try! CBORMapView(item, fields: idFields)
+            let at = scan.lookup(field.rawValue)
+            if at == CBORCompactScan.absent {
+                precondition((try? view.contains(field)) == false, "field \(field.rawValue): the quick walk says absent, the map view does not")
+                continue
+            }
+            guard at >= 0 else { continue }
+            guard var value = try? view.value(field) else { fatalError("field \(field.rawValue): the quick walk found it, the map view did not") }
+            if let bytes = scan.textBytes(at: at) {
+                let general = try? value.decodeTextBytes()
+                precondition(general?.baseAddress == bytes.baseAddress && general?.count == bytes.count, "field \(field.rawValue): text bytes differ")
+            }
+            if let text = scan.text(at: at) { precondition((try? view.decode(field, as: String.self)) == text, "field \(field.rawValue): texts differ") }
+            if let date = scan.date(at: at) { precondition((try? view.decode(field, as: Date.self)) == date, "field \(field.rawValue): dates differ") }
+            if let uuid = scan.uuid(at: at) { precondition((try? view.decode(field, as: UUID.self)) == uuid, "field \(field.rawValue): UUIDs differ") }
+            if let number = scan.optionalInt(at: at) {
+                precondition((try? view.decode(field, as: Int.self)) == .some(number), "field \(field.rawValue): integers differ")
+            }
         }
     }
 
