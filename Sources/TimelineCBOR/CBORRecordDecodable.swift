@@ -89,6 +89,10 @@ public struct CBORItemReader {
     /// after the one last found — the order ``CBOREncoder`` writes a type's fields in — so a record
     /// written by this library costs one comparison per key.
     ///
+    /// A field given twice (a map with a duplicate key, which RFC 8949 calls invalid, and which
+    /// only damage or a hand-made record holds) is a `DecodingError`: read one way it would be
+    /// one value and read another way the other (a view reads the first).
+    ///
     /// - Returns: whether the map's keys were field ids (the compact form, which leaves out the
     ///   fields a record's database key holds), so that the caller may accept their absence.
     @inlinable @discardableResult
@@ -97,6 +101,7 @@ public struct CBORItemReader {
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
         var expected = 0
         var compact = false
+        var seen: UInt64 = 0   // the fields read so far, of the first 64
         for _ in 0..<count {
             let field: Int?
             if let id = context.fieldIDKey(at: &position) {
@@ -108,6 +113,12 @@ public struct CBORItemReader {
             guard let field else {
                 position = try context.end(ofItemAt: position, codingPath: [])
                 continue
+            }
+            if field < 64 {
+                guard seen & (1 &<< field) == 0 else {
+                    throw DecodingError.dataCorrupted(.init(codingPath: [fields.cases[field]], debugDescription: "the field \"\(fields.cases[field].stringValue)\" is given twice, before byte \(position)"))
+                }
+                seen |= 1 &<< field
             }
             expected = field + 1
             var value = CBORItemReader(context: context, offset: position)

@@ -226,6 +226,11 @@ struct ViewTests {
                 ("absent optionals", { $0[fieldID: 4] = nil; $0[fieldID: 5] = nil; $0[fieldID: 7] = nil }),
                 ("whole seconds", { $0[fieldID: 3] = .tagged(1, .unsigned(1_800_000_000)) }),
                 ("a role of its own", { $0[fieldID: 1] = .text("narrator") }),
+                ("a field given twice", { record in
+                    guard case .map(var entries) = record else { return }
+                    entries.append(CBORValue.MapEntry(.unsigned(5), .unsigned(99)))
+                    record = .map(entries)
+                }),
             ]
             for (name, edit) in edits {
                 let original = try timeline.store.read { txn in try timeline.turnRecords.database.get(key.bytes, in: txn).map(Array.init) }
@@ -234,10 +239,16 @@ struct ViewTests {
                 try timeline.forEachTurn(of: session.id) { viewed = Self.fields(&$0) }
                 if let turn = try? timeline.turns(of: session.id).items.first {
                     #expect(viewed == Self.fields(turn), "\(name)")
-                } else {
+                } else if name != "a field given twice" {
                     #expect(viewed.contains("error"), "\(name): the record does not read, its view reads every field")
                 }
                 if name == "content null" || name == "metadata null" { #expect(viewed.contains("error"), "\(name)") }
+                if name == "a field given twice" {
+                    // Damaged: the whole record is refused, and `check` names it; a view reads the first.
+                    #expect(throws: DocumentStoreError.self) { try timeline.turns(of: session.id) }
+                    #expect(try timeline.check().contains { $0.location.contains(key.description) || "\($0)".contains(key.description) })
+                    #expect(viewed[1] == "Optional(3)")
+                }
                 try timeline.store.write { txn in try timeline.turnRecords.database.put(try #require(original), for: key.bytes, in: txn) }
             }
 
