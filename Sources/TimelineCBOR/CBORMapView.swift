@@ -158,6 +158,20 @@ extension DecodingContext {
         return nil
     }
 
+    /// Whether one of the first `entries` entries of the map whose first key is at `start` is
+    /// field `index` of `names` (by name or by id). Off the common path: only a field out of order
+    /// makes a record reader ask.
+    @usableFromInline @inline(never)
+    func mapEntries(from start: Int, before entries: Int, include index: Int, of names: FieldNames) throws -> Bool {
+        var position = start
+        for entry in 0..<entries {
+            if entry > 0 { position = try end(ofItemAt: position, codingPath: []) }
+            let field = if let id = fieldIDKey(at: &position) { names.field(id: id) } else { try textKey(at: &position).flatMap { names.match($0, expected: index) } }
+            if field == index { return true }
+        }
+        return false
+    }
+
     /// The offset of the value of the first entry named `names[index]`, walking the whole map.
     private func findPastTable(_ names: FieldNames, _ index: Int, from start: Int, entries: Int) throws -> Int? {
         var position = start

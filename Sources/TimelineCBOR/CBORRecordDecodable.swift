@@ -99,10 +99,10 @@ public struct CBORItemReader {
     public mutating func readMap<Field>(_ fields: CBORFields<Field>, _ body: (Field, inout CBORItemReader) throws -> Void) throws -> Bool {
         var position = offset
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
+        let first = position
         var expected = 0
         var compact = false
-        var seen: UInt64 = 0   // the fields read so far, of the first 64
-        for _ in 0..<count {
+        for entry in 0..<count {
             let field: Int?
             if let id = context.fieldIDKey(at: &position) {
                 field = fields.names.field(id: id)
@@ -114,11 +114,10 @@ public struct CBORItemReader {
                 position = try context.end(ofItemAt: position, codingPath: [])
                 continue
             }
-            if field < 64 {
-                guard seen & (1 &<< field) == 0 else {
-                    throw DecodingError.dataCorrupted(.init(codingPath: [fields.cases[field]], debugDescription: "the field \"\(fields.cases[field].stringValue)\" is given twice, before byte \(position)"))
-                }
-                seen |= 1 &<< field
+            // Fields in increasing order (as every writer of this library stores them) cannot
+            // repeat one; only a field out of that order is looked for among the entries before.
+            if field < expected, try context.mapEntries(from: first, before: entry, include: field, of: fields.names) {
+                throw CBORItemReader.givenTwice(fields.cases[field], before: position)
             }
             expected = field + 1
             var value = CBORItemReader(context: context, offset: position)
@@ -127,6 +126,12 @@ public struct CBORItemReader {
         }
         offset = position
         return compact
+    }
+
+    /// The error for a field a map gives twice (kept out of ``readMap(_:_:)-(CBORFields<Field>,_)``'s loop).
+    @usableFromInline @inline(never)
+    static func givenTwice(_ field: some CodingKey, before position: Int) -> DecodingError {
+        DecodingError.dataCorrupted(.init(codingPath: [field], debugDescription: "the field \"\(field.stringValue)\" is given twice, before byte \(position)"))
     }
 
     /// Calls `body` once per item of the array at the position, then moves past the array.
