@@ -22,10 +22,10 @@ internal import TimelineCBOR
 /// Fields are stored in the order of ``Turn``'s properties, and read in that order they cost one
 /// walk over the record in all; a field behind the walk starts it again from the record's first
 /// field (a few entries), so fields can be read in any order and more than once. The common
-/// fields (`id`, `role`, `content`, `created`, the token counts) are read by a quick walk over
-/// the compact form; anything it cannot decide for certain — an older record in the text form,
-/// damaged bytes, a value of an unusual form — and the other fields are read the general way
-/// (`Docs/architecture.md`, "CBORCompactScan"), with the same result. A field that a damaged
+/// fields (`id`, `role`, `content`, `created`, the token counts, `cost`) are read by a quick walk
+/// over the compact form; anything it cannot decide for certain — an older record in the text
+/// form, damaged bytes, a value of an unusual form — and the other fields are read the general
+/// way (`Docs/architecture.md`, "CBORCompactScan"), with the same result. A field that a damaged
 /// record lacks or holds in the wrong type throws `DocumentStoreError` (`.corrupted`, naming the
 /// record) out of the listing when it is read; a record whose structure is damaged, when the
 /// walk reaches the damage.
