@@ -296,9 +296,7 @@ extension TimelineTransaction {
     private func pagePlan(of id: UUID, range: Range<Int>, reverse: Bool, limit: Int, after cursor: PageCursor?) throws -> TurnPagePlan {
         let session = try historyShape(id)
         var wanted = range.clamped(to: 0..<session.turnCount)
-        var fingerprint = PageCursor.Fingerprint()
-        fingerprint.add(KeyBytes("turns", id, Int64(range.lowerBound), Int64(range.upperBound), reverse).bytes)
-        let listing = fingerprint.value
+        let listing = TimelineStore.turnsListing(of: id, range: range, reverse: reverse)
         if let cursor {
             var position = KeyReader(cursor.key)
             guard cursor.listing == listing, let raw = position.read(UInt64.self), position.isAtEnd else {
@@ -477,4 +475,22 @@ public struct JSONPage: Sendable, Hashable {
     /// The cursor to pass as `after:` for the next page (of this listing, or of the one that
     /// builds records); `nil` on the last page.
     public var next: PageCursor?
+}
+
+extension TimelineStore {
+    /// The fingerprint of a listing of session `id`'s turns — the hash of
+    /// `KeyBytes("turns", id, Int64(range.lowerBound), Int64(range.upperBound), reverse)`, fed
+    /// to the hash byte by byte without building the key: the array cost ~2 k of the ~15.5 k
+    /// instructions of a page of one turn.
+    package static func turnsListing(of id: UUID, range: Range<Int>, reverse: Bool) -> UInt64 {
+        var fingerprint = PageCursor.Fingerprint()
+        for byte in "turns".utf8 { fingerprint.add(byte: byte) }
+        fingerprint.add(byte: 0x00)          // the string's terminator
+        fingerprint.add(byte: 0x01)
+        withUnsafeBytes(of: id.uuid) { fingerprint.add($0) }
+        withUnsafeBytes(of: (UInt64(bitPattern: Int64(range.lowerBound)) ^ 0x8000_0000_0000_0000).bigEndian) { fingerprint.add($0) }
+        withUnsafeBytes(of: (UInt64(bitPattern: Int64(range.upperBound)) ^ 0x8000_0000_0000_0000).bigEndian) { fingerprint.add($0) }
+        fingerprint.add(byte: reverse ? 1 : 0)
+        return fingerprint.value
+    }
 }
