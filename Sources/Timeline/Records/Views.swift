@@ -174,9 +174,9 @@ struct QuickRecord {
     var scan: CBORCompactScan
     let item: UnsafeRawBufferPointer
 
-    /// A record that is no map at all is refused here, as the general reader refuses it.
+    /// A record that is no map at all is refused here, as the general reader refuses it
+    /// (`fields` is reached only then: reaching a type's static table costs a call on every view).
     @inline(__always)
-    /// (`fields` only then: reaching a type's static table costs a call on every view.)
     init<Field: RecordField>(_ item: UnsafeRawBufferPointer, _ fields: @autoclosure () -> CBORFields<Field>) throws {
         let scan = CBORCompactScan(item)
         if !scan.startsWithMap { _ = try CBORMapView(item, fields: fields()) }
