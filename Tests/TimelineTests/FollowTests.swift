@@ -244,6 +244,17 @@ struct FollowTests {
                     }
                 } throws: { ($0 as? DocumentStoreError)?.kind == .corrupted }
                 #expect(seen == [1, 2, 3, 4])
+                // The error names the entry's position (16 hex digits), and a consumer that accepts
+                // losing that one change goes on after it.
+                #expect { try timeline.changes(after: 4) } throws: { ($0 as? DocumentStoreError)?.key == "0000000000000005" }
+                try await timeline.append(NewTurn(role: .user, content: "after"), to: session.id)
+                #expect(try timeline.changes(after: 5).map(\.position) == [6])
+                var after: [Int] = []
+                for try await change in timeline.followChanges(after: 5) {
+                    after.append(change.position)
+                    break
+                }
+                #expect(after == [6])
                 await timeline.close()
             }
         }
