@@ -193,9 +193,7 @@ extension TimelineTransaction {
             leading.appendDecimal(sequence)
             record.truncate(to: 0)
             do {
-                _ = try leading.withBytes { leading throws(CBORError) in
-                    try CBORJSONTranscoder.append(item, to: &record, names: names, leading: UnsafeRawBufferPointer(leading))
-                }
+                try CBORJSONTranscoder.append(item, to: &record, names: names, leading: leading)
             } catch {
                 throw DocumentStoreError(.corrupted, collection: turnRecords.name, key: KeyBytes(owner, sequence.keyPart), underlying: error)
             }

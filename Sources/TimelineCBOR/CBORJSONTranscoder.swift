@@ -49,10 +49,19 @@ public enum CBORJSONTranscoder {
     /// page with, into one buffer. On a throw, `out` may hold part of the item.
     @discardableResult
     package static func append(_ cbor: UnsafeRawBufferPointer, to out: inout JSONOutput, names: JSONFieldNames?,
-                               leading: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(CBORError) -> Int {
-        var transcoder = Transcoder(input: cbor, maxDepth: maxDepth)
-        try transcoder.item(into: &out, depth: 0, names: names, leading: leading)
-        return transcoder.offset
+                               leading: borrowing JSONOutput, maxDepth: Int = 64) throws(CBORError) -> Int {
+        try append(cbor, to: &out, names: names, leading: leading.bytes, maxDepth: maxDepth)
+    }
+
+    static func append(_ cbor: UnsafeRawBufferPointer, to out: inout JSONOutput, names: JSONFieldNames?,
+                       leading: UnsafeRawBufferPointer, maxDepth: Int = 64) throws(CBORError) -> Int {
+        // The names are read through their table's plain pointers: passing the class from map to
+        // map retained and released it for every field (~250 instructions a turn).
+        try withExtendedLifetime(names) { () throws(CBORError) -> Int in
+            var transcoder = Transcoder(input: cbor, maxDepth: maxDepth)
+            try transcoder.item(into: &out, depth: 0, names: names?.table, leading: leading)
+            return transcoder.offset
+        }
     }
 
     private struct Transcoder {
@@ -98,7 +107,7 @@ public enum CBORJSONTranscoder {
             return Int(value)
         }
 
-        mutating func item(into out: inout JSONOutput, depth: Int, names: JSONFieldNames? = nil,
+        mutating func item(into out: inout JSONOutput, depth: Int, names: JSONNameTable? = nil,
                            leading: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) throws(CBORError) {
             guard depth <= maxDepth else { throw CBORError(.tooDeep, at: offset) }
             let start = offset
@@ -137,10 +146,8 @@ public enum CBORJSONTranscoder {
                 let lead = !leading.isEmpty && count > 0 && offset < input.count && input[offset] < 24
                 if lead { out.append(leading) }
                 for index in 0..<count {
-                    if index > 0 || lead { out.append(UInt8(ascii: ",")) }
-                    let id = try key(into: &out, names: names)
-                    out.append(UInt8(ascii: ":"))
-                    try item(into: &out, depth: depth + 1, names: id.flatMap { names?.nested(id: $0) })
+                    let id = try member(into: &out, names: names, first: index == 0 && !lead)
+                    try item(into: &out, depth: depth + 1, names: id.flatMap { names?.nested(id: $0) } ?? nil)
                 }
                 out.append(UInt8(ascii: "}"))
             case 6:
@@ -153,17 +160,19 @@ public enum CBORJSONTranscoder {
             }
         }
 
-        /// A map key: text as it is, a field id `names` names as that name, any other integer as
-        /// its decimal text. Returns the field id when `names` named it.
-        mutating func key(into out: inout JSONOutput, names: JSONFieldNames?) throws(CBORError) -> Int? {
+        /// A map member's start — a comma unless it is the `first`, the key and a colon: a field
+        /// id `names` names as that name (`,"name":` copied at once), text as it is, any other
+        /// integer as its decimal text. Returns the field id when `names` named it.
+        mutating func member(into out: inout JSONOutput, names: JSONNameTable?, first: Bool) throws(CBORError) -> Int? {
             let start = offset
-            if names != nil {
+            if let names {
                 var position = offset
-                if let id = DecodingContext.fieldID(in: input, at: &position), names?.write(id: id, to: &out) == true {
+                if let id = DecodingContext.fieldID(in: input, at: &position), names.writeMember(id: id, first: first, to: &out) {
                     offset = position
                     return id
                 }
             }
+            if !first { out.append(UInt8(ascii: ",")) }
             let head = try byte()
             switch head >> 5 {
             case 3:
@@ -179,6 +188,7 @@ public enum CBORJSONTranscoder {
                 // JSON has no form for it; say where it is.
                 throw CBORError(.unsupportedMapKey, at: start)
             }
+            out.append(UInt8(ascii: ":"))
             return nil
         }
 
@@ -359,9 +369,30 @@ package struct JSONOutput: ~Copyable {
     @inline(__always)
     package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        reserve(bytes.count)
-        UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
-        count += bytes.count
+        let length = bytes.count
+        reserve(length)
+        let target = UnsafeMutableRawPointer(base + count)
+        // Most copies are a field's name or a short run of text: up to 16 bytes are copied as two
+        // words that may overlap, in place — a call to `memcpy` took ~25 instructions for each.
+        switch length {
+        case 8...16:
+            let (head, tail) = (source.loadUnaligned(as: UInt64.self), source.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self))
+            target.storeBytes(of: head, as: UInt64.self)
+            target.storeBytes(of: tail, toByteOffset: length - 8, as: UInt64.self)
+        case 4..<8:
+            let (head, tail) = (source.loadUnaligned(as: UInt32.self), source.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self))
+            target.storeBytes(of: head, as: UInt32.self)
+            target.storeBytes(of: tail, toByteOffset: length - 4, as: UInt32.self)
+        case 1..<4:
+            let (first, middle, last) = (source.load(as: UInt8.self), source.load(fromByteOffset: length / 2, as: UInt8.self),
+                                         source.load(fromByteOffset: length - 1, as: UInt8.self))
+            target.storeBytes(of: first, as: UInt8.self)
+            target.storeBytes(of: middle, toByteOffset: length / 2, as: UInt8.self)
+            target.storeBytes(of: last, toByteOffset: length - 1, as: UInt8.self)
+        default:
+            target.copyMemory(from: source, byteCount: length)
+        }
+        count += length
     }
 
     @inline(__always)
@@ -369,19 +400,63 @@ package struct JSONOutput: ~Copyable {
         append(UnsafeRawBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
     }
 
-    /// Writes `value`'s decimal digits, from the last, with a constant divisor (a loop over a
-    /// variable one, from the first, cost three times as much).
+    /// Writes `value`'s decimal digits: their count from the highest bit set and one compare,
+    /// then two at a time from the last, from a table of the pairs (a loop that counted them by
+    /// dividing and wrote one digit a division took ~140 instructions for a token count).
     package mutating func appendDecimal(_ value: UInt64) {
-        var digits = 1, rest = value
-        while rest >= 10 { rest /= 10; digits += 1 }
+        if value < 10 { return append(UInt8(truncatingIfNeeded: 48 &+ value)) }
+        let estimate = ((64 - value.leadingZeroBitCount) * 1233) >> 12   // ⌊log10(2^bits)⌋: the count or one less
+        let digits = estimate + (value >= Self.powerOfTen(estimate) ? 1 : 0)
         write(atMost: digits) { text in
-            var rest = value, at = digits
-            repeat {
-                at -= 1
-                text[at] = UInt8(truncatingIfNeeded: 48 &+ rest % 10)
-                rest /= 10
-            } while at > 0
+            Self.digitPairs.withUTF8Buffer { pairs in
+                let pairs = UnsafeRawPointer(pairs.baseAddress!)
+                var rest = value, at = digits
+                while rest >= 100 {
+                    let pair = Int(truncatingIfNeeded: rest % 100)
+                    rest /= 100
+                    at &-= 2
+                    UnsafeMutableRawPointer(text + at).storeBytes(of: pairs.loadUnaligned(fromByteOffset: pair &* 2, as: UInt16.self), as: UInt16.self)
+                }
+                if rest >= 10 {
+                    UnsafeMutableRawPointer(text).storeBytes(of: pairs.loadUnaligned(fromByteOffset: Int(rest) &* 2, as: UInt16.self), as: UInt16.self)
+                } else {
+                    text[0] = UInt8(truncatingIfNeeded: 48 &+ rest)
+                }
+            }
             return digits
+        }
+    }
+
+    /// "00", "01", … "99", one after another.
+    private static var digitPairs: StaticString {
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+    }
+
+    /// 10 to the power `exponent`, 0…19 (a switch the compiler makes a table of).
+    @inline(__always)
+    private static func powerOfTen(_ exponent: Int) -> UInt64 {
+        switch exponent {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        case 8: 100_000_000
+        case 9: 1_000_000_000
+        case 10: 10_000_000_000
+        case 11: 100_000_000_000
+        case 12: 1_000_000_000_000
+        case 13: 10_000_000_000_000
+        case 14: 100_000_000_000_000
+        case 15: 1_000_000_000_000_000
+        case 16: 10_000_000_000_000_000
+        case 17: 100_000_000_000_000_000
+        case 18: 1_000_000_000_000_000_000
+        case 19: 10_000_000_000_000_000_000
+        default: .max
         }
     }
 
@@ -403,6 +478,9 @@ package struct JSONOutput: ~Copyable {
         self.count = min(self.count, max(count, 0))
     }
 
+    /// The bytes written so far, valid until the buffer next changes.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
     /// Calls `body` with the bytes written so far.
     package func withBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) throws -> Result) rethrows -> Result {
         try body(UnsafeBufferPointer(start: base, count: count))
@@ -413,12 +491,9 @@ package struct JSONOutput: ~Copyable {
 /// ids, and for a field whose value holds maps (a nested record, or an array of them), the names
 /// of those. Make one per record type, once.
 public final class JSONFieldNames: @unchecked Sendable {   // immutable once made
-    /// `"name"` (quoted, escaped) of every named id, one after another, and where each id's
-    /// starts and ends (equal where the id has none): in memory of its own, so that a look-up
-    /// reads two integers and copies the bytes — an array of arrays retained and released the
-    /// name it read, and even one flat array was retained for each look-up.
-    private let text: UnsafeMutableRawBufferPointer
-    private let starts: UnsafeMutablePointer<Int32>, ends: UnsafeMutablePointer<Int32>
+    /// What the transcoder reads, in memory of its own (freed with the names).
+    let table: JSONNameTable
+    /// Keeps the nested names, whose tables this one points to, alive.
     private let nestedNames: [JSONFieldNames?]
 
     /// The names of `Field`'s cases with an `intValue` of 0…255 (their `stringValue`s), and for
@@ -432,35 +507,60 @@ public final class JSONFieldNames: @unchecked Sendable {   // immutable once mad
             // Names are Swift identifiers; escaping keeps any other name valid JSON all the same.
             _ = try? CBORValue.text(field.stringValue).encoded().withUnsafeBytes { bytes throws(CBORError) in
                 starts[id] = Int32(text.count)
+                text.append(UInt8(ascii: ","))
                 try CBORJSONTranscoder.append(bytes, to: &text)
+                text.append(UInt8(ascii: ":"))
                 ends[id] = Int32(text.count)
             }
         }
         for (field, inner) in nested { if let id = field.intValue, (0..<256).contains(id) { nestedNames[id] = inner } }
-        let textMemory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(text.count, 1), alignment: 1)
-        text.withUnsafeBytes { textMemory.copyMemory(from: $0) }
-        self.text = textMemory
+        table = JSONNameTable(text: text, starts: starts, ends: ends, nested: nestedNames.map { $0?.table })
+        self.nestedNames = nestedNames
+    }
+
+    deinit { table.deallocate() }
+}
+
+/// A ``JSONFieldNames``' look-up table as plain pointers, so that the transcoder passes it from
+/// map to map without reference counting: `,"name":` (the name quoted and escaped) of every named id, one
+/// after another, where each id's starts and ends (equal where the id has none), and the tables
+/// of the maps nested in each id's value. (An array of arrays retained and released the name it
+/// read, and even one flat array was retained for each look-up.)
+struct JSONNameTable {
+    private let text: UnsafeMutableRawPointer
+    private let starts: UnsafeMutablePointer<Int32>, ends: UnsafeMutablePointer<Int32>
+    private let nestedTables: UnsafeMutablePointer<JSONNameTable?>
+
+    /// `starts`, `ends` and `nested` have 256 entries each.
+    init(text: [UInt8], starts: [Int32], ends: [Int32], nested: [JSONNameTable?]) {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(text.count, 1), alignment: 1)
+        text.withUnsafeBytes { if let source = $0.baseAddress { memory.copyMemory(from: source, byteCount: $0.count) } }
+        self.text = memory
         self.starts = .allocate(capacity: 256)
         self.starts.initialize(from: starts, count: 256)
         self.ends = .allocate(capacity: 256)
         self.ends.initialize(from: ends, count: 256)
-        self.nestedNames = nestedNames
+        nestedTables = .allocate(capacity: 256)
+        nestedTables.initialize(from: nested, count: 256)
     }
 
-    deinit {
+    /// Frees the memory (the nested tables belong to their own names).
+    func deallocate() {
         text.deallocate()
         starts.deallocate()
         ends.deallocate()
+        nestedTables.deallocate()
     }
 
-    /// Writes id `id`'s quoted name to `out`; `false` (writing nothing) when it has none.
+    /// Writes id `id`'s quoted name and a colon to `out`, after a comma unless it is the `first`
+    /// member; `false` (writing nothing) when the id has no name.
     @inline(__always)
-    func write(id: Int, to out: inout JSONOutput) -> Bool {
-        guard id < 256, case let (start, end) = (Int(starts[id]), Int(ends[id])), end > start else { return false }
-        out.append(UnsafeRawBufferPointer(rebasing: text[start..<end]))
+    func writeMember(id: Int, first: Bool, to out: inout JSONOutput) -> Bool {
+        guard id < 256, case let (start, end) = (Int(starts[id]) + (first ? 1 : 0), Int(ends[id])), end > start else { return false }
+        out.append(UnsafeRawBufferPointer(start: text + start, count: end - start))
         return true
     }
 
     @inline(__always)
-    func nested(id: Int) -> JSONFieldNames? { id < 256 ? nestedNames[id] : nil }
+    func nested(id: Int) -> JSONNameTable? { id < 256 ? nestedTables[id] : nil }
 }

@@ -116,6 +116,22 @@ struct JSONTranscoderTests {
         #expect(try Self.transcode(CBORValue.negative(.max).encoded()) == "-18446744073709551616")
     }
 
+    @Test("integers on each side of every power of ten, and the largest: their decimal text (the digits' count is estimated from the highest bit)")
+    func integersAtDigitBoundaries() throws {
+        var values: [UInt64] = [0, 1, 9, .max, .max - 1]
+        var power: UInt64 = 1
+        for _ in 0...19 {
+            values += [power - 1, power, power + 1, power / 2 * 3]
+            if power > UInt64.max / 10 { break }
+            power *= 10
+        }
+        for exponent in 0..<64 { values += [1 << exponent, (1 << exponent) - 1] }
+        for value in values {
+            #expect(try Self.transcode(CBORValue.unsigned(value).encoded()) == String(value))
+            if value < .max { #expect(try Self.transcode(CBORValue.negative(value).encoded()) == "-\(value + 1)") }
+        }
+    }
+
     @Test("every byte at every position of texts of 1–65 bytes: escaped, copied or refused exactly as the model says (the scan sixteen bytes a step)")
     func everyByteEverywhere() throws {
         func check(_ sequence: [UInt8], length: Int) throws {
