@@ -56,7 +56,7 @@ public struct CBORCompactScan {
     /// A scan of the map `buffer` starts with. One that does not start with a map of a definite
     /// length below 65,536 entries, which the buffer has room for, decides nothing (``startsWithMap`` is `false`: let
     /// ``CBORMapView`` say what the buffer holds).
-    @inlinable
+    @inlinable @inline(__always)
     public init(_ buffer: UnsafeRawBufferPointer) {
         base = buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
         end = buffer.count
@@ -94,6 +94,7 @@ public struct CBORCompactScan {
         guard id >= 0, id < 24, startsWithMap else { return Self.undecided }
         if id < next { (position, remaining, next, stuck, restAscends) = (first, count, 0, false, false) }
         if stuck { return Self.undecided }
+        let (base, end) = (base, end)
         while remaining > 0 {
             let at = Int(position)
             guard at < end, case let key = Int(base.load(fromByteOffset: at, as: UInt8.self)), key < 24, key >= next else {
@@ -111,7 +112,7 @@ public struct CBORCompactScan {
             next = Int32(truncatingIfNeeded: key &+ 1)
             remaining &-= 1
             let value = at &+ 1
-            guard let after = skip(value) else {
+            guard let after = Self.skipCommonForm(value, base: base, end: end) ?? skipAnyForm(value) else {
                 stuck = true
                 return key == id ? value : Self.undecided
             }
@@ -139,6 +140,36 @@ public struct CBORCompactScan {
     /// a definite-length string, an empty array or map, any of these after one tag; else `nil`.
     @inlinable @inline(__always)
     func skip(_ start: Int) -> Int? {
+        Self.skipCommonForm(start, base: base, end: end) ?? skipAnyForm(start)
+    }
+
+    /// ``skip(_:)`` for the forms a timeline record's fields take — a number, a text of up to
+    /// 65,535 bytes, a date as a double, a UUID — by compares alone; `nil` for any other form
+    /// (and a value cut short), which ``skipAnyForm(_:)`` reads. Through the general reading of
+    /// a head, with its two jump tables, passing a field took ~40 instructions. Static, so that
+    /// the walk in a mutating look-up does not copy the scan to call it.
+    @inlinable @inline(__always)
+    static func skipCommonForm(_ start: Int, base: UnsafeRawPointer, end: Int) -> Int? {
+        guard start < end else { return nil }
+        let initial = base.load(fromByteOffset: start, as: UInt8.self)
+        let room = end &- start
+        let size: Int
+        switch initial {
+        case 0x00..<0x18: return start &+ 1
+        case 0x18...0x1B: size = 1 &+ (1 &<< Int(initial &- 0x18))
+        case 0x60..<0x78: size = 1 &+ Int(initial &- 0x60)
+        case 0x78 where room >= 2: size = 2 &+ Int(base.load(fromByteOffset: start &+ 1, as: UInt8.self))
+        case 0x79 where room >= 3: size = 3 &+ Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: start &+ 1, as: UInt16.self)))
+        case 0xC1 where room >= 10 && base.load(fromByteOffset: start &+ 1, as: UInt8.self) == 0xFB: return start &+ 10
+        case 0xD8 where room >= 19 && base.loadUnaligned(fromByteOffset: start &+ 1, as: UInt16.self) == UInt16(bigEndian: 0x2550): return start &+ 19
+        default: return nil
+        }
+        return room >= size ? start &+ size : nil
+    }
+
+    /// ``skip(_:)`` for every form it passes.
+    @inlinable
+    func skipAnyForm(_ start: Int) -> Int? {
         var at = start
         guard at < end else { return nil }
         var initial = base.load(fromByteOffset: at, as: UInt8.self)
@@ -184,6 +215,18 @@ public struct CBORCompactScan {
     /// value there is not a definite-length text string.
     @inlinable @inline(__always)
     public func textBytes(at offset: Int) -> UnsafeRawBufferPointer? {
+        // A text of up to 65,535 bytes by compares alone, as in `skipCommonForm`.
+        if offset >= 0, offset < end {
+            let initial = base.load(fromByteOffset: offset, as: UInt8.self), room = end &- offset
+            let head: Int, count: Int
+            switch initial {
+            case 0x60..<0x78: (head, count) = (1, Int(initial &- 0x60))
+            case 0x78 where room >= 2: (head, count) = (2, Int(base.load(fromByteOffset: offset &+ 1, as: UInt8.self)))
+            case 0x79 where room >= 3: (head, count) = (3, Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset &+ 1, as: UInt16.self))))
+            default: (head, count) = (0, 0)
+            }
+            if head > 0 { return count <= room &- head ? UnsafeRawBufferPointer(start: base + (offset &+ head), count: count) : nil }
+        }
         guard offset >= 0, offset < end, case let initial = base.load(fromByteOffset: offset, as: UInt8.self), initial >> 5 == 3,
               let (length, next) = head(initial, at: offset), length <= UInt64(truncatingIfNeeded: end &- next) else { return nil }
         return UnsafeRawBufferPointer(start: base + next, count: Int(length))
@@ -211,6 +254,12 @@ public struct CBORCompactScan {
     /// tag 1 and whole seconds — or `nil` for any other form.
     @inlinable @inline(__always)
     public func date(at offset: Int) -> Date? {
+        // The encoder's form, a double, by compares alone, as in `skip`.
+        if offset >= 0, end &- offset >= 10, base.load(fromByteOffset: offset, as: UInt8.self) == 0xC1,
+           base.load(fromByteOffset: offset &+ 1, as: UInt8.self) == 0xFB {
+            let seconds = Double(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset &+ 2, as: UInt64.self)))
+            return seconds.isNaN ? nil : Date(timeIntervalSince1970: seconds)
+        }
         guard offset >= 0, offset < end &- 1, base.load(fromByteOffset: offset, as: UInt8.self) == 0xC1,
               case let initial = base.load(fromByteOffset: offset &+ 1, as: UInt8.self),
               let (argument, _) = head(initial, at: offset &+ 1) else { return nil }
@@ -226,6 +275,10 @@ public struct CBORCompactScan {
     @inlinable @inline(__always)
     public func optionalInt(at offset: Int) -> Int?? {
         guard offset >= 0, offset < end, case let initial = base.load(fromByteOffset: offset, as: UInt8.self) else { return nil }
+        // Counts and token numbers below 65,536 by compares alone, as in `skip`.
+        if initial < 0x18 { return .some(Int(initial)) }
+        if initial == 0x18, end &- offset >= 2 { return .some(Int(base.load(fromByteOffset: offset &+ 1, as: UInt8.self))) }
+        if initial == 0x19, end &- offset >= 3 { return .some(Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset &+ 1, as: UInt16.self)))) }
         if initial == 0xF6 || initial == 0xF7 { return .some(nil) }
         guard initial >> 5 <= 1, let (argument, _) = head(initial, at: offset), argument <= UInt64(Int.max) else { return nil }
         return .some(initial >> 5 == 0 ? Int(argument) : ~Int(argument))

@@ -187,60 +187,60 @@ struct QuickRecord {
     /// `read`'s value of `field`, when the quick walk finds the field and `read` reads its value
     /// (`nil`: it cannot).
     @inline(__always)
-    mutating func quick<Field: RecordField, Value>(_ field: Field, _ read: (CBORCompactScan, Int) -> Value?) -> Value? {
+    mutating func quick<Field: RecordField, Value>(_ field: Field, _ read: (borrowing CBORCompactScan, Int) -> Value?) -> Value? {
         let at = scan.lookup(field.intValue ?? -1)
         return at >= 0 ? read(scan, at) : nil
     }
 
     /// A field the record cannot lack.
     @inline(__always)
-    mutating func required<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: CBORFields<Field>, _ read: (CBORCompactScan, Int) -> Value?) throws -> Value {
+    mutating func required<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: (borrowing CBORCompactScan, Int) -> Value?) throws -> Value {
         if let value = quick(field, read) { return value }
-        return try general(fields) { try $0.require(field, as: Value.self) }
+        return try general(fields()) { try $0.require(field, as: Value.self) }
     }
 
     /// A field the record may lack, or hold as `null`: `read` gives `.some(nil)` for a `null`.
     @inline(__always)
-    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: CBORFields<Field>, _ read: (CBORCompactScan, Int) -> Value??) throws -> Value? {
+    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: (borrowing CBORCompactScan, Int) -> Value??) throws -> Value? {
         let at = scan.lookup(field.intValue ?? -1)
         if at == CBORCompactScan.absent { return nil }
         if at >= 0, let value = read(scan, at) { return value }
-        return try general(fields) { try $0.decode(field, as: Value.self) }
+        return try general(fields()) { try $0.decode(field, as: Value.self) }
     }
 
     /// An optional field read by a quick reader of a value that cannot be `null` (a text, a UUID).
     @inline(__always)
-    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: CBORFields<Field>, _ read: (CBORCompactScan, Int) -> Value?) throws -> Value? {
-        try optional(field, fields) { scan, at in read(scan, at).map { .some($0) } }
+    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: (borrowing CBORCompactScan, Int) -> Value?) throws -> Value? {
+        try optional(field, fields()) { scan, at in read(scan, at).map { .some($0) } }
     }
 
     /// A field the record may lack, whose value is then `fallback`, and may not hold as `null`
     /// (as the whole record reads it).
     @inline(__always)
     mutating func defaulted<Field: RecordField, Value: Decodable>(
-        _ field: Field, _ fields: CBORFields<Field>, _ fallback: Value, _ read: (CBORCompactScan, Int) -> Value?
+        _ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ fallback: Value, _ read: (borrowing CBORCompactScan, Int) -> Value?
     ) throws -> Value {
         let at = scan.lookup(field.intValue ?? -1)
         if at == CBORCompactScan.absent { return fallback }
         if at >= 0, let value = read(scan, at) { return value }
-        return try general(fields) { map in try map.value(field).map { var value = $0; return try value.decode(Value.self) } ?? fallback }
+        return try general(fields()) { map in try map.value(field).map { var value = $0; return try value.decode(Value.self) } ?? fallback }
     }
 
     /// A count (never negative): 0 when the record lacks it; not `null`.
     @inline(__always)
-    mutating func count<Field: RecordField>(_ field: Field, _ fields: CBORFields<Field>) throws -> Int {
+    mutating func count<Field: RecordField>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>) throws -> Int {
         let at = scan.lookup(field.intValue ?? -1)
         if at == CBORCompactScan.absent { return 0 }
         if at >= 0, let value = scan.optionalInt(at: at) ?? nil, value >= 0 { return value }
-        return try general(fields) { map in try map.value(field).map { var value = $0; return try value.decodeCount() } ?? 0 }
+        return try general(fields()) { map in try map.value(field).map { var value = $0; return try value.decodeCount() } ?? 0 }
     }
 
     /// A count (never negative) the record may lack or hold as `null`.
-    mutating func optionalCount<Field: RecordField>(_ field: Field, _ fields: CBORFields<Field>) throws -> Int? {
+    mutating func optionalCount<Field: RecordField>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>) throws -> Int? {
         let at = scan.lookup(field.intValue ?? -1)
         if at == CBORCompactScan.absent { return nil }
         if at >= 0, let value = scan.optionalInt(at: at), (value ?? 0) >= 0 { return value }
-        return try general(fields) { map in
+        return try general(fields()) { map in
             guard var value = try map.value(field), !value.decodeNil() else { return nil }
             return try value.decodeCount()
         }
@@ -248,18 +248,18 @@ struct QuickRecord {
 
     /// A text field's UTF-8 bytes as stored, for a field the record cannot lack.
     @inline(__always)
-    mutating func textBytes<Field: RecordField, Record>(_ field: Field, _ fields: CBORFields<Field>, of record: Record.Type) throws -> UnsafeRawBufferPointer {
+    mutating func textBytes<Field: RecordField, Record>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, of record: Record.Type) throws -> UnsafeRawBufferPointer {
         if let bytes = quick(field, { $0.textBytes(at: $1) }) { return bytes }
-        return try general(fields) { map in
+        return try general(fields()) { map in
             guard var value = try map.value(field) else { throw Self.missing(field, in: Record.self) }
             return try value.decodeTextBytes()
         }
     }
 
     /// An array field of records (empty when absent), read as the whole record reads it.
-    func array<Field: RecordField, Item: CBORRecordDecodable>(_ field: Field, _ fields: CBORFields<Field>, of type: Item.Type) throws -> [Item] {
+    func array<Field: RecordField, Item: CBORRecordDecodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, of type: Item.Type) throws -> [Item] {
         var items: [Item] = []
-        try general(fields) { map in
+        try general(fields()) { map in
             if var value = try map.value(field) {
                 try value.readArray { item in items.append(try Item(cbor: &item)) }
             }
@@ -270,6 +270,7 @@ struct QuickRecord {
     /// `body`'s result with the general reader. It is made for each such read and walks the
     /// record again: keeping one would make every view larger and no longer plain bytes to copy,
     /// for reads that are rare.
+    @inline(never)
     func general<Field: RecordField, Result>(_ fields: CBORFields<Field>, _ body: (inout CBORMapView<Field>) throws -> Result) throws -> Result {
         var map = try CBORMapView(item, fields: fields)
         return try body(&map)
@@ -327,6 +328,7 @@ extension Turn {
 extension Turn.Role {
     /// The common role whose name is UTF-8 `bytes`, or `nil` for any other name (compared a word
     /// at a time: a generic `elementsEqual` cost a third of a view's reading).
+    @inline(__always)
     init?(commonUTF8 bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress else { return nil }
         switch bytes.count {
