@@ -256,13 +256,16 @@ extension TimelineTransaction {
             if part.isEmpty || count >= limit { continue }
             let room = limit - count
             var visited = 0
-            try turnRecords.forEachRecordEntry(Self.keys(of: segment.session, part), reverse: plan.reverse, in: txn) { key, item in
-                let sequence = plan.reverse ? part.upperBound - 1 - visited : part.lowerBound + visited
+            // The record loop's closure captures these few values, not the plan and the segment:
+            // copying them into its context for every record cost ~25 instructions a turn.
+            let (owner, first, step) = (segment.session, plan.reverse ? part.upperBound - 1 : part.lowerBound, plan.reverse ? -1 : 1)
+            try turnRecords.forEachRecordEntry(Self.keys(of: owner, part), reverse: plan.reverse, in: txn) { key, item in
+                let sequence = first + step * visited
                 // The key is the owner's 16 bytes and the sequence, 8 bytes big-endian (its range was `keys(of:)`).
                 guard key.count == 24, UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) == sequence.keyPart else {
-                    throw notAllStored(part, in: segment.session)
+                    throw notAllStored(part, in: owner)
                 }
-                try body(item, segment.session, sequence)
+                try body(item, owner, sequence)
                 visited += 1
                 return visited < room
             }
