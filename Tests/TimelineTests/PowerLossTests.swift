@@ -202,7 +202,11 @@ struct PowerLossTests {
     func survives(durability: String, seeds: [UInt64]) async throws {
         try await withTemporaryDirectory { dir in
             var total = (images: 0, acknowledged: 0, jumped: false)
-            for seed in seeds {
+            // Whether a run's log wraps depends on when its checkpoint thread gets to run: on a
+            // loaded machine none of three runs wrapped once, so the log's runs go on, up to three
+            // more seeds, until one has.
+            let extra = durability == "wal" ? seeds.map { $0 + 100 } : []
+            for seed in seeds + extra where !(extra.contains(seed) && total.jumped) {
                 let run = dir + "/run\(seed)"
                 try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
                 let result = try await Self.simulate(durability: durability, seed: seed, operations: 40, in: run)
