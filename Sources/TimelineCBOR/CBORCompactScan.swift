@@ -9,16 +9,22 @@ public import Foundation
 /// passes from its head, and reads the common forms of a value in place — where ``CBORMapView``
 /// finds a field through a table of names and reads it through ``CBORItemReader``. The
 /// timeline's record views read through it: a page of 100 turns with four fields read takes
-/// about 0.43 times the instructions it took through ``CBORMapView`` alone (`Docs/benchmarks.md`,
+/// about 0.39 times the instructions it took through ``CBORMapView`` alone (`Docs/benchmarks.md`,
 /// "Turn views through a quick walk" and "Common forms by compares alone").
 ///
 /// ```swift
 /// var scan = CBORCompactScan(bytes)
-/// let at = scan.lookup(3)                       // field id 3
-/// if at >= 0, let date = scan.date(at: at) { … }
-/// else if at == CBORCompactScan.absent { … }    // no such field
-/// else { /* undecided: read it through CBORMapView */ }
+/// switch scan.date(field: 3) {                  // field id 3, read as a date
+/// case .value(let date): …
+/// case .absent: …                               // no such field
+/// case .undecided: …                            // read it through CBORMapView
+/// }
+/// let at = scan.lookup(4)                       // or: where field 4's value starts
+/// if at >= 0, let text = scan.text(at: at) { … }
 /// ```
+///
+/// A typed read (``date(field:)`` and the others) reads the value where the walk finds it, its
+/// head once; a look-up and a reader measure it twice, which is why the views read typed.
 ///
 /// It answers only what it can answer for certain. A key of another form (a name, a larger id),
 /// ids out of order or repeated, a value it cannot measure from its head (a non-empty array or
@@ -91,25 +97,36 @@ public struct CBORCompactScan {
     /// what is left.
     @inlinable @inline(__always)
     public mutating func lookup(_ id: Int) -> Int {
-        // The common case first, walked in locals: the entries from where the walk stands up to
-        // the field asked for have increasing ids and values of the common forms. The state is
-        // stored only when the field is found; anything else — an id passed without an entry,
-        // another form, the end — leaves it to `walk(to:)`, which starts from the same state.
-        // Nothing else needs checking: a walk that got stuck stands at an entry whose id is below
-        // `next` or not an id at all, and one over a buffer that is no map has no entries left.
-        // (A page of 100 turns through views: 114 k instructions → 104 k; `Docs/benchmarks.md`.)
+        if let start = quickWalk(to: id, { base, start, end in Self.skipCommonForm(start, base: base, end: end).map { (start, $0) } }) {
+            return start
+        }
+        return walk(to: id)
+    }
+
+    /// The common case of a look-up, walked in locals: the entries from where the walk stands up
+    /// to field `id` have increasing ids and values of the forms `skipCommonForm` passes, and
+    /// `parse` reads the field's value and says where it ends. The state is stored only when
+    /// the field is read; anything else — an id passed without an entry, another form, the end —
+    /// is `nil`, and ``walk(to:)`` starts from the same state. Nothing else needs checking: a walk
+    /// that got stuck stands at an entry whose id is below `next` or not an id at all, and one
+    /// over a buffer that is no map has no entries left. (A page of 100 turns through views:
+    /// 114 k instructions by the full walk, 104 k through look-ups and then readers, 95 k through
+    /// typed reads; `Docs/benchmarks.md`, "Common forms by compares alone".)
+    @inlinable @inline(__always)
+    mutating func quickWalk<Value>(to id: Int, _ parse: (UnsafeRawPointer, _ start: Int, _ end: Int) -> (value: Value, end: Int)?) -> Value? {
         var (at, left, floor) = (Int(position), Int(remaining), Int(next))
         while id < 24, left > 0, at < end {
             let key = Int(base.load(fromByteOffset: at, as: UInt8.self))
-            guard key >= floor, key <= id, let after = Self.skipCommonForm(at &+ 1, base: base, end: end) else { break }
-            (left, floor) = (left &- 1, key &+ 1)
+            guard key >= floor, key <= id else { return nil }
             if key == id {
-                (position, remaining, next) = (Int32(truncatingIfNeeded: after), Int32(truncatingIfNeeded: left), Int32(truncatingIfNeeded: floor))
-                return at &+ 1
+                guard let (value, after) = parse(base, at &+ 1, end) else { return nil }
+                (position, remaining, next) = (Int32(truncatingIfNeeded: after), Int32(truncatingIfNeeded: left &- 1), Int32(truncatingIfNeeded: key &+ 1))
+                return value
             }
-            at = after
+            guard let after = Self.skipCommonForm(at &+ 1, base: base, end: end) else { return nil }
+            (left, floor, at) = (left &- 1, key &+ 1, after)
         }
-        return walk(to: id)
+        return nil
     }
 
     /// ``lookup(_:)`` by walking the entries from where the walk stands (or from the first, for
@@ -146,6 +163,123 @@ public struct CBORCompactScan {
         }
         next = 24
         return Self.absent
+    }
+
+    /// What a typed read of a field — ``textBytes(field:)``, ``text(field:)``, ``date(field:)``,
+    /// ``uuid(field:)``, ``optionalInt(field:)`` — found.
+    public enum Reading<Value> {
+        /// The field's value, of the form the reader reads.
+        case value(Value)
+        /// The map has no entry for the field (``lookup(_:)`` says ``absent``).
+        case absent
+        /// The walk cannot decide, or the value has another form: read the field the general way.
+        case undecided
+
+        /// The reading of `transform`'s value: a value it makes nothing of (`nil`) is
+        /// ``undecided``, for the general way to read.
+        @inlinable @inline(__always)
+        public func map<Other>(_ transform: (Value) -> Other?) -> Reading<Other> {
+            switch self {
+            case .value(let value): transform(value).map { .value($0) } ?? .undecided
+            case .absent: .absent
+            case .undecided: .undecided
+            }
+        }
+    }
+
+    /// Field `id` read in one step where its value has the form `parse` reads: the entries up to
+    /// it walked as ``lookup(_:)`` walks them in its common case, and `parse` measuring the value
+    /// it reads, so the value's head is read once — a look-up and then a reader read it twice,
+    /// ~35 more instructions a turn for four fields (`Docs/benchmarks.md`, "Common forms by
+    /// compares alone"). Anything else is the full walk of ``lookup(_:)`` and then `read`, from
+    /// the same state.
+    @inlinable @inline(__always)
+    mutating func read<Value>(_ id: Int, _ parse: (UnsafeRawPointer, _ start: Int, _ end: Int) -> (value: Value, end: Int)?,
+                              else read: (borrowing Self, Int) -> Value?) -> Reading<Value> {
+        if let value = quickWalk(to: id, parse) { return .value(value) }
+        let start = walk(to: id)
+        if start == Self.absent { return .absent }
+        if start >= 0, let value = read(self, start) { return .value(value) }
+        return .undecided
+    }
+
+    /// Field `id`'s text as its UTF-8 bytes (not checked), as ``textBytes(at:)`` reads it.
+    @inlinable @inline(__always)
+    public mutating func textBytes(field id: Int) -> Reading<UnsafeRawBufferPointer> {
+        read(id, Self.textBytesValue) { $0.textBytes(at: $1) }
+    }
+
+    /// Field `id`'s text as a `String`, as ``text(at:)`` reads it: a text that is not valid UTF-8
+    /// is ``Reading/undecided``.
+    public mutating func text(field id: Int) -> Reading<String> {
+        textBytes(field: id).map(CBORText.string)
+    }
+
+    /// Field `id`'s date, as ``date(at:)`` reads it.
+    @inlinable @inline(__always)
+    public mutating func date(field id: Int) -> Reading<Date> {
+        read(id, Self.dateValue) { $0.date(at: $1) }
+    }
+
+    /// Field `id`'s UUID, as ``uuid(at:)`` reads it.
+    @inlinable @inline(__always)
+    public mutating func uuid(field id: Int) -> Reading<UUID> {
+        read(id, Self.uuidValue) { $0.uuid(at: $1) }
+    }
+
+    /// Field `id`'s integer, or `nil` for `null`, as ``optionalInt(at:)`` reads it.
+    @inlinable @inline(__always)
+    public mutating func optionalInt(field id: Int) -> Reading<Int?> {
+        read(id, Self.optionalIntValue) { $0.optionalInt(at: $1) }
+    }
+
+    /// A text of up to 65,535 bytes at `start`, by compares alone, and where it ends.
+    @inlinable @inline(__always)
+    static func textBytesValue(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> (value: UnsafeRawBufferPointer, end: Int)? {
+        guard start >= 0, start < end else { return nil }
+        let initial = base.load(fromByteOffset: start, as: UInt8.self), room = end &- start
+        let head: Int, count: Int
+        switch initial {
+        case 0x60..<0x78: (head, count) = (1, Int(initial &- 0x60))
+        case 0x78 where room >= 2: (head, count) = (2, Int(base.load(fromByteOffset: start &+ 1, as: UInt8.self)))
+        case 0x79 where room >= 3: (head, count) = (3, Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: start &+ 1, as: UInt16.self))))
+        default: return nil
+        }
+        guard count <= room &- head else { return nil }
+        return (UnsafeRawBufferPointer(start: base + (start &+ head), count: count), start &+ head &+ count)
+    }
+
+    /// The encoder's date at `start` — tag 1 and a double that is not NaN — and where it ends.
+    @inlinable @inline(__always)
+    static func dateValue(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> (value: Date, end: Int)? {
+        guard start >= 0, end &- start >= 10, base.load(fromByteOffset: start, as: UInt8.self) == 0xC1,
+              base.load(fromByteOffset: start &+ 1, as: UInt8.self) == 0xFB else { return nil }
+        let seconds = Double(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: start &+ 2, as: UInt64.self)))
+        return seconds.isNaN ? nil : (Date(timeIntervalSince1970: seconds), start &+ 10)
+    }
+
+    /// The encoder's UUID at `start` — tag 37 and 16 bytes — and where it ends.
+    @inlinable @inline(__always)
+    static func uuidValue(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> (value: UUID, end: Int)? {
+        guard start >= 0, end &- start >= 19, base.load(fromByteOffset: start, as: UInt8.self) == 0xD8,
+              base.loadUnaligned(fromByteOffset: start &+ 1, as: UInt16.self) == UInt16(bigEndian: 0x2550) else { return nil }
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base + (start &+ 3), count: 16)) }
+        return (UUID(uuid: uuid), start &+ 19)
+    }
+
+    /// An integer below 65,536 or `null` at `start`, by compares alone, and where it ends.
+    @inlinable @inline(__always)
+    static func optionalIntValue(_ base: UnsafeRawPointer, _ start: Int, _ end: Int) -> (value: Int?, end: Int)? {
+        guard start >= 0, start < end else { return nil }
+        let initial = base.load(fromByteOffset: start, as: UInt8.self)
+        switch initial {
+        case 0x00..<0x18: return (Int(initial), start &+ 1)
+        case 0x18 where end &- start >= 2: return (Int(base.load(fromByteOffset: start &+ 1, as: UInt8.self)), start &+ 2)
+        case 0x19 where end &- start >= 3: return (Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: start &+ 1, as: UInt16.self))), start &+ 3)
+        case 0xF6, 0xF7: return (nil, start &+ 1)
+        default: return nil
+        }
     }
 
     /// Whether the `entries` entries from `start` on have ids above `floor`, in increasing
@@ -241,17 +375,7 @@ public struct CBORCompactScan {
     @inlinable @inline(__always)
     public func textBytes(at offset: Int) -> UnsafeRawBufferPointer? {
         // A text of up to 65,535 bytes by compares alone, as in `skipCommonForm`.
-        if offset >= 0, offset < end {
-            let initial = base.load(fromByteOffset: offset, as: UInt8.self), room = end &- offset
-            let head: Int, count: Int
-            switch initial {
-            case 0x60..<0x78: (head, count) = (1, Int(initial &- 0x60))
-            case 0x78 where room >= 2: (head, count) = (2, Int(base.load(fromByteOffset: offset &+ 1, as: UInt8.self)))
-            case 0x79 where room >= 3: (head, count) = (3, Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset &+ 1, as: UInt16.self))))
-            default: (head, count) = (0, 0)
-            }
-            if head > 0 { return count <= room &- head ? UnsafeRawBufferPointer(start: base + (offset &+ head), count: count) : nil }
-        }
+        if let (bytes, _) = Self.textBytesValue(base, offset, end) { return bytes }
         guard offset >= 0, offset < end, case let initial = base.load(fromByteOffset: offset, as: UInt8.self), initial >> 5 == 3,
               let (length, next) = head(initial, at: offset), length <= UInt64(truncatingIfNeeded: end &- next) else { return nil }
         return UnsafeRawBufferPointer(start: base + next, count: Int(length))
@@ -267,24 +391,15 @@ public struct CBORCompactScan {
     /// other form.
     @inlinable
     public func uuid(at offset: Int) -> UUID? {
-        guard offset >= 0, end - offset >= 19, base.load(fromByteOffset: offset, as: UInt8.self) == 0xD8,
-              base.load(fromByteOffset: offset + 1, as: UInt8.self) == 0x25, base.load(fromByteOffset: offset + 2, as: UInt8.self) == 0x50
-        else { return nil }
-        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &uuid) { $0.copyMemory(from: UnsafeRawBufferPointer(start: base + offset + 3, count: 16)) }
-        return UUID(uuid: uuid)
+        Self.uuidValue(base, offset, end)?.value
     }
 
     /// The date at `offset` as the encoder writes one — tag 1 and a double that is not NaN, or
     /// tag 1 and whole seconds — or `nil` for any other form.
     @inlinable @inline(__always)
     public func date(at offset: Int) -> Date? {
-        // The encoder's form, a double, by compares alone, as in `skip`.
-        if offset >= 0, end &- offset >= 10, base.load(fromByteOffset: offset, as: UInt8.self) == 0xC1,
-           base.load(fromByteOffset: offset &+ 1, as: UInt8.self) == 0xFB {
-            let seconds = Double(bitPattern: UInt64(bigEndian: base.loadUnaligned(fromByteOffset: offset &+ 2, as: UInt64.self)))
-            return seconds.isNaN ? nil : Date(timeIntervalSince1970: seconds)
-        }
+        // The encoder's form, a double, by compares alone, as in `skipCommonForm`.
+        if let (date, _) = Self.dateValue(base, offset, end) { return date }
         guard offset >= 0, offset < end &- 1, base.load(fromByteOffset: offset, as: UInt8.self) == 0xC1,
               case let initial = base.load(fromByteOffset: offset &+ 1, as: UInt8.self),
               let (argument, _) = head(initial, at: offset &+ 1) else { return nil }
@@ -299,12 +414,9 @@ public struct CBORCompactScan {
     /// `nil` for any other form or a number past `Int`'s range.
     @inlinable @inline(__always)
     public func optionalInt(at offset: Int) -> Int?? {
+        // Counts and token numbers below 65,536, and null, by compares alone, as in `skipCommonForm`.
+        if let (number, _) = Self.optionalIntValue(base, offset, end) { return .some(number) }
         guard offset >= 0, offset < end, case let initial = base.load(fromByteOffset: offset, as: UInt8.self) else { return nil }
-        // Counts and token numbers below 65,536 by compares alone, as in `skip`.
-        if initial < 0x18 { return .some(Int(initial)) }
-        if initial == 0x18, end &- offset >= 2 { return .some(Int(base.load(fromByteOffset: offset &+ 1, as: UInt8.self))) }
-        if initial == 0x19, end &- offset >= 3 { return .some(Int(UInt16(bigEndian: base.loadUnaligned(fromByteOffset: offset &+ 1, as: UInt16.self)))) }
-        if initial == 0xF6 || initial == 0xF7 { return .some(nil) }
         guard initial >> 5 <= 1, let (argument, _) = head(initial, at: offset), argument <= UInt64(Int.max) else { return nil }
         return .some(initial >> 5 == 0 ? Int(argument) : ~Int(argument))
     }

@@ -44,11 +44,11 @@ public struct TurnView {
     }
 
     /// The turn's own id.
-    public var id: UUID { mutating get throws { try record.required(.id, Turn.fields) { $0.uuid(at: $1) } } }
+    public var id: UUID { mutating get throws { try record.required(.id, Turn.fields) { $0.uuid(field: $1) } } }
     /// Who spoke (the four common roles are read without making a `String`).
     public var role: Turn.Role {
         mutating get throws {
-            if let role = record.quick(Turn.CodingKeys.role, { $0.textBytes(at: $1).flatMap(Turn.Role.init(commonUTF8:)) }) { return role }
+            if let role = record.quick(Turn.CodingKeys.role, { $0.textBytes(field: $1).map(Turn.Role.init(commonUTF8:)) }) { return role }
             return try record.general(Turn.fields) { map in
                 guard var value = try map.value(.role) else { throw QuickRecord.missing(Turn.CodingKeys.role, in: Turn.self) }
                 return try Turn.Role(commonUTF8: value.decodeTextBytes()) ?? Turn.Role(map.require(.role, as: String.self))
@@ -56,7 +56,7 @@ public struct TurnView {
         }
     }
     /// The text, as a `String` (its UTF-8 checked).
-    public var content: String { mutating get throws { try record.required(.content, Turn.fields) { $0.text(at: $1) } } }
+    public var content: String { mutating get throws { try record.required(.content, Turn.fields) { $0.text(field: $1) } } }
     /// Calls `body` with the text's UTF-8 bytes as stored, in place — no `String` is made, and the
     /// bytes are not checked (``content`` checks them) — and returns its result. The buffer is
     /// valid only during `body`.
@@ -64,23 +64,23 @@ public struct TurnView {
         try body(try record.textBytes(.content, Turn.fields, of: Turn.self))
     }
     /// When the turn was written.
-    public var created: Date { mutating get throws { try record.required(.created, Turn.fields) { $0.date(at: $1) } } }
+    public var created: Date { mutating get throws { try record.required(.created, Turn.fields) { $0.date(field: $1) } } }
     /// How long producing the turn took, in seconds, if recorded.
-    public var duration: Double? { mutating get throws { try record.optional(.duration, Turn.fields) { _, _ in nil } } }
+    public var duration: Double? { mutating get throws { try record.nullable(.duration, Turn.fields, QuickRecord.unread) } }
     /// Input tokens, if recorded.
-    public var inputTokens: Int? { mutating get throws { try record.optional(.inputTokens, Turn.fields) { $0.optionalInt(at: $1) } } }
+    public var inputTokens: Int? { mutating get throws { try record.nullable(.inputTokens, Turn.fields) { $0.optionalInt(field: $1) } } }
     /// Output tokens, if recorded.
-    public var outputTokens: Int? { mutating get throws { try record.optional(.outputTokens, Turn.fields) { $0.optionalInt(at: $1) } } }
+    public var outputTokens: Int? { mutating get throws { try record.nullable(.outputTokens, Turn.fields) { $0.optionalInt(field: $1) } } }
     /// Cost, if recorded.
     public var cost: Cost? {
-        mutating get throws { try record.optional(.cost, Turn.fields) { $0.optionalInt(at: $1).map { $0.map(Int64.init) } }.map(Cost.init(nanos:)) }
+        mutating get throws { try record.nullable(.cost, Turn.fields) { $0.optionalInt(field: $1).map { .some($0.map(Int64.init)) } }.map(Cost.init(nanos:)) }
     }
     /// The tool calls the turn made.
     public var toolCalls: [Turn.ToolCall] { mutating get throws { try record.array(.toolCalls, Turn.fields, of: Turn.ToolCall.self) } }
     /// Structured parts besides the text.
     public var blocks: [Turn.Block] { mutating get throws { try record.array(.blocks, Turn.fields, of: Turn.Block.self) } }
     /// Free-form string metadata.
-    public var metadata: [String: String] { mutating get throws { try record.defaulted(.metadata, Turn.fields, [:]) { _, _ in nil } } }
+    public var metadata: [String: String] { mutating get throws { try record.defaulted(.metadata, Turn.fields, [:], QuickRecord.unread) } }
 
     /// The whole turn, as ``TimelineTransaction/turns(of:range:reverse:limit:after:)`` returns it.
     public func turn() throws -> Turn {
@@ -108,7 +108,7 @@ public struct SessionView {
     }
 
     /// A human-readable title.
-    public var title: String { mutating get throws { try record.required(.title, Session.fields) { $0.text(at: $1) } } }
+    public var title: String { mutating get throws { try record.required(.title, Session.fields) { $0.text(field: $1) } } }
     /// Calls `body` with the title's UTF-8 bytes as stored, in place — no `String` is made, and
     /// the bytes are not checked (``title`` checks them) — and returns its result. The buffer is
     /// valid only during `body`.
@@ -116,37 +116,37 @@ public struct SessionView {
         try body(try record.textBytes(.title, Session.fields, of: Session.self))
     }
     /// The project, if any.
-    public var project: String? { mutating get throws { try record.optional(.project, Session.fields) { $0.text(at: $1) } } }
+    public var project: String? { mutating get throws { try record.optional(.project, Session.fields) { $0.text(field: $1) } } }
     /// The session this one was forked from, if any.
-    public var parentID: UUID? { mutating get throws { try record.optional(.parentID, Session.fields) { $0.uuid(at: $1) } } }
+    public var parentID: UUID? { mutating get throws { try record.optional(.parentID, Session.fields) { $0.uuid(field: $1) } } }
     /// For a fork: how many of the parent's turns it inherits.
     public var branchPoint: Int? { mutating get throws { try record.optionalCount(.branchPoint, Session.fields) } }
     /// The branch's name, if any.
-    public var branchName: String? { mutating get throws { try record.optional(.branchName, Session.fields) { $0.text(at: $1) } } }
+    public var branchName: String? { mutating get throws { try record.optional(.branchName, Session.fields) { $0.text(field: $1) } } }
     /// The model, if recorded.
-    public var model: String? { mutating get throws { try record.optional(.model, Session.fields) { $0.text(at: $1) } } }
+    public var model: String? { mutating get throws { try record.optional(.model, Session.fields) { $0.text(field: $1) } } }
     /// The provider, if recorded.
-    public var provider: String? { mutating get throws { try record.optional(.provider, Session.fields) { $0.text(at: $1) } } }
+    public var provider: String? { mutating get throws { try record.optional(.provider, Session.fields) { $0.text(field: $1) } } }
     /// When the session was created.
-    public var created: Date { mutating get throws { try record.required(.created, Session.fields) { $0.date(at: $1) } } }
+    public var created: Date { mutating get throws { try record.required(.created, Session.fields) { $0.date(field: $1) } } }
     /// When the session record last changed.
-    public var updated: Date { mutating get throws { try record.required(.updated, Session.fields) { $0.date(at: $1) } } }
+    public var updated: Date { mutating get throws { try record.required(.updated, Session.fields) { $0.date(field: $1) } } }
     /// When the last turn was appended (or the session created): the listing's order.
-    public var lastActivity: Date { mutating get throws { try record.required(.lastActivity, Session.fields) { $0.date(at: $1) } } }
+    public var lastActivity: Date { mutating get throws { try record.required(.lastActivity, Session.fields) { $0.date(field: $1) } } }
     /// The number of turns in the session's history, inherited ones included.
     public var turnCount: Int { mutating get throws { try record.count(.turnCount, Session.fields) } }
     /// Input tokens of the session's own turns.
-    public var inputTokens: Int { mutating get throws { try record.defaulted(.inputTokens, Session.fields, 0) { $0.optionalInt(at: $1) ?? nil } } }
+    public var inputTokens: Int { mutating get throws { try record.defaulted(.inputTokens, Session.fields, 0) { $0.optionalInt(field: $1).map { $0 } } } }
     /// Output tokens of the session's own turns.
-    public var outputTokens: Int { mutating get throws { try record.defaulted(.outputTokens, Session.fields, 0) { $0.optionalInt(at: $1) ?? nil } } }
+    public var outputTokens: Int { mutating get throws { try record.defaulted(.outputTokens, Session.fields, 0) { $0.optionalInt(field: $1).map { $0 } } } }
     /// Cost of the session's own turns.
     public var cost: Cost {
-        mutating get throws { Cost(nanos: try record.defaulted(.cost, Session.fields, Int64(0)) { ($0.optionalInt(at: $1) ?? nil).map(Int64.init) }) }
+        mutating get throws { Cost(nanos: try record.defaulted(.cost, Session.fields, Int64(0)) { $0.optionalInt(field: $1).map { $0.map(Int64.init) } }) }
     }
     /// Whether the session is archived.
-    public var archived: Bool { mutating get throws { try record.defaulted(.archived, Session.fields, false) { _, _ in nil } } }
+    public var archived: Bool { mutating get throws { try record.defaulted(.archived, Session.fields, false, QuickRecord.unread) } }
     /// Free-form string metadata.
-    public var metadata: [String: String] { mutating get throws { try record.defaulted(.metadata, Session.fields, [:]) { _, _ in nil } } }
+    public var metadata: [String: String] { mutating get throws { try record.defaulted(.metadata, Session.fields, [:], QuickRecord.unread) } }
     /// How many checkpoints were ever saved in the session.
     public var checkpointCount: Int { mutating get throws { try record.count(.checkpointCount, Session.fields) } }
     /// How many crystals were ever saved for the session.
@@ -184,72 +184,86 @@ struct QuickRecord {
         self.item = item
     }
 
-    /// `read`'s value of `field`, when the quick walk finds the field and `read` reads its value
-    /// (`nil`: it cannot).
+    /// A quick reader of a field: one of `CBORCompactScan`'s typed reads (`date(field:)` and the
+    /// others), given the field's id.
+    typealias Read<Value> = (inout CBORCompactScan, Int) -> CBORCompactScan.Reading<Value>
+
+    /// The quick reader of a field that has none: it tells only that the record lacks the field.
+    static func unread<Value>(_ scan: inout CBORCompactScan, _ id: Int) -> CBORCompactScan.Reading<Value> {
+        scan.lookup(id) == CBORCompactScan.absent ? .absent : .undecided
+    }
+
+    /// `read`'s value of `field`, when the quick walk reads it (`nil`: it cannot, or the record
+    /// lacks the field).
     @inline(__always)
-    mutating func quick<Field: RecordField, Value>(_ field: Field, _ read: (borrowing CBORCompactScan, Int) -> Value?) -> Value? {
-        let at = scan.lookup(field.intValue ?? -1)
-        return at >= 0 ? read(scan, at) : nil
+    mutating func quick<Field: RecordField, Value>(_ field: Field, _ read: Read<Value>) -> Value? {
+        if case .value(let value) = read(&scan, field.intValue ?? -1) { return value }
+        return nil
     }
 
     /// A field the record cannot lack.
     @inline(__always)
-    mutating func required<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: (borrowing CBORCompactScan, Int) -> Value?) throws -> Value {
+    mutating func required<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: Read<Value>) throws -> Value {
         if let value = quick(field, read) { return value }
         return try general(fields()) { try $0.require(field, as: Value.self) }
     }
 
-    /// A field the record may lack, or hold as `null`: `read` gives `.some(nil)` for a `null`.
+    /// A field the record may lack, or hold as `null` (which `read` reads as `nil`).
     @inline(__always)
-    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: (borrowing CBORCompactScan, Int) -> Value??) throws -> Value? {
-        let at = scan.lookup(field.intValue ?? -1)
-        if at == CBORCompactScan.absent { return nil }
-        if at >= 0, let value = read(scan, at) { return value }
-        return try general(fields()) { try $0.decode(field, as: Value.self) }
+    mutating func nullable<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: Read<Value?>) throws -> Value? {
+        switch read(&scan, field.intValue ?? -1) {
+        case .value(let value): value
+        case .absent: nil
+        case .undecided: try general(fields()) { try $0.decode(field, as: Value.self) }
+        }
     }
 
     /// An optional field read by a quick reader of a value that cannot be `null` (a text, a UUID).
     @inline(__always)
-    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: (borrowing CBORCompactScan, Int) -> Value?) throws -> Value? {
-        try optional(field, fields()) { scan, at in read(scan, at).map { .some($0) } }
+    mutating func optional<Field: RecordField, Value: Decodable>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ read: Read<Value>) throws -> Value? {
+        try nullable(field, fields()) { scan, id in read(&scan, id).map { .some($0) } }
     }
 
     /// A field the record may lack, whose value is then `fallback`, and may not hold as `null`
     /// (as the whole record reads it).
     @inline(__always)
     mutating func defaulted<Field: RecordField, Value: Decodable>(
-        _ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ fallback: Value, _ read: (borrowing CBORCompactScan, Int) -> Value?
+        _ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, _ fallback: Value, _ read: Read<Value>
     ) throws -> Value {
-        let at = scan.lookup(field.intValue ?? -1)
-        if at == CBORCompactScan.absent { return fallback }
-        if at >= 0, let value = read(scan, at) { return value }
-        return try general(fields()) { map in try map.value(field).map { var value = $0; return try value.decode(Value.self) } ?? fallback }
+        switch read(&scan, field.intValue ?? -1) {
+        case .value(let value): value
+        case .absent: fallback
+        case .undecided: try general(fields()) { map in try map.value(field).map { var value = $0; return try value.decode(Value.self) } ?? fallback }
+        }
     }
 
     /// A count (never negative): 0 when the record lacks it; not `null`.
     @inline(__always)
     mutating func count<Field: RecordField>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>) throws -> Int {
-        let at = scan.lookup(field.intValue ?? -1)
-        if at == CBORCompactScan.absent { return 0 }
-        if at >= 0, let value = scan.optionalInt(at: at) ?? nil, value >= 0 { return value }
-        return try general(fields()) { map in try map.value(field).map { var value = $0; return try value.decodeCount() } ?? 0 }
+        switch scan.optionalInt(field: field.intValue ?? -1) {
+        case .value(let value?) where value >= 0: value
+        case .absent: 0
+        default: try general(fields()) { map in try map.value(field).map { var value = $0; return try value.decodeCount() } ?? 0 }
+        }
     }
 
     /// A count (never negative) the record may lack or hold as `null`.
     mutating func optionalCount<Field: RecordField>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>) throws -> Int? {
-        let at = scan.lookup(field.intValue ?? -1)
-        if at == CBORCompactScan.absent { return nil }
-        if at >= 0, let value = scan.optionalInt(at: at), (value ?? 0) >= 0 { return value }
-        return try general(fields()) { map in
-            guard var value = try map.value(field), !value.decodeNil() else { return nil }
-            return try value.decodeCount()
+        switch scan.optionalInt(field: field.intValue ?? -1) {
+        case .value(let value) where (value ?? 0) >= 0: value
+        case .absent: nil
+        default:
+            try general(fields()) { map in
+                guard var value = try map.value(field), !value.decodeNil() else { return nil }
+                return try value.decodeCount()
+            }
         }
     }
 
     /// A text field's UTF-8 bytes as stored, for a field the record cannot lack.
     @inline(__always)
     mutating func textBytes<Field: RecordField, Record>(_ field: Field, _ fields: @autoclosure () -> CBORFields<Field>, of record: Record.Type) throws -> UnsafeRawBufferPointer {
-        if let bytes = quick(field, { $0.textBytes(at: $1) }) { return bytes }
+        if let bytes = quick(field, { $0.textBytes(field: $1) }) { return bytes }
         return try general(fields()) { map in
             guard var value = try map.value(field) else { throw Self.missing(field, in: Record.self) }
             return try value.decodeTextBytes()

@@ -110,14 +110,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The quick walk of a compact record against the map view, which reads every form: what the
     /// walk decides — where a field is, that it is absent, a value its readers read — the view
     /// must say too. Fields are looked up in order, then again in reverse (which starts the walk
-    /// over each time).
+    /// over each time); a second scan reads each field with every typed read (`date(field:)`
+    /// and the others) from the state the reads before left, one of them moving it on.
     public static func compactScanAgrees(_ item: UnsafeRawBufferPointer) {
-        var scan = CBORCompactScan(item)
+        var scan = CBORCompactScan(item), typed = scan
         guard (try? CBORMapView(item, fields: idFields)) != nil else {
             precondition(!scan.startsWithMap, "the quick walk reads a map the map view refuses")
             return
         }
         for field in IDField.allCases + IDField.allCases.reversed() {
+            typedReadsAgree(item, field, &typed)
             var view = try! CBORMapView(item, fields: idFields)
             let at = scan.lookup(field.rawValue)
             if at == CBORCompactScan.absent {
@@ -137,6 +139,36 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 precondition((try? view.decode(field, as: Int.self)) == .some(number), "field \(field.rawValue): integers differ")
             }
         }
+    }
+
+    /// Each typed read of `field` from `scan`'s state against the map view: a value read must be
+    /// the view's, a field called absent must be absent there. One read's state is kept, by turns.
+    static func typedReadsAgree(_ item: UnsafeRawBufferPointer, _ field: IDField, _ scan: inout CBORCompactScan) {
+        let id = field.rawValue
+        func general<Value: Decodable>(_ type: Value.Type) -> Value? {
+            guard var view = try? CBORMapView(item, fields: idFields) else { return nil }
+            return try? view.decode(field, as: Value.self)
+        }
+        func check<Value>(_ reading: CBORCompactScan.Reading<Value>, _ what: String, _ same: (Value) -> Bool) {
+            switch reading {
+            case .value(let value): precondition(same(value), "field \(id): the typed \(what) read differs from the map view's")
+            case .absent:
+                var view = try! CBORMapView(item, fields: idFields)
+                precondition((try? view.contains(field)) == false, "field \(id): the typed \(what) read says absent, the map view does not")
+            case .undecided: break
+            }
+        }
+        var reads = [scan, scan, scan, scan, scan]
+        check(reads[0].textBytes(field: id), "text bytes") { bytes in
+            guard var view = try? CBORMapView(item, fields: idFields), var value = try? view.value(field),
+                  let general = try? value.decodeTextBytes() else { return false }
+            return general.baseAddress == bytes.baseAddress && general.count == bytes.count
+        }
+        check(reads[1].text(field: id), "text") { $0 == general(String.self) }
+        check(reads[2].date(field: id), "date") { $0 == general(Date.self) }
+        check(reads[3].uuid(field: id), "UUID") { $0 == general(UUID.self) }
+        check(reads[4].optionalInt(field: id), "integer") { general(Int.self) == .some($0) }   // null: no Int, and nil
+        scan = reads[id % reads.count]
     }
 
     static let databases = ["meta", "sessions", "turns", "checkpoints", "crystals", "idx.sessions.project", "idx.sessions.parent",
