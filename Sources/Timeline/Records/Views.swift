@@ -73,6 +73,7 @@ public struct TurnView {
     public var outputTokens: Int? { mutating get throws { try record.nullable(.outputTokens, Turn.fields) { $0.optionalInt(field: $1) } } }
     /// Cost, if recorded.
     public var cost: Cost? {
+        // `.some`: a null reads as `.value(nil)`, as the whole record reads it.
         mutating get throws { try record.nullable(.cost, Turn.fields) { $0.optionalInt(field: $1).map { .some($0.map(Int64.init)) } }.map(Cost.init(nanos:)) }
     }
     /// The tool calls the turn made.
@@ -136,12 +137,12 @@ public struct SessionView {
     /// The number of turns in the session's history, inherited ones included.
     public var turnCount: Int { mutating get throws { try record.count(.turnCount, Session.fields) } }
     /// Input tokens of the session's own turns.
-    public var inputTokens: Int { mutating get throws { try record.defaulted(.inputTokens, Session.fields, 0) { $0.optionalInt(field: $1).map { $0 } } } }
+    public var inputTokens: Int { mutating get throws { try record.defaulted(.inputTokens, Session.fields, 0, QuickRecord.integer) } }
     /// Output tokens of the session's own turns.
-    public var outputTokens: Int { mutating get throws { try record.defaulted(.outputTokens, Session.fields, 0) { $0.optionalInt(field: $1).map { $0 } } } }
+    public var outputTokens: Int { mutating get throws { try record.defaulted(.outputTokens, Session.fields, 0, QuickRecord.integer) } }
     /// Cost of the session's own turns.
     public var cost: Cost {
-        mutating get throws { Cost(nanos: try record.defaulted(.cost, Session.fields, Int64(0)) { $0.optionalInt(field: $1).map { $0.map(Int64.init) } }) }
+        mutating get throws { Cost(nanos: try record.defaulted(.cost, Session.fields, Int64(0)) { QuickRecord.integer(&$0, $1).map(Int64.init) }) }
     }
     /// Whether the session is archived.
     public var archived: Bool { mutating get throws { try record.defaulted(.archived, Session.fields, false, QuickRecord.unread) } }
@@ -187,6 +188,12 @@ struct QuickRecord {
     /// A quick reader of a field: one of `CBORCompactScan`'s typed reads (`date(field:)` and the
     /// others), given the field's id.
     typealias Read<Value> = (inout CBORCompactScan, Int) -> CBORCompactScan.Reading<Value>
+
+    /// The quick reader of an integer that may not be `null`: a `null` is left to the general
+    /// reader, which refuses it as the whole record does.
+    static func integer(_ scan: inout CBORCompactScan, _ id: Int) -> CBORCompactScan.Reading<Int> {
+        scan.optionalInt(field: id).map { $0 }
+    }
 
     /// The quick reader of a field that has none: it tells only that the record lacks the field.
     static func unread<Value>(_ scan: inout CBORCompactScan, _ id: Int) -> CBORCompactScan.Reading<Value> {
