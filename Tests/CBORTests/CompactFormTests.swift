@@ -100,6 +100,43 @@ struct CompactFormTests {
         #expect(value[fieldID: 0] == .text("plan"))
     }
 
+    @Test("the quick walk's typed reads: a value where the walk reads it, an absent field, another form or text keys undecided, a field behind the walk read again")
+    func typedReads() throws {
+        func value<Value>(_ reading: CBORCompactScan.Reading<Value>) -> Value? { if case .value(let value) = reading { value } else { nil } }
+        func isAbsent<Value>(_ reading: CBORCompactScan.Reading<Value>) -> Bool { if case .absent = reading { true } else { false } }
+        func isUndecided<Value>(_ reading: CBORCompactScan.Reading<Value>) -> Bool { if case .undecided = reading { true } else { false } }
+        let id = UUID(), date = Date(timeIntervalSince1970: 1_795_655_105.5)
+        let map = CBORValue.map([
+            .init(.unsigned(0), try CBORValue(decoding: CBOREncoder().encode(id))),
+            .init(.unsigned(1), .text("assistant")),
+            .init(.unsigned(2), try CBORValue(decoding: CBOREncoder().encode(date))),
+            .init(.unsigned(4), .unsigned(340)),
+            .init(.unsigned(5), .null),
+            .init(.unsigned(6), .unsigned(70_000)),                      // four bytes: read the general way
+            .init(.unsigned(7), .tagged(1, .unsigned(1_795_655_105))),   // whole seconds: the same
+        ])
+        try map.encoded().withUnsafeBytes { bytes in
+            var scan = CBORCompactScan(bytes)
+            #expect(value(scan.uuid(field: 0)) == id)
+            #expect(value(scan.textBytes(field: 1)).map { String(decoding: $0, as: UTF8.self) } == "assistant")
+            #expect(value(scan.date(field: 2)) == date)
+            #expect(isAbsent(scan.optionalInt(field: 3)))
+            #expect(value(scan.optionalInt(field: 4)) == .some(340))
+            #expect(value(scan.optionalInt(field: 5)) == .some(nil))
+            #expect(value(scan.optionalInt(field: 6)) == .some(70_000))
+            #expect(value(scan.date(field: 7)) == Date(timeIntervalSince1970: 1_795_655_105))
+            #expect(isAbsent(scan.date(field: 8)))
+            #expect(value(scan.text(field: 1)) == "assistant")            // behind the walk: it starts again
+            #expect(isUndecided(scan.date(field: 1)))                      // a text is no date
+            #expect(isUndecided(scan.uuid(field: 24)))                     // not a field id
+        }
+        try CBOREncoder().encode(entry).withUnsafeBytes { bytes in     // text keys: not the compact form
+            var scan = CBORCompactScan(bytes)
+            #expect(isUndecided(scan.text(field: 0)))
+            #expect(isUndecided(scan.optionalInt(field: 1)))
+        }
+    }
+
     @Test("JSON from the compact form carries the names, nested ones too, and the key's fields up front")
     func transcodesWithNames() throws {
         let names = JSONFieldNames(CompactEntry.CodingKeys.self, nested: [(.parts, JSONFieldNames(CompactEntry.Part.CodingKeys.self))])
