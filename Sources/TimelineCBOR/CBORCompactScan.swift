@@ -191,15 +191,15 @@ public struct CBORCompactScan {
     /// it walked as ``lookup(_:)`` walks them in its common case, and `parse` measuring the value
     /// it reads, so the value's head is read once — a look-up and then a reader read it twice,
     /// ~35 more instructions a turn for four fields (`Docs/benchmarks.md`, "Common forms by
-    /// compares alone"). Anything else is the full walk of ``lookup(_:)`` and then `read`, from
-    /// the same state.
+    /// compares alone"). Anything else is the full walk of ``lookup(_:)`` and then `reader`,
+    /// from the same state.
     @inlinable @inline(__always)
     mutating func read<Value>(_ id: Int, _ parse: (UnsafeRawPointer, _ start: Int, _ end: Int) -> (value: Value, end: Int)?,
-                              else read: (borrowing Self, Int) -> Value?) -> Reading<Value> {
+                              else reader: (borrowing Self, Int) -> Value?) -> Reading<Value> {
         if let value = quickWalk(to: id, parse) { return .value(value) }
         let start = walk(to: id)
         if start == Self.absent { return .absent }
-        if start >= 0, let value = read(self, start) { return .value(value) }
+        if start >= 0, let value = reader(self, start) { return .value(value) }
         return .undecided
     }
 

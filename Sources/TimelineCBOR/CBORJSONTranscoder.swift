@@ -147,7 +147,7 @@ public enum CBORJSONTranscoder {
                 if lead { out.append(leading) }
                 for index in 0..<count {
                     let id = try member(into: &out, names: names, first: index == 0 && !lead)
-                    try item(into: &out, depth: depth + 1, names: id.flatMap { names?.nested(id: $0) } ?? nil)
+                    try item(into: &out, depth: depth + 1, names: id.flatMap { names?.nested(id: $0) })
                 }
                 out.append(UInt8(ascii: "}"))
             case 6:
