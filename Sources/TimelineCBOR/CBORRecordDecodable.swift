@@ -64,6 +64,10 @@ public struct CBORItemReader {
     /// standing at its value, then moves past the map. Entries whose key is not a text string,
     /// and values `body` does not read, are skipped (after checking that they are well-formed).
     /// For a record's fields, reading with a ``CBORFields`` table matches keys faster.
+    ///
+    /// A key given twice (a map RFC 8949 calls invalid) reaches `body` twice, in the map's order,
+    /// so a `switch` that assigns keeps the last value; ``readMap(_:_:)`` with a ``CBORFields``
+    /// table refuses such a map instead.
     public mutating func readMap(_ body: (CBORKey, inout CBORItemReader) throws -> Void) throws {
         var position = offset
         let count = try context.containerCount([String: String].self, major: 5, at: &position, [])
