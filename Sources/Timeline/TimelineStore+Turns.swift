@@ -254,15 +254,19 @@ extension TimelineTransaction {
         for segment in plan.reverse ? plan.segments.reversed() : plan.segments {
             let part = segment.sequences.clamped(to: plan.wanted)
             if part.isEmpty || count >= limit { continue }
-            let room = limit - count
+            let room = min(limit - count, part.count)
             var visited = 0
             // The record loop's closure captures these few values, not the plan and the segment:
             // copying them into its context for every record cost ~25 instructions a turn.
             let (owner, first, step) = (segment.session, plan.reverse ? part.upperBound - 1 : part.lowerBound, plan.reverse ? -1 : 1)
-            try turnRecords.forEachRecordEntry(Self.keys(of: owner, part), reverse: plan.reverse, in: txn) { key, item in
+            let ownerWords = withUnsafeBytes(of: owner.uuid) { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+            try turnRecords.forEachRecordEntry(Self.keys(from: owner, part, reverse: plan.reverse), reverse: plan.reverse, in: txn) { key, item in
                 let sequence = first + step * visited
-                // The key is the owner's 16 bytes and the sequence, 8 bytes big-endian (its range was `keys(of:)`).
-                guard key.count == 24, UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) == sequence.keyPart else {
+                // The key must be the owner's 16 bytes and the sequence, 8 bytes big-endian: the
+                // walk stops after the part's last turn, so it never meets a key past the part
+                // unless a record is missing, and this check refuses that key.
+                guard key.count == 24, UInt64(bigEndian: key.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) == sequence.keyPart,
+                      key.loadUnaligned(as: UInt64.self) == ownerWords.0, key.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == ownerWords.1 else {
                     throw notAllStored(part, in: owner)
                 }
                 try body(item, owner, sequence)
@@ -276,9 +280,13 @@ extension TimelineTransaction {
         return last
     }
 
-    /// The keys of session `owner`'s stored turns `sequences`.
-    private static func keys(of owner: UUID, _ sequences: Range<Int>) -> KeyRange {
-        KeyRange.halfOpen(KeyBytes(owner, sequences.lowerBound.keyPart).bytes, KeyBytes(owner, sequences.upperBound.keyPart).bytes)
+    /// Where a walk over session `owner`'s stored turns `sequences` starts, bounded on that side
+    /// only: the walk counts the turns and checks each key, which costs less than comparing every
+    /// key with the far bound (~40 instructions a turn: `Docs/benchmarks.md`, "Turns counted, not
+    /// bounded").
+    private static func keys(from owner: UUID, _ sequences: Range<Int>, reverse: Bool) -> KeyRange {
+        reverse ? KeyRange(lower: .unbounded, upper: .excluded(KeyBytes(owner, sequences.upperBound.keyPart).bytes))
+                : KeyRange(lower: .included(KeyBytes(owner, sequences.lowerBound.keyPart).bytes), upper: .unbounded)
     }
 
     /// Refuses a part of a history that yielded fewer turns than it holds (up to `limit`).

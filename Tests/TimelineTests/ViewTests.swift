@@ -177,6 +177,52 @@ struct ViewTests {
         }
     }
 
+    @Test("a missing turn is refused even where the key the walk meets instead is another session's turn of that sequence")
+    func missingTurnBesideAnotherSession() async throws {
+        try await withTemporaryDirectory { dir in
+            let timeline = try openTimeline(dir)
+            func sortsBefore(_ a: UUID, _ b: UUID) -> Bool { KeyBytes(a).bytes.lexicographicallyPrecedes(KeyBytes(b).bytes) }
+            let one = try await timeline.createSession(NewSession(title: "one")), two = try await timeline.createSession(NewSession(title: "two"))
+            let (low, high) = sortsBefore(one.id, two.id) ? (one.id, two.id) : (two.id, one.id)
+            try await timeline.append(sampleTurns(3), to: low)
+            try await timeline.append(sampleTurns(3), to: high)
+            // Reverse: without turn 0 of `high`, the walk down from its turn 1 meets `low`'s last
+            // stored turn next. Cut to its turn 0, that key is (low, 0), with the very sequence the
+            // walk expects: only the key's owner tells it apart.
+            try timeline.store.write { txn in
+                for sequence in [1, 2] { _ = try timeline.turnRecords.database.delete(KeyBytes(low, UInt64(sequence)).bytes, in: txn) }
+                _ = try timeline.turnRecords.database.delete(KeyBytes(high, UInt64(0)).bytes, in: txn)
+            }
+            var seen: [Int] = []
+            #expect { try timeline.forEachTurn(of: high, reverse: true) { seen.append($0.sequence) } }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && "\($0)".contains("not all stored") }
+            #expect(seen == [2, 1])
+            #expect(throws: DocumentStoreError.self) { try timeline.turns(of: high, reverse: true) }
+            #expect(throws: DocumentStoreError.self) { try timeline.turnsJSON(of: high, reverse: true) }
+            await timeline.close()
+
+            // Forward, in a store of its own: a fork of `other` at 2 whose id sorts after
+            // `other`'s stores its first own turn at (fork, 2) — the key a walk over `other` meets
+            // once `other`'s own turn 2 is gone (forks without turns of their own store none).
+            try FileManager.default.createDirectory(atPath: dir + "/forward", withIntermediateDirectories: true)
+            let forward = try openTimeline(dir + "/forward")
+            let other = try await forward.createSession(NewSession(title: "three"))
+            try await forward.append(sampleTurns(3), to: other.id)
+            var fork = try await forward.fork(session: other.id, at: 2)
+            while !sortsBefore(other.id, fork.id) { fork = try await forward.fork(session: other.id, at: 2) }
+            let appended = try await forward.append(sampleTurns(1), to: fork.id)
+            #expect(appended.map(\.sequence) == [2])
+            try forward.store.write { txn in _ = try forward.turnRecords.database.delete(KeyBytes(other.id, UInt64(2)).bytes, in: txn) }
+            seen = []
+            #expect { try forward.forEachTurn(of: other.id) { seen.append($0.sequence) } }
+                throws: { ($0 as? DocumentStoreError)?.kind == .corrupted && "\($0)".contains("not all stored") }
+            #expect(seen == [0, 1])
+            #expect(throws: DocumentStoreError.self) { try forward.turns(of: other.id) }
+            #expect(throws: DocumentStoreError.self) { try forward.turnsJSON(of: other.id) }
+            await forward.close()
+        }
+    }
+
     /// Every field a turn view reads, as a comparable value, or the error it threw.
     static func fields(_ view: inout TurnView) -> [String] {
         func read(_ body: () throws -> Any) -> String { do { return "\(try body())" } catch { return "error" } }
