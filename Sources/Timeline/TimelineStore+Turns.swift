@@ -282,7 +282,7 @@ extension TimelineTransaction {
 
     /// Where a walk over session `owner`'s stored turns `sequences` starts, bounded on that side
     /// only: the walk counts the turns and checks each key, which costs less than comparing every
-    /// key with the far bound (~40 instructions a turn: `Docs/benchmarks.md`, "Turns counted, not
+    /// key with the far bound (~50 instructions a turn: `Docs/benchmarks.md`, "Turns counted, not
     /// bounded").
     private static func keys(from owner: UUID, _ sequences: Range<Int>, reverse: Bool) -> KeyRange {
         reverse ? KeyRange(lower: .unbounded, upper: .excluded(KeyBytes(owner, sequences.upperBound.keyPart).bytes))
