@@ -273,7 +273,8 @@ extension TimelineTransaction {
                 visited += 1
                 return visited < room
             }
-            try requireStored(visited, of: part, in: segment.session, limit: room)
+            // A part that ended early (its last records missing) is refused once it has been read.
+            guard visited == room else { throw notAllStored(part, in: owner) }
             count += visited
             last = plan.reverse ? part.upperBound - visited : part.lowerBound + visited - 1
         }
@@ -287,11 +288,6 @@ extension TimelineTransaction {
     private static func keys(from owner: UUID, _ sequences: Range<Int>, reverse: Bool) -> KeyRange {
         reverse ? KeyRange(lower: .unbounded, upper: .excluded(KeyBytes(owner, sequences.upperBound.keyPart).bytes))
                 : KeyRange(lower: .included(KeyBytes(owner, sequences.lowerBound.keyPart).bytes), upper: .unbounded)
-    }
-
-    /// Refuses a part of a history that yielded fewer turns than it holds (up to `limit`).
-    private func requireStored(_ found: Int, of part: Range<Int>, in owner: UUID, limit: Int) throws {
-        if found != min(part.count, limit) { throw notAllStored(part, in: owner) }
     }
 
     /// The error for a part of a history whose records are not all stored.
